@@ -1,0 +1,1 @@
+"""The chat application: sessions, rooms, fan-out. No sockets or HTTP here."""

@@ -1,0 +1,34 @@
+"""What the application layers (echo, chat) need from a client connection.
+
+A structural type, so that ``chat/`` and ``echo.py`` never import the server layer: the
+server's :class:`~parley.server.connection.WebSocketConnection` satisfies it, and so can a
+test double or a future transport.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Peer(Protocol):
+    """One client connection, seen from the application."""
+
+    @property
+    def open(self) -> bool:
+        """True while messages can be sent."""
+
+    @property
+    def remote(self) -> str:
+        """The client's address, for logs."""
+
+    def send_frame(self, frame: bytes) -> None:
+        """Queue an encoded WebSocket frame (built once, possibly for many peers)."""
+
+    def send_text(self, text: str) -> None:
+        """Queue a text message."""
+
+    def send_binary(self, data: bytes) -> None:
+        """Queue a binary message."""
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake with ``code``."""

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket glue: the only layer that touches sockets and aiohttp."""

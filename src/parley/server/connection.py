@@ -1,0 +1,347 @@
+"""One WebSocket connection after the handshake: frames in, frames out, the closing handshake.
+
+A :class:`WebSocketConnection` is the asyncio protocol of its socket once Parley has taken it
+over from aiohttp (see :mod:`parley.server.upgrade`). It is deliberately small and callback
+driven, with no task per connection, because chat servers hold many idle connections and spend
+their time delivering one message to many of them:
+
+* incoming frames are parsed by :class:`~parley.websocket.frames.FrameParser` and handed to the
+  connection's :class:`ConnectionHandler` synchronously, in order;
+* outgoing frames are appended to a per-connection outbox and written by the :class:`Flusher`
+  once per event-loop pass, so several frames due to one connection cost one system call;
+* the outbox plus the transport's own buffer is bounded: a client that stops reading is
+  disconnected instead of growing the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from parley.websocket.frames import (
+    OP_BINARY,
+    OP_PONG,
+    BinaryMessage,
+    CloseCode,
+    CloseReceived,
+    FrameParser,
+    Ping,
+    ProtocolFailure,
+    TextMessage,
+    encode_close,
+    encode_frame,
+    encode_text,
+)
+
+log = logging.getLogger(__name__)
+
+#: Close code sent to a client whose send buffer overflowed (it stopped reading). Reconnecting is
+#: fine; the client will resume from its last seen event.
+CLOSE_TOO_SLOW = 4001
+
+OPEN = 1
+CLOSING = 2  # our close frame is queued or sent; waiting for the peer's
+CLOSED = 3
+
+
+class ConnectionHandler(Protocol):
+    """What a connection reports to the layer above it. Each method runs synchronously."""
+
+    def on_open(self, conn: WebSocketConnection) -> None:
+        """The handshake is done; messages may be sent and will arrive."""
+
+    def on_text(self, conn: WebSocketConnection, text: str) -> None:
+        """A complete text message arrived."""
+
+    def on_binary(self, conn: WebSocketConnection, data: bytes) -> None:
+        """A complete binary message arrived."""
+
+    def on_closed(self, conn: WebSocketConnection) -> None:
+        """The connection is gone (``conn.close_code`` says how); called exactly once."""
+
+
+class Flusher:
+    """Writes every connection's pending frames once per event-loop pass.
+
+    Frames queued while the loop runs callbacks (for example a broadcast to a thousand
+    connections, or several messages read from one socket) are joined per connection and handed
+    to the kernel with a single ``write``: system calls, not bytes, are what fan-out costs.
+    """
+
+    __slots__ = ("_dirty", "_loop", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._dirty: list[WebSocketConnection] = []
+        self._scheduled = False
+
+    def mark(self, conn: WebSocketConnection) -> None:
+        """Remember that ``conn`` has frames to write at the end of this loop pass."""
+        self._dirty.append(conn)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write every pending outbox now."""
+        self._scheduled = False
+        dirty = self._dirty
+        self._dirty = []
+        for conn in dirty:
+            conn.flush()
+
+
+class ConnectionSet:
+    """The live connections of one server, so that shutdown can close them and wait."""
+
+    __slots__ = ("_empty", "_members")
+
+    def __init__(self) -> None:
+        self._members: set[WebSocketConnection] = set()
+        self._empty: asyncio.Event | None = None
+
+    def add(self, conn: WebSocketConnection) -> None:
+        self._members.add(conn)
+
+    def discard(self, conn: WebSocketConnection) -> None:
+        self._members.discard(conn)
+        if not self._members and self._empty is not None:
+            self._empty.set()
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def snapshot(self) -> list[WebSocketConnection]:
+        """The members now, safe to iterate while connections come and go."""
+        return list(self._members)
+
+    async def wait_empty(self) -> None:
+        """Return once no connection is left."""
+        if self._members:
+            self._empty = asyncio.Event()
+            await self._empty.wait()
+
+
+class WebSocketConnection(asyncio.Protocol):
+    """A server-side WebSocket connection; see the module docstring."""
+
+    __slots__ = (
+        "_close_timer",
+        "_out",
+        "_out_size",
+        "close_code",
+        "close_reason",
+        "close_timeout",
+        "connections",
+        "flusher",
+        "handler",
+        "max_send_buffer",
+        "parser",
+        "remote",
+        "state",
+        "subprotocol",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        *,
+        parser: FrameParser,
+        handler: ConnectionHandler,
+        flusher: Flusher,
+        connections: ConnectionSet | None = None,
+        subprotocol: str | None = None,
+        max_send_buffer: int = 1 << 20,
+        close_timeout: float = 5.0,
+    ) -> None:
+        self.transport = transport
+        self.parser = parser
+        self.handler = handler
+        self.flusher = flusher
+        #: The set of live connections this one belongs to (for shutdown and limits).
+        self.connections = connections
+        self.subprotocol = subprotocol
+        self.max_send_buffer = max_send_buffer
+        self.close_timeout = close_timeout
+        peer = transport.get_extra_info("peername")
+        self.remote: str = peer[0] if isinstance(peer, tuple) else str(peer or "")
+        self.state = OPEN
+        #: The code of the close frame received, or the one we closed with; 1006 when the
+        #: connection dropped without any close frame.
+        self.close_code: int = CloseCode.ABNORMAL
+        self.close_reason = ""
+        self._out: list[bytes] | None = None
+        self._out_size = 0
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    def __repr__(self) -> str:
+        return f"<WebSocketConnection {self.remote} state={self.state}>"
+
+    # -- sending ---------------------------------------------------------------------------
+
+    @property
+    def open(self) -> bool:
+        """True while messages can be sent."""
+        return self.state == OPEN
+
+    def send_frame(self, frame: bytes) -> None:
+        """Queue an already encoded frame; it is written at the end of this loop pass.
+
+        Does nothing once the connection is closing. Disconnects a client whose unsent data
+        exceeds ``max_send_buffer``.
+        """
+        if self.state != OPEN:
+            return
+        self._queue(frame)
+
+    def send_text(self, text: str) -> None:
+        """Queue a text message."""
+        if self.state == OPEN:
+            self._queue(encode_text(text))
+
+    def send_binary(self, data: bytes) -> None:
+        """Queue a binary message."""
+        if self.state == OPEN:
+            self._queue(encode_frame(OP_BINARY, data))
+
+    def _queue(self, frame: bytes) -> None:
+        out = self._out
+        if out is None:
+            self._out = [frame]
+            self.flusher.mark(self)
+        else:
+            out.append(frame)
+        self._out_size += len(frame)
+        if self._out_size > self.max_send_buffer:
+            self._overflow()
+
+    def flush(self) -> None:
+        """Write the outbox to the transport now (the :class:`Flusher` calls this)."""
+        out = self._out
+        if out is None:
+            return
+        self._out = None
+        self._out_size = 0
+        transport = self.transport
+        if transport.is_closing():
+            return
+        transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if self.state == OPEN and transport.get_write_buffer_size() > self.max_send_buffer:
+            self._overflow()
+
+    def _overflow(self) -> None:
+        """The client stopped reading: drop what it has not got and tell it why, then go."""
+        log.info("closing %s: send buffer over %d bytes", self.remote, self.max_send_buffer)
+        self._out = None
+        self._out_size = 0
+        self.state = CLOSING
+        self.close_code = CLOSE_TOO_SLOW
+        self.close_reason = "too slow: send buffer full"
+        if not self.transport.is_closing():
+            # The close frame queues behind data the kernel could not send; the client reads
+            # it if it ever catches up, otherwise the timer aborts the socket.
+            self.transport.write(encode_close(CLOSE_TOO_SLOW, self.close_reason))
+        self._start_close_timer()
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        """Start the closing handshake: send a close frame after what is queued, then wait.
+
+        The socket is closed when the client answers, or after ``close_timeout`` seconds.
+        """
+        if self.state != OPEN:
+            return
+        self.state = CLOSING
+        self.close_code = code
+        self.close_reason = reason
+        self._write_now(encode_close(code, reason))
+        self._start_close_timer()
+
+    def _write_now(self, frame: bytes) -> None:
+        """Write ``frame`` after everything queued, without waiting for the loop pass."""
+        if self._out is None:
+            self._out = [frame]
+        else:
+            self._out.append(frame)
+        self.flush()
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a closing handshake."""
+        self.transport.abort()
+
+    def _start_close_timer(self) -> None:
+        if self._close_timer is None:
+            loop = asyncio.get_running_loop()
+            self._close_timer = loop.call_later(self.close_timeout, self.abort)
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.connections is not None:
+            self.connections.add(self)
+        self.handler.on_open(self)
+
+    def data_received(self, data: bytes) -> None:
+        """Parse ``data`` and dispatch each complete event, in order.
+
+        A bug in a handler must not take the server down or leave the client guessing: it is
+        logged with its traceback and the client is closed with 1011 (internal error).
+        """
+        try:
+            self._dispatch(data)
+        except Exception:
+            log.exception("internal error while handling a message from %s", self.remote)
+            self.close(CloseCode.INTERNAL_ERROR, "internal error")
+
+    def _dispatch(self, data: bytes) -> None:
+        for event in self.parser.feed(data):
+            if isinstance(event, TextMessage):
+                if self.state == OPEN:
+                    self.handler.on_text(self, event.text)
+            elif isinstance(event, BinaryMessage):
+                if self.state == OPEN:
+                    self.handler.on_binary(self, event.data)
+            elif isinstance(event, Ping):
+                if self.state == OPEN:
+                    self._queue(encode_frame(OP_PONG, event.data))
+            elif isinstance(event, CloseReceived):
+                self._on_close_frame(event)
+            elif isinstance(event, ProtocolFailure):
+                self._on_failure(event)
+            # A Pong needs nothing: any data from the peer shows it is alive.
+
+    def _on_close_frame(self, event: CloseReceived) -> None:
+        if self.state == OPEN:
+            # Echo the peer's code (section 5.5.1), then close the TCP connection: the server
+            # closes first (section 7.1.1).
+            self.state = CLOSING
+            self.close_code = event.code
+            self.close_reason = event.reason
+            self._write_now(encode_close(event.code))
+        self.transport.close()
+
+    def _on_failure(self, failure: ProtocolFailure) -> None:
+        log.info("closing %s: %s (%d)", self.remote, failure.reason, failure.code)
+        self.close(failure.code, failure.reason)
+        # The parser reads nothing more, so the client's close frame would never be seen.
+        self.transport.close()
+
+    def eof_received(self) -> bool:
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.state == CLOSED:
+            return
+        if self.state == OPEN:
+            self.close_code = CloseCode.ABNORMAL
+        self.state = CLOSED
+        self._out = None
+        if self.connections is not None:
+            self.connections.discard(self)
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        self.handler.on_closed(self)

@@ -1,0 +1,1 @@
+"""WebSocket framing and handshake without I/O (RFC 6455)."""
