@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.helpers.process import ServerProcess, start_server
 
+#: Argon2id stays Argon2id in tests, with lighter parameters so the suite runs fast
+#: (tests/chat/test_accounts.py checks the production defaults separately).
+TEST_ENV = {"PARLEY_ARGON2_TIME_COST": "1", "PARLEY_ARGON2_MEMORY_KIB": "8192"}
+
 
 @pytest.fixture
-def server_factory() -> Iterator[Callable[..., ServerProcess]]:
-    """Start ``parley`` processes; each is stopped at the end of the test.
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start ``parley`` processes in the test's folder (so ``parley.db`` lands there); each is
+    stopped at the end of the test.
 
     A test fails if any of its servers printed a traceback: bad input must never produce one.
     """
     started: list[ServerProcess] = []
 
     def start(*args: str, **kwargs: object) -> ServerProcess:
+        kwargs.setdefault("cwd", tmp_path)
+        kwargs["env"] = {**TEST_ENV, **kwargs.get("env", {})}  # type: ignore[dict-item]
         server = start_server(*args, **kwargs)
         started.append(server)
         return server
@@ -36,4 +44,4 @@ def echo_server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
 
 @pytest.fixture
 def chat_server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
-    return server_factory("serve", "--max-message-size", "4KiB")
+    return server_factory("serve", "--max-message-size", "8KiB", "--max-text", "7000")

@@ -1,24 +1,34 @@
-"""The ``parley`` command: ``parley serve`` (the chat server) and ``parley echo``.
+"""The ``parley`` command: ``serve`` (the chat server), ``echo``, and ``user`` (accounts).
 
 Every flag can also be set from the environment (``PARLEY_PORT=9000 parley serve``); a flag on
-the command line wins. Errors in flags or at start-up are one line and a non-zero exit code.
+the command line wins. Errors in flags or at start-up are one line and a non-zero exit code:
+2 for a flag that cannot work, 1 for a server that cannot start.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from aiohttp import web
 
 from parley import __version__
+from parley.chat.auth import AccountError, Accounts
+from parley.config import ServeSettings, SettingsError, hash_cost_from_environment
 from parley.logs import LEVELS, configure_logging
-from parley.server.chat_app import build_chat_app
+from parley.protocol.names import password_problem
+from parley.server.chat_app import ChatServer
 from parley.server.echo_app import build_echo_app
 from parley.server.endpoint import WebSocketEndpoint, WebSocketLimits
 from parley.server.runner import ListenError, run, serve_until_signalled
+from parley.store.base import StoreError
+from parley.store.sqlite import SQLiteStore
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20}
@@ -42,9 +52,30 @@ class ByteSize(click.ParamType[int]):
         return size
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Duration(click.ParamType[float]):
+    """A duration in seconds: ``45``, ``45s``, ``90m``, ``12h``, ``30d``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        match = _DURATION.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a duration (examples: 45s, 90m, 12h, 30d)", param, ctx)
+        seconds = float(match.group(1)) * _SECONDS[(match.group(2) or "").lower()]
+        if seconds < 1:
+            self.fail("must be at least 1 second", param, ctx)
+        return seconds
+
+
 HOST_HELP = "Address to listen on. Use 0.0.0.0 (or :: for IPv6) to listen on all interfaces."
-
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -93,6 +124,17 @@ def listen_options(default_port: int) -> Callable[[F], F]:
     return decorate
 
 
+def db_option(func: F) -> F:
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default="parley.db",
+        show_default=True,
+        envvar="PARLEY_DB",
+        help="SQLite database file (created on first use).",
+    )(func)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="parley")
 def main() -> None:
@@ -123,26 +165,236 @@ def echo(host: str, port: int, max_message_size: int, log_level: str, verbatim: 
 
 @main.command()
 @listen_options(default_port=8080)
-def serve(host: str, port: int, max_message_size: int, log_level: str) -> None:
+@db_option
+@click.option(
+    "--registration",
+    type=click.Choice(["open", "closed"]),
+    default="open",
+    show_default=True,
+    envvar="PARLEY_REGISTRATION",
+    help="Whether anyone may create an account (closed: only `parley user add`).",
+)
+@click.option(
+    "--guests",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    envvar="PARLEY_GUESTS",
+    help="Whether the tutorial's plain-text clients may chat in the lobby as guests.",
+)
+@click.option(
+    "--max-text",
+    type=click.IntRange(1, 100_000),
+    default=4000,
+    show_default=True,
+    envvar="PARLEY_MAX_TEXT",
+    help="Longest chat message, in characters.",
+)
+@click.option(
+    "--session-ttl",
+    type=Duration(),
+    default="30d",
+    show_default=True,
+    envvar="PARLEY_SESSION_TTL",
+    help="How long a sign-in stays valid (45s, 90m, 12h, 30d).",
+)
+@click.option(
+    "--auth-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    envvar="PARLEY_AUTH_TIMEOUT",
+    help="Seconds a WebSocket client has to authenticate when it did not during the handshake.",
+)
+def serve(
+    host: str,
+    port: int,
+    max_message_size: int,
+    log_level: str,
+    db: Path,
+    registration: str,
+    guests: str,
+    max_text: int,
+    session_ttl: float,
+    auth_timeout: float,
+) -> None:
     """The chat server: the browser client on http://HOST:PORT/ and the chat WebSocket.
 
-    Tutorial clients that connect to ws://HOST:PORT/ without a subprotocol chat in plain text.
+    Tutorial clients that connect to ws://HOST:PORT/ without a subprotocol chat in the lobby
+    as guests.
     """
     configure_logging(log_level)
-    endpoint = WebSocketEndpoint(WebSocketLimits(max_message_size=max_message_size))
-    app = build_chat_app(endpoint)
+    try:
+        settings = ServeSettings(
+            host=host,
+            port=port,
+            db=db,
+            max_message_size=max_message_size,
+            max_text=max_text,
+            registration_open=registration == "open",
+            guests=guests == "on",
+            session_ttl=session_ttl,
+            auth_timeout=auth_timeout,
+            log_level=log_level,
+            hash_cost=hash_cost_from_environment(),
+        )
+        settings.check()
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+    server = ChatServer(settings)
 
     def listening(bound: int) -> None:
         click.echo(f"socket initialized on port {bound}")
         shown = f"[{host}]" if ":" in host else host
         click.echo(f"Parley {__version__} chat on http://{shown}:{bound}/ (Ctrl+C to stop)")
 
-    _serve(app, endpoint, host, port, listening)
+    _serve(server.app(), server.endpoint, host, port, listening)
 
 
-def _serve(app: Any, endpoint: WebSocketEndpoint, host: str, port: int, listening: Any) -> None:
+def _serve(
+    app: web.Application,
+    endpoint: WebSocketEndpoint,
+    host: str,
+    port: int,
+    listening: Callable[[int], None],
+) -> None:
     try:
         run(serve_until_signalled(app, endpoint, host=host, port=port, on_listening=listening))
     except ListenError as exc:
-        click.echo(f"parley: {exc}", err=True)
-        sys.exit(1)
+        _fail(str(exc), 1)
+    except (StoreError, sqlite3.Error) as exc:
+        _fail(f"cannot open the database: {exc}", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"parley: {message}", err=True)
+    sys.exit(code)
+
+
+# -- parley user ... ----------------------------------------------------------------------
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts (works on the database file; the server may be running)."""
+
+
+T = TypeVar("T")
+
+
+def _with_accounts(db: Path, job: Callable[[Accounts], Awaitable[T]]) -> T:
+    async def main() -> T:
+        store = SQLiteStore(db)
+        await store.start()
+        try:
+            return await job(Accounts(store, cost=hash_cost_from_environment()))
+        finally:
+            await store.close()
+
+    try:
+        return _run(main())
+    except AccountError as exc:
+        _fail(exc.message, 1)
+    except (StoreError, sqlite3.Error) as exc:
+        _fail(f"cannot use the database {db}: {exc}", 1)
+    raise AssertionError("unreachable")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            _fail("no password on standard input", 2)
+        return password
+    if not sys.stdin.isatty():
+        _fail("no terminal to ask for a password: use --password-stdin", 2)
+    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@db_option
+def user_add(name: str, admin: bool, password_stdin: bool, db: Path) -> None:
+    """Create an account NAME (the first account ever created is an administrator)."""
+    password = _read_password(password_stdin)
+
+    async def job(accounts: Accounts) -> str:
+        created = await accounts.create_user(name, password, admin=True if admin else None)
+        return f"created {created.name}{' (admin)' if created.is_admin else ''}"
+
+    click.echo(_with_accounts(db, job))
+
+
+@user.command("list")
+@db_option
+def user_list(db: Path) -> None:
+    """List the accounts: name, role, state."""
+
+    async def job(accounts: Accounts) -> list[str]:
+        users = await accounts.store.list_users()
+        return [
+            f"{u.name}\t{'admin' if u.is_admin else 'user'}\t"
+            f"{'disabled' if u.disabled else 'active'}"
+            for u in users
+        ]
+
+    for line in _with_accounts(db, job):
+        click.echo(line)
+
+
+def _set_disabled(name: str, db: Path, disabled: bool) -> None:
+    async def job(accounts: Accounts) -> str:
+        found = await accounts.store.get_user(name)
+        if found is None:
+            raise AccountError("not_found", f"no user named {name!r}")
+        await accounts.store.set_disabled(found.id, disabled)
+        if disabled:
+            await accounts.store.delete_sessions_of(found.id)
+        return f"{'disabled' if disabled else 'enabled'} {found.name}"
+
+    click.echo(_with_accounts(db, job))
+
+
+@user.command("disable")
+@click.argument("name")
+@db_option
+def user_disable(name: str, db: Path) -> None:
+    """Disable NAME and end its sessions (a running server closes them within 30 s)."""
+    _set_disabled(name, db, True)
+
+
+@user.command("enable")
+@click.argument("name")
+@db_option
+def user_enable(name: str, db: Path) -> None:
+    """Enable NAME again."""
+    _set_disabled(name, db, False)
+
+
+@user.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@db_option
+def user_set_password(name: str, password_stdin: bool, db: Path) -> None:
+    """Set NAME's password and end its sessions."""
+    password = _read_password(password_stdin)
+
+    async def job(accounts: Accounts) -> str:
+        found = await accounts.store.get_user(name)
+        if found is None:
+            raise AccountError("not_found", f"no user named {name!r}")
+        problem = password_problem(password, found.name)
+        if problem:
+            raise AccountError("weak_password", problem)
+        await accounts.store.set_password(found.id, await accounts.hash_password(password))
+        await accounts.store.delete_sessions_of(found.id)
+        return f"password of {found.name} changed; its sessions were ended"
+
+    click.echo(_with_accounts(db, job))

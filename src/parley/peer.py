@@ -32,3 +32,10 @@ class Peer(Protocol):
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake with ``code``."""
+
+    async def drain(self) -> None:
+        """Write what is queued and wait until the client has taken most of it.
+
+        Long replays call this between pages so that a slow client slows the replay down
+        instead of overflowing its send buffer.
+        """

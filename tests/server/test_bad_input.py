@@ -70,18 +70,44 @@ async def test_invalid_utf8_split_across_fragments_closes_with_1007(
     await assert_still_chatting(bystanders)
 
 
-async def test_message_over_the_limit_closes_with_1009(
+async def test_message_over_the_frame_limit_closes_with_1009(
     chat_server: ServerProcess,
     bystanders: list[ClientConnection],
     raw: Callable[[], RawClient],
 ) -> None:
-    # chat_server runs with --max-message-size 4KiB
+    # chat_server runs with --max-message-size 8KiB
     client = raw()
-    client.send_text("x" * 4096)  # exactly at the limit: delivered
-    assert client.recv_frame().payload == b"x" * 4096
-    client.send_text("x" * 4097)
+    client.send_text("x" * 8193)
     assert client.recv_close().close_code == 1009
     await assert_still_chatting(bystanders, "after big")
+
+
+async def test_text_over_the_chat_limit_closes_a_guest_with_1009(
+    chat_server: ServerProcess,
+    bystanders: list[ClientConnection],
+    raw: Callable[[], RawClient],
+) -> None:
+    # chat_server runs with --max-text 7000: a guest's message at the limit is delivered
+    client = raw()
+    client.send_text("y" * 7000)
+    assert client.recv_frame().payload == b"y" * 7000
+    client.send_text("y" * 7001)
+    close = client.recv_close()
+    assert close.close_code == 1009
+    assert b"7000 characters" in close.payload
+    await assert_still_chatting(bystanders, "after long")
+
+
+async def test_echo_frame_limit_is_exact(server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory("echo", "--max-message-size", "4KiB", "--verbatim")
+    client = RawClient(server.port)
+    try:
+        client.send_text("z" * 4096)
+        assert client.recv_frame().payload == b"z" * 4096
+        client.send_text("z" * 4097)
+        assert client.recv_close().close_code == 1009
+    finally:
+        client.close()
 
 
 async def test_oversized_length_is_refused_before_the_payload_is_sent(

@@ -8,26 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from pathlib import Path
 
 from aiohttp import web
 from websockets.asyncio.client import connect
 
-from parley.server.chat_app import build_chat_app
+from parley.config import ServeSettings
+from parley.server.chat_app import ChatServer
 from parley.server.connection import WebSocketConnection
-from parley.server.endpoint import WebSocketEndpoint, WebSocketLimits
+from parley.server.endpoint import WebSocketEndpoint
 
 
-async def start(endpoint: WebSocketEndpoint) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(build_chat_app(endpoint), access_log=None)
+async def start(tmp_path: Path) -> tuple[web.AppRunner, int, WebSocketEndpoint]:
+    server = ChatServer(ServeSettings(db=tmp_path / "parley.db"))
+    runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    return runner, runner.addresses[0][1]
+    return runner, runner.addresses[0][1], server.endpoint
 
 
-async def test_aiohttp_forgets_the_connection_after_the_take_over() -> None:
-    endpoint = WebSocketEndpoint(WebSocketLimits())
-    runner, port = await start(endpoint)
+async def test_aiohttp_forgets_the_connection_after_the_take_over(tmp_path: Path) -> None:
+    runner, port, endpoint = await start(tmp_path)
     try:
         async with connect(f"ws://127.0.0.1:{port}/") as ws:
             await ws.send("hi")
@@ -55,9 +57,8 @@ async def test_aiohttp_forgets_the_connection_after_the_take_over() -> None:
         await runner.cleanup()
 
 
-async def test_many_connections_come_and_go_without_leaking() -> None:
-    endpoint = WebSocketEndpoint(WebSocketLimits())
-    runner, port = await start(endpoint)
+async def test_many_connections_come_and_go_without_leaking(tmp_path: Path) -> None:
+    runner, port, endpoint = await start(tmp_path)
     try:
         for _ in range(3):
             clients = [await connect(f"ws://127.0.0.1:{port}/") for _ in range(20)]

@@ -1,44 +1,173 @@
-"""The HTTP application behind ``parley serve``: pages, health, and the chat WebSocket.
+"""The chat server behind ``parley serve``: its parts, their life cycle, and its routes.
 
-A WebSocket handshake on ``/`` (the URL the tutorial's pages use) or on ``/ws`` without a
-subprotocol enters the tutorial's plain-text mode. ``GET /`` without an upgrade serves the
-browser chat page.
+* ``GET /`` serves the browser client; ``/static/...`` its files; ``/healthz`` the health.
+* ``/api/...`` the account API (``server/api.py``).
+* A WebSocket handshake on ``/ws`` or ``/`` with the subprotocol ``parley.v1`` is a chat
+  session (``chat/session.py``), authenticated during the handshake by the session cookie or
+  ``Authorization: Bearer`` (an invalid token is refused with 401 there and then), or by an
+  ``auth`` frame. Without a subprotocol it is one of the tutorial's plain-text clients, a guest
+  in the lobby (``chat/guests.py``), unless guests are switched off.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from aiohttp import web
 
 from parley import __version__
-from parley.chat.plaintext import PlainTextChat
-from parley.server.endpoint import WebSocketEndpoint
+from parley.broker.base import Broker
+from parley.broker.memory import MemoryBroker
+from parley.chat.auth import Accounts
+from parley.chat.guests import Guests
+from parley.chat.node import Node
+from parley.chat.session import ChatSession, SessionConfig
+from parley.clock import now_ms
+from parley.config import ServeSettings
+from parley.presence.base import Presence
+from parley.presence.memory import MemoryPresence
+from parley.protocol.errors import Close
+from parley.server.api import AccountRoutes, error_response, request_token
+from parley.server.endpoint import WebSocketEndpoint, WebSocketLimits
 from parley.server.pages import page, setup_pages
 from parley.server.upgrade import check_handshake, wants_websocket
+from parley.store.base import Store
+from parley.store.sqlite import SQLiteStore
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "parley.v1"
+#: Seconds between checks that every connected session is still valid (signed out elsewhere,
+#: expired, or its account disabled by the operator).
+REVALIDATE_INTERVAL = 30.0
 
 
-def build_chat_app(endpoint: WebSocketEndpoint) -> web.Application:
-    """The chat server's routes; connections are tracked by ``endpoint``."""
-    plaintext = PlainTextChat()
+class ChatServer:
+    """Every part of one ``parley serve`` process, wired together."""
 
-    async def websocket(request: web.Request) -> web.StreamResponse:
-        handshake = check_handshake(request)
-        if isinstance(handshake, web.Response):
-            return handshake
-        return endpoint.accept(request, handshake, plaintext)
+    def __init__(
+        self,
+        settings: ServeSettings,
+        *,
+        store: Store | None = None,
+        broker: Broker | None = None,
+        presence: Presence | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store or SQLiteStore(settings.db)
+        self.broker = broker or MemoryBroker()
+        self.presence = presence or MemoryPresence()
+        self.node = Node(self.store, self.broker, self.presence)
+        self.accounts = Accounts(
+            self.store,
+            cost=settings.hash_cost,
+            session_ttl=settings.session_ttl,
+            registration_open=settings.registration_open,
+            publish=self.node.publish_event,
+        )
+        self.endpoint = WebSocketEndpoint(
+            WebSocketLimits(max_message_size=settings.max_message_size)
+        )
+        self.session_config = SessionConfig(
+            max_text=settings.max_text, auth_timeout=settings.auth_timeout
+        )
+        self.guests = Guests(self.node, max_text=settings.max_text)
+        self._revalidator: asyncio.Task[None] | None = None
 
-    async def index(request: web.Request) -> web.StreamResponse:
+    async def start(self) -> None:
+        await self.store.start()
+        await self.presence.start()
+        await self.node.start()
+        self._revalidator = asyncio.create_task(self._revalidate_forever())
+
+    async def stop(self) -> None:
+        """After the WebSockets are closed: stop the parts, committing queued writes."""
+        if self._revalidator is not None:
+            self._revalidator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._revalidator
+        await self.node.close()
+        await self.presence.close()
+        await self.store.close()
+
+    async def _revalidate_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REVALIDATE_INTERVAL)
+            await self.revalidate_sessions()
+
+    async def revalidate_sessions(self) -> None:
+        """Close the connections whose session is no longer valid."""
+        for listeners in list(self.node.listeners.values()):
+            for listener in list(listeners):
+                if not isinstance(listener, ChatSession) or listener.session is None:
+                    continue
+                try:
+                    valid = await self.store.get_session(listener.session.token_hash, now_ms())
+                except Exception:
+                    log.warning("could not revalidate sessions", exc_info=True)
+                    return
+                if valid is None and listener.peer is not None:
+                    listener.peer.close(Close.POLICY, "session ended")
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024)
+        app.router.add_get("/", self._index)
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/healthz", self._healthz)
+        AccountRoutes(self.accounts, self.node).add_to(app)
+        setup_pages(app)
+
+        async def on_startup(_: web.Application) -> None:
+            await self.start()
+
+        async def on_cleanup(_: web.Application) -> None:
+            await self.stop()
+
+        app.on_startup.append(on_startup)
+        app.on_cleanup.append(on_cleanup)
+        return app
+
+    async def _index(self, request: web.Request) -> web.StreamResponse:
         if wants_websocket(request):
-            return await websocket(request)
+            return await self._websocket(request)
         return page("index.html")
 
-    async def healthz(request: web.Request) -> web.Response:
+    async def _healthz(self, request: web.Request) -> web.Response:
+        healthy = self.broker.healthy
         return web.json_response(
-            {"status": "ok", "version": __version__, "connections": len(endpoint.connections)}
+            {
+                "status": "ok" if healthy else "degraded",
+                "version": __version__,
+                "connections": len(self.endpoint.connections),
+                "broker": "ok" if self.broker.healthy else "unreachable",
+            },
+            status=200 if healthy else 503,
         )
 
-    app = web.Application()
-    app.router.add_get("/", index)
-    app.router.add_get("/ws", websocket)
-    app.router.add_get("/healthz", healthz)
-    setup_pages(app)
-    return app
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        handshake = check_handshake(request, subprotocols=[SUBPROTOCOL])
+        if isinstance(handshake, web.Response):
+            return handshake
+        if handshake.subprotocol == SUBPROTOCOL:
+            token = request_token(request)
+            session = None
+            if token is not None:
+                session = await self.accounts.authenticate(token)
+                if session is None:
+                    response = error_response("unauthorized", "invalid or expired session token")
+                    response.force_close()
+                    return response
+            handler = ChatSession(self.node, self.accounts, self.session_config, session=session)
+            return self.endpoint.accept(request, handshake, handler)
+        if not self.settings.guests:
+            response = web.Response(
+                status=403,
+                text="plain-text guests are switched off here: use the parley.v1 subprotocol\n",
+            )
+            response.force_close()
+            return response
+        return self.endpoint.accept(request, handshake, self.guests)

@@ -128,6 +128,7 @@ class WebSocketConnection(asyncio.Protocol):
 
     __slots__ = (
         "_close_timer",
+        "_drain_waiter",
         "_out",
         "_out_size",
         "close_code",
@@ -175,6 +176,7 @@ class WebSocketConnection(asyncio.Protocol):
         self._out: list[bytes] | None = None
         self._out_size = 0
         self._close_timer: asyncio.TimerHandle | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         return f"<WebSocketConnection {self.remote} state={self.state}>"
@@ -244,6 +246,33 @@ class WebSocketConnection(asyncio.Protocol):
             # it if it ever catches up, otherwise the timer aborts the socket.
             self.transport.write(encode_close(CLOSE_TOO_SLOW, self.close_reason))
         self._start_close_timer()
+
+    async def drain(self) -> None:
+        """Flush the outbox, then wait while the transport's buffer is above its high mark.
+
+        Returns at once when the connection is closing or closed.
+        """
+        self.flush()
+        if self.state != OPEN:
+            return
+        high = self.transport.get_write_buffer_limits()[1]
+        if self.transport.get_write_buffer_size() <= high:
+            return
+        if self._drain_waiter is None:
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._drain_waiter)
+
+    def pause_writing(self) -> None:
+        if self._drain_waiter is None:
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        self._wake_drain()
+
+    def _wake_drain(self) -> None:
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+        self._drain_waiter = None
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -344,4 +373,5 @@ class WebSocketConnection(asyncio.Protocol):
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
+        self._wake_drain()
         self.handler.on_closed(self)

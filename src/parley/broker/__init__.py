@@ -1,0 +1,1 @@
+"""Fan-out between server processes: the Broker interface and its implementations."""

@@ -1,0 +1,55 @@
+"""The broker interface: moves publications between the server processes of one deployment.
+
+The broker keeps nothing: the store is the truth. A node delivers its own publications to
+its local clients directly, and publishes them so that the other nodes can do the same;
+whatever a broker loses (an outage, a node that died between commit and publish) the nodes
+recover from the store, because every room event carries its ``seq``.
+
+Channels are strings: ``room:<id>`` for a room's events and transient notices,
+``user:<id>`` for notices to one user's connections.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Protocol
+
+
+class PublicationHandler(Protocol):
+    """Receives what other nodes published on the channels this node subscribed to."""
+
+    def on_publication(self, channel: str, data: bytes) -> None: ...
+
+
+class Broker(ABC):
+    """See the module docstring."""
+
+    @abstractmethod
+    async def start(self, handler: PublicationHandler) -> None:
+        """Connect; from now on ``handler`` receives publications of subscribed channels."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Disconnect. Idempotent."""
+
+    @abstractmethod
+    async def subscribe(self, channel: str) -> None:
+        """Start receiving ``channel``. Returns once the subscription is active, so that a
+        caller may then read the store knowing that nothing published later is missed."""
+
+    @abstractmethod
+    async def unsubscribe(self, channel: str) -> None:
+        """Stop receiving ``channel``."""
+
+    @abstractmethod
+    def publish(self, channel: str, data: bytes) -> None:
+        """Send ``data`` to every other node subscribed to ``channel``; never blocks.
+
+        Delivery is best effort: a publication lost during an outage is recovered from the
+        store by the receiving nodes.
+        """
+
+    @property
+    @abstractmethod
+    def healthy(self) -> bool:
+        """False while the broker is unreachable (``/healthz`` reports it)."""

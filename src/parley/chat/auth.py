@@ -1,0 +1,169 @@
+"""Accounts and sessions: registration, sign-in, sign-out, and token checks.
+
+* Passwords are hashed with Argon2id (``argon2-cffi``), in a worker thread so that the event
+  loop never stalls on the deliberately slow hash, with at most ``MAX_CONCURRENT_HASHES`` at a
+  time so that a burst of sign-ins cannot take all the memory (each hash uses
+  ``memory_kib``).
+* A session token is 256 random bits, shown to the client once; the store keeps only its
+  SHA-256, so a stolen database does not yield usable tokens. Sessions expire.
+* A failed sign-in never says whether the user exists: an unknown name costs the same hash
+  work as a wrong password and gets the same answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from parley.clock import now_ms
+from parley.model import Event, Session, User
+from parley.protocol.names import password_problem, username_problem
+from parley.store.base import LOBBY, Conflict, Store
+
+MAX_CONCURRENT_HASHES = 2
+DEFAULT_SESSION_TTL = 30 * 24 * 3600.0  # seconds
+
+
+class AccountError(Exception):
+    """A refused account operation. ``code`` is stable; ``message`` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class HashCost:
+    """Argon2id parameters. The defaults are RFC 9106's second recommended option."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 4
+
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher(
+            time_cost=self.time_cost, memory_cost=self.memory_kib, parallelism=self.parallelism
+        )
+
+
+def new_token() -> str:
+    """A fresh session token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """What the store keeps of a token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        cost: HashCost | None = None,
+        session_ttl: float = DEFAULT_SESSION_TTL,
+        registration_open: bool = True,
+        publish: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.store = store
+        #: Where the lobby join event of a new account goes (the node); without one (the CLI),
+        #: a running server picks the event up from the store within seconds.
+        self.publish = publish
+        self.session_ttl = session_ttl
+        self.registration_open = registration_open
+        self._hasher = (cost or HashCost()).hasher()
+        self._hash_slots = asyncio.Semaphore(MAX_CONCURRENT_HASHES)
+        self._dummy_hash: str | None = None
+
+    async def hash_password(self, password: str) -> str:
+        async with self._hash_slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        def verify() -> bool:
+            try:
+                return self._hasher.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        async with self._hash_slots:
+            return await asyncio.to_thread(verify)
+
+    async def create_user(
+        self, name: str, password: str, *, admin: bool | None = None, check_password: bool = True
+    ) -> User:
+        """Validate and create an account (the operator's CLI and registration use this)."""
+        problem = username_problem(name)
+        if problem:
+            raise AccountError("invalid_username", problem)
+        problem = password_problem(password, name) if check_password else None
+        if problem:
+            raise AccountError("weak_password", problem)
+        if await self.store.get_user(name) is not None:
+            raise AccountError("username_taken", f"the name {name!r} is taken")
+        password_hash = await self.hash_password(password)
+        try:
+            user = await self.store.create_user(name, password_hash, admin=admin)
+        except Conflict:
+            raise AccountError("username_taken", f"the name {name!r} is taken") from None
+        # Everyone starts in the lobby, as in the tutorial's one-room chat.
+        lobby = await self.store.get_room(LOBBY)
+        if lobby is not None:
+            event = await self.store.join(lobby.id, user.id, user.name)
+            if event is not None and self.publish is not None:
+                self.publish(event)
+        return user
+
+    async def register(self, name: str, password: str) -> tuple[Session, str]:
+        """Create an account and sign it in. Returns the session and its token."""
+        if not self.registration_open:
+            raise AccountError("registration_closed", "registration is closed on this server")
+        user = await self.create_user(name, password)
+        return await self._start_session(user)
+
+    async def login(self, name: str, password: str) -> tuple[Session, str]:
+        """Sign in. Raises ``AccountError("wrong_credentials")`` whatever was wrong."""
+        user = await self.store.get_user(name) if username_problem(name) is None else None
+        if user is None:
+            await self._verify(await self._dummy(), password)
+            raise AccountError("wrong_credentials", "wrong user name or password")
+        if not await self._verify(user.password_hash, password):
+            raise AccountError("wrong_credentials", "wrong user name or password")
+        if user.disabled:
+            raise AccountError("account_disabled", "this account is disabled")
+        if self._hasher.check_needs_rehash(user.password_hash):
+            await self.store.set_password(user.id, await self.hash_password(password))
+        return await self._start_session(user)
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash_password(new_token())
+        return self._dummy_hash
+
+    async def _start_session(self, user: User) -> tuple[Session, str]:
+        token = new_token()
+        expires = now_ms() + int(self.session_ttl * 1000)
+        session = await self.store.create_session(user.id, hash_token(token), expires)
+        return session, token
+
+    async def authenticate(self, token: str) -> Session | None:
+        """The live session of ``token``, or None (unknown, expired, revoked, disabled)."""
+        if not token or len(token) > 512:
+            return None
+        return await self.store.get_session(hash_token(token), now_ms())
+
+    async def logout(self, token: str) -> Session | None:
+        """Revoke the session of ``token``; returns it (None if it was not live)."""
+        session = await self.authenticate(token)
+        await self.store.delete_session(hash_token(token))
+        return session

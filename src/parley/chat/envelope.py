@@ -1,0 +1,53 @@
+"""What nodes send each other through the broker: one compact, typed envelope.
+
+A room event travels with its ``seq`` (so receivers can order it and detect gaps), the exact
+JSON its clients receive (encoded once, by the node that committed it) and, for the lobby,
+the line plain-text clients receive. ``origin`` lets a node ignore its own publications,
+which it has already delivered locally.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import msgspec
+
+
+class Kind(IntEnum):
+    EVENT = 0  #: a stored room event, ordered by seq
+    TRANSIENT = 1  #: typing or presence: not stored, delivered to whoever is there now
+    NOTICE = 2  #: to one user's connections (membership, read marker, revoked session)
+
+
+class Publication(msgspec.Struct, array_like=True, frozen=True):
+    origin: str
+    kind: Kind
+    #: EVENT: the event's seq. Otherwise 0.
+    seq: int
+    #: The JSON payload for clients (EVENT, TRANSIENT) or the notice (NOTICE).
+    data: bytes
+    #: EVENT in the lobby: the text plain-text clients receive.
+    plain: str | None = None
+    #: TRANSIENT: a user whose own connections must not receive it (the typist). 0: none.
+    skip_user: int = 0
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Publication)
+
+
+def pack(publication: Publication) -> bytes:
+    return _encoder.encode(publication)
+
+
+def unpack(data: bytes) -> Publication:
+    """Raises msgspec.DecodeError for anything that is not a publication."""
+    return _decoder.decode(data)
+
+
+def room_channel(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def user_channel(user_id: int) -> str:
+    return f"user:{user_id}"

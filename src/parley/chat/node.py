@@ -1,0 +1,398 @@
+"""The node: one server process's orchestrator of store, broker, presence and local feeds.
+
+Theory of operation (resume without a gap or a duplicate, across processes):
+
+1. Every change to a room is committed by the store first, with the room's next ``seq``;
+   only then is it published, and only then acknowledged to its sender.
+2. A node tracks a room (a :class:`~parley.chat.hub.RoomFeed`) only while it has local
+   subscribers. It first subscribes to the room's broker channel, *then* reads the room's
+   ``last_seq`` from the store: whatever is committed later reaches it through the broker.
+3. The feed delivers events strictly in ``seq`` order. An event that arrives early waits; one
+   that arrives twice, or that the feed has passed, is dropped. A gap that the broker does not
+   fill within ``gap_timeout`` is filled from the store.
+4. A connection that resumes from seq ``c`` is *catching up*: it is sent the stored events
+   after ``c`` page by page, and joins the live set synchronously at the instant its cursor
+   equals the feed's ``last_seq``. Because delivery and that check both run on the event loop
+   without an ``await`` between them, there is no window in which a live event can slip past.
+5. Transient notices (typing, presence) are not ordered or stored; notices to one user
+   (membership, read markers, revoked sessions) travel on the user's channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Protocol
+
+import msgspec
+
+from parley.broker.base import Broker
+from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, user_channel
+from parley.chat.hub import RoomFeed
+from parley.model import Event, EventKind
+from parley.peer import Peer
+from parley.presence.base import Presence
+from parley.protocol.codec import encode, event_message
+from parley.protocol.messages import Presence as PresenceMessage
+from parley.protocol.messages import TypingNotice
+from parley.store.base import LOBBY, Store
+from parley.websocket.frames import encode_text
+
+log = logging.getLogger(__name__)
+
+REPLAY_PAGE = 500
+
+
+class UserListener(Protocol):
+    """A local connection of a signed-in user (a chat session)."""
+
+    user_id: int
+
+    def on_notice(self, notice: bytes) -> None:
+        """A notice on the user's channel (JSON)."""
+
+
+def guest_line(event: Event) -> str | None:
+    """What plain-text clients see of a lobby event: message text only.
+
+    A guest's own text is relayed verbatim (the tutorial's behaviour); a signed-in user's
+    message reads ``name: text``.
+    """
+    if event.kind is not EventKind.MESSAGE or event.text is None:
+        return None
+    return event.text if event.user_id is None else f"{event.user}: {event.text}"
+
+
+class Node:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        presence: Presence,
+        *,
+        gap_timeout: float = 0.25,
+        sync_interval: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.presence = presence
+        self.node_id = secrets.token_hex(8)
+        self.gap_timeout = gap_timeout
+        self.sync_interval = sync_interval
+        self.feeds: dict[int, RoomFeed] = {}
+        self.listeners: dict[int, set[UserListener]] = {}
+        self.lobby_id = 0
+        self._user_channels: dict[int, asyncio.Future[None]] = {}
+        self._sync_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        lobby = await self.store.get_room(LOBBY)
+        assert lobby is not None, "the store creates the lobby at start"
+        self.lobby_id = lobby.id
+        await self.broker.start(self)
+        self._sync_task = asyncio.create_task(self._sync_forever())
+
+    async def close(self) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync_task
+        for task in list(self._tasks):
+            task.cancel()
+        await self.broker.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a background coroutine; keep a reference; log its failure."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    # -- publishing (after the store committed) ---------------------------------------------
+
+    def publish_event(self, event: Event) -> None:
+        """Deliver a committed event here and to every other node."""
+        data = encode(event_message(event))
+        plain = guest_line(event) if event.room_id == self.lobby_id else None
+        publication = Publication(self.node_id, Kind.EVENT, event.seq, data, plain)
+        self._on_event(event.room_id, publication)
+        self.broker.publish(room_channel(event.room_id), pack(publication))
+
+    def publish_typing(self, room_id: int, room: str, user_id: int, user: str) -> None:
+        data = encode(TypingNotice(room=room, user=user))
+        self._transient(room_id, Publication(self.node_id, Kind.TRANSIENT, 0, data, None, user_id))
+
+    def publish_presence(self, rooms: Iterable[tuple[int, str]], user: str, online: bool) -> None:
+        for room_id, name in rooms:
+            data = encode(PresenceMessage(room=name, user=user, online=online))
+            self._transient(room_id, Publication(self.node_id, Kind.TRANSIENT, 0, data))
+
+    def notify_user(self, user_id: int, notice: bytes) -> None:
+        """Send a notice to every connection of a user, on every node."""
+        self._on_notice(user_id, notice)
+        publication = Publication(self.node_id, Kind.NOTICE, 0, notice)
+        self.broker.publish(user_channel(user_id), pack(publication))
+
+    def _transient(self, room_id: int, publication: Publication) -> None:
+        feed = self.feeds.get(room_id)
+        if feed is not None:
+            feed.deliver_transient(encode_text(publication.data.decode()), publication.skip_user)
+        self.broker.publish(room_channel(room_id), pack(publication))
+
+    # -- receiving from the broker -----------------------------------------------------------
+
+    def on_publication(self, channel: str, data: bytes) -> None:
+        try:
+            publication = unpack(data)
+        except msgspec.DecodeError:
+            log.warning("ignored an undecodable publication on %s", channel)
+            return
+        if publication.origin == self.node_id:
+            return
+        kind, _, ident = channel.partition(":")
+        if not ident.isdigit():
+            return
+        if kind == "room":
+            if publication.kind is Kind.EVENT:
+                self._on_event(int(ident), publication)
+            elif publication.kind is Kind.TRANSIENT:
+                feed = self.feeds.get(int(ident))
+                if feed is not None and feed.ready.done():
+                    frame = encode_text(publication.data.decode())
+                    feed.deliver_transient(frame, publication.skip_user)
+        elif kind == "user" and publication.kind is Kind.NOTICE:
+            self._on_notice(int(ident), publication.data)
+
+    def _on_notice(self, user_id: int, notice: bytes) -> None:
+        for listener in list(self.listeners.get(user_id, ())):
+            listener.on_notice(notice)
+
+    def _on_event(self, room_id: int, publication: Publication) -> None:
+        feed = self.feeds.get(room_id)
+        if feed is None:
+            return
+        seq = publication.seq
+        if not feed.ready.done() or seq > feed.last_seq + 1:
+            if seq > feed.last_seq:
+                feed.pending[seq] = self._frames(publication)
+                if feed.ready.done():
+                    self._schedule_gap_fill(feed)
+            return
+        if seq <= feed.last_seq:
+            return  # a duplicate, or already replayed from the store
+        frame, plain = self._frames(publication)
+        feed.deliver(seq, frame, plain)
+        self._deliver_pending(feed)
+
+    @staticmethod
+    def _frames(publication: Publication) -> tuple[bytes, bytes | None]:
+        frame = encode_text(publication.data.decode())
+        plain = encode_text(publication.plain) if publication.plain is not None else None
+        return frame, plain
+
+    def _deliver_pending(self, feed: RoomFeed) -> None:
+        pending = feed.pending
+        while pending:
+            nxt = pending.pop(feed.last_seq + 1, None)
+            if nxt is None:
+                break
+            feed.deliver(feed.last_seq + 1, *nxt)
+        for seq in [s for s in pending if s <= feed.last_seq]:
+            del pending[seq]
+        if not pending and feed.gap_task is not None:
+            feed.gap_task.cancel()
+            feed.gap_task = None
+
+    def _schedule_gap_fill(self, feed: RoomFeed) -> None:
+        if feed.gap_task is None or feed.gap_task.done():
+            feed.gap_task = asyncio.create_task(self._fill_gap(feed))
+
+    async def _fill_gap(self, feed: RoomFeed) -> None:
+        """Wait briefly for the broker to bring the missing events, then read them."""
+        await asyncio.sleep(self.gap_timeout)
+        feed.gap_task = None
+        await self._catch_feed_up(feed)
+
+    async def _catch_feed_up(self, feed: RoomFeed, until: int | None = None) -> None:
+        """Read from the store every event after the feed's ``last_seq`` and deliver it."""
+        while self.feeds.get(feed.room_id) is feed:
+            target = until if until is not None else max(feed.pending, default=0)
+            if feed.last_seq >= target:
+                return
+            events = await self.store.events_after(feed.room_id, feed.last_seq, REPLAY_PAGE)
+            if not events:
+                return
+            for event in events:
+                if event.seq == feed.last_seq + 1:
+                    data = encode(event_message(event))
+                    plain = guest_line(event) if event.room_id == self.lobby_id else None
+                    feed.deliver(
+                        event.seq,
+                        encode_text(data.decode()),
+                        encode_text(plain) if plain is not None else None,
+                    )
+            self._deliver_pending(feed)
+
+    async def _sync_forever(self) -> None:
+        """Catch every feed up with the store now and then: a publication the broker lost
+        with no later event behind it (a node that died between commit and publish) would
+        otherwise stay unseen until the room's next event."""
+        while True:
+            await asyncio.sleep(self.sync_interval)
+            await self.sync_feeds()
+
+    async def sync_feeds(self) -> None:
+        """Bring every feed up to the store's ``last_seq`` for its room."""
+        for feed in list(self.feeds.values()):
+            if not feed.ready.done():
+                continue
+            try:
+                room = await self.store.get_room_by_id(feed.room_id)
+                if room is not None and room.last_seq > feed.last_seq:
+                    await self._catch_feed_up(feed, room.last_seq)
+            except Exception:
+                log.warning("could not sync room %d with the store", feed.room_id, exc_info=True)
+
+    # -- feeds -----------------------------------------------------------------------------
+
+    async def feed(self, room_id: int) -> RoomFeed:
+        """The room's feed, created (and subscribed) on first use."""
+        feed = self.feeds.get(room_id)
+        if feed is not None:
+            await asyncio.shield(feed.ready)
+            return feed
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        feed = RoomFeed(room_id, room_channel(room_id), ready)
+        self.feeds[room_id] = feed
+        try:
+            await self.broker.subscribe(feed.channel)
+            room = await self.store.get_room_by_id(room_id)
+            feed.last_seq = room.last_seq if room is not None else 0
+        except BaseException as exc:
+            if self.feeds.get(room_id) is feed:
+                del self.feeds[room_id]
+            ready.set_exception(exc)
+            ready.exception()  # mark retrieved: the caller re-raises it
+            raise
+        ready.set_result(None)
+        self._deliver_pending(feed)
+        if feed.pending:
+            self._schedule_gap_fill(feed)
+        return feed
+
+    def _release(self, feed: RoomFeed) -> None:
+        """Forget a feed without local subscribers (after this loop pass, if still empty)."""
+        if feed.empty:
+            asyncio.get_running_loop().call_soon(self._release_now, feed)
+
+    def _release_now(self, feed: RoomFeed) -> None:
+        if not feed.empty or self.feeds.get(feed.room_id) is not feed:
+            return
+        del self.feeds[feed.room_id]
+        if feed.gap_task is not None:
+            feed.gap_task.cancel()
+        self.spawn(self.broker.unsubscribe(feed.channel))
+
+    async def stream(
+        self, peer: Peer, user_id: int, room_id: int, cursor: int, *, on_live: Callable[[], None]
+    ) -> int:
+        """Send ``peer`` the room's events after ``cursor``, then keep it live.
+
+        Returns the seq reached when the peer went live (it may be past the stored events
+        when the client already saw them). ``on_live`` runs at that instant. Returns early,
+        without going live, when the peer closes or :meth:`stop_stream` is called meanwhile.
+        """
+        feed = await self.feed(room_id)
+        token = object()
+        feed.live.pop(peer, None)
+        feed.catching[peer] = token
+        try:
+            while peer.open and feed.catching.get(peer) is token:
+                if cursor == feed.last_seq:
+                    del feed.catching[peer]
+                    feed.live[peer] = user_id
+                    on_live()
+                    return cursor
+                if cursor > feed.last_seq:
+                    # The client (or the replay) is ahead of this node: wait for the node.
+                    waiter = feed.wait_for(cursor)
+                    try:
+                        await asyncio.wait_for(asyncio.shield(waiter), self.gap_timeout * 4)
+                    except TimeoutError:
+                        await self._catch_feed_up(feed, cursor)
+                    continue
+                events = await self.store.events_after(room_id, cursor, REPLAY_PAGE)
+                if feed.catching.get(peer) is not token:
+                    break
+                if not events:
+                    await asyncio.sleep(self.gap_timeout)
+                    continue
+                for event in events:
+                    peer.send_frame(encode_text(encode(event_message(event)).decode()))
+                    cursor = event.seq
+                await peer.drain()
+            return cursor
+        finally:
+            if feed.catching.get(peer) is token:
+                del feed.catching[peer]
+            self._release(feed)
+
+    def stop_stream(self, peer: Peer, room_id: int) -> None:
+        """Stop sending the room to ``peer`` (live or catching up)."""
+        feed = self.feeds.get(room_id)
+        if feed is None:
+            return
+        feed.live.pop(peer, None)
+        feed.catching.pop(peer, None)
+        self._release(feed)
+
+    async def add_guest(self, peer: Peer) -> None:
+        """A plain-text client: receives the lobby's messages from now on."""
+        feed = await self.feed(self.lobby_id)
+        if peer.open:
+            feed.guests.add(peer)
+        else:
+            self._release(feed)
+
+    def remove_guest(self, peer: Peer) -> None:
+        feed = self.feeds.get(self.lobby_id)
+        if feed is not None:
+            feed.guests.discard(peer)
+            self._release(feed)
+
+    # -- users -----------------------------------------------------------------------------
+
+    async def attach(self, listener: UserListener, conn_id: str) -> bool:
+        """Register a signed-in connection; True if its user just came online."""
+        user_id = listener.user_id
+        self.listeners.setdefault(user_id, set()).add(listener)
+        channel = self._user_channels.get(user_id)
+        if channel is None:
+            channel = asyncio.ensure_future(self.broker.subscribe(user_channel(user_id)))
+            self._user_channels[user_id] = channel
+        await asyncio.shield(channel)
+        return await self.presence.connect(user_id, conn_id)
+
+    async def detach(self, listener: UserListener, conn_id: str) -> bool:
+        """Forget a connection; True if its user just went offline."""
+        user_id = listener.user_id
+        listeners = self.listeners.get(user_id)
+        if listeners is not None:
+            listeners.discard(listener)
+            if not listeners:
+                del self.listeners[user_id]
+                self._user_channels.pop(user_id, None)
+                self.spawn(self.broker.unsubscribe(user_channel(user_id)))
+        return await self.presence.disconnect(user_id, conn_id)

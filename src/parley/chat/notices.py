@@ -1,0 +1,49 @@
+"""Notices to one user's connections, carried on the user's broker channel.
+
+They keep a user's tabs and devices consistent: a room joined, left or opened in one is
+streamed (or dropped) in all of them; a read marker moved in one updates the unread count
+of the others; a session signed out is closed wherever it is connected.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from parley.protocol.messages import RoomInfo
+
+
+class RoomNotice(msgspec.Struct, tag="room", frozen=True, kw_only=True):
+    """The user's membership of ``room`` changed; ``room.seq`` is where streaming starts."""
+
+    room_id: int
+    room: RoomInfo
+    #: The connection that made the change (it handles its own stream), or "".
+    origin: str = ""
+
+
+class ReadNotice(msgspec.Struct, tag="read", frozen=True, kw_only=True):
+    room: str
+    read: int
+    unread: int
+
+
+class RevokeNotice(msgspec.Struct, tag="revoke", frozen=True, kw_only=True):
+    """Close every connection of this session (sign-out, or the account was disabled)."""
+
+    token_hash: str
+    reason: str = "session ended"
+
+
+AnyNotice = RoomNotice | ReadNotice | RevokeNotice
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[AnyNotice] = msgspec.json.Decoder(AnyNotice)
+
+
+def pack_notice(notice: AnyNotice) -> bytes:
+    return _encoder.encode(notice)
+
+
+def unpack_notice(data: bytes) -> AnyNotice:
+    """Raises msgspec.DecodeError for anything else."""
+    return _decoder.decode(data)

@@ -1,0 +1,117 @@
+"""The chat domain's plain values: users, sessions, rooms and room events.
+
+Shared by the store (which persists them), the chat layer (which acts on them) and the
+protocol encoder (which puts them on the wire). Frozen and slotted: they are passed around
+and cached, never mutated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RoomKind(StrEnum):
+    """Who may see a room."""
+
+    PUBLIC = "public"  #: anyone signed in may read and join it
+    PRIVATE = "private"  #: members only; a member invites others
+    DIRECT = "direct"  #: a private room of exactly two users, named by the pair
+
+
+class EventKind(StrEnum):
+    """Every change to a room is one of these, with the room's next ``seq``."""
+
+    MESSAGE = "message"
+    EDIT = "edit"
+    DELETE = "delete"
+    JOIN = "join"
+    LEAVE = "leave"
+    TOPIC = "topic"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    name: str
+    password_hash: str
+    is_admin: bool
+    disabled: bool
+    created_at: int  #: milliseconds since the epoch
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in session. Only the SHA-256 of its token is ever stored."""
+
+    token_hash: str
+    user: User
+    created_at: int
+    expires_at: int  #: milliseconds since the epoch
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: int
+    name: str
+    kind: RoomKind
+    topic: str
+    created_at: int
+    #: The seq of the room's newest event (0 for a room without events).
+    last_seq: int
+
+    @property
+    def private(self) -> bool:
+        return self.kind is not RoomKind.PUBLIC
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """A room as one user sees it in their room list."""
+
+    room: Room
+    member: bool
+    #: The newest seq this user marked as read (0: nothing read).
+    last_read_seq: int
+    #: Messages by others, not deleted, after ``last_read_seq`` (0 when not a member).
+    unread: int
+    #: For a direct room, the two users' names; empty otherwise.
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event of a room's stream, as stored.
+
+    ``mid`` is a message's server id (unique across rooms): on a ``message`` event its own id,
+    on ``edit`` and ``delete`` the id of the message they change. Read back from the store, a
+    ``message`` event carries the message's current state: its latest text and ``edited``, or
+    ``deleted`` with the text removed (the text of a deleted message is never served again,
+    not even by the edit events that preceded the deletion).
+    """
+
+    room: str
+    room_id: int
+    seq: int
+    kind: EventKind
+    user: str  #: the author's name; a guest's name for plain-text clients
+    user_id: int | None  #: None for a guest
+    ts: int  #: milliseconds since the epoch, when the store committed it
+    mid: int | None = None
+    text: str | None = None  #: message and edit: the text; topic: the new topic
+    edited: bool = False
+    deleted: bool = False
+    by: str | None = None  #: join by invitation: who invited
+    cid: str | None = None  #: the client's message id of a message, if it gave one
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The result of posting a message.
+
+    ``duplicate`` is True when the author had already posted a message with the same client
+    message id: ``event`` is then that original message and nothing new was stored.
+    """
+
+    event: Event
+    duplicate: bool

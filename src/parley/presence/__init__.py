@@ -1,0 +1,1 @@
+"""Who is online: the Presence interface and its implementations."""

@@ -1,0 +1,1 @@
+"""The parley.v1 chat protocol without I/O: messages, codec, errors, name rules."""

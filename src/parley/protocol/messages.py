@@ -1,0 +1,300 @@
+"""The ``parley.v1`` messages as typed values: client commands and server messages.
+
+Every frame is one JSON object whose ``"type"`` names the message. Commands may carry an
+``"id"`` chosen by the client; the reply to a command carries it back as ``"re"``. Field
+constraints live here, on the types, so decoding a frame validates it completely
+(``protocol/codec.py``). docs/protocol.md is the reference for client authors.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from parley.protocol.names import ROOM_PATTERN, ROOM_REF_PATTERN, USERNAME_PATTERN
+
+CommandId = Annotated[str, Meta(min_length=1, max_length=64)]
+RoomName = Annotated[str, Meta(pattern=ROOM_PATTERN)]
+RoomRef = Annotated[str, Meta(pattern=ROOM_REF_PATTERN)]
+UserName = Annotated[str, Meta(pattern=USERNAME_PATTERN)]
+ClientMessageId = Annotated[str, Meta(min_length=1, max_length=64)]
+MessageId = Annotated[int, Meta(ge=1)]
+Seq = Annotated[int, Meta(ge=0)]
+Topic = Annotated[str, Meta(max_length=250)]
+Limit = Annotated[int, Meta(ge=1, le=100)]
+Token = Annotated[str, Meta(min_length=1, max_length=512)]
+# The text limit is the server's setting (default 4,000 characters), checked by the codec; this
+# bound only stops absurd frames early.
+Text = Annotated[str, Meta(max_length=1_000_000)]
+
+
+class Command(msgspec.Struct, tag_field="type", frozen=True, kw_only=True):
+    """Base of every client → server message."""
+
+    id: CommandId | None = None
+
+
+class Auth(Command, tag="auth", frozen=True, kw_only=True):
+    """First frame of a client that could not authenticate during the handshake."""
+
+    token: Token
+
+
+class Create(Command, tag="create", frozen=True, kw_only=True):
+    room: RoomName
+    private: bool = False
+    topic: Topic = ""
+
+
+class Join(Command, tag="join", frozen=True, kw_only=True):
+    room: RoomRef
+
+
+class Leave(Command, tag="leave", frozen=True, kw_only=True):
+    room: RoomRef
+
+
+class Invite(Command, tag="invite", frozen=True, kw_only=True):
+    """Add a user to a room you are a member of (the way into a private room)."""
+
+    room: RoomRef
+    user: UserName
+
+
+class Rooms(Command, tag="rooms", frozen=True, kw_only=True):
+    pass
+
+
+class Who(Command, tag="who", frozen=True, kw_only=True):
+    room: RoomRef
+
+
+class Send(Command, tag="send", frozen=True, kw_only=True):
+    room: RoomRef
+    text: Text
+    #: The client's id for this message: resending with the same cid never duplicates it.
+    cid: ClientMessageId | None = None
+
+
+class Edit(Command, tag="edit", frozen=True, kw_only=True):
+    room: RoomRef
+    mid: MessageId
+    text: Text
+
+
+class Delete(Command, tag="delete", frozen=True, kw_only=True):
+    room: RoomRef
+    mid: MessageId
+
+
+class SetTopic(Command, tag="topic", frozen=True, kw_only=True):
+    room: RoomRef
+    topic: Topic
+
+
+class History(Command, tag="history", frozen=True, kw_only=True):
+    room: RoomRef
+    before: Annotated[int, Meta(ge=1)] | None = None
+    limit: Limit = 50
+
+
+class Resume(Command, tag="resume", frozen=True, kw_only=True):
+    """Start (or restart) the event stream: each listed room from the given last seen seq."""
+
+    rooms: Annotated[dict[RoomRef, Seq], Meta(max_length=1000)] = msgspec.field(
+        default_factory=dict
+    )
+
+
+class Typing(Command, tag="typing", frozen=True, kw_only=True):
+    room: RoomRef
+
+
+class Read(Command, tag="read", frozen=True, kw_only=True):
+    room: RoomRef
+    seq: Seq
+
+
+class Dm(Command, tag="dm", frozen=True, kw_only=True):
+    user: UserName
+
+
+class Ping(Command, tag="ping", frozen=True, kw_only=True):
+    pass
+
+
+AnyCommand = (
+    Auth
+    | Create
+    | Join
+    | Leave
+    | Invite
+    | Rooms
+    | Who
+    | Send
+    | Edit
+    | Delete
+    | SetTopic
+    | History
+    | Resume
+    | Typing
+    | Read
+    | Dm
+    | Ping
+)
+
+COMMAND_TYPES = frozenset(
+    cls.__struct_config__.tag
+    for cls in (
+        Auth,
+        Create,
+        Join,
+        Leave,
+        Invite,
+        Rooms,
+        Who,
+        Send,
+        Edit,
+        Delete,
+        SetTopic,
+        History,
+        Resume,
+        Typing,
+        Read,
+        Dm,
+        Ping,
+    )
+)
+
+
+# -- server → client --------------------------------------------------------------------
+
+
+class ServerMessage(
+    msgspec.Struct, tag_field="type", frozen=True, kw_only=True, omit_defaults=True
+):
+    """Base of every server → client message. Fields at their default are left out."""
+
+
+class UserInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    name: str
+    admin: bool = False
+
+
+class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A room as the client sees it (every field always present). ``seq``: the events after
+    it are streamed to you."""
+
+    name: str
+    kind: str  #: "public", "private" or "direct"
+    topic: str = ""
+    seq: int = 0
+    member: bool = False
+    unread: int = 0
+    #: Direct rooms: the two users.
+    members: list[str] = msgspec.field(default_factory=list)
+
+
+class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
+    """One event of a room's stream, in ``seq`` order."""
+
+    room: str
+    seq: int
+    kind: str
+    user: str
+    ts: int
+    mid: int | None = None
+    text: str | None = None
+    edited: bool = False
+    deleted: bool = False
+    by: str | None = None
+    cid: str | None = None
+
+
+class Welcome(ServerMessage, tag="welcome", frozen=True, kw_only=True):
+    user: UserInfo
+    rooms: list[RoomInfo]
+    #: Milliseconds since the epoch when this session expires.
+    expires: int = 0
+
+
+class Ok(ServerMessage, tag="ok", frozen=True, kw_only=True):
+    re: str | None = None
+    room: RoomInfo | None = None
+    seq: int | None = None
+    online: list[str] | None = None
+
+
+class Ack(ServerMessage, tag="ack", frozen=True, kw_only=True):
+    """A message is stored: safe. Sent only after the store committed it."""
+
+    re: str | None = None
+    cid: str | None = None
+    room: str
+    seq: int
+    mid: int
+    ts: int
+
+
+class RoomList(ServerMessage, tag="rooms", frozen=True, kw_only=True):
+    re: str | None = None
+    rooms: list[RoomInfo]
+
+
+class WhoReply(ServerMessage, tag="who", frozen=True, kw_only=True):
+    re: str | None = None
+    room: str
+    members: list[str]
+    online: list[str]
+
+
+class HistoryReply(ServerMessage, tag="history", frozen=True, kw_only=True, omit_defaults=False):
+    re: str | None = None
+    room: str
+    events: list[EventMessage]
+    #: True when older events exist before the first one returned.
+    more: bool = False
+
+
+class Resumed(ServerMessage, tag="resumed", frozen=True, kw_only=True):
+    """Every missed event was sent; live events follow. ``rooms``: seq reached per room."""
+
+    re: str | None = None
+    rooms: dict[str, int]
+
+
+class RoomChanged(ServerMessage, tag="room", frozen=True, kw_only=True):
+    """Your membership of a room changed (here or in another tab): join, leave, invite, dm."""
+
+    room: RoomInfo
+
+
+class Presence(ServerMessage, tag="presence", frozen=True, kw_only=True):
+    room: str
+    user: str
+    online: bool
+
+
+class TypingNotice(ServerMessage, tag="typing", frozen=True, kw_only=True):
+    room: str
+    user: str
+
+
+class Unread(ServerMessage, tag="unread", frozen=True, kw_only=True):
+    """Your read marker of a room moved (for example in another tab)."""
+
+    room: str
+    read: int
+    unread: int
+
+
+class Pong(ServerMessage, tag="pong", frozen=True, kw_only=True):
+    re: str | None = None
+
+
+class Error(ServerMessage, tag="error", frozen=True, kw_only=True):
+    re: str | None = None
+    code: str
+    message: str

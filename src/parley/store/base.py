@@ -1,0 +1,267 @@
+"""The store interface: the source of truth for users, sessions, rooms and room events.
+
+Every implementation (SQLite, the default; PostgreSQL for several processes) passes the same
+conformance suite, ``tests/store/``. The rules it checks:
+
+* **Events.** Every change to a room (message, edit, delete, join, leave, topic) is stored as
+  an event with the room's next sequence number ``seq``: 1, 2, 3 ... per room, with no gap and
+  one total order, however many writers there are. ``Room.last_seq`` is the newest.
+* **Atomic, and committed before returning.** Each write method either commits its whole
+  effect (for instance a join event *and* the membership row) or nothing, and returns only
+  after the commit is durable: a caller may acknowledge it to a client.
+* **Group commit.** Concurrent writes are batched into one transaction where the backend
+  allows it; a write that fails on its own (a ``Conflict``, ``NotFound``, ``Forbidden``) does
+  not affect the others of its batch.
+* **Idempotent messages.** ``post_message`` with a client message id (``cid``) that the same
+  author already used returns the original event with ``duplicate=True`` and stores nothing.
+* **Never block the event loop.** Every method is a coroutine; database work happens in
+  threads or an async driver.
+* **Errors.** ``NotFound``, ``Conflict``, ``Forbidden`` for the caller's mistakes;
+  ``Unavailable`` when the database cannot be used (nothing of that call was committed, so a
+  client must not be told it was).
+
+Names are compared case-insensitively (``Alice`` and ``alice`` are the same user or room) and
+stored as given. Times are milliseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+
+#: The room every store has from the start.
+LOBBY = "lobby"
+
+
+class StoreError(Exception):
+    """Base of every error the store raises on purpose."""
+
+
+class NotFound(StoreError):
+    """The user, room, message or session does not exist."""
+
+
+class Conflict(StoreError):
+    """The name is taken (user or room)."""
+
+
+class Forbidden(StoreError):
+    """The change is not allowed for this user (editing someone else's message, a direct
+    room with oneself)."""
+
+
+class Unavailable(StoreError):
+    """The database cannot be used right now; nothing of this call was committed."""
+
+
+class Store(ABC):
+    """See the module docstring for the rules every implementation keeps."""
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect, apply pending migrations (numbered SQL files), ensure ``lobby`` exists."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Commit the writes already queued, then release every connection.
+
+        Later calls raise :class:`Unavailable`.
+        """
+
+    # -- users and sessions --------------------------------------------------------------
+
+    @abstractmethod
+    async def create_user(
+        self, name: str, password_hash: str, *, admin: bool | None = None
+    ) -> User:
+        """Create an account. With ``admin=None`` the first account ever created is an admin.
+
+        Raises :class:`Conflict` when the name is taken (case-insensitively).
+        """
+
+    @abstractmethod
+    async def get_user(self, name: str) -> User | None:
+        """The user with this name (case-insensitive), disabled or not."""
+
+    @abstractmethod
+    async def get_user_by_id(self, user_id: int) -> User | None:
+        """The user with this id."""
+
+    @abstractmethod
+    async def list_users(self) -> list[User]:
+        """Every user, oldest account first."""
+
+    @abstractmethod
+    async def set_password(self, user_id: int, password_hash: str) -> None:
+        """Replace a user's password hash. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def set_disabled(self, user_id: int, disabled: bool) -> None:
+        """Disable or enable an account. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
+        """Store a new session. Raises :class:`NotFound` for an unknown user."""
+
+    @abstractmethod
+    async def get_session(self, token_hash: str, now: int) -> Session | None:
+        """The live session with this token hash: None if unknown, expired at ``now``, or
+        its user is disabled."""
+
+    @abstractmethod
+    async def delete_session(self, token_hash: str) -> bool:
+        """Revoke one session; False if there was none."""
+
+    @abstractmethod
+    async def delete_sessions_of(self, user_id: int) -> list[str]:
+        """Revoke every session of a user; return their token hashes."""
+
+    # -- rooms ---------------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_room(
+        self,
+        name: str,
+        kind: RoomKind,
+        *,
+        creator_id: int | None,
+        topic: str = "",
+    ) -> tuple[Room, list[Event]]:
+        """Create a room. The creator (if any) becomes its first member: one ``join`` event.
+
+        Returns the room as it is after the creation (``last_seq`` included) and its events.
+        Raises :class:`Conflict` when the name is taken (case-insensitively).
+        """
+
+    @abstractmethod
+    async def open_direct(self, user_id: int, other_id: int) -> tuple[Room, list[Event]]:
+        """The direct room of two different users, created with both as members on first use.
+
+        Its name is ``dm:<a>:<b>`` with the two lower-cased user names in sorted order, so
+        there is exactly one per pair. Returns the events the call created (none if the room
+        existed). Raises :class:`NotFound` for an unknown user, :class:`Forbidden` when both
+        ids are the same user (there is no direct room with oneself), and :class:`Conflict`
+        when a room that is not a direct room already has that name.
+        """
+
+    @abstractmethod
+    async def get_room(self, name: str) -> Room | None:
+        """The room with this name (case-insensitive)."""
+
+    @abstractmethod
+    async def get_room_by_id(self, room_id: int) -> Room | None:
+        """The room with this id."""
+
+    @abstractmethod
+    async def is_member(self, room_id: int, user_id: int) -> bool:
+        """Whether the user is a member of the room."""
+
+    @abstractmethod
+    async def room_members(self, room_id: int) -> list[tuple[int, str]]:
+        """The room's members as ``(user id, name)``, sorted by name case-insensitively."""
+
+    @abstractmethod
+    async def rooms_for(self, user_id: int) -> list[RoomView]:
+        """The rooms a user can see: every public room, and the private and direct rooms the
+        user is a member of. Sorted by name."""
+
+    # -- events --------------------------------------------------------------------------
+
+    @abstractmethod
+    async def post_message(
+        self,
+        room_id: int,
+        user_id: int | None,
+        author: str,
+        text: str,
+        cid: str | None = None,
+    ) -> Appended:
+        """Append a ``message`` event. ``user_id`` None is a guest (plain-text client).
+
+        With a ``cid`` the author already used (per user; guests have no ``cid`` scope, theirs
+        is ignored) returns the original with ``duplicate=True`` and stores nothing.
+        Raises :class:`NotFound` for an unknown room.
+        """
+
+    @abstractmethod
+    async def edit_message(
+        self, room_id: int, user_id: int, author: str, mid: int, text: str, *, any_author: bool
+    ) -> Event:
+        """Append an ``edit`` event and change the message's text.
+
+        Raises :class:`NotFound` when the room has no such message or it is deleted, and
+        :class:`Forbidden` when it is someone else's and ``any_author`` (admins) is False.
+        """
+
+    @abstractmethod
+    async def delete_message(
+        self, room_id: int, user_id: int, author: str, mid: int, *, any_author: bool
+    ) -> Event:
+        """Append a ``delete`` event and remove the message's text (and its edits' texts).
+
+        Raises as :meth:`edit_message` does.
+        """
+
+    @abstractmethod
+    async def join(
+        self, room_id: int, user_id: int, author: str, *, by: str | None = None
+    ) -> Event | None:
+        """Make the user a member and append a ``join`` event (``by``: the inviter).
+
+        Returns None, storing nothing, when the user already is a member.
+        """
+
+    @abstractmethod
+    async def leave(self, room_id: int, user_id: int, author: str) -> Event | None:
+        """Remove the membership and append a ``leave`` event; None if not a member."""
+
+    @abstractmethod
+    async def set_topic(self, room_id: int, user_id: int, author: str, topic: str) -> Event:
+        """Change the room's topic and append a ``topic`` event."""
+
+    @abstractmethod
+    async def mark_read(self, room_id: int, user_id: int, seq: int) -> int:
+        """Move the user's read marker forward to ``seq`` (never backwards, never past the
+        room's ``last_seq``); return the marker. Does nothing for a non-member (returns 0)."""
+
+    @abstractmethod
+    async def unread_count(self, room_id: int, user_id: int) -> int:
+        """Messages by others, not deleted, after the user's read marker (0 for a
+        non-member). A new member's marker starts at their join event."""
+
+    @abstractmethod
+    async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
+        """Up to ``limit`` events with ``seq > after``, oldest first."""
+
+    @abstractmethod
+    async def events_before(self, room_id: int, before: int | None, limit: int) -> list[Event]:
+        """The ``limit`` newest events with ``seq < before`` (or the newest overall when
+        ``before`` is None), oldest first."""
+
+
+def direct_room_name(name_a: str, name_b: str) -> str:
+    """The name of the direct room of two users (see :meth:`Store.open_direct`)."""
+    low_a, low_b = sorted((name_a.lower(), name_b.lower()))
+    return f"dm:{low_a}:{low_b}"
+
+
+__all__ = [
+    "LOBBY",
+    "Appended",
+    "Conflict",
+    "Event",
+    "Forbidden",
+    "NotFound",
+    "Room",
+    "RoomKind",
+    "RoomView",
+    "Session",
+    "Store",
+    "StoreError",
+    "Unavailable",
+    "User",
+    "direct_room_name",
+]
