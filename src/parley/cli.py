@@ -206,6 +206,14 @@ def echo(host: str, port: int, max_message_size: int, log_level: str, verbatim: 
     envvar="PARLEY_AUTH_TIMEOUT",
     help="Seconds a WebSocket client has to authenticate when it did not during the handshake.",
 )
+@click.option(
+    "--session-check",
+    type=Duration(),
+    default="30s",
+    show_default=True,
+    envvar="PARLEY_SESSION_CHECK",
+    help="How often open connections are checked against ended sessions and disabled accounts.",
+)
 def serve(
     host: str,
     port: int,
@@ -217,6 +225,7 @@ def serve(
     max_text: int,
     session_ttl: float,
     auth_timeout: float,
+    session_check: float,
 ) -> None:
     """The chat server: the browser client on http://HOST:PORT/ and the chat WebSocket.
 
@@ -235,6 +244,7 @@ def serve(
             guests=guests == "on",
             session_ttl=session_ttl,
             auth_timeout=auth_timeout,
+            session_check=session_check,
             log_level=log_level,
             hash_cost=hash_cost_from_environment(),
         )

@@ -45,6 +45,9 @@ class ServeSettings:
     guests: bool = True
     session_ttl: float = DEFAULT_SESSION_TTL
     auth_timeout: float = 10.0
+    #: Seconds between checks that connected sessions are still valid (signed out elsewhere,
+    #: expired, or their account disabled by the operator).
+    session_check: float = 30.0
     log_level: str = "info"
     hash_cost: HashCost = field(default_factory=HashCost)
 

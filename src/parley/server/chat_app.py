@@ -39,9 +39,6 @@ from parley.store.sqlite import SQLiteStore
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "parley.v1"
-#: Seconds between checks that every connected session is still valid (signed out elsewhere,
-#: expired, or its account disabled by the operator).
-REVALIDATE_INTERVAL = 30.0
 
 
 class ChatServer:
@@ -94,7 +91,7 @@ class ChatServer:
 
     async def _revalidate_forever(self) -> None:
         while True:
-            await asyncio.sleep(REVALIDATE_INTERVAL)
+            await asyncio.sleep(self.settings.session_check)
             await self.revalidate_sessions()
 
     async def revalidate_sessions(self) -> None:
