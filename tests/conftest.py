@@ -44,4 +44,7 @@ def echo_server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
 
 @pytest.fixture
 def chat_server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
-    return server_factory("serve", "--max-message-size", "8KiB", "--max-text", "7000")
+    # A generous rate limit: these tests flood on purpose (test_limits.py tests the limit).
+    return server_factory(
+        "serve", "--max-message-size", "8KiB", "--max-text", "7000", "--rate-burst", "1000"
+    )

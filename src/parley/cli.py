@@ -20,7 +20,8 @@ from aiohttp import web
 
 from parley import __version__
 from parley.chat.auth import AccountError, Accounts
-from parley.config import ServeSettings, SettingsError, hash_cost_from_environment
+from parley.chat.ratelimit import RateLimit
+from parley.config import HttpLimits, ServeSettings, SettingsError, hash_cost_from_environment
 from parley.logs import LEVELS, configure_logging
 from parley.protocol.names import password_problem
 from parley.server.chat_app import ChatServer
@@ -29,6 +30,7 @@ from parley.server.endpoint import WebSocketEndpoint, WebSocketLimits
 from parley.server.runner import ListenError, run, serve_until_signalled
 from parley.store.base import StoreError
 from parley.store.sqlite import SQLiteStore
+from parley.websocket.deflate import DeflateSettings
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20}
@@ -70,8 +72,8 @@ class Duration(click.ParamType[float]):
         if not match:
             self.fail(f"{value!r} is not a duration (examples: 45s, 90m, 12h, 30d)", param, ctx)
         seconds = float(match.group(1)) * _SECONDS[(match.group(2) or "").lower()]
-        if seconds < 1:
-            self.fail("must be at least 1 second", param, ctx)
+        if seconds < 0.1:
+            self.fail("must be at least 0.1 second", param, ctx)
         return seconds
 
 
@@ -163,102 +165,231 @@ def echo(host: str, port: int, max_message_size: int, log_level: str, verbatim: 
     _serve(app, endpoint, host, port, listening)
 
 
+def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
+    """A ``parley serve`` flag with its ``PARLEY_*`` environment variable and shown default."""
+    envvar = "PARLEY_" + names[0].lstrip("-").split("/")[0].upper().replace("-", "_")
+    return click.option(*names, envvar=envvar, show_default=True, **kwargs)
+
+
 @main.command()
 @listen_options(default_port=8080)
 @db_option
-@click.option(
+@_option(
     "--registration",
     type=click.Choice(["open", "closed"]),
     default="open",
-    show_default=True,
-    envvar="PARLEY_REGISTRATION",
     help="Whether anyone may create an account (closed: only `parley user add`).",
 )
-@click.option(
+@_option(
     "--guests",
     type=click.Choice(["on", "off"]),
     default="on",
-    show_default=True,
-    envvar="PARLEY_GUESTS",
     help="Whether the tutorial's plain-text clients may chat in the lobby as guests.",
 )
-@click.option(
+@_option(
     "--max-text",
     type=click.IntRange(1, 100_000),
     default=4000,
-    show_default=True,
-    envvar="PARLEY_MAX_TEXT",
     help="Longest chat message, in characters.",
 )
-@click.option(
+@_option(
     "--session-ttl",
     type=Duration(),
     default="30d",
-    show_default=True,
-    envvar="PARLEY_SESSION_TTL",
     help="How long a sign-in stays valid (45s, 90m, 12h, 30d).",
 )
-@click.option(
+@_option(
     "--auth-timeout",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    envvar="PARLEY_AUTH_TIMEOUT",
-    help="Seconds a WebSocket client has to authenticate when it did not during the handshake.",
+    type=Duration(),
+    default="10s",
+    help="Time a WebSocket client has to authenticate when it did not during the handshake.",
 )
-@click.option(
+@_option(
     "--session-check",
     type=Duration(),
     default="30s",
-    show_default=True,
-    envvar="PARLEY_SESSION_CHECK",
     help="How often open connections are checked against ended sessions and disabled accounts.",
 )
-def serve(
-    host: str,
-    port: int,
-    max_message_size: int,
-    log_level: str,
-    db: Path,
-    registration: str,
-    guests: str,
-    max_text: int,
-    session_ttl: float,
-    auth_timeout: float,
-    session_check: float,
-) -> None:
+@_option(
+    "--allowed-origin",
+    "allowed_origins",
+    multiple=True,
+    help="Another origin (scheme://host[:port]) whose pages may open signed-in WebSockets. "
+    "Repeatable. The server's own origin is always allowed.",
+)
+@_option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=10_000,
+    help="WebSocket connections in total; more are refused with 503.",
+)
+@_option(
+    "--max-connections-per-ip",
+    type=click.IntRange(1),
+    default=200,
+    help="WebSocket connections from one IP address; more are refused with 429.",
+)
+@_option(
+    "--max-fragments",
+    type=click.IntRange(1),
+    default=128,
+    help="Frames one WebSocket message may be split into; more close with 1009.",
+)
+@_option(
+    "--max-send-buffer",
+    type=ByteSize(),
+    default="1MiB",
+    help="Unsent data a connection may hold; a client that stops reading is closed with 4001.",
+)
+@_option(
+    "--max-headers",
+    type=click.IntRange(1),
+    default=64,
+    help="Header lines an HTTP request (or WebSocket handshake) may have; more get 400.",
+)
+@_option(
+    "--max-header-size",
+    type=ByteSize(),
+    default="8190",
+    help="Longest request or header line; longer ones get 400.",
+)
+@_option(
+    "--handshake-timeout",
+    type=Duration(),
+    default="10s",
+    help="Time a connection has to send its HTTP request; slower ones are closed.",
+)
+@_option(
+    "--ping-interval",
+    type=Duration(),
+    default="20s",
+    help="A WebSocket silent this long gets a ping ...",
+)
+@_option(
+    "--ping-timeout",
+    type=Duration(),
+    default="20s",
+    help="... and is closed when it stays silent this much longer.",
+)
+@_option(
+    "--rate-limit",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    help="Commands per second per user (guests: per connection), sustained.",
+)
+@_option(
+    "--rate-burst",
+    type=click.IntRange(1),
+    default=30,
+    help="Commands allowed at once above the rate; this many refusals in a row disconnect.",
+)
+@_option(
+    "--deflate/--no-deflate",
+    default=False,
+    help="Offer permessage-deflate (no context takeover; see docs/security.md for the cost).",
+)
+@_option(
+    "--certfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TLS certificate chain (PEM): serve https:// and wss://.",
+)
+@_option(
+    "--keyfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TLS private key (PEM), with --certfile.",
+)
+@_option(
+    "--behind-proxy/--no-behind-proxy",
+    default=False,
+    help="A reverse proxy terminates TLS: trust its X-Forwarded-For / -Proto, Secure cookies.",
+)
+@_option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Log lines as text or as JSON objects.",
+)
+@_option(
+    "--access-log/--no-access-log",
+    default=True,
+    help="Log one line per HTTP request (method, path without query, status, time).",
+)
+@_option(
+    "--metrics/--no-metrics",
+    default=True,
+    help="Serve Prometheus metrics at /metrics.",
+)
+def serve(**options: Any) -> None:
     """The chat server: the browser client on http://HOST:PORT/ and the chat WebSocket.
 
     Tutorial clients that connect to ws://HOST:PORT/ without a subprotocol chat in the lobby
     as guests.
     """
-    configure_logging(log_level)
+    configure_logging(options["log_level"], options["log_format"])
     try:
-        settings = ServeSettings(
-            host=host,
-            port=port,
-            db=db,
-            max_message_size=max_message_size,
-            max_text=max_text,
-            registration_open=registration == "open",
-            guests=guests == "on",
-            session_ttl=session_ttl,
-            auth_timeout=auth_timeout,
-            session_check=session_check,
-            log_level=log_level,
-            hash_cost=hash_cost_from_environment(),
-        )
+        settings = _serve_settings(options)
         settings.check()
+        tls = settings.ssl_context()
     except SettingsError as exc:
         _fail(str(exc), 2)
     server = ChatServer(settings)
+    host = settings.host
 
     def listening(bound: int) -> None:
         click.echo(f"socket initialized on port {bound}")
         shown = f"[{host}]" if ":" in host else host
-        click.echo(f"Parley {__version__} chat on http://{shown}:{bound}/ (Ctrl+C to stop)")
+        scheme = "https" if tls else "http"
+        click.echo(f"Parley {__version__} chat on {scheme}://{shown}:{bound}/ (Ctrl+C to stop)")
 
-    _serve(server.app(), server.endpoint, host, port, listening)
+    _serve(
+        server.app(),
+        server.endpoint,
+        host,
+        settings.port,
+        listening,
+        ssl_context=tls,
+        http=settings.http,
+        access_log=settings.access_log,
+    )
+
+
+def _serve_settings(options: dict[str, Any]) -> ServeSettings:
+    return ServeSettings(
+        host=options["host"],
+        port=options["port"],
+        db=options["db"],
+        max_text=options["max_text"],
+        registration_open=options["registration"] == "open",
+        guests=options["guests"] == "on",
+        session_ttl=options["session_ttl"],
+        auth_timeout=options["auth_timeout"],
+        session_check=options["session_check"],
+        log_level=options["log_level"],
+        log_format=options["log_format"],
+        access_log=options["access_log"],
+        hash_cost=hash_cost_from_environment(),
+        websocket=WebSocketLimits(
+            max_message_size=options["max_message_size"],
+            max_fragments=options["max_fragments"],
+            max_send_buffer=options["max_send_buffer"],
+            max_connections=options["max_connections"],
+            max_connections_per_ip=options["max_connections_per_ip"],
+            ping_interval=options["ping_interval"],
+            ping_timeout=options["ping_timeout"],
+        ),
+        http=HttpLimits(
+            max_headers=options["max_headers"],
+            max_header_size=options["max_header_size"],
+            handshake_timeout=options["handshake_timeout"],
+        ),
+        rate=RateLimit(rate=options["rate_limit"], burst=options["rate_burst"]),
+        deflate=DeflateSettings() if options["deflate"] else None,
+        allowed_origins=tuple(options["allowed_origins"]),
+        certfile=options["certfile"],
+        keyfile=options["keyfile"],
+        behind_proxy=options["behind_proxy"],
+        metrics=options["metrics"],
+    )
 
 
 def _serve(
@@ -267,9 +398,14 @@ def _serve(
     host: str,
     port: int,
     listening: Callable[[int], None],
+    **kwargs: Any,
 ) -> None:
     try:
-        run(serve_until_signalled(app, endpoint, host=host, port=port, on_listening=listening))
+        run(
+            serve_until_signalled(
+                app, endpoint, host=host, port=port, on_listening=listening, **kwargs
+            )
+        )
     except ListenError as exc:
         _fail(str(exc), 1)
     except (StoreError, sqlite3.Error) as exc:

@@ -2,17 +2,23 @@
 
 Every setting is a command-line flag with an environment variable (``PARLEY_<NAME>``); the
 flag wins. ``cli.py`` builds a :class:`ServeSettings` from them and :meth:`ServeSettings.check`
-refuses impossible combinations with one line before anything starts.
+refuses impossible combinations with one line before anything starts. docs/security.md lists
+every limit with its default.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from parley.chat.auth import DEFAULT_SESSION_TTL, HashCost
+from parley.chat.ratelimit import RateLimit
 from parley.protocol.codec import DEFAULT_MAX_TEXT
+from parley.server.connection import WebSocketLimits
+from parley.websocket.deflate import DeflateSettings
 
 
 class SettingsError(Exception):
@@ -34,12 +40,25 @@ def hash_cost_from_environment() -> HashCost:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """Limits on the HTTP side: what a request may look like before any handler sees it."""
+
+    #: Most header lines in a request (the handshake included).
+    max_headers: int = 64
+    #: Longest request line or header line, in bytes.
+    max_header_size: int = 8190
+    #: Seconds a connection may take to send its request (and stay idle between requests).
+    handshake_timeout: float = 10.0
+    #: Largest HTTP request body (the account API), in bytes.
+    max_body: int = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     #: SQLite file (created if missing).
     db: Path = Path("parley.db")
-    max_message_size: int = 64 * 1024
     max_text: int = DEFAULT_MAX_TEXT
     registration_open: bool = True
     guests: bool = True
@@ -49,15 +68,62 @@ class ServeSettings:
     #: expired, or their account disabled by the operator).
     session_check: float = 30.0
     log_level: str = "info"
+    log_format: str = "text"
+    access_log: bool = True
     hash_cost: HashCost = field(default_factory=HashCost)
+    websocket: WebSocketLimits = field(default_factory=WebSocketLimits)
+    http: HttpLimits = field(default_factory=HttpLimits)
+    rate: RateLimit = field(default_factory=RateLimit)
+    #: permessage-deflate settings; None: the extension is declined (the default).
+    deflate: DeflateSettings | None = None
+    #: Origins (``scheme://host[:port]``) allowed to open a signed-in WebSocket, besides the
+    #: server's own.
+    allowed_origins: tuple[str, ...] = ()
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    #: A reverse proxy terminates TLS and appends the client's address to X-Forwarded-For.
+    behind_proxy: bool = False
+    metrics: bool = True
+
+    @property
+    def tls(self) -> bool:
+        return self.certfile is not None
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get ``Secure`` when browsers reach the server over HTTPS."""
+        return self.tls or self.behind_proxy
 
     def check(self) -> None:
         """Raise :class:`SettingsError` for settings that cannot work together."""
-        if self.max_text + 1024 > self.max_message_size:
+        if self.max_text + 1024 > self.websocket.max_message_size:
             raise SettingsError(
-                f"--max-message-size ({self.max_message_size} bytes) must leave room for a "
-                f"message of --max-text ({self.max_text}) characters plus 1 KiB of JSON"
+                f"--max-message-size ({self.websocket.max_message_size} bytes) must leave room "
+                f"for a message of --max-text ({self.max_text}) characters plus 1 KiB of JSON"
             )
         parent = self.db.expanduser().resolve().parent
         if not parent.is_dir():
             raise SettingsError(f"--db {self.db}: the folder {parent} does not exist")
+        for origin in self.allowed_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise SettingsError(
+                    f"--allowed-origin {origin!r}: give scheme://host[:port], "
+                    "e.g. https://chat.example.com"
+                )
+        if (self.certfile is None) != (self.keyfile is None):
+            raise SettingsError("--certfile and --keyfile go together")
+        if self.certfile is not None:
+            self.ssl_context()
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context, or None without TLS. Raises :class:`SettingsError`."""
+        if self.certfile is None or self.keyfile is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(self.certfile, self.keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise SettingsError(f"cannot load --certfile/--keyfile: {exc}") from None
+        return context

@@ -15,7 +15,10 @@ _names = itertools.count(1)
 
 @pytest.fixture
 def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
-    return server_factory("serve", "--auth-timeout", "1")
+    # A generous rate limit: some tests publish as fast as they can (test_limits.py tests it).
+    return server_factory(
+        "serve", "--auth-timeout", "1", "--rate-limit", "1000", "--rate-burst", "1000"
+    )
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ class Publication(msgspec.Struct, array_like=True, frozen=True):
     plain: str | None = None
     #: TRANSIENT: a user whose own connections must not receive it (the typist). 0: none.
     skip_user: int = 0
+    #: Wall-clock time of publication (seconds since the epoch), for the broker-lag metric.
+    sent: float = 0.0
 
 
 _encoder = msgspec.msgpack.Encoder()

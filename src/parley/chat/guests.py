@@ -20,6 +20,7 @@ import logging
 import secrets
 
 from parley.chat.node import Node
+from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.peer import Peer
 from parley.protocol.errors import Close
 from parley.store.base import StoreError
@@ -30,18 +31,29 @@ log = logging.getLogger("parley.guests")
 class Guests:
     """The handler of every plain-text connection."""
 
-    def __init__(self, node: Node, *, max_text: int) -> None:
+    def __init__(self, node: Node, *, max_text: int, rate: RateLimit | None = None) -> None:
         self.node = node
         self.max_text = max_text
+        self.rate = rate or RateLimit()
         self.names: dict[Peer, str] = {}
         self._ready: dict[Peer, asyncio.Task[None]] = {}
+        self._buckets: dict[Peer, TokenBucket] = {}
 
     def on_open(self, conn: Peer) -> None:
         self.names[conn] = f"guest-{secrets.token_hex(2)}"
+        self._buckets[conn] = TokenBucket(self.rate)
         log.info("Client connected")
         self._ready[conn] = asyncio.create_task(self.node.add_guest(conn))
 
     def on_text(self, conn: Peer, text: str) -> None:
+        bucket = self._buckets[conn]
+        if not bucket.take():
+            # A guest cannot receive error events: over the limit its messages are dropped,
+            # and a guest that keeps flooding is disconnected.
+            self.node.stats.rate_limited += 1
+            if bucket.abusive:
+                conn.close(Close.RATE_LIMITED, "too many messages")
+            return
         if len(text) > self.max_text:
             conn.close(Close.TOO_BIG, f"messages are limited to {self.max_text} characters")
             return
@@ -65,5 +77,6 @@ class Guests:
     def on_closed(self, conn: Peer) -> None:
         self.names.pop(conn, None)
         self._ready.pop(conn, None)
+        self._buckets.pop(conn, None)
         self.node.remove_guest(conn)
         log.info("Client disconnected")

@@ -24,7 +24,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgspec
@@ -32,6 +34,7 @@ import msgspec
 from parley.broker.base import Broker
 from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, user_channel
 from parley.chat.hub import RoomFeed
+from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.model import Event, EventKind
 from parley.peer import Peer
 from parley.presence.base import Presence
@@ -44,6 +47,26 @@ from parley.websocket.frames import encode_text
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
+
+
+def _ignore(_: float) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class NodeStats:
+    """Counters for the metrics endpoint, updated where the work happens, and hooks for the
+    timings (the server wires them to histograms; the chat layer knows no metrics library)."""
+
+    events_published: int = 0
+    #: Deliveries to local connections: one per connection per event.
+    deliveries: int = 0
+    gap_fills: int = 0
+    rate_limited: int = 0
+    #: Seconds to queue one event for every local subscriber of its room.
+    observe_fanout: Callable[[float], None] = _ignore
+    #: Seconds between another node's publication and its arrival here.
+    observe_broker_lag: Callable[[float], None] = _ignore
 
 
 class UserListener(Protocol):
@@ -90,6 +113,8 @@ class Node:
         self._user_channels: dict[int, asyncio.Future[None]] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.buckets: dict[int, TokenBucket] = {}
+        self.stats = NodeStats()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -126,7 +151,10 @@ class Node:
         """Deliver a committed event here and to every other node."""
         data = encode(event_message(event))
         plain = guest_line(event) if event.room_id == self.lobby_id else None
-        publication = Publication(self.node_id, Kind.EVENT, event.seq, data, plain)
+        publication = Publication(
+            self.node_id, Kind.EVENT, event.seq, data, plain, sent=time.time()
+        )
+        self.stats.events_published += 1
         self._on_event(event.room_id, publication)
         self.broker.publish(room_channel(event.room_id), pack(publication))
 
@@ -161,6 +189,8 @@ class Node:
             return
         if publication.origin == self.node_id:
             return
+        if publication.sent:
+            self.stats.observe_broker_lag(max(0.0, time.time() - publication.sent))
         kind, _, ident = channel.partition(":")
         if not ident.isdigit():
             return
@@ -193,7 +223,10 @@ class Node:
         if seq <= feed.last_seq:
             return  # a duplicate, or already replayed from the store
         frame, plain = self._frames(publication)
+        started = time.perf_counter()
         feed.deliver(seq, frame, plain)
+        self.stats.deliveries += len(feed.live) + (len(feed.guests) if plain else 0)
+        self.stats.observe_fanout(time.perf_counter() - started)
         self._deliver_pending(feed)
 
     @staticmethod
@@ -227,6 +260,7 @@ class Node:
 
     async def _catch_feed_up(self, feed: RoomFeed, until: int | None = None) -> None:
         """Read from the store every event after the feed's ``last_seq`` and deliver it."""
+        self.stats.gap_fills += 1
         while self.feeds.get(feed.room_id) is feed:
             target = until if until is not None else max(feed.pending, default=0)
             if feed.last_seq >= target:
@@ -374,6 +408,13 @@ class Node:
 
     # -- users -----------------------------------------------------------------------------
 
+    def bucket(self, user_id: int, limit: RateLimit) -> TokenBucket:
+        """The rate-limit bucket a user's connections on this node share."""
+        bucket = self.buckets.get(user_id)
+        if bucket is None:
+            bucket = self.buckets[user_id] = TokenBucket(limit)
+        return bucket
+
     async def attach(self, listener: UserListener, conn_id: str) -> bool:
         """Register a signed-in connection; True if its user just came online."""
         user_id = listener.user_id
@@ -393,6 +434,7 @@ class Node:
             listeners.discard(listener)
             if not listeners:
                 del self.listeners[user_id]
+                self.buckets.pop(user_id, None)
                 self._user_channels.pop(user_id, None)
                 self.spawn(self.broker.unsubscribe(user_channel(user_id)))
         return await self.presence.disconnect(user_id, conn_id)

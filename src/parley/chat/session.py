@@ -19,7 +19,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -32,6 +32,7 @@ from parley.chat.notices import (
     pack_notice,
     unpack_notice,
 )
+from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.model import Event, Room, RoomKind, RoomView, Session, User
 from parley.peer import Peer
 from parley.protocol import messages as m
@@ -52,6 +53,8 @@ class SessionConfig:
     auth_timeout: float = 10.0
     #: Seconds between two typing notices of one connection for one room (more are dropped).
     typing_interval: float = 3.0
+    #: Commands per second per user (all their connections on this server).
+    rate: RateLimit = field(default_factory=RateLimit)
 
 
 def room_info(room: Room, *, member: bool, seq: int | None = None, unread: int = 0) -> m.RoomInfo:
@@ -114,6 +117,10 @@ class ChatSession:
         self._typing_sent: dict[int, float] = {}
         self._auth_timer: asyncio.TimerHandle | None = None
         self._attached = False
+        # Until the user is known, the connection has its own bucket; then the user's.
+        self._bucket = (
+            node.bucket(self.user_id, config.rate) if self.user else TokenBucket(config.rate)
+        )
 
     # -- ConnectionHandler ----------------------------------------------------------------
 
@@ -129,9 +136,14 @@ class ChatSession:
         try:
             command = decode_command(text, max_text=self.config.max_text)
         except ProtocolError as error:
+            if self._over_limit(error.re):
+                return
             self._send_error(error)
             if self.user is None:
                 self._close(Close.POLICY, "authenticate first")
+            return
+        # Typing notices have their own, quieter limit (see _typing).
+        if not isinstance(command, m.Typing) and self._over_limit(command.id):
             return
         if self.user is None and self._auth_timer is not None:
             if not isinstance(command, m.Auth):
@@ -150,7 +162,27 @@ class ChatSession:
             return
         self._enqueue(lambda: self._run(command))
 
+    def _over_limit(self, re: str | None) -> bool:
+        """Take a token for one frame; refuse it (and, past the burst, disconnect) if none."""
+        bucket = self._bucket
+        if bucket.take():
+            return False
+        if bucket.abusive:
+            log.info(
+                "disconnecting a client that kept flooding",
+                extra={"event": "rate_limit_close", "user": self.user_id},
+            )
+            self._close(Close.RATE_LIMITED, "too many messages")
+        else:
+            self._send_error(
+                ProtocolError(ErrorCode.RATE_LIMITED, "too many commands; slow down", re)
+            )
+        self.node.stats.rate_limited += 1
+        return True
+
     def on_binary(self, conn: Peer, data: bytes) -> None:
+        if self._over_limit(None):
+            return
         self._send_error(
             ProtocolError(ErrorCode.BAD_REQUEST, "parley.v1 frames are JSON text, not binary")
         )
@@ -248,6 +280,7 @@ class ChatSession:
         self.session = session
         self.user = session.user
         self.user_id = session.user.id
+        self._bucket = self.node.bucket(self.user_id, self.config.rate)
         await self._welcome()
 
     async def _welcome(self) -> None:

@@ -7,6 +7,13 @@
   ``Authorization: Bearer`` (an invalid token is refused with 401 there and then), or by an
   ``auth`` frame. Without a subprotocol it is one of the tutorial's plain-text clients, a guest
   in the lobby (``chat/guests.py``), unless guests are switched off.
+* ``GET /metrics`` (unless switched off) serves Prometheus metrics (``server/metrics.py``).
+
+Cross-site WebSocket hijacking is stopped at the handshake: a ``parley.v1`` request that
+carries an ``Origin`` must come from the server's own origin or one the operator allowed.
+Browsers always send ``Origin`` and cannot forge it; other clients send none and authenticate
+with a token they hold. Plain-text guests carry no credentials, so any page may open one (the
+tutorial's own pages are opened from ``file://``, whose origin is ``null``).
 """
 
 from __future__ import annotations
@@ -30,9 +37,10 @@ from parley.presence.base import Presence
 from parley.presence.memory import MemoryPresence
 from parley.protocol.errors import Close
 from parley.server.api import AccountRoutes, error_response, request_token
-from parley.server.endpoint import WebSocketEndpoint, WebSocketLimits
+from parley.server.endpoint import WebSocketEndpoint
+from parley.server.metrics import Metrics
 from parley.server.pages import page, setup_pages
-from parley.server.upgrade import check_handshake, wants_websocket
+from parley.server.upgrade import wants_websocket
 from parley.store.base import Store
 from parley.store.sqlite import SQLiteStore
 
@@ -65,12 +73,17 @@ class ChatServer:
             publish=self.node.publish_event,
         )
         self.endpoint = WebSocketEndpoint(
-            WebSocketLimits(max_message_size=settings.max_message_size)
+            settings.websocket,
+            deflate_settings=settings.deflate,
+            behind_proxy=settings.behind_proxy,
         )
         self.session_config = SessionConfig(
-            max_text=settings.max_text, auth_timeout=settings.auth_timeout
+            max_text=settings.max_text, auth_timeout=settings.auth_timeout, rate=settings.rate
         )
-        self.guests = Guests(self.node, max_text=settings.max_text)
+        self.guests = Guests(self.node, max_text=settings.max_text, rate=settings.rate)
+        self.metrics = Metrics(self.endpoint, self.node)
+        self.store.observe_commit = self.metrics.commit.observe
+        self.allowed_origins = frozenset(origin.lower() for origin in settings.allowed_origins)
         self._revalidator: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -111,11 +124,15 @@ class ChatServer:
     # -- HTTP ------------------------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024)
+        app = web.Application(client_max_size=self.settings.http.max_body)
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._healthz)
-        AccountRoutes(self.accounts, self.node).add_to(app)
+        if self.settings.metrics:
+            app.router.add_get("/metrics", self.metrics.handle)
+        AccountRoutes(self.accounts, self.node, secure_cookies=self.settings.secure_cookies).add_to(
+            app
+        )
         setup_pages(app)
 
         async def on_startup(_: web.Application) -> None:
@@ -145,11 +162,36 @@ class ChatServer:
             status=200 if healthy else 503,
         )
 
+    def own_origin(self, request: web.BaseRequest) -> str:
+        """``scheme://host[:port]`` of this server as the client addressed it."""
+        https = self.settings.tls or (
+            self.settings.behind_proxy
+            and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+        )
+        return f"{'https' if https else 'http'}://{request.host}".lower()
+
+    def origin_allowed(self, request: web.BaseRequest) -> bool:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return True  # not a browser: it authenticates with a token it holds
+        origin = origin.lower()
+        return origin == self.own_origin(request) or origin in self.allowed_origins
+
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        handshake = check_handshake(request, subprotocols=[SUBPROTOCOL])
+        handshake = self.endpoint.handshake(request, subprotocols=[SUBPROTOCOL])
         if isinstance(handshake, web.Response):
             return handshake
         if handshake.subprotocol == SUBPROTOCOL:
+            if not self.origin_allowed(request):
+                log.info(
+                    "refused a cross-origin WebSocket",
+                    extra={"event": "origin_refused", "origin": request.headers.get("Origin")},
+                )
+                response = web.Response(
+                    status=403, text="this origin may not open a signed-in connection\n"
+                )
+                response.force_close()
+                return response
             token = request_token(request)
             session = None
             if token is not None:

@@ -10,17 +10,28 @@ their time delivering one message to many of them:
 * outgoing frames are appended to a per-connection outbox and written by the :class:`Flusher`
   once per event-loop pass, so several frames due to one connection cost one system call;
 * the outbox plus the transport's own buffer is bounded: a client that stops reading is
-  disconnected instead of growing the server's memory.
+  disconnected (close code 4001) instead of growing the server's memory;
+* liveness is checked by one sweep over all connections (:meth:`ConnectionSet.sweep`), not a
+  timer per connection: a connection silent for ``ping_interval`` gets a ping, and one that
+  stays silent for ``ping_timeout`` more is dropped, so half-open TCP connections do not pile up.
+
+Everything shared by the connections of one server (limits, the flusher, counters) lives in
+one :class:`ConnectionContext`, so a connection carries one reference, not ten.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from parley.websocket.deflate import FrameCompressor
 from parley.websocket.frames import (
     OP_BINARY,
+    OP_PING,
     OP_PONG,
     BinaryMessage,
     CloseCode,
@@ -61,6 +72,43 @@ class ConnectionHandler(Protocol):
         """The connection is gone (``conn.close_code`` says how); called exactly once."""
 
 
+@dataclass(frozen=True, slots=True)
+class WebSocketLimits:
+    """Per-connection limits; every one is a flag of ``parley serve`` (docs/security.md)."""
+
+    #: Largest message a client may send, in bytes, after decompression.
+    max_message_size: int = 64 * 1024
+    #: Most frames one message may be split into.
+    max_fragments: int = 128
+    #: Unsent bytes a connection may hold before the client is considered too slow.
+    max_send_buffer: int = 1 << 20
+    #: Seconds to wait for the client's answer to our close frame.
+    close_timeout: float = 5.0
+    #: WebSocket connections the server accepts in total, and from one IP address.
+    max_connections: int = 10_000
+    max_connections_per_ip: int = 200
+    #: A connection silent this long gets a ping ...
+    ping_interval: float = 20.0
+    #: ... and is dropped if it then stays silent this much longer.
+    ping_timeout: float = 20.0
+
+
+@dataclass(slots=True)
+class ConnectionStats:
+    """Counters of one server's connections, read by the metrics endpoint.
+
+    Plain integers, updated where the work happens anyway (once per message received, once
+    per write to a socket), so that counting costs nothing measurable on the hot path.
+    """
+
+    opened: int = 0
+    messages_in: int = 0
+    frames_out: int = 0
+    writes: int = 0
+    bytes_out: int = 0
+    closed_by_code: Counter[int] = field(default_factory=Counter)
+
+
 class Flusher:
     """Writes every connection's pending frames once per event-loop pass.
 
@@ -93,19 +141,26 @@ class Flusher:
 
 
 class ConnectionSet:
-    """The live connections of one server, so that shutdown can close them and wait."""
+    """The live connections of one server: for shutdown, connection limits and liveness."""
 
-    __slots__ = ("_empty", "_members")
+    __slots__ = ("_empty", "_members", "per_ip")
 
     def __init__(self) -> None:
         self._members: set[WebSocketConnection] = set()
+        self.per_ip: Counter[str] = Counter()
         self._empty: asyncio.Event | None = None
 
     def add(self, conn: WebSocketConnection) -> None:
         self._members.add(conn)
+        self.per_ip[conn.remote] += 1
 
     def discard(self, conn: WebSocketConnection) -> None:
+        if conn not in self._members:
+            return
         self._members.discard(conn)
+        self.per_ip[conn.remote] -= 1
+        if self.per_ip[conn.remote] <= 0:
+            del self.per_ip[conn.remote]
         if not self._members and self._empty is not None:
             self._empty.set()
 
@@ -122,6 +177,23 @@ class ConnectionSet:
             self._empty = asyncio.Event()
             await self._empty.wait()
 
+    def sweep(self, now: float) -> None:
+        """Ping the connections that went quiet; drop those that did not answer in time."""
+        for conn in self.snapshot():
+            conn.check_alive(now)
+
+
+class ConnectionContext:
+    """What the connections of one server share."""
+
+    __slots__ = ("connections", "flusher", "limits", "stats")
+
+    def __init__(self, limits: WebSocketLimits, flusher: Flusher) -> None:
+        self.limits = limits
+        self.flusher = flusher
+        self.connections = ConnectionSet()
+        self.stats = ConnectionStats()
+
 
 class WebSocketConnection(asyncio.Protocol):
     """A server-side WebSocket connection; see the module docstring."""
@@ -133,12 +205,12 @@ class WebSocketConnection(asyncio.Protocol):
         "_out_size",
         "close_code",
         "close_reason",
-        "close_timeout",
-        "connections",
-        "flusher",
+        "compressor",
+        "ctx",
         "handler",
-        "max_send_buffer",
+        "last_seen",
         "parser",
+        "ping_sent",
         "remote",
         "state",
         "subprotocol",
@@ -151,28 +223,27 @@ class WebSocketConnection(asyncio.Protocol):
         *,
         parser: FrameParser,
         handler: ConnectionHandler,
-        flusher: Flusher,
-        connections: ConnectionSet | None = None,
+        ctx: ConnectionContext,
+        remote: str,
         subprotocol: str | None = None,
-        max_send_buffer: int = 1 << 20,
-        close_timeout: float = 5.0,
+        compressor: FrameCompressor | None = None,
     ) -> None:
         self.transport = transport
         self.parser = parser
         self.handler = handler
-        self.flusher = flusher
-        #: The set of live connections this one belongs to (for shutdown and limits).
-        self.connections = connections
+        self.ctx = ctx
+        #: The client's address (from the socket, or the proxy's header when trusted).
+        self.remote = remote
         self.subprotocol = subprotocol
-        self.max_send_buffer = max_send_buffer
-        self.close_timeout = close_timeout
-        peer = transport.get_extra_info("peername")
-        self.remote: str = peer[0] if isinstance(peer, tuple) else str(peer or "")
+        #: Set when the client negotiated permessage-deflate.
+        self.compressor = compressor
         self.state = OPEN
         #: The code of the close frame received, or the one we closed with; 1006 when the
         #: connection dropped without any close frame.
         self.close_code: int = CloseCode.ABNORMAL
         self.close_reason = ""
+        self.last_seen = time.monotonic()
+        self.ping_sent = 0.0
         self._out: list[bytes] | None = None
         self._out_size = 0
         self._close_timer: asyncio.TimerHandle | None = None
@@ -189,34 +260,35 @@ class WebSocketConnection(asyncio.Protocol):
         return self.state == OPEN
 
     def send_frame(self, frame: bytes) -> None:
-        """Queue an already encoded frame; it is written at the end of this loop pass.
+        """Queue an already encoded, uncompressed data frame; it is written at the end of this
+        loop pass (compressed first when the client negotiated permessage-deflate).
 
         Does nothing once the connection is closing. Disconnects a client whose unsent data
-        exceeds ``max_send_buffer``.
+        exceeds the send buffer limit.
         """
         if self.state != OPEN:
             return
+        if self.compressor is not None:
+            frame = self.compressor.compress(frame)
         self._queue(frame)
 
     def send_text(self, text: str) -> None:
         """Queue a text message."""
-        if self.state == OPEN:
-            self._queue(encode_text(text))
+        self.send_frame(encode_text(text))
 
     def send_binary(self, data: bytes) -> None:
         """Queue a binary message."""
-        if self.state == OPEN:
-            self._queue(encode_frame(OP_BINARY, data))
+        self.send_frame(encode_frame(OP_BINARY, data))
 
     def _queue(self, frame: bytes) -> None:
         out = self._out
         if out is None:
             self._out = [frame]
-            self.flusher.mark(self)
+            self.ctx.flusher.mark(self)
         else:
             out.append(frame)
         self._out_size += len(frame)
-        if self._out_size > self.max_send_buffer:
+        if self._out_size > self.ctx.limits.max_send_buffer:
             self._overflow()
 
     def flush(self) -> None:
@@ -225,17 +297,29 @@ class WebSocketConnection(asyncio.Protocol):
         if out is None:
             return
         self._out = None
+        size = self._out_size
         self._out_size = 0
         transport = self.transport
         if transport.is_closing():
             return
         transport.write(out[0] if len(out) == 1 else b"".join(out))
-        if self.state == OPEN and transport.get_write_buffer_size() > self.max_send_buffer:
+        stats = self.ctx.stats
+        stats.frames_out += len(out)
+        stats.writes += 1
+        stats.bytes_out += size
+        if (
+            self.state == OPEN
+            and transport.get_write_buffer_size() > self.ctx.limits.max_send_buffer
+        ):
             self._overflow()
 
     def _overflow(self) -> None:
         """The client stopped reading: drop what it has not got and tell it why, then go."""
-        log.info("closing %s: send buffer over %d bytes", self.remote, self.max_send_buffer)
+        log.info(
+            "closing a slow client: send buffer over %d bytes",
+            self.ctx.limits.max_send_buffer,
+            extra={"event": "slow_client", "remote": self.remote},
+        )
         self._out = None
         self._out_size = 0
         self.state = CLOSING
@@ -274,6 +358,25 @@ class WebSocketConnection(asyncio.Protocol):
             self._drain_waiter.set_result(None)
         self._drain_waiter = None
 
+    # -- liveness --------------------------------------------------------------------------
+
+    def check_alive(self, now: float) -> None:
+        """Ping a connection quiet for ``ping_interval``; drop one that never answered."""
+        if self.state != OPEN:
+            return
+        limits = self.ctx.limits
+        if self.ping_sent:
+            if now - self.ping_sent >= limits.ping_timeout:
+                log.info(
+                    "dropping a connection that did not answer a ping",
+                    extra={"event": "ping_timeout", "remote": self.remote},
+                )
+                self.close_reason = "no answer to ping"
+                self.abort()
+        elif now - self.last_seen >= limits.ping_interval:
+            self.ping_sent = now
+            self._queue(encode_frame(OP_PING, b""))
+
     # -- closing ---------------------------------------------------------------------------
 
     def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
@@ -295,6 +398,7 @@ class WebSocketConnection(asyncio.Protocol):
             self._out = [frame]
         else:
             self._out.append(frame)
+        self._out_size += len(frame)
         self.flush()
 
     def abort(self) -> None:
@@ -304,13 +408,13 @@ class WebSocketConnection(asyncio.Protocol):
     def _start_close_timer(self) -> None:
         if self._close_timer is None:
             loop = asyncio.get_running_loop()
-            self._close_timer = loop.call_later(self.close_timeout, self.abort)
+            self._close_timer = loop.call_later(self.ctx.limits.close_timeout, self.abort)
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.connections is not None:
-            self.connections.add(self)
+        self.ctx.connections.add(self)
+        self.ctx.stats.opened += 1
         self.handler.on_open(self)
 
     def data_received(self, data: bytes) -> None:
@@ -319,6 +423,8 @@ class WebSocketConnection(asyncio.Protocol):
         A bug in a handler must not take the server down or leave the client guessing: it is
         logged with its traceback and the client is closed with 1011 (internal error).
         """
+        self.last_seen = time.monotonic()
+        self.ping_sent = 0.0
         try:
             self._dispatch(data)
         except Exception:
@@ -329,9 +435,11 @@ class WebSocketConnection(asyncio.Protocol):
         for event in self.parser.feed(data):
             if isinstance(event, TextMessage):
                 if self.state == OPEN:
+                    self.ctx.stats.messages_in += 1
                     self.handler.on_text(self, event.text)
             elif isinstance(event, BinaryMessage):
                 if self.state == OPEN:
+                    self.ctx.stats.messages_in += 1
                     self.handler.on_binary(self, event.data)
             elif isinstance(event, Ping):
                 if self.state == OPEN:
@@ -353,7 +461,12 @@ class WebSocketConnection(asyncio.Protocol):
         self.transport.close()
 
     def _on_failure(self, failure: ProtocolFailure) -> None:
-        log.info("closing %s: %s (%d)", self.remote, failure.reason, failure.code)
+        log.info(
+            "closing a client that broke the protocol: %s (%d)",
+            failure.reason,
+            failure.code,
+            extra={"event": "protocol_error", "remote": self.remote, "code": failure.code},
+        )
         self.close(failure.code, failure.reason)
         # The parser reads nothing more, so the client's close frame would never be seen.
         self.transport.close()
@@ -368,8 +481,8 @@ class WebSocketConnection(asyncio.Protocol):
             self.close_code = CloseCode.ABNORMAL
         self.state = CLOSED
         self._out = None
-        if self.connections is not None:
-            self.connections.discard(self)
+        self.ctx.connections.discard(self)
+        self.ctx.stats.closed_by_code[self.close_code] += 1
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None

@@ -11,7 +11,7 @@ from aiohttp import web
 from parley.echo import EchoHandler
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.pages import page, setup_pages
-from parley.server.upgrade import check_handshake, wants_websocket
+from parley.server.upgrade import wants_websocket
 
 
 def build_echo_app(endpoint: WebSocketEndpoint, *, verbatim: bool = False) -> web.Application:
@@ -19,7 +19,7 @@ def build_echo_app(endpoint: WebSocketEndpoint, *, verbatim: bool = False) -> we
     handler = EchoHandler(verbatim=verbatim)
 
     async def upgrade(request: web.Request) -> web.StreamResponse:
-        handshake = check_handshake(request)
+        handshake = endpoint.handshake(request)
         if isinstance(handshake, web.Response):
             return handshake
         return endpoint.accept(request, handshake, handler)

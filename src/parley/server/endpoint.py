@@ -1,47 +1,118 @@
-"""Accepting WebSocket connections for one server, and closing them all at shutdown."""
+"""Accepting WebSocket connections for one server: limits, liveness, and closing at shutdown."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
 
 from aiohttp import web
 
 from parley.server.connection import (
+    ConnectionContext,
     ConnectionHandler,
     ConnectionSet,
+    ConnectionStats,
     Flusher,
     WebSocketConnection,
+    WebSocketLimits,
 )
 from parley.server.upgrade import DetachedResponse, take_over
+from parley.websocket import deflate
 from parley.websocket.frames import FrameParser
-from parley.websocket.handshake import Handshake
+from parley.websocket.handshake import Handshake, HandshakeError, negotiate
 
 log = logging.getLogger(__name__)
 
+__all__ = ["WebSocketEndpoint", "WebSocketLimits", "client_address"]
 
-@dataclass(frozen=True, slots=True)
-class WebSocketLimits:
-    """Per-connection limits; every one is a flag of ``parley serve`` (see docs/security.md)."""
 
-    #: Largest message a client may send, in bytes.
-    max_message_size: int = 64 * 1024
-    #: Most frames one message may be split into.
-    max_fragments: int = 1024
-    #: Unsent bytes a connection may hold before the client is considered too slow.
-    max_send_buffer: int = 1 << 20
-    #: Seconds to wait for the client's answer to our close frame.
-    close_timeout: float = 5.0
+def client_address(request: web.BaseRequest, *, behind_proxy: bool) -> str:
+    """The client's IP address: the socket's peer, or, behind a trusted proxy, the address
+    the proxy appended last to ``X-Forwarded-For`` (earlier entries are the client's claims)."""
+    if behind_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
 
 
 class WebSocketEndpoint:
-    """Turns accepted handshakes into connections and keeps the set of live ones."""
+    """Turns accepted handshakes into connections and keeps the set of live ones.
 
-    def __init__(self, limits: WebSocketLimits) -> None:
+    ``deflate_settings`` enables permessage-deflate (off when None).
+    """
+
+    def __init__(
+        self,
+        limits: WebSocketLimits,
+        *,
+        deflate_settings: deflate.DeflateSettings | None = None,
+        behind_proxy: bool = False,
+    ) -> None:
         self.limits = limits
-        self.connections = ConnectionSet()
-        self._flusher: Flusher | None = None
+        self.deflate_settings = deflate_settings
+        self.behind_proxy = behind_proxy
+        self._ctx: ConnectionContext | None = None
+        self._connections = ConnectionSet()
+        self._stats = ConnectionStats()
+        self._compressors: dict[int, deflate.FrameCompressor] = {}
+        self._inflater = deflate.Inflater()
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def connections(self) -> ConnectionSet:
+        return self._connections
+
+    @property
+    def stats(self) -> ConnectionStats:
+        return self._stats
+
+    def _context(self) -> ConnectionContext:
+        if self._ctx is None:
+            self._ctx = ConnectionContext(self.limits, Flusher(asyncio.get_running_loop()))
+            self._ctx.connections = self._connections
+            self._ctx.stats = self._stats
+            self._heartbeat = asyncio.create_task(self._sweep_forever())
+        return self._ctx
+
+    async def _sweep_forever(self) -> None:
+        interval = min(self.limits.ping_interval, self.limits.ping_timeout) / 2
+        while True:
+            await asyncio.sleep(interval)
+            self._connections.sweep(time.monotonic())
+
+    def handshake(
+        self,
+        request: web.BaseRequest,
+        *,
+        subprotocols: Sequence[str] = (),
+        allow_no_subprotocol: bool = True,
+    ) -> Handshake | web.Response:
+        """Validate the upgrade request: the agreed handshake, or the response to send instead
+        (4xx for a bad handshake, 503/429 over the connection limits)."""
+        if len(self._connections) >= self.limits.max_connections:
+            return _refusal(503, "the server is at its connection limit; try again later")
+        remote = client_address(request, behind_proxy=self.behind_proxy)
+        if self._connections.per_ip[remote] >= self.limits.max_connections_per_ip:
+            return _refusal(429, "too many connections from your address")
+        settings = self.deflate_settings
+        try:
+            return negotiate(
+                request.method,
+                request.headers,
+                subprotocols=subprotocols,
+                allow_no_subprotocol=allow_no_subprotocol,
+                negotiate_extensions=(
+                    (lambda offer: deflate.negotiate(offer, settings)) if settings else None
+                ),
+            )
+        except HandshakeError as exc:
+            return _refusal(exc.status, exc.reason, dict(exc.headers))
 
     def accept(
         self, request: web.BaseRequest, handshake: Handshake, handler: ConnectionHandler
@@ -50,10 +121,18 @@ class WebSocketEndpoint:
 
         The handler's ``on_open`` runs before this returns, unless the client already left.
         """
-        if self._flusher is None:
-            self._flusher = Flusher(asyncio.get_running_loop())
-        flusher = self._flusher
+        ctx = self._context()
         limits = self.limits
+        remote = client_address(request, behind_proxy=self.behind_proxy)
+        compressor = None
+        inflater = None
+        if handshake.extensions and self.deflate_settings is not None:
+            bits = deflate.window_bits_of(handshake.extensions, self.deflate_settings)
+            compressor = self._compressors.get(bits)
+            if compressor is None:
+                compressor = deflate.FrameCompressor(self.deflate_settings, bits)
+                self._compressors[bits] = compressor
+            inflater = self._inflater
 
         def make(transport: asyncio.Transport) -> WebSocketConnection:
             return WebSocketConnection(
@@ -61,13 +140,13 @@ class WebSocketEndpoint:
                 parser=FrameParser(
                     max_message_size=limits.max_message_size,
                     max_fragments=limits.max_fragments,
+                    inflater=inflater,
                 ),
                 handler=handler,
-                flusher=flusher,
-                connections=self.connections,
+                ctx=ctx,
+                remote=remote,
                 subprotocol=handshake.subprotocol,
-                max_send_buffer=limits.max_send_buffer,
-                close_timeout=limits.close_timeout,
+                compressor=compressor,
             )
 
         try:
@@ -78,16 +157,24 @@ class WebSocketEndpoint:
 
     def close_all(self, code: int, reason: str) -> None:
         """Start the closing handshake on every live connection."""
-        for conn in self.connections.snapshot():
+        for conn in self._connections.snapshot():
             conn.close(code, reason)
 
     async def wait_closed(self, grace: float) -> None:
         """Wait until every connection is gone; abort the ones still open after ``grace`` s."""
         try:
             async with asyncio.timeout(grace):
-                await self.connections.wait_empty()
+                await self._connections.wait_empty()
         except TimeoutError:
-            for conn in self.connections.snapshot():
+            for conn in self._connections.snapshot():
                 conn.abort()
-        # Let connection_lost callbacks run before the loop stops.
-        await asyncio.sleep(0)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+
+
+def _refusal(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
+    response = web.Response(status=status, text=reason + "\n", headers=headers)
+    response.force_close()
+    return response

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import ssl
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
 
+from parley.config import HttpLimits
+from parley.logs import AccessLogger
 from parley.server.endpoint import WebSocketEndpoint
 from parley.websocket.frames import CloseCode
 
@@ -44,19 +48,32 @@ async def serve_until_signalled(
     host: str,
     port: int,
     on_listening: Callable[[int], None],
-    before_shutdown: Callable[[], Awaitable[None]] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    http: HttpLimits | None = None,
+    access_log: bool = False,
     shutdown_timeout: float = 5.0,
 ) -> None:
     """Serve ``app`` on ``host:port`` until SIGINT/SIGTERM, then shut down gracefully.
 
-    ``on_listening`` receives the bound port (useful with port 0). Raises :class:`ListenError`
+    ``on_listening`` receives the bound port (useful with port 0). ``http`` bounds what a
+    request may look like (aiohttp answers 400 past the limits, and closes a connection that
+    takes longer than the handshake timeout to send its request). Raises :class:`ListenError`
     when the address cannot be used.
     """
+    http = http or HttpLimits()
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout
+        app,
+        handle_signals=False,
+        access_log=logging.getLogger("parley.access") if access_log else None,
+        access_log_class=AccessLogger,
+        shutdown_timeout=shutdown_timeout,
+        max_headers=http.max_headers,
+        max_line_size=http.max_header_size,
+        max_field_size=http.max_header_size,
+        keepalive_timeout=http.handshake_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
     try:
         await site.start()
     except OSError as exc:
@@ -75,8 +92,6 @@ async def serve_until_signalled(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await site.stop()
-        if before_shutdown is not None:
-            await before_shutdown()
         endpoint.close_all(CloseCode.GOING_AWAY, "server shutting down")
         await endpoint.wait_closed(shutdown_timeout)
         with contextlib.suppress(Exception):

@@ -17,12 +17,12 @@ closing the socket.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from aiohttp import web
 
 from parley.server.connection import WebSocketConnection
-from parley.websocket.handshake import Handshake, HandshakeError, negotiate
+from parley.websocket.handshake import Handshake
 
 
 class DetachedResponse(web.StreamResponse):
@@ -45,26 +45,6 @@ class DetachedResponse(web.StreamResponse):
 def wants_websocket(request: web.BaseRequest) -> bool:
     """Whether the request asks to upgrade to WebSocket (however badly formed the rest is)."""
     return "websocket" in request.headers.get("Upgrade", "").lower()
-
-
-def check_handshake(
-    request: web.BaseRequest,
-    *,
-    subprotocols: Sequence[str] = (),
-    allow_no_subprotocol: bool = True,
-) -> Handshake | web.Response:
-    """Validate the upgrade request: the agreed handshake, or the 4xx response to send instead."""
-    try:
-        return negotiate(
-            request.method,
-            request.headers,
-            subprotocols=subprotocols,
-            allow_no_subprotocol=allow_no_subprotocol,
-        )
-    except HandshakeError as exc:
-        response = web.Response(status=exc.status, text=exc.reason + "\n", headers=exc.headers)
-        response.force_close()
-        return response
 
 
 def take_over(

@@ -27,6 +27,7 @@ stored as given. Times are milliseconds since the epoch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
 
@@ -57,6 +58,10 @@ class Unavailable(StoreError):
 
 class Store(ABC):
     """See the module docstring for the rules every implementation keeps."""
+
+    #: If set, called with the duration in seconds of every committed write transaction
+    #: (the metrics endpoint's histogram); it may be called from a worker thread.
+    observe_commit: Callable[[float], None] | None = None
 
     # -- life cycle ----------------------------------------------------------------------
 

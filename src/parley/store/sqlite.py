@@ -36,6 +36,7 @@ import queue
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ class SQLiteStore(Store):
             if self._closed:  # closed while opening
                 _close_all([write_conn, *read_conns])
                 raise Unavailable("the store is closed")
-            self._writer = _Writer(write_conn, self._max_batch, self.stats)
+            self._writer = _Writer(write_conn, self._max_batch, self.stats, self)
             self._readers = _ReaderPool(read_conns)
 
     async def close(self) -> None:
@@ -381,8 +382,9 @@ class _Outcome:
 class _Writer:
     """The thread that owns the write connection and group-commits the queued writes."""
 
-    def __init__(self, conn: Connection, max_batch: int, stats: SQLiteStats) -> None:
+    def __init__(self, conn: Connection, max_batch: int, stats: SQLiteStats, store: Store) -> None:
         self._conn = conn
+        self._store = store
         self._max_batch = max_batch
         self._stats = stats
         self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()  # None: stop
@@ -445,9 +447,13 @@ class _Writer:
         _deliver(outcomes)
 
     def _commit(self, ops: list[_Op]) -> list[_Outcome]:
+        started = time.perf_counter()
         self._conn.execute("BEGIN IMMEDIATE")
         outcomes = [self._run_op(op) for op in ops]
         self._conn.execute("COMMIT")
+        observe = self._store.observe_commit
+        if observe is not None:
+            observe(time.perf_counter() - started)
         self._stats.transactions += 1
         self._stats.batched_ops += len(ops)
         self._stats.largest_batch = max(self._stats.largest_batch, len(ops))

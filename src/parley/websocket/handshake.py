@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -33,6 +33,8 @@ class Handshake:
 
     subprotocol: str | None
     response: bytes
+    #: The ``Sec-WebSocket-Extensions`` value the server answered with, if any.
+    extensions: str | None = None
 
 
 def accept_key(key: str) -> str:
@@ -53,10 +55,13 @@ def negotiate(
     *,
     subprotocols: Sequence[str] = (),
     allow_no_subprotocol: bool = True,
+    negotiate_extensions: Callable[[str | None], str | None] | None = None,
 ) -> Handshake:
     """Validate an upgrade request and build the 101 response.
 
     ``headers`` must look names up case-insensitively (aiohttp's ``CIMultiDictProxy`` does).
+    ``negotiate_extensions`` receives the client's ``Sec-WebSocket-Extensions`` and returns
+    the value to answer with, or None to use no extension.
     ``subprotocols`` are the server's, in no particular order: the client's first offered one
     that the server speaks wins (section 4.2.2). A client that offers only subprotocols the
     server does not speak is refused with 400 rather than accepted without one, because every
@@ -113,4 +118,13 @@ def negotiate(
     ]
     if chosen is not None:
         lines.append(b"Sec-WebSocket-Protocol: " + chosen.encode())
-    return Handshake(subprotocol=chosen, response=b"\r\n".join(lines) + b"\r\n\r\n")
+    extensions = None
+    if negotiate_extensions is not None:
+        extensions = negotiate_extensions(headers.get("Sec-WebSocket-Extensions"))
+        if extensions:
+            lines.append(b"Sec-WebSocket-Extensions: " + extensions.encode())
+    return Handshake(
+        subprotocol=chosen,
+        response=b"\r\n".join(lines) + b"\r\n\r\n",
+        extensions=extensions,
+    )

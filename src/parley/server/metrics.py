@@ -1,0 +1,115 @@
+"""``GET /metrics``: what the server is doing, in the Prometheus text format.
+
+Counters that the hot path updates are plain integers in ``ConnectionStats``, ``NodeStats``
+and the store's stats; a custom collector reads them at scrape time, so a delivery costs no
+lock and no function call. Timings (fan-out, store commits, broker lag) are histograms,
+observed once per event or per commit, never per delivery.
+
+Nothing here carries message text, user names or tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from parley.chat.node import Node
+from parley.server.endpoint import WebSocketEndpoint
+
+_FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class _StatsCollector(Collector):
+    def __init__(self, endpoint: WebSocketEndpoint, node: Node) -> None:
+        self.endpoint = endpoint
+        self.node = node
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        conns = self.endpoint.stats
+        yield GaugeMetricFamily(
+            "parley_connections", "Open WebSocket connections", value=len(self.endpoint.connections)
+        )
+        yield CounterMetricFamily(
+            "parley_connections_opened", "WebSocket connections accepted", value=conns.opened
+        )
+        yield CounterMetricFamily(
+            "parley_messages_in",
+            "WebSocket messages received from clients",
+            value=conns.messages_in,
+        )
+        yield CounterMetricFamily(
+            "parley_frames_out", "WebSocket frames written to clients", value=conns.frames_out
+        )
+        yield CounterMetricFamily(
+            "parley_socket_writes",
+            "Writes to client sockets (frames are coalesced)",
+            value=conns.writes,
+        )
+        yield CounterMetricFamily(
+            "parley_bytes_out", "Bytes written to client sockets", value=conns.bytes_out
+        )
+        closed = CounterMetricFamily(
+            "parley_disconnects", "Closed WebSocket connections by close code", labels=["code"]
+        )
+        for code, count in sorted(conns.closed_by_code.items()):
+            closed.add_metric([str(code)], count)
+        yield closed
+        stats = self.node.stats
+        yield CounterMetricFamily(
+            "parley_events_published",
+            "Room events published by this node",
+            value=stats.events_published,
+        )
+        yield CounterMetricFamily(
+            "parley_deliveries", "Room events queued for local connections", value=stats.deliveries
+        )
+        yield CounterMetricFamily(
+            "parley_gap_fills", "Times a room feed caught up from the store", value=stats.gap_fills
+        )
+        yield CounterMetricFamily(
+            "parley_rate_limited", "Commands refused by the rate limit", value=stats.rate_limited
+        )
+        yield GaugeMetricFamily(
+            "parley_rooms_tracked", "Room feeds on this node", value=len(self.node.feeds)
+        )
+        yield GaugeMetricFamily(
+            "parley_broker_up",
+            "1 when the broker is reachable",
+            value=1 if self.node.broker.healthy else 0,
+        )
+
+
+class Metrics:
+    """The registry of one server, and the histograms its parts report into."""
+
+    def __init__(self, endpoint: WebSocketEndpoint, node: Node) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_StatsCollector(endpoint, node))
+        self.fanout = Histogram(
+            "parley_fanout_seconds",
+            "Time to queue one room event for every local subscriber",
+            buckets=_FAST,
+            registry=self.registry,
+        )
+        self.commit = Histogram(
+            "parley_store_commit_seconds",
+            "Time to commit one batch of store writes",
+            buckets=_FAST,
+            registry=self.registry,
+        )
+        self.broker_lag = Histogram(
+            "parley_broker_lag_seconds",
+            "Time from another node's publication to its arrival here",
+            buckets=_FAST,
+            registry=self.registry,
+        )
+        node.stats.observe_fanout = self.fanout.observe
+        node.stats.observe_broker_lag = self.broker_lag.observe
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = generate_latest(self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
