@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import BaseRequest, StreamResponse
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -44,6 +45,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class ClientErrorFilter(logging.Filter):
+    """aiohttp logs a malformed request (too many headers, a line too long, garbage) with a
+    traceback at ERROR; it is the client's fault, not ours, so it becomes one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            first_line = (exc.message or type(exc).__name__).strip().splitlines()[0]
+            record.msg = "bad HTTP request from %s: %s"
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.args = (remote, first_line[:200])
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = None
+            record.exc_text = None
+            record.event = "bad_request"
+        return True
+
+
 def configure_logging(level: str = "info", fmt: str = "text") -> None:
     """Send every log record at ``level`` or above to standard output."""
     handler = logging.StreamHandler(sys.stdout)
@@ -56,6 +75,9 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    server_logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientErrorFilter) for f in server_logger.filters):
+        server_logger.addFilter(ClientErrorFilter())
 
 
 class AccessLogger(AbstractAccessLogger):

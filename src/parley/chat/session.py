@@ -57,7 +57,15 @@ class SessionConfig:
     rate: RateLimit = field(default_factory=RateLimit)
 
 
-def room_info(room: Room, *, member: bool, seq: int | None = None, unread: int = 0) -> m.RoomInfo:
+def room_info(
+    room: Room,
+    *,
+    member: bool,
+    seq: int | None = None,
+    unread: int = 0,
+    members: list[str] | None = None,
+) -> m.RoomInfo:
+    """A room for the client; ``members``: the two users' names of a direct room."""
     return m.RoomInfo(
         name=room.name,
         kind=room.kind.value,
@@ -65,22 +73,12 @@ def room_info(room: Room, *, member: bool, seq: int | None = None, unread: int =
         seq=room.last_seq if seq is None else seq,
         member=member,
         unread=unread,
-        members=direct_members(room),
+        members=members or [],
     )
 
 
-def direct_members(room: Room) -> list[str]:
-    if room.kind is not RoomKind.DIRECT:
-        return []
-    _, first, second = room.name.split(":")
-    return [first, second]
-
-
 def view_info(view: RoomView) -> m.RoomInfo:
-    info = room_info(view.room, member=view.member, unread=view.unread)
-    if view.members:
-        info = msgspec.structs.replace(info, members=list(view.members))
-    return info
+    return room_info(view.room, member=view.member, unread=view.unread, members=list(view.members))
 
 
 _FORBIDDEN_ROOM = "you cannot see room {!r}: it does not exist or it is private"
@@ -116,7 +114,9 @@ class ChatSession:
         self._sends: set[asyncio.Task[None]] = set()
         self._typing_sent: dict[int, float] = {}
         self._auth_timer: asyncio.TimerHandle | None = None
+        # Attached to the node (listener, presence) and, once, detached again.
         self._attached = False
+        self._detached = False
         # Until the user is known, the connection has its own bucket; then the user's.
         self._bucket = (
             node.bucket(self.user_id, config.rate) if self.user else TokenBucket(config.rate)
@@ -127,7 +127,7 @@ class ChatSession:
     def on_open(self, conn: Peer) -> None:
         self.peer = conn
         if self.user is not None:
-            self._enqueue(self._welcome)
+            self._enqueue(lambda: self._setting_up(self._welcome))
         else:
             loop = asyncio.get_running_loop()
             self._auth_timer = loop.call_later(self.config.auth_timeout, self._auth_timed_out)
@@ -139,7 +139,8 @@ class ChatSession:
             if self._over_limit(error.re):
                 return
             self._send_error(error)
-            if self.user is None:
+            if self.user is None and self._auth_timer is not None:
+                # The first frame of a connection that must authenticate was not even valid.
                 self._close(Close.POLICY, "authenticate first")
             return
         # Typing notices have their own, quieter limit (see _typing).
@@ -154,7 +155,7 @@ class ChatSession:
                 return
             self._auth_timer.cancel()
             self._auth_timer = None
-            self._enqueue(lambda: self._authenticate(command))
+            self._enqueue(lambda: self._setting_up(lambda: self._authenticate(command)))
             return
         if isinstance(command, m.Send) and self.streaming:
             # Pipelined: hand it to the store now, in arrival order (see the module docstring).
@@ -194,7 +195,14 @@ class ChatSession:
             self._auth_timer.cancel()
         for room_id in list(self.rooms):
             self.node.stop_stream(conn, room_id)
-        if self._attached:
+        if self._worker is None:
+            self._detach_once()
+        # else: the worker detaches when it finishes the job in progress (see _work), so that
+        # a welcome still attaching cannot re-attach a closed connection.
+
+    def _detach_once(self) -> None:
+        if self._attached and not self._detached:
+            self._detached = True
             self.node.spawn(self._detach())
 
     # -- plumbing --------------------------------------------------------------------------
@@ -228,6 +236,8 @@ class ChatSession:
                 await job()
         finally:
             self._worker = None
+            if self.closed:
+                self._detach_once()
 
     async def _run(self, command: m.AnyCommand) -> None:
         if not isinstance(command, m.Send) and self._sends:
@@ -269,6 +279,19 @@ class ChatSession:
 
     # -- authentication and welcome ----------------------------------------------------------
 
+    async def _setting_up(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Authentication and welcome: a client cannot go on without them, so if they fail
+        (the database is down) it is told so and closed with 1013: try again later."""
+        try:
+            await job()
+        except Exception as exc:
+            if not isinstance(exc, StoreError):
+                log.exception("internal error while welcoming user %s", self.user_id)
+            self._send_error(
+                ProtocolError(ErrorCode.UNAVAILABLE, "the server cannot sign you in right now")
+            )
+            self._close(Close.TRY_AGAIN_LATER, "try again later")
+
     async def _authenticate(self, command: m.Auth) -> None:
         session = await self.accounts.authenticate(command.token)
         if session is None:
@@ -287,6 +310,8 @@ class ChatSession:
         assert self.user is not None
         assert self.session is not None
         views = await self.store.rooms_for(self.user.id)
+        if self.closed:
+            return
         for view in views:
             if view.member:
                 self._remember(view.room, view.room.last_seq)
@@ -336,7 +361,7 @@ class ChatSession:
         elif isinstance(notice, ReadNotice):
             self._reply(m.Unread(room=notice.room, read=notice.read, unread=notice.unread))
         elif notice.origin != self.conn_id and self.welcomed:
-            self._enqueue(lambda: self._apply_room_notice(notice))
+            self._enqueue(lambda: self._guarded(None, lambda: self._apply_room_notice(notice)))
 
     async def _apply_room_notice(self, notice: RoomNotice) -> None:
         """Another connection changed this user's membership: follow it here too."""
@@ -496,9 +521,16 @@ class ChatSession:
         self._publish_all(events)
         await self._enter(room, cursor=0, re=command.id)
 
+    async def _info(self, room: Room, *, member: bool, seq: int | None = None) -> m.RoomInfo:
+        """``room_info`` with the members' display names of a direct room."""
+        members = None
+        if room.kind is RoomKind.DIRECT:
+            members = [name for _, name in await self.store.room_members(room.id)]
+        return room_info(room, member=member, seq=seq, members=members)
+
     async def _enter(self, room: Room, *, cursor: int, re: str | None) -> None:
         """This user is now a member: reply, tell the other tabs, stream from ``cursor``."""
-        info = room_info(room, member=True, seq=cursor)
+        info = await self._info(room, member=True, seq=cursor)
         self._remember(room, cursor)
         self._reply(m.Ok(re=re, room=info, online=await self._online(room.id)))
         self._announce(room, info)
@@ -509,7 +541,7 @@ class ChatSession:
         room = await self._visible_room(command.room)
         if room.id in self.rooms:
             latest = await self.store.get_room_by_id(room.id)
-            info = room_info(latest or room, member=True)
+            info = await self._info(latest or room, member=True)
             self._reply(m.Ok(re=command.id, room=info, online=await self._online(room.id)))
             return
         event = await self.store.join(room.id, self.user.id, self.user.name)
@@ -527,7 +559,7 @@ class ChatSession:
         self._forget(room.id)
         self._publish(event)
         latest = await self.store.get_room_by_id(room.id) or room
-        info = room_info(latest, member=False)
+        info = await self._info(latest, member=False)
         self._reply(m.Ok(re=command.id, room=info))
         self._announce(latest, info)
 
@@ -543,7 +575,8 @@ class ChatSession:
         self._publish(event)
         if event is not None:
             latest = await self.store.get_room_by_id(room.id) or room
-            self._announce(latest, room_info(latest, member=True, seq=event.seq - 1), guest.id)
+            info = await self._info(latest, member=True, seq=event.seq - 1)
+            self._announce(latest, info, guest.id)
         self._reply(m.Ok(re=command.id, seq=event.seq if event else None))
 
     async def _dm(self, command: m.Dm) -> None:
@@ -556,11 +589,11 @@ class ChatSession:
         room, events = await self.store.open_direct(self.user.id, other.id)
         self._publish_all(events)
         if room.id in self.rooms:
-            info = room_info(room, member=True)
+            info = await self._info(room, member=True)
             self._reply(m.Ok(re=command.id, room=info, online=await self._online(room.id)))
             return
         if events:
-            self._announce(room, room_info(room, member=True, seq=0), other.id)
+            self._announce(room, await self._info(room, member=True, seq=0), other.id)
         await self._enter(room, cursor=0 if events else room.last_seq, re=command.id)
 
     async def _rooms(self, command: m.Rooms) -> None:
@@ -587,10 +620,14 @@ class ChatSession:
         appended = await self.store.post_message(
             room.id, self.user.id, self.user.name, command.text, command.cid
         )
+        event = appended.event
+        if appended.duplicate and event.room_id != room.id:
+            raise ProtocolError(
+                ErrorCode.CONFLICT, f"cid {command.cid!r} was already used in another room"
+            )
         # Publish duplicates too: if the first attempt's publication was lost (the server died
         # between commit and publish), this resend is what brings it to everyone.
-        self.node.publish_event(appended.event)
-        event = appended.event
+        self.node.publish_event(event)
         assert event.mid is not None
         self._reply(
             m.Ack(

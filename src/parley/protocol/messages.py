@@ -250,12 +250,12 @@ class WhoReply(ServerMessage, tag="who", frozen=True, kw_only=True):
     online: list[str]
 
 
-class HistoryReply(ServerMessage, tag="history", frozen=True, kw_only=True, omit_defaults=False):
+class HistoryReply(ServerMessage, tag="history", frozen=True, kw_only=True):
     re: str | None = None
     room: str
     events: list[EventMessage]
-    #: True when older events exist before the first one returned.
-    more: bool = False
+    #: True when older events exist before the first one returned (always present).
+    more: bool
 
 
 class Resumed(ServerMessage, tag="resumed", frozen=True, kw_only=True):

@@ -19,7 +19,7 @@ ROOM_REF_PATTERN = (
     r"|dm:[a-z0-9][a-z0-9_.\-]{2,31}:[a-z0-9][a-z0-9_.\-]{2,31})$"
 )
 #: Names no account may take: plain-text guests are shown as ``guest-xxxx``.
-RESERVED_PREFIXES = ("guest",)
+RESERVED_PREFIXES = ("guest-",)
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
@@ -80,7 +80,7 @@ def username_problem(name: str) -> str | None:
             "starting with a letter or digit"
         )
     if name.lower().startswith(RESERVED_PREFIXES):
-        return "user names starting with 'guest' are reserved"
+        return "user names starting with 'guest-' are reserved for plain-text guests"
     return None
 
 

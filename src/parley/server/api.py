@@ -118,7 +118,10 @@ class AccountRoutes:
 
     async def logout(self, request: web.Request) -> web.Response:
         token = request_token(request)
-        session = await self.accounts.logout(token) if token else None
+        try:
+            session = await self.accounts.logout(token) if token else None
+        except Unavailable:
+            return error_response("unavailable", "the server cannot sign you out right now")
         if session is not None:
             # Close this session's WebSockets, on every node.
             notice = pack_notice(RevokeNotice(token_hash=hash_token(token or "")))
@@ -129,7 +132,10 @@ class AccountRoutes:
 
     async def me(self, request: web.Request) -> web.Response:
         token = request_token(request)
-        session = await self.accounts.authenticate(token) if token else None
+        try:
+            session = await self.accounts.authenticate(token) if token else None
+        except Unavailable:
+            return error_response("unavailable", "the server cannot check sessions right now")
         if session is None:
             return error_response("unauthorized", "not signed in")
         return web.json_response({"user": _user_json(session), "expires": session.expires_at})

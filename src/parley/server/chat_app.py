@@ -41,7 +41,7 @@ from parley.server.endpoint import WebSocketEndpoint
 from parley.server.metrics import Metrics
 from parley.server.pages import page, setup_pages
 from parley.server.upgrade import wants_websocket
-from parley.store.base import Store
+from parley.store.base import Store, StoreError
 from parley.store.sqlite import SQLiteStore
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,10 @@ class ChatServer:
             token = request_token(request)
             session = None
             if token is not None:
-                session = await self.accounts.authenticate(token)
+                try:
+                    session = await self.accounts.authenticate(token)
+                except StoreError:
+                    return error_response("unavailable", "the server cannot check sessions now")
                 if session is None:
                     response = error_response("unauthorized", "invalid or expired session token")
                     response.force_close()
