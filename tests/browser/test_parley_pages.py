@@ -1,14 +1,36 @@
-"""Parley's own pages in a real browser: the echo demo and the simple chat page."""
+"""Parley's own pages in a real browser: the echo demo, and the chat page (``/``) against
+hostile text and alongside the tutorial's plain-text clients."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Browser, expect
 
+from tests.browser.chatpage import ChatPages, SyncChat, message, messages, send
 from tests.browser.conftest import TUTORIAL, Pages
 from tests.helpers.process import ServerProcess
+
+WEB = Path(__file__).resolve().parents[2] / "src" / "parley" / "web"
+
+
+@pytest.fixture
+def open_chat(browser: Browser) -> Iterator[Callable[[ServerProcess], ChatPages]]:
+    """``open_chat(server)``: the chat pages of that server; checked at the end of the test."""
+    made: list[ChatPages] = []
+
+    def make(server: ServerProcess) -> ChatPages:
+        made.append(ChatPages(browser, server.http_url))
+        return made[-1]
+
+    yield make
+    for chat in made:
+        chat.close()
+    for chat in made:
+        chat.check()
 
 
 def test_echo_demo_page_shows_replies_and_the_error_after_disconnect(
@@ -34,59 +56,88 @@ def test_echo_demo_page_shows_replies_and_the_error_after_disconnect(
     page.screenshot(path=tmp_path / "echo-demo-disconnected.png")
 
 
-def join(page: Page, name: str) -> None:
-    expect(page.locator("#status")).to_have_text("connected")
-    page.fill("#name", name)
-
-
-def say(page: Page, text: str) -> None:
-    page.fill("#text", text)
-    page.press("#text", "Enter")
-
-
-def test_two_browser_pages_chat_through_parley_serve(
-    server_factory: Callable[..., ServerProcess], pages: Pages, tmp_path: Path
-) -> None:
-    server = server_factory("serve")
-    alice = pages.new(server.http_url + "/")
-    bob = pages.new(server.http_url + "/")
-    join(alice, "alice")
-    join(bob, "bob")
-    say(alice, "hi bob")
-    say(bob, "hello alice")
-    for page in (alice, bob):
-        expect(page.locator("#messages li")).to_have_text(["alice: hi bob", "bob: hello alice"])
-    expect(alice.locator("#text")).to_have_value("")
-    alice.screenshot(path=tmp_path / "chat-alice.png")
-    bob.screenshot(path=tmp_path / "chat-bob.png")
-
-
 def test_hostile_text_is_shown_as_text_never_run(
-    server_factory: Callable[..., ServerProcess], pages: Pages
+    server_factory: Callable[..., ServerProcess],
+    open_chat: Callable[[ServerProcess], ChatPages],
 ) -> None:
     server = server_factory("serve")
-    mallory = pages.new(server.http_url + "/")
-    victim = pages.new(server.http_url + "/")
-    join(mallory, "mallory")
-    join(victim, "victim")
-    attacks = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>"]
-    for attack in attacks:
-        say(mallory, attack)
-    expect(victim.locator("#messages li")).to_have_text([f"mallory: {a}" for a in attacks])
-    assert victim.locator("#messages img, #messages script").count() == 0
+    victim = open_chat(server).signed_in("victim")
+    mallory = SyncChat(server.http_url, "mallory")
+    attacks = [
+        '<img src=x onerror="window.__xss=1">',
+        "<script>window.__xss=1</script>",
+        '<a href="javascript:window.__xss=1">click me</a>',
+        "javascript:window.__xss=1",
+        "**not bold** _not italic_ &lt;not an entity&gt;",
+        "see https://example.com/a?b=1&c=<b>2</b>.",
+    ]
+    mallory.say("lobby", *attacks)
+    topic = '<img src=x onerror="window.__xss=1"> topic'
+    mallory.command("topic", room="lobby", topic=topic)
+
+    expect(messages(victim)).to_have_text(attacks)
+    expect(victim.locator("#room-topic")).to_have_text(topic)
+    expect(victim.locator("#messages .notice").last).to_have_text(re.compile(re.escape(topic)))
+    assert victim.locator("#chat img, #chat script, #chat iframe").count() == 0
     assert victim.evaluate("window.__xss") is None
+    # Only the http(s) URL became a link, up to where the URL ends; nothing else is markup.
+    links = victim.locator("#messages a")
+    expect(links).to_have_count(1)
+    expect(links).to_have_text("https://example.com/a?b=1&c=")
+    expect(links).to_have_attribute("href", "https://example.com/a?b=1&c=")
+    expect(links).to_have_attribute("rel", "noopener noreferrer")
+    expect(links).to_have_attribute("target", "_blank")
+    mallory.close()
+
+    # The page and its scripts come with the strict policy (no inline script, no eval).
+    for path in ("/", "/static/app.js", "/static/app.css"):
+        response = victim.request.get(server.http_url + path)
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy, policy
+        assert "default-src 'none'" in policy, policy
+        assert "unsafe" not in policy, policy
 
 
-def test_parley_page_and_tutorial_page_chat_together(
-    server_factory: Callable[..., ServerProcess], pages: Pages
+def test_parley_page_and_tutorial_page_chat_together_in_the_lobby(
+    server_factory: Callable[..., ServerProcess],
+    open_chat: Callable[[ServerProcess], ChatPages],
+    pages: Pages,
 ) -> None:
     server = server_factory("serve", "--port", "8080")
-    parley_page = pages.new(server.http_url + "/")
+    alice = open_chat(server).signed_in("alice")
     tutorial_page = pages.new((TUTORIAL / "client1.html").as_uri())
-    join(parley_page, "alice")
-    server.wait_for_count("Client connected", 2)
-    say(parley_page, "hello tutorial")
+    server.wait_for_count("Client connected", 1)
+    send(alice, "hello tutorial")
     expect(tutorial_page.locator("#chatbox")).to_contain_text("alice: hello tutorial")
     tutorial_page.fill("#message", "hello parley")
     tutorial_page.get_by_role("button", name="Send").click()
-    expect(parley_page.locator("#messages li").last).to_have_text("Client 1: hello parley")
+    from_guest = message(alice, "Client 1: hello parley")
+    expect(from_guest).to_be_visible()
+    expect(from_guest.locator(".author")).to_have_text(re.compile(r"^guest-[0-9a-f]{4}$"))
+    expect(from_guest.locator(".tag")).to_have_text("guest")
+    expect(messages(alice)).to_have_text(["hello tutorial", "Client 1: hello parley"])
+
+
+FORBIDDEN = re.compile(
+    r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\s*\(|new\s+Function\b"
+    r"|setTimeout\(\s*[\"'`]|setInterval\(\s*[\"'`]|createContextualFragment|DOMParser"
+)
+
+
+def test_client_code_never_parses_html_and_loads_nothing_from_elsewhere() -> None:
+    """A grep over the served files: text is only ever set as text, and there is no inline
+    script or style, no CDN, no web font from another origin."""
+    scripts = sorted(WEB.rglob("*.js"))
+    assert len(scripts) > 5, scripts
+    for path in scripts:
+        source = path.read_text()
+        found = FORBIDDEN.findall(source)
+        assert found == [], f"{path.name}: {found}"
+        assert not re.search(r"(from\s+|import\s*\(\s*)[\"'](https?:)?//", source), path.name
+    for path in [*WEB.glob("*.html"), *WEB.glob("*.css")]:
+        text = path.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"inline script: {path.name}"
+        assert not re.search(r"\sstyle\s*=", text), f"inline style: {path.name}"
+        assert not re.search(r"\son[a-z]+\s*=", text), f"inline handler: {path.name}"
+        assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), path.name
+        assert not re.search(r"@import|url\(\s*[\"']?(https?:)?//", text), path.name

@@ -1,0 +1,51 @@
+// The account API over HTTP (server/api.py): register, sign in, sign out, who am I.
+//
+// The session token is never visible to this page: the server sets it as an HttpOnly,
+// SameSite=Strict cookie, the browser sends it with these requests and with the WebSocket
+// handshake. So even a script injected into the page could not steal it.
+
+export class ApiError extends Error {
+  /** @param {string} code the server's error code (e.g. "username_taken"), or "network" */
+  constructor(code, message, status) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+async function call(method, path, body) {
+  const init = { method, credentials: "same-origin", cache: "no-store", headers: {} };
+  if (body !== undefined) {
+    // The server requires JSON with this content type: a cross-site HTML form cannot send it.
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError("network", "Cannot reach the server. Check your connection and try again.", 0);
+  }
+  let data = {};
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch {
+      data = {};
+    }
+  }
+  if (!response.ok) {
+    throw new ApiError(
+      typeof data.error === "string" ? data.error : `http_${response.status}`,
+      typeof data.message === "string" ? data.message : `The server answered ${response.status}.`,
+      response.status,
+    );
+  }
+  return data;
+}
+
+/** The signed-in user ({user: {name, admin}, expires}); rejects with status 401 if signed out. */
+export const me = () => call("GET", "/api/me");
+export const login = (username, password) => call("POST", "/api/login", { username, password });
+export const register = (username, password) => call("POST", "/api/register", { username, password });
+export const logout = () => call("POST", "/api/logout");

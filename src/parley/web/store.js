@@ -1,0 +1,451 @@
+// What the page knows: rooms, their timelines, messages being sent, who is online and typing.
+// No DOM and no socket here: client.js feeds server frames in, the views (views/*.js) listen to
+// the change notifications ("rooms", "timeline", "pending", "typing", "members", "presence").
+//
+// A room's timeline is always one contiguous run of its event seqs, [oldestSeq, lastSeq]:
+// live and resumed events extend it at the end (lastSeq + 1), history extends it at the start
+// (before oldestSeq). So resuming from lastSeq can neither miss nor repeat an event, and any
+// event at or below lastSeq that arrives anyway is a duplicate and is dropped.
+
+export const TYPING_SHOWN_FOR = 6000; // ms a typing notice stays shown (the server sends ≤ 1 per 3 s)
+
+/** Names are case-insensitive on the server ("Alice" is "alice"). */
+export const userKey = (name) => String(name).toLowerCase();
+
+export class Room {
+  constructor(info) {
+    this.name = info.name;
+    this.kind = info.kind; // "public" | "private" | "direct"
+    this.topic = "";
+    this.member = false;
+    this.members = []; // direct rooms: the two users
+    this.unread = info.unread || 0;
+    this.memberList = null; // Map userKey -> name, once `who` answered
+    this.typing = new Map(); // userKey -> {name, until}
+    this.pending = []; // messages of ours not yet in the timeline: {cid, text, state, error}
+    this.draft = "";
+    this.scroll = null; // where the user left the timeline: px from the bottom, or null
+    this.readSent = 0; // the newest seq we told the server we read
+    this.update(info);
+    this.reset(info.seq || 0);
+  }
+
+  update(info) {
+    this.topic = info.topic || "";
+    this.member = Boolean(info.member);
+    if (Array.isArray(info.members) && info.members.length) this.members = info.members;
+  }
+
+  /** Forget the timeline; the stream (re)starts after `seq`. */
+  reset(seq) {
+    this.items = []; // messages and notices (join, leave, topic), in seq order
+    this.byMid = new Map(); // message id -> item
+    this.lastSeq = seq; // every event up to here is applied (or older than what is loaded)
+    this.oldestSeq = seq + 1; // history continues below this
+    this.hasMore = seq > 0;
+    this.loading = false;
+    this.loaded = false; // has history been asked for since the reset?
+    this.refilling = false; // a `resume` of this room to fill a gap is on its way
+    this.baseline = seq; // the server's unread count covers events up to here
+    // Edits and deletes of messages older than what is loaded: applied if history brings them.
+    this.orphans = new Map();
+  }
+}
+
+/** An event as the timeline keeps it. */
+function itemFrom(event) {
+  return {
+    seq: event.seq,
+    kind: event.kind,
+    user: event.user,
+    ts: event.ts,
+    mid: event.mid ?? null,
+    text: event.text ?? "",
+    edited: Boolean(event.edited),
+    deleted: Boolean(event.deleted),
+    by: event.by ?? null,
+    cid: event.cid ?? null,
+    guest: event.kind === "message" && /^guest-/i.test(event.user || ""),
+  };
+}
+
+const VISIBLE_KINDS = new Set(["message", "join", "leave", "topic"]);
+
+export class Store {
+  constructor() {
+    this.me = "";
+    this.admin = false;
+    this.rooms = new Map(); // name -> Room (member rooms, and public rooms one could join)
+    this.online = new Set(); // userKeys of people online (from who, ok and presence)
+    this.active = null; // the name of the open room
+    this.viewing = false; // is the open room's newest message on screen in a visible tab?
+    this.listeners = new Map();
+  }
+
+  on(type, listener) {
+    if (!this.listeners.has(type)) this.listeners.set(type, []);
+    this.listeners.get(type).push(listener);
+  }
+
+  emit(type, detail) {
+    for (const listener of this.listeners.get(type) || []) listener(detail);
+  }
+
+  isMe(name) {
+    return userKey(name) === userKey(this.me);
+  }
+
+  room(name) {
+    if (this.rooms.has(name)) return this.rooms.get(name);
+    const key = userKey(name);
+    for (const room of this.rooms.values()) if (userKey(room.name) === key) return room;
+    return undefined;
+  }
+
+  memberRooms() {
+    return [...this.rooms.values()].filter((room) => room.member);
+  }
+
+  /** The other person of a direct room, or the room's own name. */
+  title(room) {
+    if (room.kind !== "direct") return room.name;
+    const other = room.members.find((name) => !this.isMe(name));
+    return other || room.members[0] || room.name.split(":").pop();
+  }
+
+  clear() {
+    this.me = "";
+    this.rooms.clear();
+    this.online.clear();
+    this.active = null;
+    this.emit("rooms");
+  }
+
+  // -- connection life ------------------------------------------------------------------
+
+  /**
+   * A (re)connection's welcome. Returns the `resume` positions: every member room whose
+   * timeline we keep, from its last seen seq. Rooms not listed stream from the welcome's seq.
+   */
+  welcome(msg) {
+    this.me = msg.user.name;
+    this.admin = Boolean(msg.user.admin);
+    const positions = {};
+    const seen = new Set();
+    for (const info of msg.rooms) {
+      seen.add(info.name);
+      let room = this.rooms.get(info.name);
+      if (!room) {
+        room = new Room(info);
+        this.rooms.set(info.name, room);
+        continue;
+      }
+      const wasMember = room.member;
+      room.update(info);
+      if (!info.member) {
+        room.reset(info.seq);
+        room.pending = [];
+      } else if (wasMember && room.lastSeq <= info.seq) {
+        positions[room.name] = room.lastSeq;
+        room.baseline = info.seq;
+      } else {
+        // New to us, or the server's history is behind ours (a restored database): start over.
+        room.reset(info.seq);
+        this.emit("timeline", { room, kind: "reset" });
+      }
+      room.unread = info.unread || 0;
+    }
+    for (const [name, room] of this.rooms) {
+      if (!seen.has(name)) this.rooms.delete(name);
+      else room.typing.clear();
+    }
+    // Presence may have changed while we were away: it is asked again (client.js).
+    this.online.clear();
+    this.online.add(userKey(this.me));
+    this.emit("rooms");
+    this.emit("presence");
+    return positions;
+  }
+
+  /** The connection dropped: what was being sent is now "failed — retry". */
+  disconnected() {
+    for (const room of this.rooms.values()) {
+      room.typing.clear();
+      let changed = false;
+      for (const pending of room.pending) {
+        if (pending.state === "sending") {
+          pending.state = "failed";
+          pending.error = "Not sent: the connection dropped.";
+          changed = true;
+        }
+      }
+      if (changed) this.emit("pending", { room });
+      room.loading = false;
+      this.emit("typing", { room });
+    }
+  }
+
+  /** Membership from `ok` (join, create, dm), `room` (another tab, an invitation) or leave. */
+  roomInfo(info) {
+    let room = this.rooms.get(info.name);
+    if (!room) {
+      room = new Room(info);
+      this.rooms.set(info.name, room);
+    } else {
+      const wasMember = room.member;
+      room.update(info);
+      if (info.member && !wasMember) {
+        // The stream of this room starts after info.seq (the seq of our join, minus one).
+        room.reset(info.seq);
+        room.unread = 0;
+        this.emit("timeline", { room, kind: "reset" });
+      }
+      if (!info.member) {
+        room.pending = [];
+        room.unread = 0;
+        room.memberList = null;
+        if (room.kind !== "public") this.rooms.delete(room.name);
+      }
+    }
+    this.emit("rooms");
+    return room;
+  }
+
+  /** The public rooms list (`rooms` reply): refresh what we know of rooms we are not in. */
+  roomList(infos) {
+    for (const info of infos) {
+      const room = this.rooms.get(info.name);
+      if (!room) this.rooms.set(info.name, new Room(info));
+      else if (!room.member && !info.member) room.update(info);
+    }
+    this.emit("rooms");
+  }
+
+  // -- events ---------------------------------------------------------------------------
+
+  /** One event of a room's stream (live, or replayed by resume). */
+  event(event) {
+    const room = this.rooms.get(event.room);
+    if (!room || !room.member) return;
+    if (event.seq <= room.lastSeq) return; // already applied: a duplicate is never shown twice
+    if (event.seq > room.lastSeq + 1) {
+      // A gap (never with a correct server): ask for the room again from what we have, and
+      // drop what comes before it is filled.
+      if (!room.refilling) {
+        room.refilling = true;
+        this.emit("gap", { room });
+      }
+      return;
+    }
+    room.lastSeq = event.seq;
+    switch (event.kind) {
+      case "message":
+        this.appendItem(room, itemFrom(event));
+        this.typingStopped(room, event.user);
+        this.settlePending(room, event);
+        if (!this.isMe(event.user) && !event.deleted && event.seq > room.baseline) {
+          if (!(this.active === room.name && this.viewing)) {
+            room.unread += 1;
+            this.emit("rooms");
+          }
+        }
+        break;
+      case "edit":
+      case "delete":
+        this.change(room, event);
+        break;
+      case "topic":
+        room.topic = event.text || "";
+        this.appendItem(room, itemFrom(event));
+        this.emit("rooms");
+        break;
+      case "join":
+      case "leave":
+        this.appendItem(room, itemFrom(event));
+        if (room.memberList) {
+          if (event.kind === "join") room.memberList.set(userKey(event.user), event.user);
+          else room.memberList.delete(userKey(event.user));
+          this.emit("members", { room });
+        }
+        break;
+      default:
+        // A kind this page does not know yet: the seq still counts, nothing is shown.
+        break;
+    }
+  }
+
+  appendItem(room, item) {
+    room.items.push(item);
+    if (item.kind === "message" && item.mid !== null) room.byMid.set(item.mid, item);
+    this.emit("timeline", { room, kind: "append", item });
+  }
+
+  change(room, event) {
+    const item = room.byMid.get(event.mid);
+    if (!item) {
+      // Not loaded (older than the history we have): remember it for when history brings it.
+      const known = room.orphans.get(event.mid) || {};
+      if (event.kind === "delete") known.deleted = true;
+      else known.text = event.text ?? "";
+      room.orphans.set(event.mid, known);
+      return;
+    }
+    if (event.kind === "delete") {
+      item.deleted = true;
+      item.text = "";
+    } else if (!item.deleted) {
+      item.text = event.text ?? "";
+      item.edited = true;
+    }
+    this.emit("timeline", { room, kind: "update", item });
+  }
+
+  /** Older events (`history` reply), all below room.oldestSeq. */
+  history(room, events, more) {
+    const older = [];
+    for (const event of events) {
+      if (event.seq >= room.oldestSeq) continue; // overlaps what we have
+      // History carries messages in their current state: edit and delete events add nothing.
+      if (!VISIBLE_KINDS.has(event.kind)) continue;
+      const item = itemFrom(event);
+      const orphan = item.mid !== null ? room.orphans.get(item.mid) : undefined;
+      if (orphan) {
+        if (orphan.deleted) {
+          item.deleted = true;
+          item.text = "";
+        } else if (orphan.text !== undefined && !item.deleted) {
+          item.text = orphan.text;
+          item.edited = true;
+        }
+        room.orphans.delete(item.mid);
+      }
+      older.push(item);
+    }
+    const lowest = events.length ? events[0].seq : room.oldestSeq;
+    room.oldestSeq = Math.min(room.oldestSeq, lowest);
+    room.hasMore = Boolean(more) && room.oldestSeq > 1;
+    room.items = older.concat(room.items);
+    for (const item of older) {
+      if (item.kind !== "message" || item.mid === null) continue;
+      room.byMid.set(item.mid, item);
+      this.settlePending(room, item); // a message restored after a reload that was stored after all
+    }
+    this.emit("timeline", { room, kind: "prepend", count: older.length });
+  }
+
+  // -- sending --------------------------------------------------------------------------
+
+  addPending(room, pending) {
+    room.pending.push(pending);
+    this.emit("pending", { room, scroll: true });
+  }
+
+  pendingByCid(cid) {
+    for (const room of this.rooms.values()) {
+      const pending = room.pending.find((p) => p.cid === cid);
+      if (pending) return { room, pending };
+    }
+    return null;
+  }
+
+  /** Our message is in the timeline now: it is no longer pending (matched by its cid). */
+  settlePending(room, event) {
+    if (!event.cid || !this.isMe(event.user)) return;
+    const before = room.pending.length;
+    room.pending = room.pending.filter((p) => p.cid !== event.cid);
+    if (room.pending.length !== before) this.emit("pending", { room });
+  }
+
+  /** `ack`: stored. The event itself arrives on the stream (usually just before the ack). */
+  ack(ack) {
+    const found = this.pendingByCid(ack.cid);
+    if (!found) return;
+    const { room, pending } = found;
+    if (ack.seq <= room.lastSeq) {
+      room.pending = room.pending.filter((p) => p !== pending);
+    } else {
+      pending.state = "sent";
+      pending.seq = ack.seq;
+    }
+    this.emit("pending", { room });
+  }
+
+  failPending(cid, message) {
+    const found = this.pendingByCid(cid);
+    if (!found) return;
+    found.pending.state = "failed";
+    found.pending.error = message;
+    this.emit("pending", { room: found.room });
+  }
+
+  discardPending(room, cid) {
+    room.pending = room.pending.filter((p) => p.cid !== cid);
+    this.emit("pending", { room });
+  }
+
+  // -- presence and typing --------------------------------------------------------------
+
+  members(room, names, online) {
+    room.memberList = new Map(names.map((name) => [userKey(name), name]));
+    for (const name of online) this.online.add(userKey(name));
+    this.emit("members", { room });
+    this.emit("presence");
+  }
+
+  markOnline(names) {
+    for (const name of names) this.online.add(userKey(name));
+    this.emit("presence");
+  }
+
+  presence(msg) {
+    const key = userKey(msg.user);
+    if (msg.online) this.online.add(key);
+    else if (!this.isMe(msg.user)) this.online.delete(key);
+    this.emit("presence");
+  }
+
+  isOnline(name) {
+    return this.online.has(userKey(name));
+  }
+
+  typingStarted(msg) {
+    const room = this.rooms.get(msg.room);
+    if (!room || this.isMe(msg.user)) return;
+    room.typing.set(userKey(msg.user), { name: msg.user, until: Date.now() + TYPING_SHOWN_FOR });
+    this.emit("typing", { room });
+  }
+
+  typingStopped(room, user) {
+    if (room.typing.delete(userKey(user))) this.emit("typing", { room });
+  }
+
+  /** Forget typing notices that are too old; called every second. */
+  expireTyping() {
+    const now = Date.now();
+    for (const room of this.rooms.values()) {
+      let changed = false;
+      for (const [key, typing] of room.typing) {
+        if (typing.until <= now) {
+          room.typing.delete(key);
+          changed = true;
+        }
+      }
+      if (changed) this.emit("typing", { room });
+    }
+  }
+
+  /** The server moved our read marker (this tab or another). */
+  unread(msg) {
+    const room = this.rooms.get(msg.room);
+    if (!room) return;
+    room.readSent = Math.max(room.readSent, msg.read);
+    room.unread = this.active === room.name && this.viewing ? 0 : msg.unread;
+    this.emit("rooms");
+  }
+
+  totalUnread() {
+    let total = 0;
+    for (const room of this.rooms.values()) if (room.member) total += room.unread;
+    return total;
+  }
+}

@@ -1,0 +1,122 @@
+// Sign in and create an account: one form, two modes. Errors appear next to the field they
+// are about (a taken name under the name, a weak password under the password), so the user
+// knows what to change; a wrong password is reported without saying which part was wrong.
+
+import * as api from "../api.js";
+import { setFieldError } from "../dom.js";
+import { sentence } from "./dialogs.js";
+
+const $ = (id) => document.getElementById(id);
+
+export class AuthView {
+  /** @param {(user: {name: string}) => void} onSignedIn */
+  constructor(onSignedIn) {
+    this.onSignedIn = onSignedIn;
+    this.root = $("auth");
+    this.form = $("auth-form");
+    this.username = $("auth-username");
+    this.password = $("auth-password");
+    this.usernameError = $("auth-username-error");
+    this.passwordError = $("auth-password-error");
+    this.passwordHint = $("auth-password-hint");
+    this.error = $("auth-error");
+    this.submitButton = $("auth-submit");
+    this.lead = $("auth-lead");
+    this.loginTab = $("auth-mode-login");
+    this.registerTab = $("auth-mode-register");
+    this.mode = "login";
+    this.busy = false;
+    this.loginTab.addEventListener("click", () => this.setMode("login"));
+    this.registerTab.addEventListener("click", () => this.setMode("register"));
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+  }
+
+  show(notice = "") {
+    this.root.hidden = false;
+    this.password.value = "";
+    this.clearErrors();
+    this.lead.textContent = notice || (this.mode === "login" ? "Sign in to chat." : "Create an account to chat.");
+    this.lead.classList.toggle("notice", Boolean(notice));
+    (this.username.value ? this.password : this.username).focus();
+  }
+
+  hide() {
+    this.root.hidden = true;
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    const register = mode === "register";
+    this.loginTab.setAttribute("aria-pressed", String(!register));
+    this.registerTab.setAttribute("aria-pressed", String(register));
+    this.submitButton.textContent = register ? "Create account" : "Sign in";
+    this.password.autocomplete = register ? "new-password" : "current-password";
+    this.passwordHint.hidden = !register;
+    this.lead.textContent = register ? "Create an account to chat." : "Sign in to chat.";
+    this.lead.classList.remove("notice");
+    this.clearErrors();
+  }
+
+  clearErrors() {
+    setFieldError(this.username, this.usernameError, "");
+    setFieldError(this.password, this.passwordError, "");
+    setFieldError(null, this.error, "");
+  }
+
+  async submit() {
+    if (this.busy) return;
+    this.clearErrors();
+    const username = this.username.value.trim();
+    const password = this.password.value;
+    if (!username) {
+      setFieldError(this.username, this.usernameError, "Enter your user name.");
+      this.username.focus();
+      return;
+    }
+    if (!password) {
+      setFieldError(this.password, this.passwordError, "Enter your password.");
+      this.password.focus();
+      return;
+    }
+    const register = this.mode === "register";
+    this.busy = true;
+    this.submitButton.disabled = true;
+    this.submitButton.textContent = register ? "Creating account…" : "Signing in…";
+    try {
+      const data = register ? await api.register(username, password) : await api.login(username, password);
+      this.password.value = "";
+      this.onSignedIn(data.user);
+    } catch (error) {
+      this.showError(error);
+    } finally {
+      this.busy = false;
+      this.submitButton.disabled = false;
+      this.submitButton.textContent = register ? "Create account" : "Sign in";
+    }
+  }
+
+  showError(error) {
+    const message = sentence(error.message);
+    switch (error.code) {
+      case "invalid_username":
+      case "username_taken":
+        setFieldError(this.username, this.usernameError, message);
+        this.username.focus();
+        break;
+      case "weak_password":
+        setFieldError(this.password, this.passwordError, message);
+        this.password.focus();
+        break;
+      case "wrong_credentials":
+        setFieldError(null, this.error, "Wrong user name or password.");
+        this.password.select();
+        this.password.focus();
+        break;
+      default:
+        setFieldError(null, this.error, message);
+    }
+  }
+}

@@ -1,0 +1,213 @@
+// Around the timeline: the room's header (name, topic), the member panel (who is online, room
+// actions), the composer with its typing indicator, and the connection banner.
+
+import { el } from "../dom.js";
+import { typingText } from "../format.js";
+import { userKey } from "../store.js";
+
+// -- header and member panel ----------------------------------------------------------------
+
+export class RoomView {
+  constructor(store) {
+    this.store = store;
+    this.room = null;
+    this.name = document.getElementById("room-name");
+    this.topic = document.getElementById("room-topic");
+    this.count = document.getElementById("member-count");
+    this.members = document.getElementById("member-list");
+    this.heading = document.getElementById("members-heading");
+    this.editTopic = document.getElementById("edit-topic");
+    this.invite = document.getElementById("invite");
+    this.leave = document.getElementById("leave-room");
+    store.on("rooms", () => this.renderHeader());
+    store.on("members", ({ room }) => room === this.room && this.renderMembers());
+    store.on("presence", () => this.renderMembers());
+  }
+
+  show(room) {
+    this.room = room || null;
+    this.renderHeader();
+    this.renderMembers();
+  }
+
+  renderHeader() {
+    const room = this.room;
+    const store = this.store;
+    if (!room) {
+      this.name.textContent = "No room";
+      this.topic.textContent = "Browse the public rooms or start a conversation.";
+      for (const button of [this.editTopic, this.invite, this.leave]) button.hidden = true;
+      return;
+    }
+    const direct = room.kind === "direct";
+    this.name.replaceChildren(
+      direct
+        ? el("span", { class: store.isOnline(store.title(room)) ? "presence online" : "presence", "aria-hidden": "true" })
+        : el("span", { class: "room-sigil", "aria-hidden": "true", text: room.kind === "private" ? "🔒" : "#" }),
+      store.title(room),
+    );
+    this.topic.textContent = direct ? "Direct message" : room.topic || "No topic";
+    this.topic.classList.toggle("empty", !direct && !room.topic);
+    this.heading.textContent = direct ? "Conversation" : "Members";
+    this.editTopic.hidden = direct;
+    this.invite.hidden = direct;
+    this.leave.hidden = direct;
+  }
+
+  renderMembers() {
+    const room = this.room;
+    const store = this.store;
+    if (!room) {
+      this.members.replaceChildren();
+      this.count.textContent = "0";
+      return;
+    }
+    let names;
+    if (room.memberList) names = [...room.memberList.values()];
+    else if (room.kind === "direct") names = room.members;
+    else names = [store.me];
+    const rank = (name) => (store.isOnline(name) ? 0 : 1);
+    names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, undefined, { sensitivity: "base" }));
+    const online = names.filter((name) => store.isOnline(name)).length;
+    this.count.textContent = String(online);
+    this.members.replaceChildren(
+      ...names.map((name) => {
+        const on = store.isOnline(name);
+        return el(
+          "li",
+          { class: on ? "member online" : "member", "data-user": userKey(name) },
+          el("span", { class: on ? "presence online" : "presence", "aria-hidden": "true" }),
+          el("span", { class: "member-name", text: name }),
+          store.isMe(name) ? el("span", { class: "you", text: "you" }) : null,
+          el("span", { class: "visually-hidden", text: on ? ", online" : ", offline" }),
+        );
+      }),
+    );
+    this.heading.textContent = `${room.kind === "direct" ? "Conversation" : "Members"} — ${online} online`;
+  }
+}
+
+// -- composer and typing indicator ---------------------------------------------------------
+
+export class ComposerView {
+  /**
+   * @param {{onSend: Function, onTyping: Function, onEditLast: Function}} actions
+   */
+  constructor(store, actions) {
+    this.store = store;
+    this.actions = actions;
+    this.room = null;
+    this.form = document.getElementById("composer");
+    this.input = document.getElementById("composer-text");
+    this.label = document.getElementById("composer-label");
+    this.typing = document.getElementById("typing");
+    this.grow = !CSS.supports("field-sizing", "content");
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener("keydown", (event) => this.keydown(event));
+    this.input.addEventListener("input", () => {
+      if (this.room) this.room.draft = this.input.value;
+      if (this.input.value.trim()) this.actions.onTyping(this.room);
+      this.autosize();
+    });
+    store.on("typing", ({ room }) => room === this.room && this.renderTyping());
+  }
+
+  show(room) {
+    if (this.room) this.room.draft = this.input.value;
+    this.room = room || null;
+    this.form.hidden = !this.room;
+    if (!this.room) return;
+    const name = room.kind === "direct" ? this.store.title(room) : `#${room.name}`;
+    this.label.textContent = `Message ${name}`;
+    this.input.placeholder = `Message ${name}`;
+    this.input.value = room.draft;
+    this.autosize();
+    this.renderTyping();
+  }
+
+  keydown(event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      // Enter sends; Shift+Enter falls through and inserts a new line.
+      event.preventDefault();
+      this.submit();
+    } else if (event.key === "ArrowUp" && !this.input.value && !event.shiftKey) {
+      if (this.actions.onEditLast()) event.preventDefault();
+    }
+  }
+
+  submit() {
+    const text = this.input.value;
+    if (!this.room || !text.trim()) return;
+    this.actions.onSend(this.room, text);
+    this.input.value = "";
+    this.room.draft = "";
+    this.autosize();
+    this.input.focus();
+  }
+
+  focus() {
+    if (!this.form.hidden) this.input.focus({ preventScroll: true });
+  }
+
+  autosize() {
+    if (!this.grow) return; // CSS field-sizing does it
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 200)}px`;
+  }
+
+  renderTyping() {
+    const names = this.room ? [...this.room.typing.values()].map((t) => t.name) : [];
+    const text = typingText(names);
+    if (this.typing.textContent !== text) this.typing.textContent = text;
+  }
+}
+
+// -- connection banner -----------------------------------------------------------------------
+
+export class BannerView {
+  constructor(onReconnect) {
+    this.banner = document.getElementById("banner");
+    this.text = document.getElementById("banner-text");
+    this.button = document.getElementById("reconnect-now");
+    this.button.addEventListener("click", onReconnect);
+    this.timer = 0;
+    this.status = null;
+    this.everOpen = false;
+  }
+
+  /** @returns {string} a one-word summary for the sidebar */
+  show(status) {
+    this.status = status;
+    clearInterval(this.timer);
+    this.timer = 0;
+    if (status.state === "open") this.everOpen = true;
+    this.render();
+    if (status.state === "waiting") this.timer = setInterval(() => this.render(), 1000);
+  }
+
+  render() {
+    const { state, retryAt } = this.status;
+    let text = "";
+    if (state === "waiting") {
+      const seconds = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
+      text = `Disconnected. Reconnecting in ${seconds} s…`;
+    } else if (state === "offline") {
+      text = "You are offline. Parley reconnects when the network is back.";
+    } else if (state === "connecting" && this.everOpen) {
+      text = "Reconnecting…";
+    }
+    this.banner.hidden = !text;
+    this.banner.classList.toggle("offline", state === "offline");
+    if (this.text.textContent !== text) this.text.textContent = text;
+    this.button.hidden = state !== "waiting";
+  }
+
+  stop() {
+    clearInterval(this.timer);
+    this.banner.hidden = true;
+    this.everOpen = false;
+  }
+}

@@ -1,0 +1,81 @@
+// The room list: rooms I am in (public and private), then direct messages, each with its
+// unread count; direct messages show whether the other person is online. Rooms are links
+// (#name), so they work with the keyboard, middle-click and the back button.
+
+import { el, icon } from "../dom.js";
+import { avatar } from "./timeline.js";
+
+export class SidebarView {
+  constructor(store) {
+    this.store = store;
+    this.rooms = document.getElementById("room-list");
+    this.dms = document.getElementById("dm-list");
+    this.meName = document.getElementById("me-name");
+    this.meAvatar = document.getElementById("me-avatar");
+    this.meStatus = document.getElementById("me-status");
+    this.total = document.getElementById("total-unread");
+    store.on("rooms", () => this.render());
+    store.on("presence", () => this.render());
+  }
+
+  render() {
+    const store = this.store;
+    const member = store.memberRooms();
+    const byTitle = (a, b) => store.title(a).localeCompare(store.title(b), undefined, { sensitivity: "base" });
+    const rooms = member.filter((room) => room.kind !== "direct").sort(byTitle);
+    const dms = member.filter((room) => room.kind === "direct").sort(byTitle);
+    this.rooms.replaceChildren(...rooms.map((room) => this.entry(room)));
+    if (!rooms.length) this.rooms.append(el("li", { class: "empty", text: "No rooms yet" }));
+    this.dms.replaceChildren(...dms.map((room) => this.entry(room)));
+    if (!dms.length) this.dms.append(el("li", { class: "empty", text: "No conversations yet" }));
+
+    this.meName.textContent = store.me;
+    this.meAvatar.textContent = avatar(store.me || "?").textContent;
+    this.meAvatar.className = avatar(store.me || "?").className + " small";
+
+    const total = store.totalUnread();
+    this.total.hidden = total === 0;
+    this.total.textContent = total > 99 ? "99+" : String(total);
+    const active = store.active ? store.room(store.active) : undefined;
+    const where = active ? (active.kind === "direct" ? store.title(active) : `#${active.name}`) : "";
+    document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Parley`;
+  }
+
+  entry(room) {
+    const store = this.store;
+    const title = store.title(room);
+    const active = room.name === store.active;
+    let mark;
+    let state = "";
+    if (room.kind === "direct") {
+      const online = store.isOnline(title);
+      state = online ? ", online" : ", offline";
+      mark = el("span", { class: online ? "presence online" : "presence", "aria-hidden": "true" });
+    } else {
+      mark = icon(room.kind === "private" ? "lock" : "hash");
+      if (room.kind === "private") state = ", private";
+    }
+    const unread = room.unread > 0 && !active;
+    const label = `${title}${state}${unread ? `, ${room.unread} unread` : ""}`;
+    const link = el(
+      "a",
+      {
+        href: `#${room.name}`,
+        class: `room-link${active ? " active" : ""}${unread ? " unread" : ""}`,
+        "aria-current": active ? "page" : null,
+        "aria-label": label,
+        "data-room": room.name,
+      },
+      mark,
+      el("span", { class: "room-link-name", text: title }),
+      unread ? el("span", { class: "badge", "aria-hidden": "true", text: room.unread > 99 ? "99+" : String(room.unread) }) : null,
+    );
+    return el("li", {}, link);
+  }
+
+  /** The connection state, under my name at the bottom of the list. */
+  status(text, online) {
+    this.meStatus.textContent = text;
+    this.meStatus.classList.toggle("online", online);
+  }
+}
