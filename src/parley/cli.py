@@ -21,6 +21,7 @@ from aiohttp import web
 from parley import __version__
 from parley.chat.auth import AccountError, Accounts
 from parley.chat.ratelimit import RateLimit
+from parley.client.cli import connect, send, tail
 from parley.config import HttpLimits, ServeSettings, SettingsError, hash_cost_from_environment
 from parley.logs import LEVELS, configure_logging
 from parley.protocol.names import password_problem
@@ -544,3 +545,9 @@ def user_set_password(name: str, password_stdin: bool, db: Path) -> None:
         return f"password of {found.name} changed; its sessions were ended"
 
     click.echo(_with_accounts(db, job))
+
+
+# The client's commands (parley connect / send / tail) live with the client.
+main.add_command(connect)
+main.add_command(send)
+main.add_command(tail)

@@ -1,0 +1,368 @@
+"""``parley connect`` chat mode: a signed-in terminal chat over :class:`~parley.client.Client`.
+
+Lines without a leading ``/`` go to the current room (``//text`` sends ``/text``); commands
+are listed in :data:`COMMANDS`. Events print above the prompt as they arrive (see
+:mod:`parley.client.console`); the connection's ups and downs are shown as remarks while the
+client reconnects on its own. Sends run in the background, so the prompt is back at once and
+a slow ack never holds up typing; they still leave in the order typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+from parley.client.client import Client
+from parley.client.console import Console, safe
+from parley.client.errors import ClientError
+from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
+from parley.protocol import messages as m
+
+#: name → (arguments, what it does)
+COMMANDS = {
+    "/join": ("ROOM", "join ROOM, or switch to it"),
+    "/leave": ("[ROOM]", "leave ROOM (this room by default)"),
+    "/rooms": ("", "list the rooms you can see"),
+    "/who": ("[ROOM]", "who is in ROOM and who is online"),
+    "/dm": ("USER [TEXT]", "talk with USER in a direct room"),
+    "/history": ("[N]", "show the last N events of this room (20 by default)"),
+    "/edit": ("[#MID] TEXT", "change your last message here (or message MID)"),
+    "/help": ("", "show this list"),
+    "/quit": ("", "leave (Ctrl-D does too)"),
+}
+_ROOM_ARG = frozenset(("/join", "/leave", "/who", "/history"))
+_USER_ARG = frozenset(("/dm",))
+
+
+@dataclass
+class ChatState:
+    """What the terminal remembers besides the client: current room, names for completion."""
+
+    me: str = ""
+    room: str | None = None
+    users: set[str] = field(default_factory=set)
+    known_rooms: set[str] = field(default_factory=set)
+    last_mid: dict[str, int] = field(default_factory=dict)
+    online: dict[str, bool] = field(default_factory=dict)
+
+    def label(self, room: str) -> str:
+        """``#lobby``, or ``@bob`` for the direct room with bob."""
+        if room.startswith("dm:"):
+            others = [name for name in room.split(":")[1:] if name != self.me.lower()]
+            return "@" + (others[0] if others else self.me)
+        return f"#{room}"
+
+    def prompt(self) -> str:
+        return f"{self.label(self.room)}> " if self.room else "> "
+
+
+class ChatCompleter(Completer):
+    """Tab completes command names, then rooms or users as the command expects, and user
+    names in ordinary text."""
+
+    def __init__(self, state: ChatState) -> None:
+        self.state = state
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        if text.startswith("/") and " " not in text:
+            yield from _complete(text, COMMANDS)
+            return
+        if text.startswith("/"):
+            command, _, rest = text.partition(" ")
+            if " " in rest:
+                return
+            if command in _ROOM_ARG:
+                yield from _complete(rest, self.state.known_rooms)
+            elif command in _USER_ARG:
+                yield from _complete(rest, self.state.users - {self.state.me})
+            return
+        word = text.rsplit(" ", 1)[-1]
+        if word:
+            yield from _complete(word, self.state.users)
+
+
+def _complete(word: str, candidates: Iterable[str]) -> Iterator[Completion]:
+    lowered = word.lower()
+    for candidate in sorted(candidates):
+        if candidate.lower().startswith(lowered) and candidate != word:
+            yield Completion(candidate, start_position=-len(word))
+
+
+def _clock(ts: int) -> str:
+    return time.strftime("%H:%M", time.localtime(ts / 1000))
+
+
+def describe_event(event: m.EventMessage, state: ChatState) -> str:
+    """One room event as a line of the terminal (multi-line messages are indented)."""
+    where = state.label(event.room)
+    head = f"{_clock(event.ts)} {where}"
+    text = safe(event.text or "").replace("\n", "\n      ")
+    match event.kind:
+        case "message":
+            return f"{head} <{event.user}> {text}"
+        case "edit":
+            return f"{head} * {event.user} edited #{event.mid}: {text}"
+        case "delete":
+            return f"{head} * {event.user} deleted message #{event.mid}"
+        case "join" if event.by:
+            return f"{head} * {event.by} added {event.user}"
+        case "join":
+            return f"{head} * {event.user} joined"
+        case "leave":
+            return f"{head} * {event.user} left"
+        case "topic":
+            return f"{head} * {event.user} set the topic: {text}"
+        case _:
+            return f"{head} * {event.user}: {event.kind}"
+
+
+class ChatMode:
+    """The chat session: reads lines, runs commands, prints events."""
+
+    def __init__(self, client: Client, console: Console, state: ChatState) -> None:
+        self.client = client
+        self.console = console
+        self.state = state
+        self._sends: set[asyncio.Task[None]] = set()
+
+    async def run(self, initial_room: str | None) -> ClientError | None:
+        """Until ``/quit`` or the end of input; returns the error that ended the client, if
+        one did."""
+        self._adopt_rooms()
+        room = initial_room or ("lobby" if "lobby" in self.client.rooms else None)
+        room = room or next(iter(self.client.rooms), None)
+        user = self.client.user.name if self.client.user else "?"
+        self.console.note(
+            f"* signed in as {user} on {self.client.url.ws_url}; "
+            f"your rooms: {', '.join(self.state.label(r) for r in self.client.rooms) or 'none'}"
+        )
+        if room is not None:
+            await self._join(room)
+        # For Tab: the names of the rooms one could join, not only those one is in.
+        self.state.known_rooms.update(info.name for info in await self.client.list_rooms())
+        self.console.note("* type a message, or /help for commands")
+        printer = asyncio.create_task(self._print_events())
+        try:
+            while True:
+                line = await self.console.read_line(self.state.prompt())
+                if line is None or printer.done():
+                    break
+                if not await self.handle(line):
+                    break
+        finally:
+            if self._sends:
+                await asyncio.wait(self._sends, timeout=5)
+            ended_by_server = printer.done()
+            await self.client.close()
+            error = await printer
+        if ended_by_server and error is None:
+            self.console.note("* the server closed the connection")
+        return error
+
+    def _adopt_rooms(self) -> None:
+        if self.client.user:
+            self.state.me = self.client.user.name
+        self.state.known_rooms.update(self.client.rooms)
+        for info in self.client.rooms.values():
+            self.state.users.update(info.members)
+
+    async def _print_events(self) -> ClientError | None:
+        try:
+            async for event in self.client.events():
+                self.show(event)
+        except ClientError as error:
+            self.console.interrupt()
+            return error
+        self.console.interrupt()
+        return None
+
+    # -- output ------------------------------------------------------------------------------
+
+    def show(self, event: ClientEvent) -> None:
+        state, console = self.state, self.console
+        match event:
+            case m.EventMessage():
+                state.users.add(event.user)
+                state.known_rooms.add(event.room)
+                console.write(describe_event(event, state))
+            case m.RoomChanged(room=info) if info.member:
+                state.known_rooms.add(info.name)
+                state.users.update(info.members)
+                if info.kind == "direct":
+                    other = state.label(info.name)[1:]
+                    console.note(f"* {other} opened a direct room with you: /dm {other} to reply")
+                else:
+                    console.note(f"* you are now a member of {state.label(info.name)}")
+            case m.RoomChanged(room=info):
+                console.note(f"* you are no longer a member of {state.label(info.name)}")
+                if state.room == info.name:
+                    state.room = None
+            case m.Presence():
+                state.users.add(event.user)
+                if state.online.get(event.user) != event.online:
+                    state.online[event.user] = event.online
+                    if event.user != state.me:
+                        status = "online" if event.online else "offline"
+                        console.note(f"* {event.user} is {status}")
+            case m.Error():
+                console.write(f"! {safe(event.message)}", "ansired")
+            case Connected(reconnected=True):
+                console.note("* reconnected; nothing was missed")
+            case Disconnected():
+                console.note(f"* connection lost ({event.code}): reconnecting…")
+            case Reconnecting(attempt=attempt, delay=delay) if attempt > 1:
+                console.note(f"* still disconnected ({event.error}); next try in {delay:.0f} s")
+            case _:
+                pass
+
+    def _error(self, text: str) -> None:
+        self.console.write(f"! {text}", "ansired")
+
+    # -- input -------------------------------------------------------------------------------
+
+    async def handle(self, line: str) -> bool:
+        """Run one typed line; False means quit."""
+        if not line.strip():
+            return True
+        if line.startswith("//"):
+            self._send(line[1:])
+            return True
+        if not line.startswith("/"):
+            self._send(line)
+            return True
+        command, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if command == "/quit":
+            return False
+        try:
+            await self._run(command.lower(), rest)
+        except ClientError as error:
+            self._error(str(error))
+        return True
+
+    async def _run(self, command: str, rest: str) -> None:
+        state = self.state
+        match command:
+            case "/help":
+                for name, (args, what) in COMMANDS.items():
+                    self.console.note(f"  {(name + ' ' + args).strip():<22} {what}")
+            case "/join" if rest:
+                await self._join(rest.split()[0].lstrip("#"))
+            case "/leave":
+                room = rest.lstrip("#") or state.room
+                if room is None:
+                    self._error("you are in no room")
+                    return
+                info = await self.client.leave(room)
+                self.console.note(f"* you left {state.label(info.name)}")
+                if state.room == info.name:
+                    state.room = next(iter(self.client.rooms), None)
+            case "/rooms":
+                await self._rooms()
+            case "/who":
+                room = rest.lstrip("#") or state.room
+                if room is None:
+                    self._error("usage: /who ROOM")
+                    return
+                who = await self.client.who(room)
+                state.users.update(who.members)
+                shown = [f"{name} (online)" if name in who.online else name for name in who.members]
+                self.console.write(f"{state.label(who.room)}: {', '.join(shown)}")
+            case "/dm" if rest:
+                user, _, text = rest.partition(" ")
+                info = await self.client.dm(user.lstrip("@"))
+                state.room = info.name
+                state.users.update(info.members)
+                self.console.note(f"* talking with {state.label(info.name)}")
+                if text.strip():
+                    self._send(text)
+            case "/history":
+                await self._history(rest)
+            case "/edit" if rest:
+                await self._edit(rest)
+            case _ if command in COMMANDS:
+                args, _what = COMMANDS[command]
+                self._error(f"usage: {command} {args}")
+            case _:
+                self._error(f"unknown command {command}: /help lists them")
+
+    async def _join(self, room: str) -> None:
+        info = await self.client.join(room)
+        self.state.room = info.name
+        self.state.known_rooms.add(info.name)
+        topic = f" — {safe(info.topic)}" if info.topic else ""
+        self.console.note(f"* you are in {self.state.label(info.name)}{topic}")
+
+    async def _rooms(self) -> None:
+        rooms = await self.client.list_rooms()
+        for info in rooms:
+            self.state.known_rooms.add(info.name)
+            marks = ["member" if info.member else info.kind]
+            if info.unread:
+                marks.append(f"{info.unread} unread")
+            topic = f" — {safe(info.topic)}" if info.topic else ""
+            self.console.write(f"{self.state.label(info.name):<24} ({', '.join(marks)}){topic}")
+
+    async def _history(self, rest: str) -> None:
+        room = self.state.room
+        if room is None:
+            self._error("join a room first: /join ROOM")
+            return
+        try:
+            count = int(rest) if rest else 20
+        except ValueError:
+            self._error("usage: /history [N]")
+            return
+        reply = await self.client.history(room, limit=max(1, min(count, 100)))
+        label = self.state.label(room)
+        self.console.note(f"--- the last {len(reply.events)} events of {label} ---")
+        for event in reply.events:
+            self.state.users.add(event.user)
+            mid = f"#{event.mid} " if event.mid else ""
+            self.console.write(f"{mid}{describe_event(event, self.state)}")
+        self.console.note("---")
+
+    async def _edit(self, rest: str) -> None:
+        room = self.state.room
+        if room is None:
+            self._error("join a room first: /join ROOM")
+            return
+        first, _, text = rest.partition(" ")
+        if first.startswith("#") and first[1:].isdigit():
+            mid: int | None = int(first[1:])
+        else:
+            if self._sends:  # "my last message" includes the one typed just before
+                await asyncio.wait(self._sends, timeout=30)
+            mid, text = self.state.last_mid.get(room), rest
+        if mid is None:
+            self._error("nothing of yours to edit here: /edit #MID TEXT (see /history)")
+            return
+        if not text.strip():
+            self._error("usage: /edit [#MID] TEXT")
+            return
+        await self.client.edit(room, mid, text)
+
+    def _send(self, text: str) -> None:
+        room = self.state.room
+        if room is None:
+            self._error("join a room first: /join ROOM")
+            return
+        task = asyncio.create_task(self._send_now(room, text))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _send_now(self, room: str, text: str) -> None:
+        try:
+            ack = await self.client.send(room, text)
+        except ClientError as error:
+            self._error(f"not sent: {error}")
+            return
+        self.state.last_mid[ack.room] = ack.mid
