@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import urllib.error
 import urllib.request
 from typing import Any
 
@@ -33,13 +32,22 @@ def http_json(
         request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else {}, dict(response.headers)
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        return error.code, json.loads(raw) if raw else {}, dict(error.headers)
+    with _opener.open(request, timeout=10) as response:
+        raw = response.read()
+        return response.status, json.loads(raw) if raw else {}, dict(response.headers)
+
+
+class _KeepErrors(urllib.request.HTTPErrorProcessor):
+    """Return 4xx/5xx responses like any other (urllib raises for them, and the raised
+    error leaves its socket for the garbage collector)."""
+
+    def http_response(self, request: Any, response: Any) -> Any:
+        return response
+
+    https_response = http_response
+
+
+_opener = urllib.request.build_opener(_KeepErrors)
 
 
 def register(base_url: str, name: str, password: str = PASSWORD) -> str:

@@ -202,6 +202,7 @@ async def test_flooding_guests_are_disconnected(server_factory: Factory) -> None
     async with ws_connect(server.ws_url) as listener, ws_connect(server.ws_url) as flooder:
         for n in range(60):
             await flooder.send(f"spam {n}")
+
         async def read_until_closed() -> None:
             while True:
                 await asyncio.wait_for(flooder.recv(), 10)
