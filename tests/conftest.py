@@ -11,7 +11,13 @@ from tests.helpers.process import ServerProcess, start_server
 
 #: Argon2id stays Argon2id in tests, with lighter parameters so the suite runs fast
 #: (tests/chat/test_accounts.py checks the production defaults separately).
-TEST_ENV = {"PARLEY_ARGON2_TIME_COST": "1", "PARLEY_ARGON2_MEMORY_KIB": "8192"}
+TEST_ENV = {
+    "PARLEY_ARGON2_TIME_COST": "1",
+    "PARLEY_ARGON2_MEMORY_KIB": "8192",
+    # Tests register many users from one address; test_operations.py tests the throttle with
+    # an explicit --auth-rate (a flag beats the environment).
+    "PARLEY_AUTH_RATE": "100000",
+}
 
 
 @pytest.fixture

@@ -46,8 +46,9 @@ class ThreadTimes:
 def unlimited_flags() -> list[str]:
     """``parley serve`` flags that lift limits made for people, not for a load generator.
 
-    The per-user rate limit (10 commands/s by default) would refuse a benchmark's sends; it
-    is lifted when this version of the server has the flags (they are looked up in
+    The per-user rate limit (10 commands/s by default) would refuse a benchmark's sends, the
+    sign-up throttle its users, the per-address connection limit its connections; they are
+    lifted when this version of the server has the flags (they are looked up in
     ``--help``, so the benchmark also runs against versions without them).
     """
     done = subprocess.run(
@@ -62,6 +63,10 @@ def unlimited_flags() -> list[str]:
         flags += ["--rate-limit", "1000000000"]
     if "--rate-burst" in done.stdout:
         flags += ["--rate-burst", "1000000000"]
+    if "--auth-rate" in done.stdout:
+        flags += ["--auth-rate", "1000000"]
+    if "--max-connections-per-ip" in done.stdout:
+        flags += ["--max-connections", "1000000", "--max-connections-per-ip", "1000000"]
     return flags
 
 
@@ -302,6 +307,7 @@ METRICS = {
     "socket_writes": "parley_socket_writes_total",
     "frames_out": "parley_frames_out_total",
     "rate_limited": "parley_rate_limited_total",
+    "connections": "parley_connections",
 }
 
 

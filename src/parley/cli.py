@@ -285,6 +285,13 @@ def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     help="Commands allowed at once above the rate; this many refusals in a row disconnect.",
 )
 @_option(
+    "--auth-rate",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    help="Sign-in and registration attempts per second per client address (burst: 20); "
+    "failed sign-ins per account name are limited separately (5, then one per 10 s).",
+)
+@_option(
     "--deflate/--no-deflate",
     default=False,
     help="Offer permessage-deflate (no context takeover; see docs/security.md for the cost).",
@@ -384,6 +391,7 @@ def _serve_settings(options: dict[str, Any]) -> ServeSettings:
             handshake_timeout=options["handshake_timeout"],
         ),
         rate=RateLimit(rate=options["rate_limit"], burst=options["rate_burst"]),
+        auth_rate=RateLimit(rate=options["auth_rate"], burst=20),
         deflate=DeflateSettings() if options["deflate"] else None,
         allowed_origins=tuple(options["allowed_origins"]),
         certfile=options["certfile"],

@@ -74,6 +74,8 @@ class ServeSettings:
     websocket: WebSocketLimits = field(default_factory=WebSocketLimits)
     http: HttpLimits = field(default_factory=HttpLimits)
     rate: RateLimit = field(default_factory=RateLimit)
+    #: Sign-in and registration attempts per client address.
+    auth_rate: RateLimit = field(default_factory=lambda: RateLimit(rate=1.0, burst=20))
     #: permessage-deflate settings; None: the extension is declined (the default).
     deflate: DeflateSettings | None = None
     #: Origins (``scheme://host[:port]``) allowed to open a signed-in WebSocket, besides the

@@ -214,3 +214,26 @@ async def test_restart_under_load_loses_no_acked_message(server_factory: Factory
     missing = [cid for cid, seq in acked.items() if stored.get(seq) != cid]
     assert missing == []
     await checker.close()
+
+
+def test_password_guessing_and_signup_floods_are_throttled(server_factory: Factory) -> None:
+    server = server_factory("serve", "--auth-rate", "0.5")
+    register(server.http_url, "owner")
+    login_url = f"{server.http_url}/api/login"
+    # Failed sign-ins against one name: 5, then 429 (even with the right password, for now).
+    statuses = [
+        http_json(login_url, {"username": "owner", "password": f"guess {n}"})[0] for n in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
+    status, body, headers = http_json(login_url, {"username": "owner", "password": PASSWORD})
+    assert (status, body["error"]) == (429, "rate_limited")
+    assert headers["Retry-After"]
+    # One address: a burst of 20 attempts, then 429 whatever the name.
+    results = [
+        http_json(
+            f"{server.http_url}/api/register", {"username": f"spam{n}", "password": PASSWORD}
+        )[0]
+        for n in range(20)
+    ]
+    assert 429 in results
+    assert results.count(201) <= 20

@@ -45,6 +45,12 @@ class TokenBucket:
         return False
 
     @property
+    def available(self) -> float:
+        """Tokens available now (without taking one)."""
+        elapsed = time.monotonic() - self._stamp
+        return min(self.limit.burst, self._tokens + elapsed * self.limit.rate)
+
+    @property
     def abusive(self) -> bool:
         """True once the client ignored ``burst`` refusals in a row."""
         return self.strikes >= self.limit.burst

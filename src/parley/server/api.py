@@ -17,7 +17,9 @@ from aiohttp import web
 from parley.chat.auth import AccountError, Accounts, hash_token
 from parley.chat.node import Node
 from parley.chat.notices import RevokeNotice, pack_notice
+from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.model import Session
+from parley.server.endpoint import client_address
 from parley.store.base import Unavailable
 
 COOKIE = "parley_session"
@@ -29,6 +31,7 @@ _STATUS = {
     "wrong_credentials": 401,
     "unauthorized": 401,
     "registration_closed": 403,
+    "rate_limited": 429,
     "account_disabled": 403,
     "username_taken": 409,
     "unavailable": 503,
@@ -52,13 +55,65 @@ def _user_json(session: Session) -> dict[str, Any]:
     return {"name": session.user.name, "admin": session.user.is_admin}
 
 
-class AccountRoutes:
-    """The ``/api/...`` handlers; ``secure_cookies`` adds ``Secure`` (HTTPS deployments)."""
+#: Failed sign-ins per account name: 5, then one every 10 s (slows password guessing down
+#: without locking the owner out for long).
+NAME_LIMIT = RateLimit(rate=0.1, burst=5)
+_MAX_TRACKED = 10_000
 
-    def __init__(self, accounts: Accounts, node: Node, *, secure_cookies: bool = False) -> None:
+
+class Throttle:
+    """Token buckets by key (an address, an account name), forgetting the oldest keys."""
+
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def allow(self, key: str) -> bool:
+        bucket = self._buckets.pop(key, None) or TokenBucket(self.limit)
+        self._buckets[key] = bucket  # most recently used last
+        if len(self._buckets) > _MAX_TRACKED:
+            del self._buckets[next(iter(self._buckets))]
+        return bucket.take()
+
+    def peek(self, key: str) -> bool:
+        """Whether ``allow`` would succeed, without taking a token."""
+        bucket = self._buckets.get(key)
+        return bucket is None or bucket.available >= 1.0
+
+
+def _throttled() -> web.Response:
+    response = error_response("rate_limited", "too many attempts; wait a little and try again")
+    response.headers["Retry-After"] = "10"
+    return response
+
+
+class AccountRoutes:
+    """The ``/api/...`` handlers; ``secure_cookies`` adds ``Secure`` (HTTPS deployments).
+
+    Password checks are slow on purpose (Argon2id), which makes them both a target for
+    guessing and a way to burn the server's CPU: attempts are throttled per client address,
+    and failed sign-ins per account name.
+    """
+
+    def __init__(
+        self,
+        accounts: Accounts,
+        node: Node,
+        *,
+        secure_cookies: bool = False,
+        behind_proxy: bool = False,
+        address_limit: RateLimit | None = None,
+    ) -> None:
         self.accounts = accounts
         self.node = node
         self.secure_cookies = secure_cookies
+        self.behind_proxy = behind_proxy
+        #: Sign-in and registration attempts per client address (``--auth-rate``).
+        self.by_address = Throttle(address_limit or RateLimit(rate=1.0, burst=20))
+        self.by_name = Throttle(NAME_LIMIT)
+
+    def _address_allowed(self, request: web.Request) -> bool:
+        return self.by_address.allow(client_address(request, behind_proxy=self.behind_proxy))
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_post("/api/register", self.register)
@@ -73,6 +128,9 @@ class AccountRoutes:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise AccountError("bad_request", "the body is not valid JSON") from None
+        except ConnectionError:
+            # The client left before sending its whole body; nobody will read the answer.
+            raise AccountError("bad_request", "incomplete request") from None
         if not isinstance(body, dict):
             raise AccountError("bad_request", "the body must be a JSON object")
         username, password = body.get("username"), body.get("password")
@@ -97,6 +155,8 @@ class AccountRoutes:
         return response
 
     async def register(self, request: web.Request) -> web.Response:
+        if not self._address_allowed(request):
+            return _throttled()
         try:
             username, password = await self._credentials(request)
             session, token = await self.accounts.register(username, password)
@@ -107,10 +167,17 @@ class AccountRoutes:
         return self._signed_in(session, token, 201)
 
     async def login(self, request: web.Request) -> web.Response:
+        if not self._address_allowed(request):
+            return _throttled()
         try:
             username, password = await self._credentials(request)
+            name_key = username.lower()
+            if not self.by_name.peek(name_key):
+                return _throttled()
             session, token = await self.accounts.login(username, password)
         except AccountError as error:
+            if error.code == "wrong_credentials":
+                self.by_name.allow(name_key)  # only failures count against the name
             return error_response(error.code, error.message)
         except Unavailable:
             return error_response("unavailable", "the server cannot sign you in right now")

@@ -100,6 +100,11 @@ class WebSocketEndpoint:
         remote = client_address(request, behind_proxy=self.behind_proxy)
         if self._connections.per_ip[remote] >= self.limits.max_connections_per_ip:
             return _refusal(429, "too many connections from your address")
+        if request.version < (1, 1):
+            return _refusal(400, "a WebSocket handshake needs HTTP/1.1")
+        for name in ("Sec-WebSocket-Key", "Sec-WebSocket-Version"):
+            if len(request.headers.getall(name, ())) > 1:
+                return _refusal(400, f"{name} must appear once")  # RFC 6455 section 11.3
         settings = self.deflate_settings
         try:
             return negotiate(
