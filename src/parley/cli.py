@@ -288,7 +288,8 @@ def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     "--auth-rate",
     type=click.FloatRange(min=0.01),
     default=1.0,
-    help="Sign-in and registration attempts per second per client address (burst: 20); "
+    help="Sign-in and registration attempts per second per client address (burst: 20, or "
+    "10 seconds' worth if more); "
     "failed sign-ins per account name are limited separately (5, then one per 10 s).",
 )
 @_option(
@@ -391,7 +392,9 @@ def _serve_settings(options: dict[str, Any]) -> ServeSettings:
             handshake_timeout=options["handshake_timeout"],
         ),
         rate=RateLimit(rate=options["rate_limit"], burst=options["rate_burst"]),
-        auth_rate=RateLimit(rate=options["auth_rate"], burst=20),
+        auth_rate=RateLimit(
+            rate=options["auth_rate"], burst=max(20, int(options["auth_rate"] * 10))
+        ),
         deflate=DeflateSettings() if options["deflate"] else None,
         allowed_origins=tuple(options["allowed_origins"]),
         certfile=options["certfile"],

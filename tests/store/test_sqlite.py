@@ -559,3 +559,47 @@ async def test_room_last_seq_is_stored_with_the_events(store: SQLiteStore, room:
             (room.id,),
         ).fetchone()
     assert stored == (31, 31, 31)
+
+
+async def test_posts_queued_together_are_stored_with_one_insert_and_stay_exact(
+    store: SQLiteStore, room: Room
+) -> None:
+    """Consecutive posts in a batch take the multi-row path; what it returns must be exactly
+    what the database holds (seq, mid, text), across rooms, and a join in the middle of the
+    batch keeps its place in the room's order."""
+    alice = await store.create_user("alice2", "hash")
+    other, _ = await store.create_room("other", RoomKind.PUBLIC, creator_id=alice.id)
+    before = store.stats.transactions
+    calls = []
+    for n in range(60):
+        target = room if n % 3 else other
+        calls.append(store.post_message(target.id, alice.id, alice.name, f"m{n}", f"c{n}"))
+        if n == 30:
+            calls.append(store.join(room.id, alice.id, alice.name))
+    results = await asyncio.gather(*calls)
+    assert store.stats.transactions - before <= 3
+    for result in results:
+        if not isinstance(result, Appended):
+            continue
+        [stored] = await store.events_after(result.event.room_id, result.event.seq - 1, 1)
+        assert stored == result.event
+    for target in (room, other):
+        events = await store.events_after(target.id, 0, 1000)
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    texts = [
+        e.text for e in await store.events_after(room.id, 0, 1000) if e.kind is EventKind.MESSAGE
+    ]
+    assert texts == [f"m{n}" for n in range(60) if n % 3]
+
+
+async def test_a_repeated_cid_in_a_batch_falls_back_and_stays_idempotent(
+    store: SQLiteStore, room: Room
+) -> None:
+    user = await store.create_user("bob2", "hash")
+    results = await asyncio.gather(
+        *(store.post_message(room.id, user.id, user.name, "same", "dup") for _ in range(10)),
+        *(store.post_message(room.id, user.id, user.name, f"u{n}", f"u{n}") for n in range(10)),
+    )
+    originals = [r for r in results if not r.duplicate]
+    assert len(originals) == 11  # one "dup" and ten unique ones
+    assert len({r.event.mid for r in results[:10]}) == 1

@@ -39,7 +39,7 @@ from parley.protocol import messages as m
 from parley.protocol.codec import DEFAULT_MAX_TEXT, decode_command, encode, event_message
 from parley.protocol.errors import Close, ErrorCode, ProtocolError
 from parley.store.base import Conflict, Forbidden, NotFound, StoreError, Unavailable
-from parley.websocket.frames import encode_text
+from parley.websocket.frames import OP_TEXT, encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class ChatSession:
         self.user_id = self.user.id if self.user else 0
         self.peer: Peer | None = None
         self.rooms: dict[int, Room] = {}  # member rooms, by id
+        self._by_name: dict[str, Room] = {}  # the same, by lower-cased name
         self.cursors: dict[int, int] = {}  # member rooms -> seq reported (welcome, join ...)
         self.streaming = False
         self.welcomed = False
@@ -225,7 +226,8 @@ class ChatSession:
         self._start_send_now(command)
 
     def _start_send_now(self, command: m.Send) -> None:
-        task = asyncio.create_task(self._guarded(command.id, lambda: self._post(command)))
+        # The hottest command: one task, no extra layers (``_post`` handles its own errors).
+        task = asyncio.create_task(self._post(command))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
 
@@ -262,7 +264,7 @@ class ChatSession:
 
     def _reply(self, message: m.ServerMessage) -> None:
         if self.peer is not None and not self.closed:
-            self.peer.send_frame(encode_text(encode(message).decode()))
+            self.peer.send_frame(encode_frame(OP_TEXT, encode(message)))
 
     def _send_error(self, error: ProtocolError) -> None:
         self._reply(m.Error(re=error.re, code=error.code.value, message=error.message))
@@ -339,10 +341,13 @@ class ChatSession:
 
     def _remember(self, room: Room, cursor: int) -> None:
         self.rooms[room.id] = room
+        self._by_name[room.name.lower()] = room
         self.cursors[room.id] = cursor
 
     def _forget(self, room_id: int) -> None:
-        self.rooms.pop(room_id, None)
+        room = self.rooms.pop(room_id, None)
+        if room is not None:
+            self._by_name.pop(room.name.lower(), None)
         self.cursors.pop(room_id, None)
         if self.peer is not None:
             self.node.stop_stream(self.peer, room_id)
@@ -431,7 +436,7 @@ class ChatSession:
             case m.Who():
                 await self._who(command)
             case m.Send():
-                await self._post(command)
+                await self._post_unguarded(command)
             case m.Edit():
                 await self._edit(command)
             case m.Delete():
@@ -472,11 +477,7 @@ class ChatSession:
         self._reply(m.Resumed(re=command.id, rooms=reached))
 
     def _member_room(self, name: str) -> Room | None:
-        key = name.lower()
-        for room in self.rooms.values():
-            if room.name.lower() == key:
-                return room
-        return None
+        return self._by_name.get(name.lower())
 
     def _require_member(self, name: str) -> Room:
         room = self._member_room(name)
@@ -615,6 +616,19 @@ class ChatSession:
         )
 
     async def _post(self, command: m.Send) -> None:
+        try:
+            await self._post_unguarded(command)
+        except ProtocolError as error:
+            if error.re is None:
+                error.re = command.id
+            self._send_error(error)
+        except StoreError as error:
+            self._send_error(_store_error(error, command.id))
+        except Exception:
+            log.exception("internal error posting a message of user %s", self.user_id)
+            self._send_error(ProtocolError(ErrorCode.INTERNAL, "internal error", command.id))
+
+    async def _post_unguarded(self, command: m.Send) -> None:
         assert self.user is not None
         room = self._require_member(command.room)
         appended = await self.store.post_message(

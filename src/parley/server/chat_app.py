@@ -130,9 +130,13 @@ class ChatServer:
         app.router.add_get("/healthz", self._healthz)
         if self.settings.metrics:
             app.router.add_get("/metrics", self.metrics.handle)
-        AccountRoutes(self.accounts, self.node, secure_cookies=self.settings.secure_cookies).add_to(
-            app
-        )
+        AccountRoutes(
+            self.accounts,
+            self.node,
+            secure_cookies=self.settings.secure_cookies,
+            behind_proxy=self.settings.behind_proxy,
+            address_limit=self.settings.auth_rate,
+        ).add_to(app)
         setup_pages(app)
 
         async def on_startup(_: web.Application) -> None:

@@ -217,13 +217,13 @@ class SQLiteStore(Store):
 
     # -- plumbing: every method is one write or one read -----------------------------------
 
-    async def _write(self, operation: Callable[[Connection], T]) -> T:
+    async def _write(self, operation: Callable[[Connection], T], post: _Post | None = None) -> T:
         """Queue ``operation`` for the writer thread; return its result once committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
             writer = self._usable(self._writer)
-            writer.submit(_Op(operation, future, loop))
+            writer.submit(_Op(operation, future, loop, post))
         return await future
 
     async def _read(self, query: Callable[[Connection], T]) -> T:
@@ -321,8 +321,11 @@ class SQLiteStore(Store):
         text: str,
         cid: str | None = None,
     ) -> Appended:
+        if user_id is None:
+            cid = None  # guests have no cid scope
         return await self._write(
-            lambda conn: _post_message(conn, room_id, user_id, author, text, cid)
+            lambda conn: _post_message(conn, room_id, user_id, author, text, cid),
+            _Post(room_id, user_id, author, text, cid),
         )
 
     async def edit_message(
@@ -365,11 +368,25 @@ class SQLiteStore(Store):
 
 @dataclass(slots=True)
 class _Op:
-    """One queued write call: what to run, and where to send its outcome."""
+    """One queued write call: what to run, and where to send its outcome.
+
+    A message post also carries its plain description (``post``), so that the writer can
+    store a run of consecutive posts with one multi-row insert (see ``_bulk_post``).
+    """
 
     run: Callable[[Connection], Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    post: _Post | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Post:
+    room_id: int
+    user_id: int | None
+    author: str
+    text: str
+    cid: str | None
 
 
 @dataclass(slots=True)
@@ -449,7 +466,18 @@ class _Writer:
     def _commit(self, ops: list[_Op]) -> list[_Outcome]:
         started = time.perf_counter()
         self._conn.execute("BEGIN IMMEDIATE")
-        outcomes = [self._run_op(op) for op in ops]
+        outcomes: list[_Outcome] = []
+        run: list[_Op] = []  # consecutive posts, stored together
+        for op in ops:
+            if op.post is not None:
+                run.append(op)
+                continue
+            if run:
+                outcomes += self._run_posts(run)
+                run = []
+            outcomes.append(self._run_op(op))
+        if run:
+            outcomes += self._run_posts(run)
         self._conn.execute("COMMIT")
         observe = self._store.observe_commit
         if observe is not None:
@@ -458,6 +486,22 @@ class _Writer:
         self._stats.batched_ops += len(ops)
         self._stats.largest_batch = max(self._stats.largest_batch, len(ops))
         return outcomes
+
+    def _run_posts(self, run: list[_Op]) -> list[_Outcome]:
+        """Store a run of posts with one multi-row insert; if any of them needs the careful
+        path (a repeated cid, an unknown room or user), undo and run them one by one."""
+        if len(run) == 1:
+            return [self._run_op(run[0])]
+        conn = self._conn
+        conn.execute("SAVEPOINT posts")
+        try:
+            appended = _bulk_post(conn, [op.post for op in run if op.post is not None])
+        except (sqlite3.IntegrityError, NotFound):
+            conn.execute("ROLLBACK TO posts")
+            conn.execute("RELEASE posts")
+            return [self._run_op(op) for op in run]
+        conn.execute("RELEASE posts")
+        return [_Outcome(op, result=result) for op, result in zip(run, appended, strict=True)]
 
     def _run_op(self, op: _Op) -> _Outcome:
         """Run one write in its own savepoint; on failure undo it alone."""
@@ -1048,6 +1092,72 @@ def _post_message(
         conn, room_id, EventKind.MESSAGE, user_id=user_id, author=author, text=text, cid=cid
     )
     return Appended(event, duplicate=False)
+
+
+def _bulk_post(conn: Connection, posts: list[_Post]) -> list[Appended]:
+    """Append many messages in a few statements: one counter update per room, one
+    multi-row insert. Raises ``sqlite3.IntegrityError`` when a cid repeats or a user is
+    unknown (the unique and foreign-key constraints), :class:`NotFound` for an unknown room:
+    the caller then takes the one-by-one path, which knows how to answer those.
+
+    The message ids are the rows' ids: the writer is the only writer and holds the database's
+    write lock, so a multi-row insert takes consecutive ids ending at ``last_insert_rowid()``.
+    """
+    per_room: dict[int, int] = {}
+    for post in posts:
+        per_room[post.room_id] = per_room.get(post.room_id, 0) + 1
+    next_seq: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for room_id, count in per_room.items():
+        row = _one(
+            conn,
+            "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq, name",
+            (count, room_id),
+        )
+        if row is None:
+            raise NotFound(f"no room {room_id}")
+        next_seq[room_id] = row["last_seq"] - count + 1
+        names[room_id] = row["name"]
+    ts = now_ms()
+    rows = []
+    for post in posts:
+        rows.append(
+            (
+                post.room_id,
+                next_seq[post.room_id],
+                post.user_id,
+                post.author,
+                ts,
+                post.text,
+                post.cid,
+            )
+        )
+        next_seq[post.room_id] += 1
+    conn.executemany(
+        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, text, cid)"
+        " VALUES (?, ?, 'message', ?, ?, ?, ?, ?)",
+        rows,
+    )
+    last_id: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    first_id = last_id - len(rows) + 1
+    return [
+        Appended(
+            Event(
+                room=names[room_id],
+                room_id=room_id,
+                seq=seq,
+                kind=EventKind.MESSAGE,
+                user=author,
+                user_id=user_id,
+                ts=ts,
+                mid=first_id + index,
+                text=text,
+                cid=cid,
+            ),
+            duplicate=False,
+        )
+        for index, (room_id, seq, user_id, author, ts, text, cid) in enumerate(rows)
+    ]
 
 
 def _message_by_cid(conn: Connection, user_id: int | None, cid: str) -> Event | None:
