@@ -19,18 +19,20 @@ import click
 from aiohttp import web
 
 from parley import __version__
+from parley.backends import BackendError, check_db, open_store, redact
+from parley.broker.base import BrokerUnavailable
 from parley.chat.auth import AccountError, Accounts
 from parley.chat.ratelimit import RateLimit
 from parley.client.cli import connect, send, tail
 from parley.config import HttpLimits, ServeSettings, SettingsError, hash_cost_from_environment
 from parley.logs import LEVELS, configure_logging
+from parley.presence.base import PresenceUnavailable
 from parley.protocol.names import password_problem
 from parley.server.chat_app import ChatServer
 from parley.server.echo_app import build_echo_app
 from parley.server.endpoint import WebSocketEndpoint, WebSocketLimits
 from parley.server.runner import ListenError, run, serve_until_signalled
 from parley.store.base import StoreError
-from parley.store.sqlite import SQLiteStore
 from parley.websocket.deflate import DeflateSettings
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
@@ -130,11 +132,10 @@ def listen_options(default_port: int) -> Callable[[F], F]:
 def db_option(func: F) -> F:
     return click.option(
         "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
         default="parley.db",
         show_default=True,
         envvar="PARLEY_DB",
-        help="SQLite database file (created on first use).",
+        help="A SQLite file (created on first use) or a postgresql://user@host/db URL.",
     )(func)
 
 
@@ -175,6 +176,12 @@ def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
 @main.command()
 @listen_options(default_port=8080)
 @db_option
+@_option(
+    "--broker",
+    default="memory",
+    help="'memory' for one server process, or a redis://host:port URL to share fan-out and "
+    "presence between several processes.",
+)
 @_option(
     "--registration",
     type=click.Choice(["open", "closed"]),
@@ -367,6 +374,7 @@ def _serve_settings(options: dict[str, Any]) -> ServeSettings:
         host=options["host"],
         port=options["port"],
         db=options["db"],
+        broker=options["broker"],
         max_text=options["max_text"],
         registration_open=options["registration"] == "open",
         guests=options["guests"] == "on",
@@ -421,7 +429,14 @@ def _serve(
     except ListenError as exc:
         _fail(str(exc), 1)
     except (StoreError, sqlite3.Error) as exc:
-        _fail(f"cannot open the database: {exc}", 1)
+        _fail(f"cannot open the database: {_one_line(exc)}", 1)
+    except (BrokerUnavailable, PresenceUnavailable) as exc:
+        _fail(_one_line(exc), 1)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _fail(message: str, code: int) -> None:
@@ -440,9 +455,14 @@ def user() -> None:
 T = TypeVar("T")
 
 
-def _with_accounts(db: Path, job: Callable[[Accounts], Awaitable[T]]) -> T:
+def _with_accounts(db: str, job: Callable[[Accounts], Awaitable[T]]) -> T:
+    try:
+        check_db(db)
+    except BackendError as exc:
+        _fail(str(exc), 2)
+
     async def main() -> T:
-        store = SQLiteStore(db)
+        store = open_store(db)
         await store.start()
         try:
             return await job(Accounts(store, cost=hash_cost_from_environment()))
@@ -454,7 +474,7 @@ def _with_accounts(db: Path, job: Callable[[Accounts], Awaitable[T]]) -> T:
     except AccountError as exc:
         _fail(exc.message, 1)
     except (StoreError, sqlite3.Error) as exc:
-        _fail(f"cannot use the database {db}: {exc}", 1)
+        _fail(f"cannot use the database {redact(db)}: {_one_line(exc)}", 1)
     raise AssertionError("unreachable")
 
 
@@ -479,7 +499,7 @@ def _read_password(from_stdin: bool) -> str:
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @db_option
-def user_add(name: str, admin: bool, password_stdin: bool, db: Path) -> None:
+def user_add(name: str, admin: bool, password_stdin: bool, db: str) -> None:
     """Create an account NAME (the first account ever created is an administrator)."""
     password = _read_password(password_stdin)
 
@@ -492,7 +512,7 @@ def user_add(name: str, admin: bool, password_stdin: bool, db: Path) -> None:
 
 @user.command("list")
 @db_option
-def user_list(db: Path) -> None:
+def user_list(db: str) -> None:
     """List the accounts: name, role, state."""
 
     async def job(accounts: Accounts) -> list[str]:
@@ -507,7 +527,7 @@ def user_list(db: Path) -> None:
         click.echo(line)
 
 
-def _set_disabled(name: str, db: Path, disabled: bool) -> None:
+def _set_disabled(name: str, db: str, disabled: bool) -> None:
     async def job(accounts: Accounts) -> str:
         found = await accounts.store.get_user(name)
         if found is None:
@@ -523,7 +543,7 @@ def _set_disabled(name: str, db: Path, disabled: bool) -> None:
 @user.command("disable")
 @click.argument("name")
 @db_option
-def user_disable(name: str, db: Path) -> None:
+def user_disable(name: str, db: str) -> None:
     """Disable NAME and end its sessions (a running server closes them within 30 s)."""
     _set_disabled(name, db, True)
 
@@ -531,7 +551,7 @@ def user_disable(name: str, db: Path) -> None:
 @user.command("enable")
 @click.argument("name")
 @db_option
-def user_enable(name: str, db: Path) -> None:
+def user_enable(name: str, db: str) -> None:
     """Enable NAME again."""
     _set_disabled(name, db, False)
 
@@ -540,7 +560,7 @@ def user_enable(name: str, db: Path) -> None:
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @db_option
-def user_set_password(name: str, password_stdin: bool, db: Path) -> None:
+def user_set_password(name: str, password_stdin: bool, db: str) -> None:
     """Set NAME's password and end its sessions."""
     password = _read_password(password_stdin)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from parley.backends import BackendError, check_broker, check_db
 from parley.chat.auth import DEFAULT_SESSION_TTL, HashCost
 from parley.chat.ratelimit import RateLimit
 from parley.protocol.codec import DEFAULT_MAX_TEXT
@@ -57,8 +58,10 @@ class HttpLimits:
 class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    #: SQLite file (created if missing).
-    db: Path = Path("parley.db")
+    #: A SQLite file (created if missing) or a ``postgresql://`` URL.
+    db: str = "parley.db"
+    #: ``memory`` (one process) or a ``redis://`` URL (several processes; presence too).
+    broker: str = "memory"
     max_text: int = DEFAULT_MAX_TEXT
     registration_open: bool = True
     guests: bool = True
@@ -103,9 +106,11 @@ class ServeSettings:
                 f"--max-message-size ({self.websocket.max_message_size} bytes) must leave room "
                 f"for a message of --max-text ({self.max_text}) characters plus 1 KiB of JSON"
             )
-        parent = self.db.expanduser().resolve().parent
-        if not parent.is_dir():
-            raise SettingsError(f"--db {self.db}: the folder {parent} does not exist")
+        try:
+            check_db(self.db)
+            check_broker(self.broker)
+        except BackendError as exc:
+            raise SettingsError(str(exc)) from None
         for origin in self.allowed_origins:
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:

@@ -15,10 +15,29 @@ from abc import ABC, abstractmethod
 from typing import Protocol
 
 
+class BrokerUnavailable(Exception):
+    """The broker cannot be reached at start (a wrong URL, or it is down): the message is one
+    line naming where it was looked for. Once started, a broker never raises this: it keeps
+    serving, reports ``healthy`` False and reconnects by itself."""
+
+
 class PublicationHandler(Protocol):
-    """Receives what other nodes published on the channels this node subscribed to."""
+    """Receives what other nodes published on the channels this node subscribed to.
+
+    A handler may also define ``on_broker_reconnected(self) -> None`` (optional, so that
+    existing handlers stay valid): a broker that lost its connection calls it once it is back
+    and subscribed again to every channel. Whatever was published meanwhile was lost, so the
+    handler should catch up from the store then.
+    """
 
     def on_publication(self, channel: str, data: bytes) -> None: ...
+
+
+def notify_reconnected(handler: PublicationHandler) -> None:
+    """Call the handler's optional ``on_broker_reconnected`` hook, if it has one."""
+    hook = getattr(handler, "on_broker_reconnected", None)
+    if callable(hook):
+        hook()
 
 
 class Broker(ABC):

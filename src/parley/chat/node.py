@@ -69,6 +69,10 @@ class NodeStats:
     observe_broker_lag: Callable[[float], None] = _ignore
 
 
+def new_node_id() -> str:
+    return secrets.token_hex(8)
+
+
 class UserListener(Protocol):
     """A local connection of a signed-in user (a chat session)."""
 
@@ -100,11 +104,14 @@ class Node:
         *,
         gap_timeout: float = 0.25,
         sync_interval: float = 5.0,
+        node_id: str | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
         self.presence = presence
-        self.node_id = secrets.token_hex(8)
+        #: Unique per process: lets a node ignore its own publications and keeps its
+        #: presence entries apart from the other nodes'.
+        self.node_id = node_id or new_node_id()
         self.gap_timeout = gap_timeout
         self.sync_interval = sync_interval
         self.feeds: dict[int, RoomFeed] = {}
@@ -286,6 +293,33 @@ class Node:
         while True:
             await asyncio.sleep(self.sync_interval)
             await self.sync_feeds()
+            await self.sweep_presence()
+
+    def on_broker_reconnected(self) -> None:
+        """The broker was away: whatever was published meanwhile never arrived. Catch every
+        feed up from the store (events are ordered and deduplicated by seq, so nothing is
+        delivered twice)."""
+        log.info("broker back: catching up every room from the store", extra={"event": "broker_up"})
+        self.spawn(self.sync_feeds())
+
+    async def sweep_presence(self) -> None:
+        """Announce users whose presence changed without a connect or disconnect here: the
+        users of a node that died (their entries expired), mostly."""
+        try:
+            changes = await self.presence.sweep()
+            for user_id in changes.offline:
+                await self._announce_presence(user_id, False)
+            for user_id in changes.online:
+                await self._announce_presence(user_id, True)
+        except Exception:
+            log.warning("could not sweep presence", exc_info=True)
+
+    async def _announce_presence(self, user_id: int, online: bool) -> None:
+        user = await self.store.get_user_by_id(user_id)
+        if user is None:
+            return
+        rooms = [(v.room.id, v.room.name) for v in await self.store.rooms_for(user_id) if v.member]
+        self.publish_presence(rooms, user.name, online)
 
     async def sync_feeds(self) -> None:
         """Bring every feed up to the store's ``last_seq`` for its room."""
@@ -337,7 +371,13 @@ class Node:
         del self.feeds[feed.room_id]
         if feed.gap_task is not None:
             feed.gap_task.cancel()
-        self.spawn(self.broker.unsubscribe(feed.channel))
+        self.spawn(self._unsubscribe_room(feed.room_id, feed.channel))
+
+    async def _unsubscribe_room(self, room_id: int, channel: str) -> None:
+        # A new feed for the room may have subscribed again before this task ran: then the
+        # channel is wanted, and unsubscribing now would leave that feed deaf.
+        if room_id not in self.feeds:
+            await self.broker.unsubscribe(channel)
 
     async def stream(
         self, peer: Peer, user_id: int, room_id: int, cursor: int, *, on_live: Callable[[], None]
@@ -426,6 +466,10 @@ class Node:
         await asyncio.shield(channel)
         return await self.presence.connect(user_id, conn_id)
 
+    async def _unsubscribe_user(self, user_id: int) -> None:
+        if user_id not in self.listeners:  # (see _unsubscribe_room)
+            await self.broker.unsubscribe(user_channel(user_id))
+
     async def detach(self, listener: UserListener, conn_id: str) -> bool:
         """Forget a connection; True if its user just went offline."""
         user_id = listener.user_id
@@ -436,5 +480,5 @@ class Node:
                 del self.listeners[user_id]
                 self.buckets.pop(user_id, None)
                 self._user_channels.pop(user_id, None)
-                self.spawn(self.broker.unsubscribe(user_channel(user_id)))
+                self.spawn(self._unsubscribe_user(user_id))
         return await self.presence.disconnect(user_id, conn_id)

@@ -10,6 +10,26 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+class PresenceUnavailable(Exception):
+    """The presence backend cannot be reached at start: the message is one line naming where
+    it was looked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanges:
+    """What changed without a ``connect``/``disconnect`` call on the node that sweeps.
+
+    ``offline``: users whose last connection expired because its node died (or stalled past
+    the time to live); no ``disconnect`` announced it. ``online``: users whose connections on
+    *this* node had expired (a long outage, a stalled event loop) and were registered again.
+    The node announces both, as it would for ``disconnect``/``connect`` returning True.
+    """
+
+    online: frozenset[int] = field(default_factory=frozenset)
+    offline: frozenset[int] = field(default_factory=frozenset)
 
 
 class Presence(ABC):
@@ -34,3 +54,8 @@ class Presence(ABC):
     @abstractmethod
     async def online(self, user_ids: Iterable[int]) -> set[int]:
         """Which of ``user_ids`` are online."""
+
+    async def sweep(self) -> PresenceChanges:
+        """Expire the entries of dead nodes; see :class:`PresenceChanges`. The node calls it
+        every few seconds. In-process presence has nothing that expires: no changes."""
+        return PresenceChanges()

@@ -25,16 +25,15 @@ import logging
 from aiohttp import web
 
 from parley import __version__
+from parley.backends import open_broker, open_presence, open_store
 from parley.broker.base import Broker
-from parley.broker.memory import MemoryBroker
 from parley.chat.auth import Accounts
 from parley.chat.guests import Guests
-from parley.chat.node import Node
+from parley.chat.node import Node, new_node_id
 from parley.chat.session import ChatSession, SessionConfig
 from parley.clock import now_ms
 from parley.config import ServeSettings
 from parley.presence.base import Presence
-from parley.presence.memory import MemoryPresence
 from parley.protocol.errors import Close
 from parley.server.api import AccountRoutes, error_response, request_token
 from parley.server.endpoint import WebSocketEndpoint
@@ -42,7 +41,6 @@ from parley.server.metrics import Metrics
 from parley.server.pages import page, setup_pages
 from parley.server.upgrade import wants_websocket
 from parley.store.base import Store, StoreError
-from parley.store.sqlite import SQLiteStore
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +59,11 @@ class ChatServer:
         presence: Presence | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store or SQLiteStore(settings.db)
-        self.broker = broker or MemoryBroker()
-        self.presence = presence or MemoryPresence()
-        self.node = Node(self.store, self.broker, self.presence)
+        node_id = new_node_id()
+        self.store = store or open_store(settings.db)
+        self.broker = broker or open_broker(settings.broker)
+        self.presence = presence or open_presence(settings.broker, node_id)
+        self.node = Node(self.store, self.broker, self.presence, node_id=node_id)
         self.accounts = Accounts(
             self.store,
             cost=settings.hash_cost,
@@ -155,13 +154,27 @@ class ChatServer:
         return page("index.html")
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        healthy = self.broker.healthy
+        """200 when every part works; 503 ("degraded") while the broker or the database is
+        unreachable, so that a load balancer can prefer other nodes meanwhile (this node
+        still serves its clients, and catches up by itself)."""
+        try:
+            async with asyncio.timeout(1.0):
+                await self.store.get_room_by_id(self.node.lobby_id)
+            database = True
+        except Exception:
+            database = False
+        broker = self.broker.healthy
+        presence = getattr(self.presence, "healthy", True)
+        healthy = database and broker and presence
         return web.json_response(
             {
                 "status": "ok" if healthy else "degraded",
                 "version": __version__,
+                "node": self.node.node_id,
                 "connections": len(self.endpoint.connections),
-                "broker": "ok" if self.broker.healthy else "unreachable",
+                "database": "ok" if database else "unreachable",
+                "broker": "ok" if broker else "unreachable",
+                "presence": "ok" if presence else "unreachable",
             },
             status=200 if healthy else 503,
         )

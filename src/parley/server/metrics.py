@@ -76,6 +76,15 @@ class _StatsCollector(Collector):
         yield GaugeMetricFamily(
             "parley_rooms_tracked", "Room feeds on this node", value=len(self.node.feeds)
         )
+        broker_stats = getattr(self.node.broker, "stats", None)
+        for field in ("published", "dropped", "received", "reconnects"):
+            value = getattr(broker_stats, field, None)
+            if isinstance(value, int):
+                yield CounterMetricFamily(
+                    f"parley_broker_{field}",
+                    f"Broker {field} (Redis: publications, or reconnections)",
+                    value=value,
+                )
         yield GaugeMetricFamily(
             "parley_broker_up",
             "1 when the broker is reachable",

@@ -1,0 +1,88 @@
+"""Choosing the store, broker and presence from the operator's settings.
+
+``--db`` is a SQLite file (the default, ``parley.db``) or a ``postgresql://`` URL;
+``--broker`` is ``memory`` (one process, the default) or a ``redis://`` URL, which also keeps
+presence in that Redis (several processes need both, or neither). Each backend's ``start``
+fails with one line when its server is unreachable; ``check`` refuses malformed values first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from parley.broker.base import Broker
+from parley.broker.memory import MemoryBroker
+from parley.presence.base import Presence
+from parley.presence.memory import MemoryPresence
+from parley.store.base import Store
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class BackendError(Exception):
+    """A ``--db`` or ``--broker`` value that cannot work; one line for the operator."""
+
+
+def is_postgres(db: str) -> bool:
+    return urlsplit(db).scheme in POSTGRES_SCHEMES
+
+
+def check_db(db: str) -> None:
+    """Refuse a ``--db`` value that is neither a usable file path nor a PostgreSQL URL."""
+    if "://" in db:
+        scheme = urlsplit(db).scheme
+        if scheme not in POSTGRES_SCHEMES:
+            raise BackendError(f"--db {scheme}://...: give a SQLite file or a postgresql:// URL")
+        if not urlsplit(db).hostname and "host=" not in db:
+            raise BackendError("--db postgresql://: the URL needs a host")
+        return
+    parent = Path(db).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise BackendError(f"--db {db}: the folder {parent} does not exist")
+
+
+def check_broker(broker: str) -> None:
+    if broker == "memory":
+        return
+    parts = urlsplit(broker)
+    if parts.scheme not in REDIS_SCHEMES:
+        raise BackendError(f"--broker {broker!r}: give 'memory' or a redis:// URL")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise BackendError("--broker redis://: the URL needs a host")
+
+
+def open_store(db: str) -> Store:
+    if is_postgres(db):
+        from parley.store.postgres import PostgresStore
+
+        return PostgresStore(db)
+    from parley.store.sqlite import SQLiteStore
+
+    return SQLiteStore(Path(db).expanduser())
+
+
+def open_broker(broker: str) -> Broker:
+    if broker == "memory":
+        return MemoryBroker()
+    from parley.broker.redis import RedisBroker
+
+    return RedisBroker(broker)
+
+
+def open_presence(broker: str, node_id: str) -> Presence:
+    if broker == "memory":
+        return MemoryPresence()
+    from parley.presence.redis import RedisPresence
+
+    return RedisPresence(broker, node_id=node_id)
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs and messages: the password, if any, replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
