@@ -71,12 +71,14 @@ def open_broker(broker: str) -> Broker:
     return RedisBroker(broker)
 
 
-def open_presence(broker: str, node_id: str) -> Presence:
+def open_presence(broker: str, node_id: str, ttl: float = 15.0) -> Presence:
+    """Presence for ``broker``; with Redis, a dead node's users expire after ``ttl`` seconds
+    (each node refreshes its own entries three times per ``ttl``)."""
     if broker == "memory":
         return MemoryPresence()
     from parley.presence.redis import RedisPresence
 
-    return RedisPresence(broker, node_id=node_id)
+    return RedisPresence(broker, node_id=node_id, ttl=ttl, heartbeat=ttl / 3)
 
 
 def redact(url: str) -> str:

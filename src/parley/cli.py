@@ -183,6 +183,13 @@ def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     "presence between several processes.",
 )
 @_option(
+    "--presence-ttl",
+    type=Duration(),
+    default="15s",
+    help="With --broker redis: the users of a server process that died go offline everywhere "
+    "within this time plus a third of it.",
+)
+@_option(
     "--registration",
     type=click.Choice(["open", "closed"]),
     default="open",
@@ -375,6 +382,7 @@ def _serve_settings(options: dict[str, Any]) -> ServeSettings:
         port=options["port"],
         db=options["db"],
         broker=options["broker"],
+        presence_ttl=options["presence_ttl"],
         max_text=options["max_text"],
         registration_open=options["registration"] == "open",
         guests=options["guests"] == "on",

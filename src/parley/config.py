@@ -62,6 +62,8 @@ class ServeSettings:
     db: str = "parley.db"
     #: ``memory`` (one process) or a ``redis://`` URL (several processes; presence too).
     broker: str = "memory"
+    #: With Redis: seconds after which the users of a node that died are offline.
+    presence_ttl: float = 15.0
     max_text: int = DEFAULT_MAX_TEXT
     registration_open: bool = True
     guests: bool = True

@@ -62,8 +62,16 @@ class ChatServer:
         node_id = new_node_id()
         self.store = store or open_store(settings.db)
         self.broker = broker or open_broker(settings.broker)
-        self.presence = presence or open_presence(settings.broker, node_id)
-        self.node = Node(self.store, self.broker, self.presence, node_id=node_id)
+        self.presence = presence or open_presence(settings.broker, node_id, settings.presence_ttl)
+        self.node = Node(
+            self.store,
+            self.broker,
+            self.presence,
+            node_id=node_id,
+            # The sync also sweeps presence: a dead node's users go offline everywhere within
+            # presence_ttl + this interval.
+            sync_interval=min(5.0, settings.presence_ttl / 3),
+        )
         self.accounts = Accounts(
             self.store,
             cost=settings.hash_cost,

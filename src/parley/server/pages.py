@@ -37,6 +37,10 @@ SECURITY_HEADERS = {
 async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.path.startswith("/static/"):
+        # Revalidate (cheap: ETag / Last-Modified) so that after an upgrade no browser mixes
+        # new pages with old modules.
+        response.headers.setdefault("Cache-Control", "no-cache")
 
 
 def setup_pages(app: web.Application) -> None:
