@@ -8,6 +8,7 @@ fails with one line when its server is unreachable; ``check`` refuses malformed 
 
 from __future__ import annotations
 
+from os import PathLike
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,18 +26,21 @@ class BackendError(Exception):
     """A ``--db`` or ``--broker`` value that cannot work; one line for the operator."""
 
 
-def is_postgres(db: str) -> bool:
-    return urlsplit(db).scheme in POSTGRES_SCHEMES
+def is_postgres(db: str | PathLike[str]) -> bool:
+    return urlsplit(str(db)).scheme in POSTGRES_SCHEMES
 
 
-def check_db(db: str) -> None:
-    """Refuse a ``--db`` value that is neither a usable file path nor a PostgreSQL URL."""
+def check_db(db: str | PathLike[str]) -> None:
+    """Refuse a ``--db`` value that is neither a usable file path nor a PostgreSQL URL.
+
+    A PostgreSQL URL may leave out the host, user or password: the libpq environment
+    (``PGHOST``, ``PGPASSWORD``, ``~/.pgpass``) fills them in.
+    """
+    db = str(db)
     if "://" in db:
         scheme = urlsplit(db).scheme
         if scheme not in POSTGRES_SCHEMES:
             raise BackendError(f"--db {scheme}://...: give a SQLite file or a postgresql:// URL")
-        if not urlsplit(db).hostname and "host=" not in db:
-            raise BackendError("--db postgresql://: the URL needs a host")
         return
     parent = Path(db).expanduser().resolve().parent
     if not parent.is_dir():
@@ -53,7 +57,8 @@ def check_broker(broker: str) -> None:
         raise BackendError("--broker redis://: the URL needs a host")
 
 
-def open_store(db: str) -> Store:
+def open_store(db: str | PathLike[str]) -> Store:
+    db = str(db)
     if is_postgres(db):
         from parley.store.postgres import PostgresStore
 

@@ -59,7 +59,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     #: A SQLite file (created if missing) or a ``postgresql://`` URL.
-    db: str = "parley.db"
+    db: str | Path = "parley.db"
     #: ``memory`` (one process) or a ``redis://`` URL (several processes; presence too).
     broker: str = "memory"
     #: With Redis: seconds after which the users of a node that died are offline.

@@ -242,3 +242,14 @@ def test_random_json_never_raises_anything_but_protocol_error(value: object) -> 
 def test_random_bytes_never_raise_anything_but_protocol_error(raw: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_command(raw)
+
+
+def test_nul_is_refused_in_free_text_fields() -> None:
+    for frame in [
+        {"type": "send", "room": "dev", "text": "a\x00b"},
+        {"type": "edit", "room": "dev", "mid": 1, "text": "\x00"},
+        {"type": "topic", "room": "dev", "topic": "t\x00"},
+        {"type": "send", "room": "dev", "text": "ok", "cid": "c\x00"},
+        {"type": "ping", "id": "i\x00"},
+    ]:
+        assert "NUL" in refused(frame).message

@@ -247,3 +247,15 @@ async def test_websocket_data_sent_with_the_request_is_not_lost(chat_server: Ser
     assert await asyncio.wait_for(listener.recv(), 5) == "eager"
     await listener.close()
     client.close()
+
+
+async def test_nul_in_a_guest_message_closes_with_1007(
+    chat_server: ServerProcess,
+    bystanders: list[ClientConnection],
+    raw: Callable[[], RawClient],
+) -> None:
+    # U+0000 cannot be stored in every database and is never needed in chat text.
+    client = raw()
+    client.send_text("a\x00b")
+    assert client.recv_close().close_code == 1007
+    await assert_still_chatting(bystanders)

@@ -32,7 +32,7 @@ async def test_ws_path_without_subprotocol_is_plain_text_too(chat_server: Server
 
 
 async def test_text_is_delivered_verbatim(chat_server: ServerProcess) -> None:
-    tricky = '<img src=x onerror="alert(1)"> {"type":"send"}\n\ttabs ✓ \u0000'
+    tricky = '<img src=x onerror="alert(1)"> {"type":"send"}\n\ttabs ✓ \u0007'
     async with connect(chat_server.ws_url) as a, connect(chat_server.ws_url) as b:
         await a.send(tricky)
         assert await b.recv() == tricky

@@ -1109,3 +1109,19 @@ async def test_seqs_stay_gap_free_around_failed_writes(
     await store.mark_read(room.id, bob.id, 1)  # not an event
     await post(store, room, bob, "b")
     assert_gap_free(await all_events(store, room), 4)
+
+
+async def test_unread_counts_stop_at_the_cap(store: Store, alice: User, bob: User) -> None:
+    from parley.store.base import UNREAD_CAP
+
+    room = await make_room(store, "busy", alice)
+    await store.join(room.id, bob.id, bob.name)
+    await asyncio.gather(
+        *(
+            store.post_message(room.id, alice.id, alice.name, f"m{n}", f"c{n}")
+            for n in range(UNREAD_CAP + 5)
+        )
+    )
+    assert await store.unread_count(room.id, bob.id) == UNREAD_CAP
+    [view] = [v for v in await store.rooms_for(bob.id) if v.room.id == room.id]
+    assert view.unread == UNREAD_CAP

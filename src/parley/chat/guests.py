@@ -54,6 +54,9 @@ class Guests:
             if bucket.abusive:
                 conn.close(Close.RATE_LIMITED, "too many messages")
             return
+        if "\x00" in text:
+            conn.close(Close.INVALID_DATA, "NUL (U+0000) is not accepted in messages")
+            return
         if len(text) > self.max_text:
             conn.close(Close.TOO_BIG, f"messages are limited to {self.max_text} characters")
             return

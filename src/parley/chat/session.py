@@ -370,6 +370,8 @@ class ChatSession:
 
     async def _apply_room_notice(self, notice: RoomNotice) -> None:
         """Another connection changed this user's membership: follow it here too."""
+        if notice.room.member and notice.room_id in self.rooms:
+            return  # this connection already streams it
         self._reply(m.RoomChanged(room=notice.room))
         if notice.room.member:
             room = await self.store.get_room_by_id(notice.room_id)
@@ -529,12 +531,16 @@ class ChatSession:
             members = [name for _, name in await self.store.room_members(room.id)]
         return room_info(room, member=member, seq=seq, members=members)
 
-    async def _enter(self, room: Room, *, cursor: int, re: str | None) -> None:
-        """This user is now a member: reply, tell the other tabs, stream from ``cursor``."""
+    async def _enter(
+        self, room: Room, *, cursor: int, re: str | None, changed: bool = True
+    ) -> None:
+        """This connection now streams ``room`` from ``cursor``: reply, and (when the
+        membership really ``changed``) tell the user's other connections."""
         info = await self._info(room, member=True, seq=cursor)
         self._remember(room, cursor)
         self._reply(m.Ok(re=re, room=info, online=await self._online(room.id)))
-        self._announce(room, info)
+        if changed:
+            self._announce(room, info)
         await self._stream(room.id, cursor)
 
     async def _join(self, command: m.Join) -> None:
@@ -549,7 +555,9 @@ class ChatSession:
         self._publish(event)
         latest = await self.store.get_room_by_id(room.id) or room
         cursor = event.seq - 1 if event is not None else latest.last_seq
-        await self._enter(latest, cursor=cursor, re=command.id)
+        # Already a member (joined from another connection it has not heard of yet): only
+        # this connection changes, the user's others already have the room.
+        await self._enter(latest, cursor=cursor, re=command.id, changed=event is not None)
 
     async def _leave(self, command: m.Leave) -> None:
         assert self.user is not None

@@ -53,7 +53,20 @@ def decode_command(data: str | bytes, *, max_text: int = DEFAULT_MAX_TEXT) -> An
             )
         if not command.text.strip():
             raise ProtocolError(ErrorCode.BAD_REQUEST, "text is empty", command.id)
+    if _has_nul(command):
+        # Not storable everywhere (PostgreSQL refuses it), and never needed in chat text.
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "text must not contain NUL (U+0000)", command.id)
     return command
+
+
+def _has_nul(command: AnyCommand) -> bool:
+    """Whether a free-text field of the command (text, topic, cid, id) holds U+0000; names
+    cannot (their patterns allow no control characters)."""
+    for field in ("text", "topic", "cid", "id"):
+        value = getattr(command, field, None)
+        if isinstance(value, str) and "\x00" in value:
+            return True
+    return False
 
 
 def _explain(data: str | bytes, exc: msgspec.DecodeError) -> ProtocolError:

@@ -33,6 +33,9 @@ from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, Use
 
 #: The room every store has from the start.
 LOBBY = "lobby"
+#: Unread counts stop here: counting is linear in the unread messages, and a client shows
+#: "999+" anyway. Paid at every welcome, so it must stay cheap for a user who never reads.
+UNREAD_CAP = 1000
 
 
 class StoreError(Exception):
@@ -235,7 +238,8 @@ class Store(ABC):
     @abstractmethod
     async def unread_count(self, room_id: int, user_id: int) -> int:
         """Messages by others, not deleted, after the user's read marker (0 for a
-        non-member). A new member's marker starts at their join event."""
+        non-member), at most :data:`UNREAD_CAP`. A new member's marker starts at their join
+        event. ``RoomView.unread`` (from :meth:`rooms_for`) counts the same way."""
 
     @abstractmethod
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
@@ -255,6 +259,7 @@ def direct_room_name(name_a: str, name_b: str) -> str:
 
 __all__ = [
     "LOBBY",
+    "UNREAD_CAP",
     "Appended",
     "Conflict",
     "Event",

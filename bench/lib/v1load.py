@@ -1,0 +1,160 @@
+"""``v1load``, the C load generator for the ``parley.v1`` fan-out, built on demand and run.
+
+The C source is ``bench/v1load/v1load.c`` (see its README for the options and the JSON it
+prints). :func:`build` compiles it once per version of the source, into
+``bench/.work/v1load/<hash>/`` (git-ignored); :func:`run` runs it pinned to one CPU and returns
+the JSON object of its last line. :func:`stored_messages` and :func:`history_problems` check
+a run against what the server stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent.parent
+SOURCE = BENCH / "v1load" / "v1load.c"
+CACHE = BENCH / ".work" / "v1load"
+CFLAGS = ("-O2", "-Wall", "-Wextra")
+
+#: Exit codes after which v1load has printed its JSON line: finished, sender not ready,
+#: hard timeout (``--timeout``) or interrupted.
+REPORTED = (0, 1, 3)
+
+
+def build(cache: Path = CACHE) -> Path:
+    """The ``v1load`` binary for the current source, compiling it first if needed."""
+    source = SOURCE.read_bytes()
+    digest = hashlib.sha256(source + " ".join(CFLAGS).encode()).hexdigest()[:16]
+    binary = cache / digest / "v1load"
+    if binary.exists():
+        return binary
+    compiler = os.environ.get("CC") or shutil.which("cc")
+    if compiler is None:
+        raise RuntimeError("no C compiler: install one (cc) to build bench/v1load")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    partial = binary.with_name(f"v1load.{os.getpid()}.tmp")
+    done = subprocess.run(
+        [compiler, *CFLAGS, "-o", str(partial), str(SOURCE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(f"building v1load failed:\n{done.stderr}")
+    partial.replace(binary)  # atomic: a concurrent build never sees half a binary
+    return binary
+
+
+def _hard_timeout(args: list[str]) -> float:
+    """The ``--timeout`` given to v1load (its default is 60 s)."""
+    for i, arg in enumerate(args):
+        if arg == "--timeout" and i + 1 < len(args):
+            return float(args[i + 1])
+        if arg.startswith("--timeout="):
+            return float(arg.split("=", 1)[1])
+    return 60.0
+
+
+async def run(
+    args: list[str],
+    *,
+    cpu: int = 1,
+    # Not asyncio.timeout: past it v1load gets SIGTERM, to still print what it measured.
+    timeout: float | None = None,  # noqa: ASYNC109
+) -> dict[str, Any]:
+    """Run ``taskset -c cpu v1load *args`` and return its JSON result (plus ``exit_code``).
+
+    ``timeout`` (default: v1load's own ``--timeout`` plus 30 s) bounds the whole run; past
+    it v1load gets SIGTERM, which makes it print what it measured, then SIGKILL. Raises
+    :class:`RuntimeError` when no JSON result was printed (a usage error, a crash).
+    """
+    binary = build()
+    limit = timeout if timeout is not None else _hard_timeout(args) + 30.0
+    proc = await asyncio.create_subprocess_exec(
+        "taskset",
+        "-c",
+        str(cpu),
+        str(binary),
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), limit)
+    except TimeoutError:
+        proc.terminate()
+        try:
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), 10.0)
+        except TimeoutError:
+            proc.kill()
+            stdout, stderr = await proc.communicate()
+    except BaseException:  # cancelled: leave no load generator behind
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+    lines = [line for line in stdout.decode(errors="replace").splitlines() if line.strip()]
+    result: dict[str, Any] | None = None
+    if lines and proc.returncode in REPORTED:
+        with contextlib.suppress(json.JSONDecodeError):
+            parsed = json.loads(lines[-1])
+            if isinstance(parsed, dict):
+                result = parsed
+    if result is None:
+        raise RuntimeError(
+            f"v1load {' '.join(args)} exited with {proc.returncode} and no result:\n"
+            f"{stderr.decode(errors='replace')}{stdout.decode(errors='replace')[-2000:]}"
+        )
+    result["exit_code"] = proc.returncode
+    return result
+
+
+async def stored_messages(port: int, token: str, room: str = "lobby") -> list[tuple[str, str]]:
+    """``(cid, text)`` of every message event stored in ``room``, in seq order, read back with
+    the ``history`` command (100 events a page, newest first)."""
+    from parley.client.client import Client  # only this check needs the server's package
+
+    pages: list[list[tuple[str, str]]] = []
+    async with Client(
+        f"ws://127.0.0.1:{port}/ws", token=token, reconnect=False, receive_events=False
+    ) as client:
+        before: int | None = None
+        for _ in range(10_000_000):  # bounded; ends at the room's first event
+            reply = await client.history(room, before=before, limit=100)
+            pages.append([(e.cid or "", e.text or "") for e in reply.events if e.kind == "message"])
+            if not reply.more or not reply.events:
+                break
+            before = reply.events[0].seq
+    return [message for page in reversed(pages) for message in page]
+
+
+def history_problems(result: dict[str, Any], stored: list[tuple[str, str]]) -> list[str]:
+    """What is wrong with the stored messages of a v1load run: every message sent must be
+    stored exactly once, in the order sent, with its text intact (found by the run's cid
+    prefix, so earlier runs against the same server do not count)."""
+    prefix = f"{result['run_id']}-"
+    mine = [(cid, text) for cid, text in stored if cid.startswith(prefix)]
+    problems = []
+    if len(mine) != result["msgs_sent"]:
+        problems.append(f"{len(mine)} messages stored, {result['msgs_sent']} sent")
+    seqs = [int(cid.removeprefix(prefix)) for cid, _ in mine]
+    if seqs != list(range(len(seqs))):
+        problems.append("the stored messages are not seq 0, 1, 2, ... in order")
+    bad = [cid for cid, text in mine if not text.startswith(f"seq={cid.removeprefix(prefix)} ")]
+    if bad:
+        problems.append(f"{len(bad)} stored texts do not match their cid (first: {bad[0]})")
+    short = [cid for cid, text in mine if len(text) < result["size"]]
+    if short:
+        problems.append(f"{len(short)} stored texts shorter than -s {result['size']}")
+    return problems

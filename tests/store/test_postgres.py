@@ -1,0 +1,981 @@
+"""What only the PostgreSQL store has: a server, several processes, batches, outages.
+
+Every test works in a schema or database of its own (see ``conftest.py``) and touches only the
+connections of its own stores (found by their ``application_name``): the server is shared.
+
+Several tests hold a room's row lock from a second connection (:func:`writes_held`): the
+store's writer then waits in its ``UPDATE`` while the test queues writes, which makes the next
+batch's content exact instead of a matter of timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parley.model import Appended, EventKind, Room, RoomKind, User
+from parley.store import migrations
+from parley.store.base import LOBBY, Conflict, Forbidden, NotFound, Unavailable
+from parley.store.migrations import Migration
+from parley.store.postgres import (
+    MIGRATIONS,
+    PostgresStore,
+    apply_migrations,
+    describe_target,
+)
+from parley.store.sqlite import SQLiteStore
+from tests.store.conftest import (
+    POSTGRES_URL,
+    postgres_connect,
+    postgres_database,
+    postgres_schema,
+    with_database,
+)
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def raw(url: str) -> AsyncIterator[Any]:
+    """A plain connection to the store's schema, as another process would have."""
+    conn = await postgres_connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.001)
+
+
+async def wait_until_waiting_for_a_lock(conn: Any, store: PostgresStore, count: int = 1) -> None:
+    """Wait until ``count`` of the store's connections wait for a lock."""
+    deadline = time.monotonic() + 10
+    while True:
+        waiting = await conn.fetchval(
+            "SELECT COUNT(*) FROM pg_stat_activity"
+            " WHERE application_name = $1 AND wait_event_type = 'Lock'",
+            store.application_name,
+        )
+        if waiting >= count:
+            return
+        assert time.monotonic() < deadline, "the store never waited for the lock"
+        await asyncio.sleep(0.005)
+
+
+async def terminate_backends(conn: Any, store: PostgresStore) -> int:
+    """Kill the store's server connections, as a server restart or a DBA would."""
+    killed: int = await conn.fetchval(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = $1 AND pid <> pg_backend_pid()",
+        store.application_name,
+    )
+    return killed
+
+
+def new_store(url: str, **kwargs: Any) -> PostgresStore:
+    """A store with a name of its own in ``pg_stat_activity``, and a small pool."""
+    kwargs.setdefault("application_name", f"parley-test-{secrets.token_hex(4)}")
+    kwargs.setdefault("max_size", 4)
+    return PostgresStore(url, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def writes_held(store: PostgresStore, url: str) -> AsyncIterator[Any]:
+    """Hold the lobby's row lock while the body queues writes; they form one batch on exit.
+
+    The writer first takes a plug write (a guest post to the lobby, its own batch and
+    transaction) and waits for the lock, so whatever the body queues meanwhile waits behind
+    it. Yields the connection holding the lock.
+    """
+    lobby = await store.get_room(LOBBY)
+    assert lobby is not None
+    async with raw(url) as conn:
+        await conn.execute("BEGIN")
+        await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", lobby.id)
+        plug = asyncio.create_task(store.post_message(lobby.id, None, "plug", "plug"))
+        await wait_until_waiting_for_a_lock(conn, store)
+        try:
+            yield conn
+        finally:
+            await conn.execute("ROLLBACK")
+    await plug
+
+
+async def queued(store: PostgresStore, calls: list[asyncio.Task[Any]] | int) -> None:
+    """Wait until this many writes wait in the store's queue."""
+    count = calls if isinstance(calls, int) else len(calls)
+    await wait_until(lambda: store.write_queue_depth == count)
+
+
+def tasks(*calls: Any) -> list[asyncio.Task[Any]]:
+    return [asyncio.create_task(call) for call in calls]
+
+
+async def seqs(store: PostgresStore, room: Room) -> list[int]:
+    return [e.seq for e in await store.events_after(room.id, 0, 100_000)]
+
+
+PythonRunner = Callable[..., subprocess.Popen[str]]
+
+
+@pytest.fixture
+def run_python() -> Iterator[PythonRunner]:
+    """Start ``python -c script args...``; whatever still runs after the test is killed."""
+    started: list[subprocess.Popen[str]] = []
+
+    def run(script: str, *args: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(script), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield run
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()  # reaps it and closes its pipes
+
+
+async def finished(process: subprocess.Popen[str], timeout: float = 60) -> str:
+    """Wait for a child process without blocking the event loop; its output, or fail."""
+    out, err = await asyncio.to_thread(process.communicate, timeout=timeout)
+    assert process.returncode == 0, err
+    return out
+
+
+@pytest.fixture
+async def url() -> AsyncIterator[str]:
+    async with postgres_schema() as schema_url:
+        yield schema_url
+
+
+@pytest.fixture
+async def store(url: str) -> AsyncIterator[PostgresStore]:
+    opened = new_store(url, writers=1)  # one writer: batches are exact
+    await opened.start()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def alice(store: PostgresStore) -> User:
+    return await store.create_user("Alice", "h")
+
+
+@pytest.fixture
+async def room(store: PostgresStore, alice: User) -> Room:
+    created, _ = await store.create_room("room", RoomKind.PUBLIC, creator_id=alice.id)
+    return created
+
+
+# -- construction and life cycle -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"url": "sqlite:///x.db"},
+        {"url": "parley.db"},
+        {"url": "postgresql://h/db", "max_size": 0},
+        {"url": "postgresql://h/db", "min_size": 5, "max_size": 4},
+        {"url": "postgresql://h/db", "writers": 0},
+        {"url": "postgresql://h/db", "writers": 5, "max_size": 4},
+        {"url": "postgresql://h/db", "max_batch": 0},
+        {"url": "postgresql://h/db", "timeout": 0},
+    ],
+)
+def test_rejects_bad_arguments(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        PostgresStore(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("postgresql://u:secret@db.example:6432/parley", "db.example:6432"),
+        ("postgresql://u:secret@db.example/parley", "db.example:5432"),
+        ("postgres://[::1]:5433/parley", "[::1]:5433"),
+        ("postgresql://u@[::1]/parley", "[::1]:5432"),
+        ("postgresql://u:pw@a:1,b:2/parley", "a:1,b:2"),
+        ("postgresql:///parley?host=/var/run/postgresql", "/var/run/postgresql"),
+        ("postgresql:///parley", "localhost:5432"),
+    ],
+)
+def test_target_names_the_server_without_password(url: str, target: str) -> None:
+    assert describe_target(url) == target
+    assert PostgresStore(url).target == target
+
+
+async def test_unreachable_server_is_unavailable_quickly() -> None:
+    store = PostgresStore("postgresql://postgres:secret@127.0.0.1:1/test", start_retry=0)
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as failure:
+        await store.start()
+    assert time.monotonic() - started < 1
+    message = str(failure.value)
+    assert "127.0.0.1:1" in message
+    assert "secret" not in message
+    assert "\n" not in message
+    await store.close()
+
+
+async def test_a_refusing_server_is_retried_briefly() -> None:
+    store = PostgresStore("postgresql://postgres@127.0.0.1:1/test", start_retry=0.5)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match=r"127\.0\.0\.1:1"):
+        await store.start()
+    assert 0.4 < time.monotonic() - started < 2
+
+
+async def test_a_missing_database_is_unavailable_without_retrying(url: str) -> None:
+    missing = with_database(url, f"parley_missing_{secrets.token_hex(4)}")
+    store = PostgresStore(missing, start_retry=10)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="does not exist"):
+        await store.start()
+    assert time.monotonic() - started < 2  # a wrong name will not change: no retrying
+
+
+async def test_start_twice_or_after_close(url: str) -> None:
+    store = new_store(url)
+    await store.start()
+    with pytest.raises(RuntimeError):
+        await store.start()
+    await store.close()
+    with pytest.raises(Unavailable):
+        await store.start()
+
+
+async def test_calls_before_start_are_unavailable(url: str) -> None:
+    store = new_store(url)
+    with pytest.raises(Unavailable):
+        await store.get_room(LOBBY)
+    with pytest.raises(Unavailable):
+        await store.create_user("u", "h")
+    await store.close()
+    with pytest.raises(Unavailable):
+        await store.get_room(LOBBY)
+
+
+async def test_close_releases_every_connection(url: str) -> None:
+    store = new_store(url, min_size=2)
+    await store.start()
+    await asyncio.gather(*(store.get_room(LOBBY) for _ in range(10)))
+    async with raw(url) as conn:
+        count = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1"
+        assert await conn.fetchval(count, store.application_name) >= 2
+        await store.close()
+        await wait_until_true(lambda: conn.fetchval(count, store.application_name), 0)
+
+
+async def wait_until_true(query: Callable[[], Any], expected: object) -> None:
+    deadline = time.monotonic() + 5
+    while await query() != expected:
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+# -- schema and migrations -----------------------------------------------------------------
+
+
+async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -> None:
+    async with raw(url) as conn:
+        schema = await conn.fetchval("SELECT current_schema()")
+        tables = {
+            r["table_name"]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+                schema,
+            )
+        }
+    assert schema.startswith("parley_")
+    assert tables == {"users", "sessions", "rooms", "memberships", "events", "schema_migrations"}
+
+
+async def test_migrations_are_recorded_once(url: str) -> None:
+    async def start_and_read_record() -> list[tuple[int, int]]:
+        store = new_store(url)
+        await store.start()
+        await store.close()
+        async with raw(url) as conn:
+            rows = await conn.fetch("SELECT version, applied_at FROM schema_migrations")
+        return [(r["version"], r["applied_at"]) for r in rows]
+
+    first = await start_and_read_record()
+    assert [version for version, _ in first] == [m.version for m in migrations.load(MIGRATIONS)]
+    assert await start_and_read_record() == first  # the second start applied nothing
+
+
+def test_the_migrations_mirror_sqlites() -> None:
+    """Both dialects have the same numbered files: a schema change is made for both."""
+    postgres = migrations.load(MIGRATIONS)
+    sqlite = migrations.load()
+    assert [m.name for m in postgres] == [m.name for m in sqlite]
+    assert "CREATE TABLE events" in postgres[0].sql
+    assert "GENERATED ALWAYS AS IDENTITY" in postgres[0].sql
+
+
+async def test_apply_migrations_in_order_each_in_its_own_transaction(url: str) -> None:
+    one = Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);")
+    two = Migration(2, "0002_b.sql", "CREATE TABLE b (x INTEGER);\nINSERT INTO a VALUES (2);")
+    broken = Migration(3, "0003_c.sql", "CREATE TABLE c (x INTEGER);\nCREATE TABLE a (y INT);")
+    async with raw(url) as conn:
+        assert await apply_migrations(conn, [two, one]) == [1, 2]
+        assert await apply_migrations(conn, [one, two]) == []
+        with pytest.raises(Exception, match="already exists") as failure:
+            await apply_migrations(conn, [one, two, broken])
+        assert "in migration 0003_c.sql" in (failure.value.__notes__ or [])
+        assert not conn.is_in_transaction()
+        versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")]
+        assert versions == [1, 2]
+        tables = {
+            r["table_name"]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema()"
+            )
+        }
+        assert "c" not in tables  # the failed migration was rolled back whole
+        assert [r["x"] for r in await conn.fetch("SELECT x FROM a")] == [2]
+
+
+async def test_newer_schema_is_refused(url: str) -> None:
+    async with raw(url) as conn:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)"
+        )
+        await conn.execute("INSERT INTO schema_migrations VALUES (99, 0)")
+    store = new_store(url)
+    with pytest.raises(Unavailable, match="schema version 99"):
+        await store.start()
+    await store.close()
+
+
+STARTER = """
+    import asyncio, sys, time
+    from parley.store.postgres import PostgresStore
+
+    async def main(url: str, at: float) -> None:
+        store = PostgresStore(url, max_size=1)
+        await asyncio.sleep(max(0.0, at - time.time()))  # every process starts at once
+        await store.start()
+        lobby = await store.get_room("lobby")
+        print(lobby.id, flush=True)
+        await store.close()
+
+    asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+"""
+
+
+async def test_several_processes_start_at_once_on_an_empty_database(
+    run_python: PythonRunner,
+) -> None:
+    async with postgres_database() as url:
+        at = time.time() + 1.0  # time enough for each process to import Parley
+        processes = [run_python(STARTER, url, str(at)) for _ in range(4)]
+        await asyncio.sleep(max(0.0, at - time.time()))
+        local = [new_store(url, max_size=1) for _ in range(3)]
+        await asyncio.gather(*(store.start() for store in local))
+        lobbies = [await store.get_room(LOBBY) for store in local]
+        for store in local:
+            await store.close()
+        outputs = [await finished(process) for process in processes]
+
+        assert len({int(out) for out in outputs} | {r.id for r in lobbies if r}) == 1
+        async with raw(url) as conn:
+            versions = await conn.fetch("SELECT version FROM schema_migrations")
+            rooms = await conn.fetchval("SELECT COUNT(*) FROM rooms")
+        assert [r["version"] for r in versions] == [1]
+        assert rooms == 1
+
+
+# -- one room, several writers -----------------------------------------------------------------
+
+
+async def test_several_pools_write_to_one_room_gap_free(url: str) -> None:
+    stores = [new_store(url, max_size=3) for _ in range(4)]
+    for store in stores:
+        await store.start()
+    try:
+        lobby = await stores[0].get_room(LOBBY)
+        other, _ = await stores[0].create_room("other", RoomKind.PUBLIC, creator_id=None)
+        assert lobby is not None
+        calls = [
+            stores[i % 4].post_message((lobby, other)[i % 3 == 0].id, None, "g", f"m{i}")
+            for i in range(600)
+        ]
+        results = await asyncio.gather(*calls)
+        for room in (lobby, other):
+            mine = sorted(r.event.seq for r in results if r.event.room_id == room.id)
+            assert mine == list(range(1, len(mine) + 1))  # no gap, no seq taken twice
+            assert await seqs(stores[1], room) == mine
+        assert len({r.event.mid for r in results}) == 600
+    finally:
+        for store in stores:
+            await store.close()
+
+
+POSTER = """
+    import asyncio, os, sys
+    from parley.store.postgres import PostgresStore
+
+    async def main(url: str, count: int, crash: bool) -> None:
+        store = PostgresStore(url, max_size=3)
+        await store.start()
+        lobby = await store.get_room("lobby")
+
+        async def post(i: int) -> None:
+            appended = await store.post_message(lobby.id, None, "other", f"p{i}")
+            print(appended.event.seq, flush=True)  # acknowledged
+
+        for start in range(0, count, 10):  # ten at a time: batches, and interleaving
+            await asyncio.gather(*(post(i) for i in range(start, min(start + 10, count))))
+        if crash:
+            os._exit(3)  # no close: only what was committed survives
+        await store.close()
+
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3] == "crash"))
+"""
+
+
+async def test_several_processes_write_to_one_room_gap_free(
+    url: str, run_python: PythonRunner
+) -> None:
+    store = new_store(url)
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        others = [run_python(POSTER, url, "200", "close") for _ in range(3)]
+        mine: list[Appended] = []
+        while any(p.poll() is None for p in others) or len(mine) < 200:
+            batch = [store.post_message(lobby.id, None, "me", f"m{len(mine)}") for _ in range(5)]
+            mine.extend(await asyncio.gather(*batch))
+        theirs = [int(line) for p in others for line in (await finished(p)).split()]
+        assert len(theirs) == 600
+        everything = sorted(theirs + [a.event.seq for a in mine])
+        assert everything == list(range(1, 601 + len(mine)))
+        history = await store.events_after(lobby.id, 0, 100_000)
+        assert [e.seq for e in history] == everything
+        assert len({e.mid for e in history}) == len(history)
+        current = await store.get_room_by_id(lobby.id)
+        assert current is not None
+        assert current.last_seq == len(history)
+    finally:
+        await store.close()
+
+
+async def test_acknowledged_writes_survive_a_crash(url: str, run_python: PythonRunner) -> None:
+    store = new_store(url)
+    await store.start()  # create the schema
+    await store.close()
+    crashed = run_python(POSTER, url, "50", "crash")
+    out, err = await asyncio.to_thread(crashed.communicate, timeout=60)
+    assert crashed.returncode == 3, err
+    assert sorted(int(line) for line in out.split()) == list(range(1, 51))
+
+    store = new_store(url)
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        assert lobby.last_seq == 50
+        history = await store.events_after(lobby.id, 0, 100)
+        assert [e.seq for e in history] == list(range(1, 51))
+        assert sorted(e.text or "" for e in history) == sorted(f"p{i}" for i in range(50))
+    finally:
+        await store.close()
+
+
+async def test_the_same_cid_from_two_processes_stores_one_message(url: str) -> None:
+    stores = [new_store(url) for _ in range(3)]
+    for store in stores:
+        await store.start()
+    try:
+        alice = await stores[0].create_user("Alice", "h")
+        lobby = await stores[0].get_room(LOBBY)
+        assert lobby is not None
+        results = await asyncio.gather(
+            *(
+                stores[i % 3].post_message(lobby.id, alice.id, "Alice", "once", f"cid-{i // 6}")
+                for i in range(60)
+            )
+        )
+        assert sum(not r.duplicate for r in results) == 10
+        for n in range(10):
+            same = {(r.event.mid, r.event.seq) for r in results if r.event.cid == f"cid-{n}"}
+            assert len(same) == 1
+        assert await seqs(stores[2], lobby) == list(range(1, 11))
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_a_cid_racing_from_two_stores_is_stored_once(url: str) -> None:
+    first, second = new_store(url, writers=1), new_store(url, writers=1)
+    await first.start()
+    await second.start()
+    try:
+        alice = await first.create_user("Alice", "h")
+        lobby = await first.get_room(LOBBY)
+        assert lobby is not None
+        async with raw(url) as conn:
+            # Both stores find no message with this cid, then wait for the room's lock ...
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", lobby.id)
+            one = asyncio.create_task(first.post_message(lobby.id, alice.id, "Alice", "a", "c"))
+            await wait_until_waiting_for_a_lock(conn, first)
+            two = asyncio.create_task(second.post_message(lobby.id, alice.id, "Alice", "b", "c"))
+            await wait_until_waiting_for_a_lock(conn, second)
+            await conn.execute("ROLLBACK")
+        # ... and the second to get it finds the first's message in the way: the original.
+        results = await asyncio.gather(one, two)
+        assert sorted(r.duplicate for r in results) == [False, True]
+        assert results[0].event == results[1].event
+        assert await seqs(first, lobby) == [1]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_direct_room_racing_from_two_stores_is_opened_once(url: str) -> None:
+    first, second = new_store(url), new_store(url)
+    await first.start()
+    await second.start()
+    try:
+        alice = await first.create_user("Alice", "h")
+        bob = await first.create_user("bob", "h")
+        async with raw(url) as conn:
+            # An uncommitted room of that name makes both stores' inserts wait for its fate.
+            await conn.execute("BEGIN")
+            await conn.execute(
+                "INSERT INTO rooms (name, name_key, kind, created_at)"
+                " VALUES ('dm:alice:bob', 'dm:alice:bob', 'direct', 0)"
+            )
+            one = asyncio.create_task(first.open_direct(alice.id, bob.id))
+            await wait_until_waiting_for_a_lock(conn, first)
+            two = asyncio.create_task(second.open_direct(bob.id, alice.id))
+            await wait_until_waiting_for_a_lock(conn, second)
+            await conn.execute("ROLLBACK")
+        results = await asyncio.gather(one, two)
+        assert results[0][0] == results[1][0]
+        assert sorted(len(events) for _, events in results) == [0, 2]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_races_between_stores_end_as_one_writer_would(url: str) -> None:
+    stores = [new_store(url) for _ in range(4)]
+    for store in stores:
+        await store.start()
+    try:
+        users = await asyncio.gather(
+            *(stores[i].create_user(f"user{i}", "h") for i in range(4)),
+        )
+        assert sum(u.is_admin for u in users) == 1  # the first account only
+        a, b = users[0], users[1]
+        rooms = await asyncio.gather(
+            *(
+                stores[i % 4].open_direct(*((a.id, b.id) if i % 2 else (b.id, a.id)))
+                for i in range(8)
+            )
+        )
+        assert len({room.id for room, _ in rooms}) == 1
+        assert sum(len(events) for _, events in rooms) == 2
+        names = await asyncio.gather(
+            *(stores[i].create_room("Same", RoomKind.PUBLIC, creator_id=None) for i in range(4)),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(n, Conflict) for n in names) == 3
+        room = await stores[0].get_room("same")
+        assert room is not None
+        joins = await asyncio.gather(*(stores[i].join(room.id, a.id, "user0") for i in range(4)))
+        assert sum(j is not None for j in joins) == 1
+        assert await seqs(stores[0], room) == [1]
+    finally:
+        for store in stores:
+            await store.close()
+
+
+# -- group commit --------------------------------------------------------------------------
+
+
+async def test_concurrent_posts_share_transactions(store: PostgresStore, room: Room) -> None:
+    before = store.stats.transactions
+    await asyncio.gather(*(store.post_message(room.id, None, "guest", f"m{i}") for i in range(300)))
+    used = store.stats.transactions - before
+    assert 1 <= used < 300
+    assert store.stats.largest_batch > 1
+    assert await seqs(store, room) == list(range(1, 302))
+
+
+async def test_queued_writes_commit_in_one_transaction(
+    store: PostgresStore, room: Room, url: str
+) -> None:
+    committed: list[float] = []
+    store.observe_commit = committed.append
+    before = store.stats.transactions, store.stats.batched_ops
+    async with writes_held(store, url):
+        posts = tasks(*(store.post_message(room.id, None, "guest", f"m{i}") for i in range(100)))
+        await queued(store, posts)
+    await asyncio.gather(*posts)
+    assert store.stats.transactions - before[0] == 2  # the plug's, then all 100 posts
+    assert store.stats.batched_ops - before[1] == 101
+    assert store.stats.largest_batch == 100
+    assert len(committed) == 2
+    assert all(0 < seconds < 10 for seconds in committed)
+    assert await seqs(store, room) == list(range(1, 102))
+
+
+async def test_max_batch_bounds_a_transaction(url: str) -> None:
+    store = new_store(url, writers=1, max_batch=8)
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        other, _ = await store.create_room("other", RoomKind.PUBLIC, creator_id=None)
+        before = store.stats.transactions
+        async with writes_held(store, url):
+            posts = tasks(*(store.post_message(other.id, None, "g", f"{i}") for i in range(40)))
+            await queued(store, posts)
+        await asyncio.gather(*posts)
+        assert store.stats.transactions - before == 1 + 5
+        assert store.stats.largest_batch == 8
+        assert await seqs(store, other) == list(range(1, 41))
+    finally:
+        await store.close()
+
+
+async def test_a_failing_write_does_not_fail_its_batch(
+    store: PostgresStore, alice: User, room: Room, url: str
+) -> None:
+    bob = await store.create_user("bob", "h")
+    bobs = (await store.post_message(room.id, bob.id, "bob", "bob's")).event
+    async with raw(url) as conn:  # a real database error for one write of the batch
+        await conn.execute(
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN IF NEW.text = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF;"
+            " RETURN NEW; END $$"
+        )
+        await conn.execute(
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON events"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_boom()"
+        )
+    before = store.stats.transactions
+    async with writes_held(store, url):
+        batch = tasks(
+            store.post_message(room.id, alice.id, "Alice", "first"),
+            store.create_user("ALICE", "h"),
+            store.post_message(987_654, alice.id, "Alice", "nowhere"),
+            store.edit_message(room.id, alice.id, "Alice", bobs.mid or 0, "x", any_author=False),
+            store.post_message(room.id, alice.id, "Alice", "boom"),
+            store.post_message(room.id, alice.id, "Alice", "nul \x00 inside"),
+            store.create_user("carol", "h"),
+            store.post_message(room.id, alice.id, "Alice", "last"),
+        )
+        await queued(store, batch)
+    results = await asyncio.gather(*batch, return_exceptions=True)
+    assert store.stats.transactions - before == 2  # the plug's, then this one batch
+
+    first, conflict, not_found, forbidden, boom, nul, carol, last = results
+    assert isinstance(conflict, Conflict)
+    assert isinstance(not_found, NotFound)
+    assert isinstance(forbidden, Forbidden)
+    assert isinstance(boom, Unavailable)
+    assert "boom refused" in str(boom)
+    assert isinstance(nul, ValueError)  # PostgreSQL cannot store U+0000: the caller's input
+    assert isinstance(first, Appended)
+    assert isinstance(last, Appended)
+    assert isinstance(carol, User)
+    assert (first.event.seq, last.event.seq) == (3, 4)  # no gap where the failures were
+    history = await store.events_after(room.id, 0, 100)
+    assert [e.text for e in history if e.kind is EventKind.MESSAGE] == ["bob's", "first", "last"]
+    assert await store.get_user("carol") == carol
+
+
+async def test_a_failed_commit_fails_every_write_of_the_batch(
+    store: PostgresStore, alice: User, room: Room, url: str
+) -> None:
+    async with raw(url) as conn:  # a deferred constraint trigger: checked at COMMIT
+        await conn.execute(
+            "CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'commit refused'; END $$"
+        )
+        await conn.execute(
+            "CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON events"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+            " WHEN (NEW.text = 'fail the commit') EXECUTE FUNCTION fail_commit()"
+        )
+    async with writes_held(store, url):
+        batch = tasks(
+            store.post_message(room.id, alice.id, "Alice", "innocent"),
+            store.post_message(room.id, alice.id, "Alice", "fail the commit"),
+            store.create_user("bob", "h"),
+            store.set_topic(room.id, alice.id, "Alice", "new topic"),
+            store.create_user("ALICE", "h"),  # would be a Conflict, but nothing is committed
+        )
+        await queued(store, batch)
+    results = await asyncio.gather(*batch, return_exceptions=True)
+    assert all(isinstance(r, Unavailable) for r in results), results
+    assert "commit refused" in str(results[0])
+    assert store.stats.failed_transactions == 1
+    assert store.stats.retried_transactions == 0  # not worth a retry: it would fail again
+
+    assert await store.get_room_by_id(room.id) == room  # no seq taken, topic unchanged
+    assert await store.get_user("bob") is None
+    assert await seqs(store, room) == [1]
+
+    # The store goes on, and the next seq follows the last committed one.
+    again = await store.post_message(room.id, alice.id, "Alice", "innocent")
+    assert again.event.seq == 2
+    assert (await store.create_user("bob", "h")).name == "bob"
+
+
+async def test_cancelled_callers_do_not_break_the_writer(
+    store: PostgresStore, room: Room, url: str
+) -> None:
+    async with writes_held(store, url):
+        posts = tasks(*(store.post_message(room.id, None, "g", f"m{i}") for i in range(20)))
+        await queued(store, posts)
+        for cancelled in posts[::2]:
+            cancelled.cancel()
+    results = await asyncio.gather(*posts, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results[::2])
+    assert all(isinstance(r, Appended) for r in results[1::2])
+    assert await seqs(store, room) == list(range(1, 12))
+    assert (await store.post_message(room.id, None, "g", "after")).event.seq == 12
+
+
+async def test_a_deadlock_victim_batch_runs_again(url: str) -> None:
+    # This store's connections look for deadlocks after 50 ms, the other connection's after
+    # 30 s: the store's transaction is the one PostgreSQL aborts.
+    store = new_store(url + "&deadlock_timeout=50ms", writers=1)
+    await store.start()
+    try:
+        first, _ = await store.create_room("first", RoomKind.PUBLIC, creator_id=None)
+        second, _ = await store.create_room("second", RoomKind.PUBLIC, creator_id=None)
+        async with raw(url) as conn:
+            await conn.execute("SET deadlock_timeout = '30s'")
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", second.id)
+            # One batch: it locks `first`, then waits for `second` ...
+            posts = tasks(
+                store.post_message(second.id, None, "g", "b"),
+                store.post_message(first.id, None, "g", "a"),
+            )
+            await wait_until_waiting_for_a_lock(conn, store)
+            # ... while this connection, holding `second`, now waits for `first`: a cycle.
+            await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", first.id)
+            await conn.execute("ROLLBACK")
+        b, a = await asyncio.gather(*posts)
+        assert (a.event.seq, b.event.seq) == (1, 1)
+        assert store.stats.retried_transactions >= 1
+        assert store.stats.failed_transactions == 0
+        assert await seqs(store, first) == [1]
+        assert await seqs(store, second) == [1]
+    finally:
+        await store.close()
+
+
+# -- outages -------------------------------------------------------------------------------
+
+
+async def test_terminated_connections_are_replaced(url: str) -> None:
+    store = new_store(url, min_size=3)
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        await store.post_message(lobby.id, None, "g", "before")
+        async with raw(url) as conn:
+            for call in (
+                lambda: store.get_room(LOBBY),
+                lambda: store.post_message(lobby.id, None, "g", "after"),
+                lambda: store.events_after(lobby.id, 0, 100),
+                lambda: store.create_user(f"u{secrets.token_hex(3)}", "h"),
+                lambda: store.rooms_for(1),
+            ):
+                for _ in range(3):
+                    assert await terminate_backends(conn, store) >= 1
+                    # The next call is tried again on a fresh connection: it succeeds (had
+                    # it found no connection to the server at all, it would be Unavailable).
+                    await asyncio.wait_for(call(), 10)
+                    await asyncio.wait_for(call(), 10)
+        assert store.stats.failed_transactions == 0
+        history = await store.events_after(lobby.id, 0, 100)
+        assert [e.seq for e in history] == list(range(1, 8))  # "before" and six "after"
+        assert history[0].text == "before"
+    finally:
+        await store.close()
+
+
+async def test_a_batch_whose_connection_dies_before_commit_runs_again(url: str) -> None:
+    store = new_store(url, writers=1)
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        async with raw(url) as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", lobby.id)
+            post = asyncio.create_task(store.post_message(lobby.id, None, "g", "once"))
+            await wait_until_waiting_for_a_lock(conn, store)
+            assert await terminate_backends(conn, store) >= 1  # mid-transaction
+            await wait_until(lambda: store.stats.retried_transactions == 1)
+            await conn.execute("ROLLBACK")
+        appended = await asyncio.wait_for(post, 10)
+        assert appended.event.seq == 1
+        assert [e.text for e in await store.events_after(lobby.id, 0, 10)] == ["once"]
+        assert store.stats.failed_transactions == 0
+    finally:
+        await store.close()
+
+
+async def test_an_unusable_database_is_unavailable_then_recovers() -> None:
+    async with postgres_database() as url:
+        store = new_store(url, min_size=2, timeout=5)
+        await store.start()
+        try:
+            alice = await store.create_user("Alice", "h")
+            lobby = await store.get_room(LOBBY)
+            assert lobby is not None
+            name = url.rsplit("/", 1)[1]
+            async with raw(with_database(url, "postgres")) as admin:
+                # The database refuses new connections and loses its current ones: an outage,
+                # without stopping a server others use.
+                await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+                try:
+                    await terminate_backends(admin, store)
+                    for call in (
+                        lambda: store.get_room(LOBBY),
+                        lambda: store.rooms_for(alice.id),
+                        lambda: store.post_message(lobby.id, alice.id, "Alice", "lost"),
+                        lambda: store.create_user("bob", "h"),
+                        lambda: store.mark_read(lobby.id, alice.id, 1),
+                    ):
+                        started = time.monotonic()
+                        with pytest.raises(Unavailable) as failure:
+                            await call()
+                        assert time.monotonic() - started < 3  # never a hang
+                        assert "\n" not in str(failure.value)
+                finally:
+                    await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+            # Back: the pool reconnects by itself, and nothing of the outage was stored.
+            appended = await store.post_message(lobby.id, alice.id, "Alice", "back")
+            assert appended.event.seq == 1
+            assert await store.get_user("bob") is None
+            assert [e.text for e in await store.events_after(lobby.id, 0, 10)] == ["back"]
+        finally:
+            await store.close()
+
+
+async def test_a_lock_held_too_long_is_unavailable(url: str) -> None:
+    store = new_store(url, writers=1, command_timeout=0.2)
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        async with raw(url) as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", lobby.id)
+            started = time.monotonic()
+            with pytest.raises(Unavailable):
+                await store.post_message(lobby.id, None, "g", "m")
+            assert time.monotonic() - started < 2
+            await conn.execute("ROLLBACK")
+        assert (await store.post_message(lobby.id, None, "g", "m")).event.seq == 1
+        assert store.stats.failed_transactions == 1
+    finally:
+        await store.close()
+
+
+# -- the database's contents ---------------------------------------------------------------
+
+
+async def test_deleted_text_is_removed_from_the_tables(
+    store: PostgresStore, alice: User, room: Room, url: str
+) -> None:
+    doomed = (await store.post_message(room.id, alice.id, "Alice", "secret one")).event
+    mid = doomed.mid or 0
+    await store.edit_message(room.id, alice.id, "Alice", mid, "secret two", any_author=False)
+    await store.delete_message(room.id, alice.id, "Alice", mid, any_author=False)
+    async with raw(url) as conn:
+        found = await conn.fetchval("SELECT COUNT(*) FROM events WHERE text LIKE '%secret%'")
+    assert found == 0
+
+
+async def test_room_last_seq_is_stored_with_the_events(
+    store: PostgresStore, room: Room, url: str
+) -> None:
+    await asyncio.gather(*(store.post_message(room.id, None, "g", "m") for _ in range(30)))
+    async with raw(url) as conn:
+        stored = await conn.fetchrow(
+            "SELECT r.last_seq, MAX(e.seq), COUNT(*) FROM rooms AS r"
+            " JOIN events AS e ON e.room_id = r.id WHERE r.id = $1 GROUP BY r.last_seq",
+            room.id,
+        )
+    assert tuple(stored) == (31, 31, 31)
+
+
+async def test_names_sort_as_in_sqlite_whatever_the_databases_locale(tmp_path: Path) -> None:
+    names = ["b", "A_c", "a-b", "ab", "Zed", "z", "_x", "\u00e9t\u00e9", "Ac", "1a", "a b"]
+    sqlite = SQLiteStore(tmp_path / "db")
+    admin = await postgres_connect()
+    db = f"parley_test_icu_{secrets.token_hex(4)}"
+    try:
+        # An ICU database sorts text in the language's order (punctuation almost ignored):
+        # the store's "C" collation must still give SQLite's code-point order.
+        await admin.execute(
+            f'CREATE DATABASE "{db}" TEMPLATE template0'
+            " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+        postgres = new_store(with_database(POSTGRES_URL, db))
+        orders = []
+        for store in (sqlite, postgres):
+            await store.start()
+            try:
+                user = await store.create_user("owner", "h")
+                for name in names:
+                    await store.create_room(name, RoomKind.PUBLIC, creator_id=user.id)
+                    await store.create_user(f"u{name}", "h")
+                lobby = await store.get_room(LOBBY)
+                assert lobby is not None
+                for name in names:
+                    found = await store.get_user(f"u{name}")
+                    assert found is not None
+                    await store.join(lobby.id, found.id, found.name)
+                orders.append(
+                    (
+                        [v.room.name for v in await store.rooms_for(user.id)],
+                        [n for _, n in await store.room_members(lobby.id)],
+                    )
+                )
+            finally:
+                await store.close()
+        assert orders[0] == orders[1]
+        assert orders[0][0][0] == "1a"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
