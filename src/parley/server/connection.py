@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -54,6 +55,23 @@ CLOSE_TOO_SLOW = 4001
 OPEN = 1
 CLOSING = 2  # our close frame is queued or sent; waiting for the peer's
 CLOSED = 3
+
+
+def _plain_socket_fd(transport: asyncio.Transport) -> int:
+    """The socket's file descriptor when the transport writes it as is (plain TCP), else -1
+    (TLS must go through the transport). Only used while the transport is not closing, so the
+    descriptor cannot have been closed and reused."""
+    if transport.get_extra_info("sslcontext") is not None:
+        return -1
+    sock = transport.get_extra_info("socket")
+    fileno = getattr(sock, "fileno", None)
+    if fileno is None:
+        return -1
+    try:
+        fd = fileno()
+    except (OSError, ValueError):
+        return -1
+    return fd if isinstance(fd, int) else -1
 
 
 class ConnectionHandler(Protocol):
@@ -201,6 +219,7 @@ class WebSocketConnection(asyncio.Protocol):
     __slots__ = (
         "_close_timer",
         "_drain_waiter",
+        "_fd",
         "_out",
         "_out_size",
         "close_code",
@@ -248,6 +267,7 @@ class WebSocketConnection(asyncio.Protocol):
         self._out_size = 0
         self._close_timer: asyncio.TimerHandle | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
+        self._fd = _plain_socket_fd(transport)
 
     def __repr__(self) -> str:
         return f"<WebSocketConnection {self.remote} state={self.state}>"
@@ -302,7 +322,23 @@ class WebSocketConnection(asyncio.Protocol):
         transport = self.transport
         if transport.is_closing():
             return
-        transport.write(out[0] if len(out) == 1 else b"".join(out))
+        data = out[0] if len(out) == 1 else b"".join(out)
+        fd = self._fd
+        if fd >= 0 and not transport.get_write_buffer_size():
+            # Straight to the socket: the transport has nothing queued, so order is kept,
+            # and a plain write() costs a fifth less than the transport's (the per-write cost
+            # is what a broadcast pays a thousand times). Whatever the kernel does not take
+            # goes to the transport, which waits for the socket to drain.
+            try:
+                sent = os.write(fd, data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0  # the transport will meet the same error and close the connection
+            if sent < len(data):
+                transport.write(memoryview(data)[sent:] if sent else data)
+        else:
+            transport.write(data)
         stats = self.ctx.stats
         stats.frames_out += len(out)
         stats.writes += 1
