@@ -81,12 +81,21 @@ def stop_all() -> None:
 
 
 class ParleyServer:
-    """``parley serve`` on 127.0.0.1, pinned to one CPU with ``taskset``, on a fresh database."""
+    """``parley serve`` on 127.0.0.1, pinned to one CPU with ``taskset``, on a fresh database
+    (or, with ``command="echo"``, ``parley echo``: the same process handling, no database)."""
 
     def __init__(
-        self, workdir: Path, *, cpu: int, flags: Sequence[str] = (), log_level: str = "info"
+        self,
+        workdir: Path,
+        *,
+        cpu: int,
+        flags: Sequence[str] = (),
+        log_level: str = "info",
+        command: str = "serve",
     ) -> None:
         self.workdir = workdir
+        #: ``serve`` (the chat server) or ``echo`` (the tutorial's echo, which has no ``--db``).
+        self.command = command
         self.db = workdir / "bench.db"
         self.log_path = workdir / "server.log"
         self.cpu = cpu
@@ -106,11 +115,10 @@ class ParleyServer:
             sys.executable,
             "-m",
             "parley",
-            "serve",
+            self.command,
             "--port",
             "0",
-            "--db",
-            str(self.db),
+            *(["--db", str(self.db)] if self.command == "serve" else []),
             "--log-level",
             self.log_level,
             *self.flags,
@@ -169,6 +177,11 @@ class ParleyServer:
 
     def affinity(self) -> set[int]:
         return os.sched_getaffinity(self.pid)
+
+    def alive(self) -> bool:
+        """Whether the process is still running (a run checks it before stopping the server,
+        to tell a crash from the SIGTERM it sends)."""
+        return self._proc is not None and self._proc.poll() is None
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (graceful: closes every WebSocket with 1001), then SIGKILL if it hangs."""

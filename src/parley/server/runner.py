@@ -78,7 +78,11 @@ async def serve_until_signalled(
         keepalive_timeout=http.handshake_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
+    # A long accept queue: clients reconnecting together after a restart must not find it
+    # full (aiohttp's default is 128; the kernel caps it at net.core.somaxconn).
+    site = web.TCPSite(
+        runner, host, port, reuse_address=True, ssl_context=ssl_context, backlog=4096
+    )
     try:
         await site.start()
     except OSError as exc:

@@ -1108,18 +1108,21 @@ def _bulk_post(conn: Connection, posts: list[_Post]) -> list[Appended]:
     per_room: dict[int, int] = {}
     for post in posts:
         per_room[post.room_id] = per_room.get(post.room_id, 0) + 1
+    # Every room's counter in one statement (the VALUES list holds only placeholders).
+    values = ", ".join("(?, ?)" for _ in per_room)
+    rows = conn.execute(
+        "UPDATE rooms SET last_seq = last_seq + v.column2"  # noqa: S608
+        f" FROM (VALUES {values}) AS v WHERE rooms.id = v.column1"
+        " RETURNING rooms.id, rooms.last_seq, rooms.name",
+        [item for pair in per_room.items() for item in pair],
+    ).fetchall()
+    if len(rows) != len(per_room):
+        raise NotFound("a room of the batch does not exist")
     next_seq: dict[int, int] = {}
     names: dict[int, str] = {}
-    for room_id, count in per_room.items():
-        row = _one(
-            conn,
-            "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq, name",
-            (count, room_id),
-        )
-        if row is None:
-            raise NotFound(f"no room {room_id}")
-        next_seq[room_id] = row["last_seq"] - count + 1
-        names[room_id] = row["name"]
+    for row in rows:
+        next_seq[row["id"]] = row["last_seq"] - per_room[row["id"]] + 1
+        names[row["id"]] = row["name"]
     ts = now_ms()
     rows = []
     for post in posts:

@@ -1,0 +1,152 @@
+"""``wsload``, the external WebSocket load generator, compiled from its source and run.
+
+wsload is not Parley's: it is a shared tool (one C file, epoll, libc only) used to measure
+Parley *and* the tutorial's Node servers with the same client, so neither side gets a load
+generator written for it. Its source is therefore never copied into this repository: it is
+compiled at run time from ``<repo>/../shared/tools/wsload/wsload.c`` (or ``--wsload-source`` /
+``$PARLEY_WSLOAD_SOURCE``) into ``bench/.work/wsload/<hash>/`` (git-ignored), once per version
+of the source. See that directory's README for its modes, options and JSON output.
+
+:func:`run` runs it pinned to one CPU and returns the JSON object of its last line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent.parent
+REPO = BENCH.parent
+DEFAULT_SOURCE = REPO.parent / "shared" / "tools" / "wsload" / "wsload.c"
+SOURCE_ENV = "PARLEY_WSLOAD_SOURCE"
+CACHE = BENCH / ".work" / "wsload"
+CFLAGS = ("-O2", "-Wall")
+
+#: Exit codes after which wsload has printed its JSON line: finished, hard timeout.
+REPORTED = (0, 3)
+
+
+class WsloadMissing(RuntimeError):
+    """The wsload source is not where it was looked for (one line, for the user)."""
+
+
+def source_path(explicit: str | Path | None = None) -> Path:
+    """Where the source is: the explicit path, else ``$PARLEY_WSLOAD_SOURCE``, else the default
+    next to this repository. Raises :class:`WsloadMissing` when that file does not exist."""
+    chosen = explicit or os.environ.get(SOURCE_ENV) or DEFAULT_SOURCE
+    path = Path(chosen).expanduser().resolve()
+    if not path.is_file():
+        raise WsloadMissing(
+            f"wsload source not found at {path}: pass --wsload-source PATH or set {SOURCE_ENV}"
+        )
+    return path
+
+
+def build(source: Path, cache: Path = CACHE) -> Path:
+    """The ``wsload`` binary for this source, compiling it first if needed (``cc -O2 -Wall``)."""
+    digest = hashlib.sha256(source.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
+    binary = cache / digest / "wsload"
+    if binary.exists():
+        return binary
+    compiler = os.environ.get("CC") or shutil.which("cc")
+    if compiler is None:
+        raise RuntimeError("no C compiler: install one (cc) to build wsload")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    partial = binary.with_name(f"wsload.{os.getpid()}.tmp")
+    done = subprocess.run(
+        [compiler, *CFLAGS, "-o", str(partial), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(f"building wsload from {source} failed:\n{done.stderr}")
+    partial.replace(binary)  # atomic: a concurrent build never sees half a binary
+    return binary
+
+
+def _hard_timeout(args: list[str]) -> float:
+    """The ``--timeout`` given to wsload (its default is 60 s)."""
+    for i, arg in enumerate(args):
+        if arg == "--timeout" and i + 1 < len(args):
+            return float(args[i + 1])
+        if arg.startswith("--timeout="):
+            return float(arg.split("=", 1)[1])
+    return 60.0
+
+
+async def run(
+    binary: Path,
+    args: list[str],
+    *,
+    cpu: int = 1,
+    # Not asyncio.timeout: past it wsload gets SIGTERM first, then SIGKILL.
+    timeout: float | None = None,  # noqa: ASYNC109
+    on_spawn: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Run ``taskset -c cpu wsload *args`` and return its JSON result.
+
+    Added keys: ``exit_code``; ``spawned_at`` and ``ended_at`` (``time.monotonic()`` when the
+    process was started and when it was seen to end), so that a caller sampling CPU can place
+    the send phase (``open_all_s``, the settle time, ``span_s``) on its own clock. ``on_spawn``
+    gets the process id (``taskset`` execs, so it is wsload's own) right after the start.
+
+    ``timeout`` (default: wsload's own ``--timeout`` plus 30 s) bounds the whole run. Raises
+    :class:`RuntimeError` when no JSON result was printed (a usage error, a crash, a kill).
+    """
+    limit = timeout if timeout is not None else _hard_timeout(args) + 30.0
+    spawned_at = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        "taskset",
+        "-c",
+        str(cpu),
+        str(binary),
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    if on_spawn is not None:
+        on_spawn(proc.pid)
+    try:
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), limit)
+    except TimeoutError:
+        proc.terminate()
+        try:
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), 10.0)
+        except TimeoutError:
+            proc.kill()
+            stdout, stderr = await proc.communicate()
+    except BaseException:  # cancelled: leave no load generator behind
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+    ended_at = time.monotonic()
+    lines = [line for line in stdout.decode(errors="replace").splitlines() if line.strip()]
+    result: dict[str, Any] | None = None
+    if lines and proc.returncode in REPORTED:
+        with contextlib.suppress(json.JSONDecodeError):
+            parsed = json.loads(lines[-1])
+            if isinstance(parsed, dict):
+                result = parsed
+    if result is None:
+        raise RuntimeError(
+            f"wsload {' '.join(args)} exited with {proc.returncode} and no result:\n"
+            f"{stderr.decode(errors='replace')}{stdout.decode(errors='replace')[-2000:]}"
+        )
+    result["exit_code"] = proc.returncode
+    result["spawned_at"] = spawned_at
+    result["ended_at"] = ended_at
+    return result
