@@ -35,14 +35,13 @@ from parley.websocket.frames import (
     TextMessage,
     close_payload,
     parse_close_payload,
+    read_length,
     unmask,
 )
 
 _PACK_HEAD = struct.Struct("!BB").pack
 _PACK_LEN16 = struct.Struct("!H").pack
 _PACK_LEN64 = struct.Struct("!Q").pack
-_UNPACK_LEN16 = struct.Struct("!H").unpack_from
-_UNPACK_LEN64 = struct.Struct("!Q").unpack_from
 
 OPCODE_NAMES = {
     OP_CONTINUATION: "CONT",
@@ -124,17 +123,11 @@ class FrameReader:
         pos, end = 0, len(buf)
         while end - pos >= 2:
             first, second = buf[pos], buf[pos + 1]
-            opcode, length, header = first & 0x0F, second & 0x7F, pos + 2
-            if length == 126:
-                if end - header < 2:
-                    break
-                length = _UNPACK_LEN16(buf, header)[0]
-                header += 2
-            elif length == 127:
-                if end - header < 8:
-                    break
-                length = _UNPACK_LEN64(buf, header)[0]
-                header += 8
+            opcode = first & 0x0F
+            sized = read_length(buf, pos)
+            if sized is None:
+                break
+            length, header = sized
             failure = self._check(first, second, opcode, length)
             if failure is not None:
                 self._done = True

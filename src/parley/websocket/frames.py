@@ -130,6 +130,26 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
+def read_length(buf: bytes, pos: int) -> tuple[int, int] | None:
+    """The payload length of the frame starting at ``pos``, and where its length field ends
+    (the masking key, if any, comes next); None while those bytes have not all arrived.
+
+    Shared by the server's parser (which requires masked frames) and the client's (which
+    refuses them): section 5.2's 7-bit, 16-bit and 64-bit length forms.
+    """
+    length = buf[pos + 1] & 0x7F
+    header = pos + 2
+    if length == 126:
+        if len(buf) - header < 2:
+            return None
+        return _UNPACK_LEN16(buf, header)[0], header + 2
+    if length == 127:
+        if len(buf) - header < 8:
+            return None
+        return _UNPACK_LEN64(buf, header)[0], header + 8
+    return length, header
+
+
 def encode_frame(opcode: int, payload: bytes, *, rsv1: bool = False) -> bytes:
     """One unfragmented, unmasked frame as a server sends it.
 
@@ -249,18 +269,10 @@ class FrameParser:
             first = buf[pos]
             second = buf[pos + 1]
             opcode = first & 0x0F
-            length = second & 0x7F
-            header = pos + 2
-            if length == 126:
-                if end - header < 2:
-                    break
-                length = _UNPACK_LEN16(buf, header)[0]
-                header += 2
-            elif length == 127:
-                if end - header < 8:
-                    break
-                length = _UNPACK_LEN64(buf, header)[0]
-                header += 8
+            sized = read_length(buf, pos)
+            if sized is None:
+                break
+            length, header = sized
             # Check the header before waiting for the payload, so an oversized or illegal
             # frame is refused without buffering it.
             failure = self._check_header(first, second, opcode, length)
