@@ -15,6 +15,17 @@ from pathlib import Path
 PORT_LINE = re.compile(r"socket initialized on port (\d+)")
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the test process dies, so that no server outlives a
+    test run that was killed (Linux; elsewhere servers are stopped by the fixtures only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class ServerProcess:
     """A ``parley`` server process; its output is collected line by line in ``lines``."""
 
@@ -27,6 +38,7 @@ class ServerProcess:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "parley", *self.args],
+            preexec_fn=_die_with_parent,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
