@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
+
+from lib.cbuild import compile_c, timeout_flag
 
 BENCH = Path(__file__).resolve().parent.parent
 SOURCE = BENCH / "v1load" / "v1load.c"
@@ -31,38 +29,7 @@ REPORTED = (0, 1, 3)
 
 def build(cache: Path = CACHE) -> Path:
     """The ``v1load`` binary for the current source, compiling it first if needed."""
-    source = SOURCE.read_bytes()
-    digest = hashlib.sha256(source + " ".join(CFLAGS).encode()).hexdigest()[:16]
-    binary = cache / digest / "v1load"
-    if binary.exists():
-        return binary
-    compiler = os.environ.get("CC") or shutil.which("cc")
-    if compiler is None:
-        raise RuntimeError("no C compiler: install one (cc) to build bench/v1load")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    partial = binary.with_name(f"v1load.{os.getpid()}.tmp")
-    done = subprocess.run(
-        [compiler, *CFLAGS, "-o", str(partial), str(SOURCE)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        partial.unlink(missing_ok=True)
-        raise RuntimeError(f"building v1load failed:\n{done.stderr}")
-    partial.replace(binary)  # atomic: a concurrent build never sees half a binary
-    return binary
-
-
-def _hard_timeout(args: list[str]) -> float:
-    """The ``--timeout`` given to v1load (its default is 60 s)."""
-    for i, arg in enumerate(args):
-        if arg == "--timeout" and i + 1 < len(args):
-            return float(args[i + 1])
-        if arg.startswith("--timeout="):
-            return float(arg.split("=", 1)[1])
-    return 60.0
+    return compile_c(SOURCE, "v1load", CFLAGS, cache)
 
 
 async def run(
@@ -79,7 +46,7 @@ async def run(
     :class:`RuntimeError` when no JSON result was printed (a usage error, a crash).
     """
     binary = build()
-    limit = timeout if timeout is not None else _hard_timeout(args) + 30.0
+    limit = timeout if timeout is not None else timeout_flag(args) + 30.0
     proc = await asyncio.create_subprocess_exec(
         "taskset",
         "-c",

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from lib.cbuild import compile_c, timeout_flag
 
 BENCH = Path(__file__).resolve().parent.parent
 REPO = BENCH.parent
@@ -53,37 +52,7 @@ def source_path(explicit: str | Path | None = None) -> Path:
 
 def build(source: Path, cache: Path = CACHE) -> Path:
     """The ``wsload`` binary for this source, compiling it first if needed (``cc -O2 -Wall``)."""
-    digest = hashlib.sha256(source.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
-    binary = cache / digest / "wsload"
-    if binary.exists():
-        return binary
-    compiler = os.environ.get("CC") or shutil.which("cc")
-    if compiler is None:
-        raise RuntimeError("no C compiler: install one (cc) to build wsload")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    partial = binary.with_name(f"wsload.{os.getpid()}.tmp")
-    done = subprocess.run(
-        [compiler, *CFLAGS, "-o", str(partial), str(source)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        partial.unlink(missing_ok=True)
-        raise RuntimeError(f"building wsload from {source} failed:\n{done.stderr}")
-    partial.replace(binary)  # atomic: a concurrent build never sees half a binary
-    return binary
-
-
-def _hard_timeout(args: list[str]) -> float:
-    """The ``--timeout`` given to wsload (its default is 60 s)."""
-    for i, arg in enumerate(args):
-        if arg == "--timeout" and i + 1 < len(args):
-            return float(args[i + 1])
-        if arg.startswith("--timeout="):
-            return float(arg.split("=", 1)[1])
-    return 60.0
+    return compile_c(source, "wsload", CFLAGS, cache)
 
 
 async def run(
@@ -105,7 +74,7 @@ async def run(
     ``timeout`` (default: wsload's own ``--timeout`` plus 30 s) bounds the whole run. Raises
     :class:`RuntimeError` when no JSON result was printed (a usage error, a crash, a kill).
     """
-    limit = timeout if timeout is not None else _hard_timeout(args) + 30.0
+    limit = timeout if timeout is not None else timeout_flag(args) + 30.0
     spawned_at = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         "taskset",
