@@ -32,7 +32,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from parley.model import User
+from parley.model import Room, RoomKind, User
 from parley.store.base import Store
 from parley.store.postgres import PostgresStore, describe_target
 from parley.store.sqlite import SQLiteStore
@@ -175,6 +175,13 @@ async def store(store_maker: StoreMaker) -> AsyncIterator[Store]:
 async def alice(store: Store) -> User:
     """The first account: an admin."""
     return await store.create_user("Alice", "hash-a")
+
+
+@pytest.fixture
+async def room(store: Store, alice: User) -> Room:
+    """A public room that Alice created."""
+    created, _ = await store.create_room("room", RoomKind.PUBLIC, creator_id=alice.id)
+    return created
 
 
 @pytest.fixture

@@ -178,17 +178,6 @@ async def store(url: str) -> AsyncIterator[PostgresStore]:
         await opened.close()
 
 
-@pytest.fixture
-async def alice(store: PostgresStore) -> User:
-    return await store.create_user("Alice", "h")
-
-
-@pytest.fixture
-async def room(store: PostgresStore, alice: User) -> Room:
-    created, _ = await store.create_room("room", RoomKind.PUBLIC, creator_id=alice.id)
-    return created
-
-
 # -- construction and life cycle -----------------------------------------------------------
 
 

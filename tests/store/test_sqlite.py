@@ -86,17 +86,6 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
         await opened.close()
 
 
-@pytest.fixture
-async def alice(store: SQLiteStore) -> User:
-    return await store.create_user("Alice", "h")
-
-
-@pytest.fixture
-async def room(store: SQLiteStore, alice: User) -> Room:
-    created, _ = await store.create_room("room", RoomKind.PUBLIC, creator_id=alice.id)
-    return created
-
-
 async def seqs(store: SQLiteStore, room: Room) -> list[int]:
     return [e.seq for e in await store.events_after(room.id, 0, 100_000)]
 
