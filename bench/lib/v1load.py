@@ -9,13 +9,10 @@ a run against what the server stored.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
-from lib.cbuild import compile_c, timeout_flag
+from lib.loadgen import compile_c, run_pinned, timeout_flag
 
 BENCH = Path(__file__).resolve().parent.parent
 SOURCE = BENCH / "v1load" / "v1load.c"
@@ -39,52 +36,14 @@ async def run(
     # Not asyncio.timeout: past it v1load gets SIGTERM, to still print what it measured.
     timeout: float | None = None,  # noqa: ASYNC109
 ) -> dict[str, Any]:
-    """Run ``taskset -c cpu v1load *args`` and return its JSON result (plus ``exit_code``).
+    """Run ``taskset -c cpu v1load *args`` and return its JSON result (see :func:`run_pinned`).
 
     ``timeout`` (default: v1load's own ``--timeout`` plus 30 s) bounds the whole run; past
     it v1load gets SIGTERM, which makes it print what it measured, then SIGKILL. Raises
     :class:`RuntimeError` when no JSON result was printed (a usage error, a crash).
     """
-    binary = build()
     limit = timeout if timeout is not None else timeout_flag(args) + 30.0
-    proc = await asyncio.create_subprocess_exec(
-        "taskset",
-        "-c",
-        str(cpu),
-        str(binary),
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), limit)
-    except TimeoutError:
-        proc.terminate()
-        try:
-            stdout, stderr = await asyncio.wait_for(proc.communicate(), 10.0)
-        except TimeoutError:
-            proc.kill()
-            stdout, stderr = await proc.communicate()
-    except BaseException:  # cancelled: leave no load generator behind
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise
-    lines = [line for line in stdout.decode(errors="replace").splitlines() if line.strip()]
-    result: dict[str, Any] | None = None
-    if lines and proc.returncode in REPORTED:
-        with contextlib.suppress(json.JSONDecodeError):
-            parsed = json.loads(lines[-1])
-            if isinstance(parsed, dict):
-                result = parsed
-    if result is None:
-        raise RuntimeError(
-            f"v1load {' '.join(args)} exited with {proc.returncode} and no result:\n"
-            f"{stderr.decode(errors='replace')}{stdout.decode(errors='replace')[-2000:]}"
-        )
-    result["exit_code"] = proc.returncode
-    return result
+    return await run_pinned(build(), args, cpu=cpu, limit=limit, reported=REPORTED)
 
 
 async def stored_messages(port: int, token: str, room: str = "lobby") -> list[tuple[str, str]]:

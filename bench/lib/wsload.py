@@ -12,16 +12,12 @@ of the source. See that directory's README for its modes, options and JSON outpu
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lib.cbuild import compile_c, timeout_flag
+from lib.loadgen import compile_c, run_pinned, timeout_flag
 
 BENCH = Path(__file__).resolve().parent.parent
 REPO = BENCH.parent
@@ -75,47 +71,6 @@ async def run(
     :class:`RuntimeError` when no JSON result was printed (a usage error, a crash, a kill).
     """
     limit = timeout if timeout is not None else timeout_flag(args) + 30.0
-    spawned_at = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
-        "taskset",
-        "-c",
-        str(cpu),
-        str(binary),
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    return await run_pinned(
+        binary, args, cpu=cpu, limit=limit, reported=REPORTED, on_spawn=on_spawn
     )
-    if on_spawn is not None:
-        on_spawn(proc.pid)
-    try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), limit)
-    except TimeoutError:
-        proc.terminate()
-        try:
-            stdout, stderr = await asyncio.wait_for(proc.communicate(), 10.0)
-        except TimeoutError:
-            proc.kill()
-            stdout, stderr = await proc.communicate()
-    except BaseException:  # cancelled: leave no load generator behind
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise
-    ended_at = time.monotonic()
-    lines = [line for line in stdout.decode(errors="replace").splitlines() if line.strip()]
-    result: dict[str, Any] | None = None
-    if lines and proc.returncode in REPORTED:
-        with contextlib.suppress(json.JSONDecodeError):
-            parsed = json.loads(lines[-1])
-            if isinstance(parsed, dict):
-                result = parsed
-    if result is None:
-        raise RuntimeError(
-            f"wsload {' '.join(args)} exited with {proc.returncode} and no result:\n"
-            f"{stderr.decode(errors='replace')}{stdout.decode(errors='replace')[-2000:]}"
-        )
-    result["exit_code"] = proc.returncode
-    result["spawned_at"] = spawned_at
-    result["ended_at"] = ended_at
-    return result
