@@ -9,27 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import signal
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.cluster.conftest import PRESENCE_TTL, Cluster
-from tests.helpers.chat import Chat, register
+from tests.helpers.chat import Chat, http_json, http_status, register
 from tests.helpers.process import ServerProcess
 
 ROOM = "team"
 
 
 def healthz(node: ServerProcess) -> int:
-    try:
-        with urllib.request.urlopen(node.http_url + "/healthz", timeout=3) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        with error:
-            return int(error.code)
+    return http_status(node.http_url + "/healthz", timeout=3)
 
 
 @dataclass
@@ -277,4 +270,4 @@ async def test_a_database_outage_gives_errors_never_false_acks_then_recovers(
     texts = [e.get("text") for e in history["events"] if e["kind"] == "message"]
     assert texts == ["before", "during"]
     assert healthz(node) == 200
-    assert json.loads(urllib.request.urlopen(node.http_url + "/healthz").read())["database"] == "ok"
+    assert http_json(node.http_url + "/healthz")[1]["database"] == "ok"

@@ -37,6 +37,13 @@ def http_json(
         return response.status, json.loads(raw) if raw else {}, dict(response.headers)
 
 
+def http_status(request: urllib.request.Request | str, timeout: float = 10) -> int:
+    """The status of one HTTP request whose body does not matter, 4xx and 5xx included; the
+    connection is always closed."""
+    with _opener.open(request, timeout=timeout) as response:
+        return int(response.status)
+
+
 class _KeepErrors(urllib.request.HTTPErrorProcessor):
     """Return 4xx/5xx responses like any other (urllib raises for them, and the raised
     error leaves its socket for the garbage collector)."""

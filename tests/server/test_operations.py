@@ -15,7 +15,7 @@ import pytest
 import trustme
 from websockets.asyncio.client import connect as ws_connect
 
-from tests.helpers.chat import PASSWORD, Chat, http_json, register
+from tests.helpers.chat import PASSWORD, Chat, http_json, http_status, register
 from tests.helpers.process import ServerProcess
 
 Factory = Callable[..., ServerProcess]
@@ -137,9 +137,7 @@ async def test_metrics_count_what_happens(server_factory: Factory) -> None:
 
 def test_metrics_can_be_switched_off(server_factory: Factory) -> None:
     server = server_factory("serve", "--no-metrics")
-    with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(server.http_url + "/metrics", timeout=10)
-    assert info.value.code == 404
+    assert http_status(server.http_url + "/metrics") == 404
 
 
 async def test_json_logs_never_contain_text_passwords_or_tokens(server_factory: Factory) -> None:
