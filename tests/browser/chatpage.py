@@ -16,14 +16,16 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Request, expect
 from websockets.sync.client import connect
 
-from tests.browser.conftest import Pages
+from tests.browser.pages import Pages
 from tests.helpers.chat import PASSWORD, http_json, login, register
+from tests.helpers.process import ServerProcess
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: What a browser logs on its own when a request or a WebSocket fails (the server is down, or
@@ -236,3 +238,7 @@ def api_logout(page: Page, base_url: str) -> None:
 
 
 __all__ = ["PASSWORD", "ChatPages", "SyncChat", "http_json"]
+
+
+#: What the ``open_chat`` fixture gives: ``open_chat(server)`` opens that server's chat pages.
+OpenChat = Callable[[ServerProcess], ChatPages]

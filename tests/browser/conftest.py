@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.browser.chatpage import ChatPages, OpenChat
+from tests.browser.pages import Pages
+from tests.helpers.process import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -48,34 +52,25 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-class Pages:
-    """Opens pages in separate browser contexts (separate users); collects console output."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.browser = browser
-        self.contexts: list[BrowserContext] = []
-        self.console: dict[Page, list[str]] = {}
-        self.errors: list[str] = []
-
-    def new(self, url: str, **context_options: object) -> Page:
-        context = self.browser.new_context(**context_options)  # type: ignore[arg-type]
-        self.contexts.append(context)
-        page = context.new_page()
-        log: list[str] = []
-        self.console[page] = log
-        page.on("console", lambda message: log.append(message.text))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.goto(url)
-        return page
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
 @pytest.fixture
 def pages(browser: Browser) -> Iterator[Pages]:
     opened = Pages(browser)
     yield opened
     opened.close()
     assert opened.errors == [], opened.errors
+
+
+@pytest.fixture
+def open_chat(browser: Browser) -> Iterator[OpenChat]:
+    """``open_chat(server)``: the chat pages of that server; checked at the end of the test."""
+    made: list[ChatPages] = []
+
+    def make(server: ServerProcess) -> ChatPages:
+        made.append(ChatPages(browser, server.http_url))
+        return made[-1]
+
+    yield make
+    for chat in made:
+        chat.close()
+    for chat in made:
+        chat.check()

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.browser.chatpage import (
-    ChatPages,
+    OpenChat,
     SyncChat,
     api_logout,
     composer,
@@ -36,24 +36,6 @@ MINE = re.compile(r"\bmine\b")
 ONLINE = re.compile(r"\bonline\b")
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-
-OpenChat = Callable[[ServerProcess], ChatPages]
-
-
-@pytest.fixture
-def open_chat(browser: Browser) -> Iterator[OpenChat]:
-    """``open_chat(server)``: the chat pages of that server; checked at the end of the test."""
-    made: list[ChatPages] = []
-
-    def make(server: ServerProcess) -> ChatPages:
-        made.append(ChatPages(browser, server.http_url))
-        return made[-1]
-
-    yield make
-    for chat in made:
-        chat.close()
-    for chat in made:
-        chat.check()
 
 
 def member(page: Page, name: str) -> Any:

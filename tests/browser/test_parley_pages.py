@@ -4,33 +4,17 @@ hostile text and alongside the tutorial's plain-text clients."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
-from tests.browser.chatpage import ChatPages, SyncChat, message, messages, send
-from tests.browser.conftest import TUTORIAL, Pages
+from tests.browser.chatpage import OpenChat, SyncChat, message, messages, send
+from tests.browser.conftest import TUTORIAL
+from tests.browser.pages import Pages
 from tests.helpers.process import ServerProcess
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "parley" / "web"
-
-
-@pytest.fixture
-def open_chat(browser: Browser) -> Iterator[Callable[[ServerProcess], ChatPages]]:
-    """``open_chat(server)``: the chat pages of that server; checked at the end of the test."""
-    made: list[ChatPages] = []
-
-    def make(server: ServerProcess) -> ChatPages:
-        made.append(ChatPages(browser, server.http_url))
-        return made[-1]
-
-    yield make
-    for chat in made:
-        chat.close()
-    for chat in made:
-        chat.check()
 
 
 def test_echo_demo_page_shows_replies_and_the_error_after_disconnect(
@@ -58,7 +42,7 @@ def test_echo_demo_page_shows_replies_and_the_error_after_disconnect(
 
 def test_hostile_text_is_shown_as_text_never_run(
     server_factory: Callable[..., ServerProcess],
-    open_chat: Callable[[ServerProcess], ChatPages],
+    open_chat: OpenChat,
 ) -> None:
     server = server_factory("serve")
     victim = open_chat(server).signed_in("victim")
@@ -100,7 +84,7 @@ def test_hostile_text_is_shown_as_text_never_run(
 
 def test_parley_page_and_tutorial_page_chat_together_in_the_lobby(
     server_factory: Callable[..., ServerProcess],
-    open_chat: Callable[[ServerProcess], ChatPages],
+    open_chat: OpenChat,
     pages: Pages,
 ) -> None:
     server = server_factory("serve", "--port", "8080")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import TUTORIAL, Pages
+from tests.browser.conftest import TUTORIAL
+from tests.browser.pages import Pages
 from tests.helpers.process import ServerProcess
 
 
