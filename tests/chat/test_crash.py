@@ -36,16 +36,7 @@ async def test_sigkill_while_sending_loses_no_acked_message(
 
     async def sender(name: str) -> None:
         chat = await Chat.connect(server.ws_url, tokens[name])
-        n = 0
-        try:
-            while True:
-                cid = f"{name}-{n}"
-                ack = await chat.command("send", room="lobby", text=cid, cid=cid, timeout=5)
-                if ack.get("type") == "ack":
-                    acked[cid] = ack["seq"]
-                n += 1
-        except Exception:
-            return  # the server died under us
+        await chat.send_until_gone("lobby", name, acked, timeout=5)  # until the server dies
 
     senders = [asyncio.create_task(sender(name)) for name in names]
     while len(acked) < 150:
@@ -59,16 +50,7 @@ async def test_sigkill_while_sending_loses_no_acked_message(
 
     restarted = server_factory("serve")  # same folder, same parley.db
     checker = await Chat.connect(restarted.ws_url, reader_token, stream=False)
-    stored: dict[int, str] = {}
-    before = None
-    while True:
-        page = await checker.command("history", room="lobby", before=before, limit=100)
-        for event in page["events"]:
-            if event["kind"] == "message":
-                stored[event["seq"]] = event["text"]
-        if not page["more"]:
-            break
-        before = page["events"][0]["seq"]
+    stored = await checker.stored_texts("lobby")
     for cid, seq in acked.items():
         assert stored.get(seq) == cid, f"acked {cid} (seq {seq}) is missing after the crash"
 

@@ -19,7 +19,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.cluster.conftest import Cluster
-from tests.helpers.chat import Chat, register
+from tests.helpers.chat import Chat, http_json, register
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -93,10 +93,7 @@ async def test_nginx_proxies_websockets_to_every_process(
     for chat in chats:
         assert (await chat.next("event", 10, kind="message"))["text"] == "through nginx"
     # Both processes took connections (least_conn: no stickiness needed).
-    counts = []
-    for node in (first, second):
-        with urllib.request.urlopen(node.http_url + "/healthz", timeout=5) as response:
-            counts.append(int(response.read().decode().split('"connections": ')[1].split(",")[0]))
+    counts = [http_json(node.http_url + "/healthz")[1]["connections"] for node in (first, second)]
     assert all(count > 0 for count in counts), counts
     # The tutorial's plain-text clients pass through too.
     async with ws_connect(ws_base + "/") as guest:

@@ -128,6 +128,36 @@ class Chat:
         await self.ws.send(json.dumps({"type": type_, "id": ident, **fields}))
         return await asyncio.wait_for(future, timeout)
 
+    async def send_until_gone(
+        self, room: str, prefix: str, acked: dict[str, int], timeout: float = 10
+    ) -> int | None:
+        """Send ``prefix-0``, ``prefix-1`` ... (each text is its own cid), one after the other,
+        until the connection fails; every acked cid goes into ``acked`` with its seq. Returns
+        the close code the connection ended with (for tests that stop the server under load)."""
+        n = 0
+        while True:
+            cid = f"{prefix}-{n}"
+            try:
+                reply = await self.command("send", room=room, text=cid, cid=cid, timeout=timeout)
+            except Exception:
+                return await self.closed
+            if reply["type"] == "ack":
+                acked[cid] = reply["seq"]
+            n += 1
+
+    async def stored_texts(self, room: str) -> dict[int, str]:
+        """The text of every message in ``room``'s history by seq, read page by page."""
+        stored: dict[int, str] = {}
+        before = None
+        while True:
+            page = await self.command("history", room=room, before=before, limit=100)
+            for event in page["events"]:
+                if event["kind"] == "message":
+                    stored[event["seq"]] = event.get("text", "")
+            if not page["more"]:
+                return stored
+            before = page["events"][0]["seq"]
+
     async def send_raw(self, frame: str | dict[str, Any]) -> None:
         await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
 

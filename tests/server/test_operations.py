@@ -178,16 +178,7 @@ async def test_restart_under_load_loses_no_acked_message(server_factory: Factory
 
     async def sender(index: int) -> None:
         chat = await Chat.connect(server.ws_url, tokens[index])
-        n = 0
-        try:
-            while True:
-                cid = f"{index}-{n}"
-                reply = await chat.command("send", room="lobby", text=cid, cid=cid, timeout=10)
-                if reply["type"] == "ack":
-                    acked[cid] = reply["seq"]
-                n += 1
-        except Exception:
-            closes.append(await chat.closed)
+        closes.append(await chat.send_until_gone("lobby", str(index), acked))
 
     tasks = [asyncio.create_task(sender(i)) for i in range(6)]
     while len(acked) < 200:
@@ -199,16 +190,7 @@ async def test_restart_under_load_loses_no_acked_message(server_factory: Factory
     assert all(code == 1001 for code in closes), closes  # going away: reconnect elsewhere
     restarted = server_factory("serve", "--port", str(port))
     checker = await Chat.connect(restarted.ws_url, tokens[0])
-    stored: dict[int, str] = {}
-    before = None
-    while True:
-        page = await checker.command("history", room="lobby", before=before, limit=100)
-        stored.update(
-            {e["seq"]: e.get("text", "") for e in page["events"] if e["kind"] == "message"}
-        )
-        if not page["more"]:
-            break
-        before = page["events"][0]["seq"]
+    stored = await checker.stored_texts("lobby")
     missing = [cid for cid, seq in acked.items() if stored.get(seq) != cid]
     assert missing == []
     await checker.close()
