@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import re
-import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 from types import ModuleType
 
 from parley.client import Client, EventMessage
 from tests.conftest import TEST_ENV
 from tests.helpers.chat import register
-from tests.helpers.process import ServerProcess
+from tests.helpers.process import OutputProcess, ServerProcess
 
 BOT = Path(__file__).resolve().parents[2] / "examples" / "bot.py"
 
@@ -30,45 +26,9 @@ def load_bot() -> ModuleType:
     return module
 
 
-class BotProcess:
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(BOT), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, **TEST_ENV, "PYTHONUNBUFFERED": "1", **env},
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            if line.startswith("bot ready"):
-                self.ready.set()
-        self.ready.set()
-
-    def wait(self, timeout: float = 30) -> int:
-        """Wait for the exit; then the output is complete and the pipe closed."""
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(5)
-            self._reader.join(5)
-            assert self.proc.stdout is not None
-            self.proc.stdout.close()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.wait(15)
+def start_bot(*args: str, token: str) -> OutputProcess:
+    """examples/bot.py ARGS as a real process, signed in with ``token``."""
+    return OutputProcess([sys.executable, str(BOT), *args], env={**TEST_ENV, "PARLEY_TOKEN": token})
 
 
 def test_answer_is_pure() -> None:
@@ -89,9 +49,9 @@ def test_answer_is_pure() -> None:
 async def test_bot_answers_time_and_greets_newcomers(server: ServerProcess) -> None:
     bot_token = register(server.http_url, "timebot")
     alice_token = register(server.http_url, "alice")
-    bot = BotProcess(server.http_url, "--room", "lobby", env={"PARLEY_TOKEN": bot_token})
+    bot = start_bot(server.http_url, "--room", "lobby", token=bot_token)
     try:
-        assert await asyncio.to_thread(bot.ready.wait, 30)
+        await asyncio.to_thread(bot.wait_for_line, "^bot ready", 30)
         assert bot.lines[-1].strip() == "bot ready: timebot in lobby", bot.lines
         async with Client(server.http_url, token=alice_token) as alice:
             await alice.send("lobby", "!time")
@@ -105,15 +65,18 @@ async def test_bot_answers_time_and_greets_newcomers(server: ServerProcess) -> N
             assert (await _next_from_bot(alice)).startswith("alice: it is")
     finally:
         code = await asyncio.to_thread(bot.stop)
-    output = "".join(bot.lines)
+    output = bot.output
     assert code == 0, output
     assert "Traceback" not in output
 
 
 async def test_bot_with_a_bad_token_says_so_in_one_line(server: ServerProcess) -> None:
-    bot = BotProcess(server.http_url, env={"PARLEY_TOKEN": "wrong"})
-    code = await asyncio.to_thread(bot.wait, 30)
-    output = "".join(bot.lines)
+    bot = start_bot(server.http_url, token="wrong")
+    try:
+        code = await asyncio.to_thread(bot.wait, 30)
+    finally:
+        await asyncio.to_thread(bot.stop)
+    output = bot.output
     assert code == 1
     assert output.strip() == (
         "bot: the server refused the session: invalid or expired session token"

@@ -26,18 +26,18 @@ def _die_with_parent() -> None:
         pass
 
 
-class ServerProcess:
-    """A ``parley`` server process; its output is collected line by line in ``lines``."""
+class OutputProcess:
+    """A process whose output (stdout and stderr together) is collected line by line in
+    ``lines``, so a test can wait for a line and read everything it printed."""
 
     def __init__(
-        self, args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+        self, argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
     ):
-        self.args = list(args)
         self.lines: list[str] = []
         self._cond = threading.Condition()
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "parley", *self.args],
+            list(argv),
             preexec_fn=_die_with_parent,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -48,7 +48,6 @@ class ServerProcess:
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.port = 0
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -92,6 +91,40 @@ class ServerProcess:
         with self._cond:
             return "\n".join(self.lines)
 
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout: float = 10.0) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(timeout)
+        return code
+
+    def stop(self) -> int:
+        """Stop the process (SIGTERM, then SIGKILL if it is still running 10 s later) and
+        return its exit status; the output is complete afterwards."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._reader.join(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return self.proc.returncode
+
+
+class ServerProcess(OutputProcess):
+    """A ``parley`` server process (``python -m parley ARGS``); ``start`` waits until it
+    listens and learns its port."""
+
+    def __init__(
+        self, args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+    ):
+        super().__init__([sys.executable, "-m", "parley", *args], cwd=cwd, env=env)
+        self.port = 0
+
     def start(self, timeout: float = 15.0) -> ServerProcess:
         self.port = int(self.wait_for_line(PORT_LINE.pattern, timeout).group(1))
         return self
@@ -103,27 +136,6 @@ class ServerProcess:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
-
-    def signal(self, signum: int) -> None:
-        self.proc.send_signal(signum)
-
-    def wait(self, timeout: float = 10.0) -> int:
-        code = self.proc.wait(timeout)
-        self._reader.join(timeout)
-        return code
-
-    def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL) and fail if it printed a traceback."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 def start_server(*args: str, **kwargs: object) -> ServerProcess:
