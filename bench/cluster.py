@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib.report import percentile
@@ -192,8 +194,21 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.3)
-    return process, f"redis://127.0.0.1:{port}/0"
+    url = f"redis://127.0.0.1:{port}/0"
+    # Wait until it answers, not a fixed time: a node started against a Redis that is not
+    # listening yet would refuse to start.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with redis.Redis.from_url(url, socket_connect_timeout=0.2) as client:
+                client.ping()
+            return process, url
+        except (redis.RedisError, OSError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait(5)
+                raise SystemExit(f"cluster.py: redis-server on port {port} did not start") from None
+            time.sleep(0.02)
 
 
 def summary(values_ns: list[int]) -> str:
