@@ -96,6 +96,25 @@ def retry_option(func: F) -> F:
     )(func)
 
 
+def keepalive_option(func: F) -> F:
+    return click.option(
+        "--ping-interval",
+        type=click.FloatRange(min=0.1),
+        default=20.0,
+        show_default=True,
+        envvar="PARLEY_PING_INTERVAL",
+        metavar="SECONDS",
+        help="Ping a server that has been quiet this long; one that then sends nothing for "
+        "as long again is taken for gone (and reconnected to). Environment: "
+        "PARLEY_PING_INTERVAL.",
+    )(func)
+
+
+def _keepalive(ping_interval: float) -> dict[str, float]:
+    """The Client's keepalive arguments for ``--ping-interval``."""
+    return {"ping_interval": ping_interval, "ping_timeout": ping_interval}
+
+
 def _url(text: str, default_path: str) -> ServerURL:
     try:
         return parse_url(text, default_path=default_path)
@@ -211,6 +230,7 @@ def _json(message: msgspec.Struct) -> str:
     metavar="NAME",
     help="Offer this subprotocol (raw mode; repeatable).",
 )
+@keepalive_option
 def connect(
     url: str,
     raw: bool,
@@ -222,6 +242,7 @@ def connect(
     room: str | None,
     headers: tuple[str, ...],
     subprotocols: tuple[str, ...],
+    ping_interval: float,
 ) -> None:
     """Chat in a terminal, or talk to any WebSocket server (--raw).
 
@@ -247,7 +268,7 @@ def connect(
     target = _url(url, CHAT_PATH)
     start_room = _room(room) if room else None
     creds = _credentials(token, user, password_stdin, register, interactive_ok=True)
-    _run(_chat(target, creds, start_room, trace), on_interrupt=0)
+    _run(_chat(target, creds, start_room, trace, ping_interval), on_interrupt=0)
 
 
 def _header(text: str) -> tuple[str, str]:
@@ -274,7 +295,9 @@ async def _raw(
     return 0
 
 
-async def _chat(url: ServerURL, creds: Credentials, room: str | None, trace: bool) -> int:
+async def _chat(
+    url: ServerURL, creds: Credentials, room: str | None, trace: bool, ping_interval: float
+) -> int:
     from parley.client.chatmode import ChatCompleter, ChatMode, ChatState
     from parley.client.console import PipeConsole, TerminalConsole, is_interactive
 
@@ -286,7 +309,9 @@ async def _chat(url: ServerURL, creds: Credentials, room: str | None, trace: boo
         else PipeConsole(sanitize=sys.stdout.isatty())
     )
     tracer = LineTracer(console.note) if trace else None
-    client = Client(url.ws_url, tracer=tracer, **creds.client_options())
+    client = Client(
+        url.ws_url, tracer=tracer, **_keepalive(ping_interval), **creds.client_options()
+    )
     await client.start()
     try:
         with console.session():
@@ -367,6 +392,7 @@ def send(
 @click.option("--join", "join_room", is_flag=True, help="Join ROOM first if needed.")
 @retry_option
 @trace_option
+@keepalive_option
 def tail(
     url: str,
     room: str,
@@ -378,6 +404,7 @@ def tail(
     join_room: bool,
     retry_for: float,
     trace: bool,
+    ping_interval: float,
 ) -> None:
     """Print the events of ROOM as JSON lines as they happen, until interrupted.
 
@@ -396,6 +423,7 @@ def tail(
             target.ws_url,
             give_up_after=retry_for,
             tracer=_stderr_tracer(trace),
+            **_keepalive(ping_interval),
             **creds.client_options(),
         )
         async with client:

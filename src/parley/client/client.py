@@ -93,6 +93,7 @@ class _Options:
     give_up_after: float | None
     receive_events: bool
     ping_interval: float | None
+    ping_timeout: float
     timeout: float
     backoff: Backoff
     ssl_context: ssl.SSLContext | None
@@ -111,7 +112,9 @@ class Client:
     (a bot that saves :attr:`positions` and passes them back misses nothing across restarts).
     ``give_up_after`` bounds how long, in seconds, the client keeps trying to reconnect
     (``None``: forever). With ``receive_events=False`` events are dropped instead of queued,
-    for programs that only send.
+    for programs that only send. A server quiet for ``ping_interval`` seconds is pinged; one
+    from which nothing at all arrives in the ``ping_timeout`` seconds after that ping is taken
+    for gone, and the client reconnects (``ping_interval=None``: never ping).
     """
 
     def __init__(
@@ -127,6 +130,7 @@ class Client:
         give_up_after: float | None = None,
         receive_events: bool = True,
         ping_interval: float | None = 20.0,
+        ping_timeout: float = 20.0,
         timeout: float = 10.0,
         backoff: Backoff | None = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -145,6 +149,7 @@ class Client:
             give_up_after=give_up_after,
             receive_events=receive_events,
             ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
             timeout=timeout,
             backoff=backoff or Backoff(),
             ssl_context=ssl_context,
@@ -431,6 +436,7 @@ class Client:
                 timeout=self._opts.timeout,
                 ssl_context=self._opts.ssl_context,
                 ping_interval=self._opts.ping_interval,
+                ping_timeout=self._opts.ping_timeout,
             )
         except HandshakeRefused as exc:
             if exc.status == 401:

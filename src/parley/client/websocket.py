@@ -316,16 +316,24 @@ class WebSocket:
         await self._send(OP_PING, data)
 
     async def _keepalive(self) -> None:
-        """Ping when the server has been quiet; drop the connection if it stays quiet."""
+        """Ping when the server has been quiet; drop the connection if nothing at all arrives
+        in the ``ping_timeout`` after the ping.
+
+        The test is "did any byte arrive after the ping was sent", not "has it been quiet for
+        ``ping_timeout`` now": the answer to a ping on a fast network comes back sooner than
+        a timer can be late, so comparing two durations dropped healthy connections whenever
+        the sleep overshot by more than the round trip (every other ping, on loopback).
+        """
         assert self._ping_interval is not None
         while self.state == OPEN:
             quiet = time.monotonic() - self._last_seen
             if quiet < self._ping_interval:
                 await asyncio.sleep(self._ping_interval - quiet)
                 continue
+            ping_sent = time.monotonic()
             self._write(OP_PING, b"")
             await asyncio.sleep(self._ping_timeout)
-            if self.state == OPEN and time.monotonic() - self._last_seen >= self._ping_timeout:
+            if self.state == OPEN and self._last_seen < ping_sent:
                 self.close_reason = "the server did not answer a ping"
                 self._writer.transport.abort()
                 return
