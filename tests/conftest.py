@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 from tests.helpers.process import ServerProcess, start_server
+
+# Property tests: the suite's runs are deterministic (the same examples on every machine and
+# every run, so a newcomer's green is CI's green) and never shrink: a failure is reported at
+# once with the steps that produced it, instead of minutes of shrinking that a replay cache then
+# repeats on every later run. PARLEY_HYPOTHESIS=explore looks for new failures: random seeds
+# on every run, the example database (.hypothesis/, git-ignored), and shrinking to a minimal case.
+settings.register_profile(
+    "suite",
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate, Phase.target],
+    print_blob=True,
+)
+settings.register_profile("explore", phases=list(Phase))
+settings.load_profile(os.environ.get("PARLEY_HYPOTHESIS", "suite"))
 
 #: Argon2id stays Argon2id in tests, with lighter parameters so the suite runs fast
 #: (tests/chat/test_accounts.py checks the production defaults separately).

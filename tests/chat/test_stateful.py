@@ -51,6 +51,9 @@ class SyncChat:
                 url + "/ws",
                 subprotocols=["parley.v1"],  # type: ignore[list-item]
                 additional_headers={"Authorization": f"Bearer {token}"},
+                # Events pile up unread between commands: an unbounded queue, so that closing
+                # never waits for a reader blocked on a full one.
+                max_queue=None,
             )
         )
         assert json.loads(self.ws.recv(timeout=10))["type"] == "welcome"
@@ -91,6 +94,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         super().__init__()
         assert _server is not None
         self.run = next(_runs)
+        self.cids = itertools.count()
         self.chats = {user: SyncChat(_server.ws_url, _tokens[user]) for user in USERS}
         self.rooms: dict[str, RoomModel] = {}
 
@@ -150,11 +154,12 @@ class ProtocolMachine(RuleBasedStateMachine):
     )
     def send(self, user: str, index: int, text: str) -> None:
         name = self.room_name(index)
+        # A fresh cid for every send: a reused one would (rightly) return the first ack.
         reply = self.chats[user].command(
-            "send", room=name, text=text, cid=f"{user}-{self.run}-{len(text)}-{id(text)}"
+            "send", room=name, text=text, cid=f"{user}-{self.run}-{next(self.cids)}"
         )
         room = self.rooms.get(name)
-        if not text.strip():
+        if not text.strip() or "\x00" in text:  # blank, or NUL (docs/protocol.md)
             assert reply["code"] == "bad_request", reply
         elif room is None or user not in room.members:
             assert reply["code"] == "forbidden", reply
@@ -218,8 +223,10 @@ class ProtocolMachine(RuleBasedStateMachine):
             chat.close()
 
 
+# Examples and steps as many as the suite's time allows; the profile (tests/conftest.py) says
+# whether runs are derandomized and shrunk.
 ProtocolMachine.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=200,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
