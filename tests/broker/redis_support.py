@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,8 @@ from pathlib import Path
 import pytest
 import redis
 from redis.exceptions import RedisError
+
+from tests.helpers.process import free_port
 
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -66,13 +67,6 @@ def delete_prefix(url: str, prefix: str) -> None:
         keys = list(r.scan_iter(match=f"{prefix}:*", count=1000))
         if keys:
             r.delete(*keys)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PrivateRedis:

@@ -19,10 +19,10 @@ from tests.broker.conftest import Recorder
 from tests.broker.redis_support import (
     PrivateRedis,
     eventually,
-    free_port,
     shared_redis_url,
     unique_prefix,
 )
+from tests.helpers.process import free_port
 
 pytestmark = pytest.mark.timeout(30)
 

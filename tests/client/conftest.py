@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import TEST_ENV
 from tests.helpers.chat import register
-from tests.helpers.process import ServerProcess
+from tests.helpers.process import ServerProcess, child_setup
 
 _names = itertools.count(1)
 
@@ -73,6 +73,7 @@ def spawn_parley(
         timeout=30,
         dimensions=(30, 120),
         cwd=str(cwd) if cwd else None,
+        preexec_fn=child_setup,
     )
     return child
 

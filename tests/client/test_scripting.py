@@ -17,7 +17,7 @@ import pytest
 
 from tests.client.conftest import CLI_ENV, run_parley
 from tests.helpers.chat import PASSWORD, register
-from tests.helpers.process import ServerProcess
+from tests.helpers.process import ServerProcess, child_setup
 
 PARLEY = f"{sys.executable} -m parley"
 
@@ -42,6 +42,7 @@ class Tail:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "parley", "tail", *args],
+            preexec_fn=child_setup,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,

@@ -20,16 +20,10 @@ from websockets.asyncio.client import connect as ws_connect
 
 from tests.cluster.conftest import Cluster
 from tests.helpers.chat import Chat, http_json, register
+from tests.helpers.process import free_port
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,15 +16,32 @@ from pathlib import Path
 PORT_LINE = re.compile(r"socket initialized on port (\d+)")
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the test process dies, so that no server outlives a
-    test run that was killed (Linux; elsewhere servers are stopped by the fixtures only)."""
+def child_setup() -> None:
+    """``preexec_fn`` of every process a test starts (between fork and exec, in the child).
+
+    * SIGINT and SIGQUIT back to their defaults: a suite started in the background of a
+      non-interactive shell (``./dev test &``) inherits them *ignored*, and an ignored signal
+      stays ignored across exec, so a test's Ctrl-C (SIGINT) would never reach the program.
+    * SIGTERM when the test process dies, so that no server outlives a test run that was
+      killed (Linux; elsewhere processes are stopped by the fixtures only).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that was free a moment ago, for programs that cannot be told to
+    pick one themselves (``parley`` can: ``--port 0``)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class OutputProcess:
@@ -38,7 +56,7 @@ class OutputProcess:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
             list(argv),
-            preexec_fn=_die_with_parent,
+            preexec_fn=child_setup,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

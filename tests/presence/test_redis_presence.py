@@ -14,7 +14,8 @@ import redis.asyncio
 
 from parley.presence.base import PresenceChanges, PresenceUnavailable
 from parley.presence.redis import RedisPresence
-from tests.broker.redis_support import PrivateRedis, free_port, shared_redis_url
+from tests.broker.redis_support import PrivateRedis, shared_redis_url
+from tests.helpers.process import free_port
 
 pytestmark = pytest.mark.timeout(30)
 
