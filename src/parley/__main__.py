@@ -2,4 +2,4 @@
 
 from parley.cli import main
 
-main()
+main(prog_name="parley")

@@ -139,7 +139,35 @@ def db_option(func: F) -> F:
     )(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """The ``parley`` group: a usage error is one line on standard error and exit status 2.
+
+    click's own report is four lines (usage, a hint, a blank line, the error); operators and
+    scripts get ``parley serve: Invalid value for '--port': ... (see 'parley serve --help')``.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as error:  # `parley` or `parley user` alone
+            click.echo(error.format_message(), err=True)
+            sys.exit(2)
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx else "parley"
+            message = "; ".join(error.format_message().splitlines())
+            click.echo(f"{where}: {message} (see '{where} --help')", err=True)
+            sys.exit(2)
+        except click.ClickException as error:
+            click.echo(f"parley: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("parley: interrupted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="parley")
 def main() -> None:
     """Parley: real-time chat over WebSocket, grown from the classic tutorial."""
@@ -436,7 +464,9 @@ def _serve(
         )
     except ListenError as exc:
         _fail(str(exc), 1)
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:  # its message says what could not be done, and where
+        _fail(_one_line(exc), 1)
+    except sqlite3.Error as exc:
         _fail(f"cannot open the database: {_one_line(exc)}", 1)
     except (BrokerUnavailable, PresenceUnavailable) as exc:
         _fail(_one_line(exc), 1)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
@@ -69,6 +70,21 @@ def test_port_in_use_is_one_line_and_exit_1(server_factory: Callable[..., Server
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("x" * 4096)
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "serve", "--port", "0", "--db", str(not_a_db)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    # Said once: not "cannot open the database: cannot open the database ...".
+    assert result.stderr == f"parley: cannot open the database {not_a_db}: file is not a database\n"
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -89,8 +105,10 @@ def test_bad_flags_are_refused_clearly(args: list[str]) -> None:
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2
-    assert "Error:" in result.stderr
-    assert "Traceback" not in result.stderr
+    # One line (README: "a bad flag is refused with one line"), naming the command.
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"parley {args[0]}: "), result.stderr
+    assert result.stderr.endswith(f"(see 'parley {args[0]} --help')\n"), result.stderr
 
 
 def test_environment_sets_flags(server_factory: Callable[..., ServerProcess]) -> None:

@@ -110,11 +110,6 @@ def keepalive_option(func: F) -> F:
     )(func)
 
 
-def _keepalive(ping_interval: float) -> dict[str, float]:
-    """The Client's keepalive arguments for ``--ping-interval``."""
-    return {"ping_interval": ping_interval, "ping_timeout": ping_interval}
-
-
 def _url(text: str, default_path: str) -> ServerURL:
     try:
         return parse_url(text, default_path=default_path)
@@ -310,7 +305,11 @@ async def _chat(
     )
     tracer = LineTracer(console.note) if trace else None
     client = Client(
-        url.ws_url, tracer=tracer, **_keepalive(ping_interval), **creds.client_options()
+        url.ws_url,
+        tracer=tracer,
+        ping_interval=ping_interval,
+        ping_timeout=ping_interval,
+        **creds.client_options(),
     )
     await client.start()
     try:
@@ -423,7 +422,8 @@ def tail(
             target.ws_url,
             give_up_after=retry_for,
             tracer=_stderr_tracer(trace),
-            **_keepalive(ping_interval),
+            ping_interval=ping_interval,
+            ping_timeout=ping_interval,
             **creds.client_options(),
         )
         async with client:

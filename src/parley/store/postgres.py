@@ -890,7 +890,8 @@ async def apply_migrations(
     newest = max(done, default=0)
     if newest > newest_known:
         raise Unavailable(
-            f"the database has schema version {newest}; this Parley knows up to {newest_known}"
+            f"cannot use the database: it has schema version {newest}; this Parley knows up "
+            f"to {newest_known}"
         )
     applied: list[int] = []
     for migration in ordered:

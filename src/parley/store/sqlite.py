@@ -641,7 +641,8 @@ def _refuse_newer_schema(conn: Connection, newest_known: int) -> None:
     newest = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
     if newest is not None and newest > newest_known:
         raise Unavailable(
-            f"the database has schema version {newest}; this Parley knows up to {newest_known}"
+            f"cannot use the database: it has schema version {newest}; this Parley knows up "
+            f"to {newest_known}"
         )
 
 
