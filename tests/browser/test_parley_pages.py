@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.browser.chatpage import OpenChat, SyncChat, message, messages, send
-from tests.browser.conftest import TUTORIAL
+from tests.browser.conftest import TUTORIAL, TutorialPages
 from tests.browser.pages import Pages
 from tests.helpers.process import ServerProcess
 
@@ -85,11 +85,11 @@ def test_hostile_text_is_shown_as_text_never_run(
 def test_parley_page_and_tutorial_page_chat_together_in_the_lobby(
     server_factory: Callable[..., ServerProcess],
     open_chat: OpenChat,
-    pages: Pages,
+    tutorial_pages: TutorialPages,
 ) -> None:
-    server = server_factory("serve", "--port", "8080")
+    server = server_factory("serve")
     alice = open_chat(server).signed_in("alice")
-    tutorial_page = pages.new((TUTORIAL / "client1.html").as_uri())
+    tutorial_page = tutorial_pages(server).new((TUTORIAL / "client1.html").as_uri())
     server.wait_for_count("Client connected", 1)
     send(alice, "hello tutorial")
     expect(tutorial_page.locator("#chatbox")).to_contain_text("alice: hello tutorial")
