@@ -1,7 +1,7 @@
 // Around the timeline: the room's header (name, topic), the member panel (who is online, room
 // actions), the composer with its typing indicator, and the connection banner.
 
-import { el } from "../dom.js";
+import { el, icon } from "../dom.js";
 import { typingText } from "../format.js";
 import { userKey } from "../store.js";
 
@@ -40,18 +40,24 @@ export class RoomView {
       return;
     }
     const direct = room.kind === "direct";
-    this.name.replaceChildren(
-      direct
-        ? el("span", { class: store.isOnline(store.title(room)) ? "presence online" : "presence", "aria-hidden": "true" })
-        : el("span", { class: "room-sigil", "aria-hidden": "true", text: room.kind === "private" ? "🔒" : "#" }),
-      store.title(room),
-    );
+    this.name.replaceChildren(this.sigil(room), store.title(room));
     this.topic.textContent = direct ? "Direct message" : room.topic || "No topic";
     this.topic.classList.toggle("empty", !direct && !room.topic);
     this.heading.textContent = direct ? "Conversation" : "Members";
     this.editTopic.hidden = direct;
     this.invite.hidden = direct;
     this.leave.hidden = direct;
+  }
+
+  /** What stands before the room's name: a presence dot, the sidebar's lock icon, or "#". */
+  sigil(room) {
+    const store = this.store;
+    if (room.kind === "direct") {
+      return el("span", { class: store.isOnline(store.title(room)) ? "presence online" : "presence", "aria-hidden": "true" });
+    }
+    // An SVG, not the 🔒 emoji: Debian's Chromium has no emoji font and drew an empty box.
+    if (room.kind === "private") return icon("lock");
+    return el("span", { class: "room-sigil", "aria-hidden": "true", text: "#" });
   }
 
   renderMembers() {
