@@ -215,6 +215,34 @@ def test_unread_counts_and_direct_messages(
     carol.close()
 
 
+def test_a_direct_room_shows_the_same_presence_in_header_sidebar_and_panel_after_a_reload(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    alice = open_chat(server).signed_in("alice", viewport=DESKTOP)
+    bob = SyncChat(server.http_url, "bob")
+    bob.command("dm", user="alice")
+    open_room(alice, "bob")
+    header = alice.locator("#room-name .presence")
+    sidebar = alice.locator("#dm-list .presence")
+
+    def agree(online: bool) -> None:
+        for dot in (header, sidebar, member(alice, "bob")):
+            if online:
+                expect(dot).to_have_class(ONLINE)
+            else:
+                expect(dot).not_to_have_class(ONLINE)
+
+    agree(online=True)
+    # After a reload the header is drawn before the server said who is online: it must
+    # follow the presence that arrives later, like the room list and the member panel.
+    alice.reload()
+    expect(alice.locator("#room-name")).to_have_text("bob")
+    agree(online=True)
+    bob.close()
+    agree(online=False)
+
+
 def test_edits_and_deletes_appear_live_and_after_a_resume(
     server_factory: Callable[..., ServerProcess], open_chat: OpenChat
 ) -> None:

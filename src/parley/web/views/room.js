@@ -21,7 +21,12 @@ export class RoomView {
     this.leave = document.getElementById("leave-room");
     store.on("rooms", () => this.renderHeader());
     store.on("members", ({ room }) => room === this.room && this.renderMembers());
-    store.on("presence", () => this.renderMembers());
+    // The header too: a direct room's dot is drawn before `who` answers (after a reload, the
+    // welcome says nothing about presence) and must follow it like the list and the panel.
+    store.on("presence", () => {
+      this.renderHeader();
+      this.renderMembers();
+    });
   }
 
   show(room) {
