@@ -670,6 +670,69 @@ def test_on_a_phone_the_room_list_and_the_member_list_are_drawers(
     carol.close()
 
 
+WATCH_HEADING = """
+() => {
+  const heading = document.getElementById("members-heading");
+  window.__headings = [heading.textContent];
+  new MutationObserver(() => window.__headings.push(heading.textContent)).observe(
+    heading, { childList: true, subtree: true, characterData: true });
+}
+"""
+
+HEADING_LINES = """
+() => {
+  const heading = document.getElementById("members-heading");
+  const lineHeight = parseFloat(getComputedStyle(heading).lineHeight);
+  return heading.getBoundingClientRect().height / lineHeight;
+}
+"""
+
+HEADING = re.compile(r"^(Members|Conversation) \d+ online$")
+
+
+def test_the_member_panel_heading_keeps_one_format_on_one_line(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    alice = open_chat(server).signed_in("alice", viewport=DESKTOP)
+    bob = SyncChat(server.http_url, "bob")
+    bob.command("create", room="design", topic="Colours")
+    bob.command("invite", room="design", user="alice")
+    bob.command("dm", user="alice")
+    heading = alice.locator("#members-heading")
+    expect(heading).to_have_text("Members 2 online")
+    alice.evaluate(WATCH_HEADING)
+
+    # Everything that redraws the header or the list (switching rooms, unread counts, a
+    # topic, presence) leaves the heading in its one format.
+    open_room(alice, "design")
+    expect(heading).to_have_text("Members 2 online")
+    bob.say("lobby", "an unread message")
+    expect(alice.locator("#room-list .badge")).to_have_text("1")
+    bob.command("topic", room="design", topic="Colours and icons")
+    expect(alice.locator("#room-topic")).to_have_text("Colours and icons")
+    open_room(alice, "bob")
+    expect(heading).to_have_text("Conversation 2 online")
+    texts = alice.evaluate("window.__headings")
+    assert [text for text in texts if not HEADING.match(text)] == [], texts
+
+    # One line, in the side panel of a wide screen and in the drawer of a narrow one.
+    panel = alice.locator("#members-panel")
+    for size in (DESKTOP, {"width": 1100, "height": 800}, {"width": 1000, "height": 800}, PHONE):
+        alice.set_viewport_size(size)
+        drawer = size["width"] < 1100
+        if drawer:  # below 1100 px the panel is a drawer, closed when the screen narrows
+            expect(panel).to_be_hidden()
+            alice.locator("#toggle-members").click()
+        expect(panel).to_be_visible()
+        lines = alice.evaluate(HEADING_LINES)
+        assert lines < 1.5, (size, lines)
+        if drawer:
+            alice.keyboard.press("Escape")
+            expect(panel).to_be_hidden()
+    bob.close()
+
+
 def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(
     server_factory: Callable[..., ServerProcess], open_chat: OpenChat
 ) -> None:
@@ -759,7 +822,7 @@ CONTRAST = """
     ".history-status", ".day span", "#room-name", "#room-topic", ".room-link",
     ".room-link.active", ".room-link .badge", ".group-head h2", "#me-name", "#me-status",
     ".member-name", ".composer-help", ".panel-actions button", ".members-button",
-    "#sign-out"];
+    ".panel-count", "#sign-out"];
   const out = [];
   for (const s of selectors) {
     const el = document.querySelector(s);

@@ -15,7 +15,8 @@ export class RoomView {
     this.topic = document.getElementById("room-topic");
     this.count = document.getElementById("member-count");
     this.members = document.getElementById("member-list");
-    this.heading = document.getElementById("members-heading");
+    this.headingTitle = document.getElementById("members-title");
+    this.headingOnline = document.getElementById("members-online");
     this.editTopic = document.getElementById("edit-topic");
     this.invite = document.getElementById("invite");
     this.leave = document.getElementById("leave-room");
@@ -48,7 +49,6 @@ export class RoomView {
     this.name.replaceChildren(this.sigil(room), store.title(room));
     this.topic.textContent = direct ? "Direct message" : room.topic || "No topic";
     this.topic.classList.toggle("empty", !direct && !room.topic);
-    this.heading.textContent = direct ? "Conversation" : "Members";
     this.editTopic.hidden = direct;
     this.invite.hidden = direct;
     this.leave.hidden = direct;
@@ -71,6 +71,7 @@ export class RoomView {
     if (!room) {
       this.members.replaceChildren();
       this.count.textContent = "0";
+      this.renderHeading("Members", 0);
       return;
     }
     let names;
@@ -94,7 +95,14 @@ export class RoomView {
         );
       }),
     );
-    this.heading.textContent = `${room.kind === "direct" ? "Conversation" : "Members"} — ${online} online`;
+    this.renderHeading(room.kind === "direct" ? "Conversation" : "Members", online);
+  }
+
+  /** The panel's heading: written here only, always "Members N online" (never without the
+   *  count, which made it flip), title and count in separate boxes so it stays on one line. */
+  renderHeading(title, online) {
+    this.headingTitle.textContent = title;
+    this.headingOnline.textContent = `${online} online`;
   }
 }
 
