@@ -7,6 +7,7 @@ or ``SyncChat`` clients.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Callable
@@ -731,6 +732,51 @@ def test_the_member_panel_heading_keeps_one_format_on_one_line(
             alice.keyboard.press("Escape")
             expect(panel).to_be_hidden()
     bob.close()
+
+
+def zone_where_it_is(hour: int) -> str:
+    """A time zone in which it is ``hour`` o'clock now (``Etc/GMT-N`` is UTC+N)."""
+    offset = (hour - datetime.datetime.now(datetime.UTC).hour) % 24
+    if offset > 14:
+        offset -= 24
+    return f"Etc/GMT{-offset:+d}"
+
+
+INK = """
+(node) => {
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const box = range.getBoundingClientRect();
+  return { left: box.left, right: box.right, top: box.top, bottom: box.bottom };
+}
+"""
+
+
+def test_on_a_phone_the_time_of_a_continuation_does_not_overlap_its_text(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    # 10 o'clock in a 12-hour locale: the widest times ("10:47 PM") are drawn.
+    alice = open_chat(server).signed_in(
+        "alice",
+        viewport=PHONE,
+        has_touch=True,
+        is_mobile=True,
+        locale="en-US",
+        timezone_id=zone_where_it_is(10),
+    )
+    send(alice, "first from a phone")
+    send(alice, "sent from a phone")
+    second = message(alice, "sent from a phone")
+    expect(second).to_have_class(re.compile(r"\bcont\b"))
+    second.tap()  # a tap shows a message's actions and its time
+    gutter = second.locator(".gutter-time")
+    expect(gutter).to_be_visible()
+    expect(gutter).to_have_text(re.compile(r"^1\d:\d\d"))
+    time_box = gutter.evaluate(INK)
+    text_box = second.locator(".text").evaluate(INK)
+    assert time_box["right"] <= text_box["left"], (time_box, text_box)
+    assert time_box["left"] >= 0, time_box  # not cut off by the screen's edge either
 
 
 def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(
