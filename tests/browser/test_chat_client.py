@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
 from tests.browser.chatpage import (
     OpenChat,
@@ -777,6 +777,48 @@ def test_on_a_phone_the_time_of_a_continuation_does_not_overlap_its_text(
     text_box = second.locator(".text").evaluate(INK)
     assert time_box["right"] <= text_box["left"], (time_box, text_box)
     assert time_box["left"] >= 0, time_box  # not cut off by the screen's edge either
+
+
+def overlap(a: Locator, b: Locator) -> bool:
+    box_a, box_b = a.bounding_box(), b.bounding_box()
+    assert box_a is not None
+    assert box_b is not None
+    return not (
+        box_a["x"] + box_a["width"] <= box_b["x"]
+        or box_b["x"] + box_b["width"] <= box_a["x"]
+        or box_a["y"] + box_a["height"] <= box_b["y"]
+        or box_b["y"] + box_b["height"] <= box_a["y"]
+    )
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_toasts_never_cover_the_composer(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat, viewport: dict[str, int]
+) -> None:
+    server = server_factory("serve")
+    chat = open_chat(server)
+    page = chat.new(viewport=viewport)
+    to_page: list[WebSocketRoute] = []
+
+    def route(page_side: WebSocketRoute) -> None:
+        page_side.connect_to_server()  # frames pass through both ways
+        to_page.append(page_side)
+
+    page.context.route_web_socket(re.compile(r"/ws$"), route)
+    sign_up(page, "alice")
+    expect(page.locator("#room-name")).to_have_text("#lobby")
+    # Errors the server might send (an error toast each): a full stack of them.
+    for n in (1, 2, 3):
+        frame = {"type": "error", "code": "internal", "message": f"Something failed ({n})."}
+        to_page[-1].send(json.dumps(frame))
+    toasts = page.locator("#toasts .toast")
+    expect(toasts).to_have_count(3)
+    for toast in toasts.all():
+        expect(toast).to_be_visible()
+        for target in ("#send", "#composer-text", "#room-name", "#toggle-members"):
+            assert not overlap(toast, page.locator(target)), target
+    send(page, "typed while the toasts are shown")
+    expect(messages(page)).to_have_text(["typed while the toasts are shown"])
 
 
 def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(

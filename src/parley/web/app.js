@@ -20,17 +20,27 @@ const NARROW = matchMedia("(max-width: 719px)"); // phone: the room list is a dr
 
 // -- toasts ---------------------------------------------------------------------------------
 
+// How long a toast stays (ms). News ("you were invited") is read at a glance; an error may need
+// reading twice, and stays while the pointer is on it or it has the keyboard focus.
+const TOAST_SHOWN = { info: 4000, error: 12000 };
+
 function toast(message, kind = "error") {
   const box = $("toasts");
+  let timer = 0;
+  const hold = () => clearTimeout(timer);
+  const later = () => {
+    hold();
+    timer = setTimeout(() => item.remove(), TOAST_SHOWN[kind] || TOAST_SHOWN.error);
+  };
   const item = el(
     "div",
-    { class: `toast ${kind}` },
+    { class: `toast ${kind}`, onpointerenter: hold, onpointerleave: later, onfocusin: hold, onfocusout: later },
     el("span", { text: message }),
     el("button", { type: "button", class: "icon-button", "aria-label": "Dismiss", onclick: () => item.remove() }, "×"),
   );
   box.append(item);
   while (box.children.length > 3) box.firstElementChild.remove();
-  setTimeout(() => item.remove(), 8000);
+  later();
 }
 
 // -- the parts -------------------------------------------------------------------------------
