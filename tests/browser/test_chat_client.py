@@ -78,6 +78,12 @@ def test_sign_up_and_sign_in_errors_are_inline_and_the_session_survives_a_reload
     page.get_by_role("button", name="Sign out").click()
     expect(auth).to_be_visible()
     expect(page.locator("#auth-lead")).to_have_text("You have signed out.")
+    # The notice starts where the card's other lines start (it once took the timeline's
+    # notice indentation).
+    notice = page.locator("#auth-lead").evaluate(INK)
+    form = page.locator("#auth-form").bounding_box()
+    assert form is not None
+    assert abs(notice["left"] - form["x"]) < 1, (notice, form)
     page.reload()
     expect(auth).to_be_visible()  # the session ended on the server too
 
