@@ -132,7 +132,11 @@ def test_two_users_join_a_room_chat_both_ways_and_see_each_other_typing_and_onli
     expect(alice.locator("#room-name")).to_have_text("#team")
     expect(alice.locator("#room-topic")).to_have_text("Shipping Parley 1.0")
     bob.get_by_role("button", name="Browse public rooms").click()
-    bob.locator("#browse-dialog").get_by_role("button", name="Join #team").click()
+    # The whole row joins, its name included (not only the small Join button).
+    row = bob.locator("#browse-dialog").get_by_role("button", name="Join #team")
+    expect(row).to_contain_text("Shipping Parley 1.0")
+    row.locator(".browse-name").click()
+    expect(bob.locator("#browse-dialog")).to_be_hidden()
     expect(bob.locator("#room-name")).to_have_text("#team")
     expect(bob.locator("#room-topic")).to_have_text("Shipping Parley 1.0")
     expect(alice.locator("#messages .notice").last).to_contain_text("bob joined")
@@ -896,6 +900,14 @@ def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(
     keyboard.press("Escape")
     expect(page.locator("#browse-dialog")).to_be_hidden()
     expect(browse).to_be_focused()
+    # A room of the list is one Tab away from the filter, and Enter opens it.
+    keyboard.press("Enter")
+    keyboard.type("lobby")
+    keyboard.press("Tab")
+    expect(page.locator("#browse-dialog").get_by_role("button", name="Open #lobby")).to_be_focused()
+    keyboard.press("Enter")
+    expect(page.locator("#browse-dialog")).to_be_hidden()
+    expect(page.locator("#room-name")).to_have_text("#lobby")
 
 
 CONTRAST = """
