@@ -185,25 +185,36 @@ def test_unread_counts_and_direct_messages(
     bob = chat.signed_in("bob", viewport=DESKTOP)
     carol = SyncChat(server.http_url, "carol")
     carol.command("create", room="news", private=True)
+    carol.say("news", "said before bob came")
     carol.command("invite", room="news", user="bob")
-    # The invitation reaches bob's page at once: the room appears in his list.
+    # The invitation reaches bob's page at once: a notice says who added him, and the room
+    # appears in his list marked as new (what was said before he came is history, not unread).
+    toast = bob.locator("#toasts .toast").filter(has_text="carol added you to #news")
+    expect(toast).to_be_visible()
     news = bob.locator("#sidebar").get_by_role("link", name="news")
-    expect(news).to_be_visible()
-    expect(news).to_have_attribute("aria-label", "news, private")
+    expect(news).to_have_attribute("aria-label", "news, private, new")
+    expect(news.locator(".badge")).to_have_text("new")
+    expect(news).to_have_class(re.compile(r"\bunread\b"))
     carol.say("news", "first", "second")
     expect(news).to_have_attribute("aria-label", "news, private, 2 unread")
     expect(news.locator(".badge")).to_have_text("2")
     expect(bob.locator("#total-unread")).to_have_text("2")
     expect(bob).to_have_title("(2) #lobby · Parley")
+    # News is read at a glance: the notice goes by itself, well before an error would.
+    expect(toast).to_be_hidden(timeout=7_000)
     news.click()
     # A private room's header has the sidebar's lock icon (an SVG): no emoji, which Debian's
     # Chromium cannot draw (it has no emoji font).
     expect(bob.locator("#room-name")).to_have_text("news")
     expect(bob.locator("#room-name svg.icon-lock")).to_be_visible()
     expect(news.locator("svg.icon-lock")).to_be_visible()
-    expect(messages(bob)).to_have_text(["first", "second"])
+    expect(messages(bob)).to_have_text(["said before bob came", "first", "second"])
+    expect(bob.locator("#messages .notice")).to_contain_text(["You joined, invited by carol"])
     expect(news.locator(".badge")).to_have_count(0)
     expect(bob).to_have_title("#news · Parley")
+    # Seen: after a reload the room is an ordinary room of the list.
+    bob.reload()
+    expect(news).to_have_attribute("aria-label", "news, private")
 
     # alice starts a direct message with bob; it appears in bob's list, with a count.
     alice.get_by_role("button", name="New direct message").click()
@@ -654,13 +665,16 @@ def test_on_a_phone_the_room_list_and_the_member_list_are_drawers(
     carol = SyncChat(server.http_url, "carol")
     carol.command("create", room="design", topic="Colours and icons")
     alice = open_chat(server).signed_in("alice", viewport=PHONE, has_touch=True, is_mobile=True)
+    rooms = alice.get_by_role("button", name="Rooms", exact=True)
     carol.command("invite", room="design", user="alice")
+    # The drawer's button says there is a new room in it, then counts its messages.
+    expect(alice.locator("#toasts")).to_contain_text("carol added you to #design")
+    expect(rooms.locator(".badge")).to_have_text("new")
     carol.say("design", "welcome to design")
 
     sidebar = alice.locator("#sidebar")
     expect(sidebar).not_to_be_in_viewport()
     expect(alice.locator("#members-panel")).to_be_hidden()
-    rooms = alice.get_by_role("button", name="Rooms", exact=True)
     expect(rooms.locator(".badge")).to_have_text("1")
     rooms.click()
     expect(sidebar).to_be_in_viewport()

@@ -57,6 +57,7 @@ const client = new ChatClient({
   onRoomsChanged: () => followMembership(),
 });
 const store = client.store;
+store.on("invited", ({ room, by }) => toast(`${by} added you to #${room.name}`, "info"));
 const auth = new AuthView((user) => startChat(user));
 const sidebar = new SidebarView(store);
 const roomView = new RoomView(store);
@@ -188,6 +189,7 @@ function openRoom(name, { replace = false, focus = true } = {}) {
   if (room === shownRoom && room) return;
   shownRoom = room || null;
   store.active = room ? room.name : null;
+  if (room) room.invitedBy = null; // seen: no longer "new"
   timeline.show(shownRoom);
   roomView.show(shownRoom);
   composer.show(shownRoom);
