@@ -94,6 +94,21 @@ def test_sign_up_and_sign_in_errors_are_inline_and_the_session_survives_a_reload
     expect(page.locator("#room-name")).to_have_text("#lobby")
 
 
+def test_a_visitor_who_is_not_signed_in_is_not_an_error(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    chat = open_chat(server)
+    page = chat.new()
+    expect(page.locator("#auth")).to_be_visible()
+    with page.expect_response(re.compile(r"/api/me$")) as me:
+        page.reload()
+    assert me.value.status == 200
+    assert me.value.json() == {"user": None}
+    expect(page.locator("#auth")).to_be_visible()
+    assert chat.problems == []  # no error in the console (the check at the end, made explicit)
+
+
 def test_signing_out_in_another_tab_returns_this_tab_to_sign_in(
     server_factory: Callable[..., ServerProcess], open_chat: OpenChat
 ) -> None:
@@ -106,6 +121,22 @@ def test_signing_out_in_another_tab_returns_this_tab_to_sign_in(
     expect(page.locator("#auth")).to_be_visible()
     expect(page.locator("#auth-lead")).to_have_text("Your session has ended. Please sign in again.")
     expect(page.locator("#chat")).to_be_hidden()
+
+
+def test_a_session_that_ended_while_offline_returns_the_tab_to_sign_in(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    page = open_chat(server).signed_in("alice")
+    expect(page.locator("#me-status")).to_have_text("online")
+    page.context.set_offline(True)
+    expect(page.locator("#banner")).to_contain_text("offline")
+    # The cookie no longer names a live session (as after an expiry): the handshake is refused
+    # with 401, which a page only sees as a failed WebSocket; /api/me then says "no user".
+    page.context.add_cookies([{"name": "parley_session", "value": "ended", "url": server.http_url}])
+    page.context.set_offline(False)
+    expect(page.locator("#auth")).to_be_visible()
+    expect(page.locator("#auth-lead")).to_have_text("Your session has ended. Please sign in again.")
 
 
 # -- chatting -------------------------------------------------------------------------------------

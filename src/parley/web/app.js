@@ -77,17 +77,19 @@ const timeline = new TimelineView(store, client, {
 // -- signing in and out ------------------------------------------------------------------------
 
 async function boot() {
+  let user;
   try {
-    const { user } = await api.me();
+    ({ user } = await api.me());
+  } catch {
+    $("boot").textContent = "Cannot reach the server. Retrying…";
+    setTimeout(boot, 3000);
+    return;
+  }
+  if (user) {
     startChat(user);
-  } catch (error) {
-    if (error.status === 401) {
-      $("boot").hidden = true;
-      auth.show();
-    } else {
-      $("boot").textContent = "Cannot reach the server. Retrying…";
-      setTimeout(boot, 3000);
-    }
+  } else {
+    $("boot").hidden = true;
+    auth.show();
   }
 }
 
