@@ -79,7 +79,7 @@ def tutorial_pages(playwright: Playwright) -> Iterator[TutorialPages]:
     Chromium's host mapping rules accept a ``host:port`` pattern and a ``host:port``
     replacement, so the unmodified pages reach the server's own free port (the handshake still
     says ``Host: localhost:8080``, which Parley does not check for guests). Checked at the end
-    of the test like ``pages``.
+    of the test like ``pages``, and for errors in the console too.
     """
     browsers: list[Browser] = []
     opened: list[Pages] = []
@@ -97,6 +97,7 @@ def tutorial_pages(playwright: Playwright) -> Iterator[TutorialPages]:
         browser.close()
     for tutorial in opened:
         assert tutorial.errors == [], tutorial.errors
+        assert tutorial.console_errors == [], tutorial.console_errors
 
 
 @pytest.fixture
