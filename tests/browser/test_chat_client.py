@@ -874,6 +874,12 @@ def test_toasts_never_cover_the_composer(
             assert not overlap(toast, page.locator(target)), target
     send(page, "typed while the toasts are shown")
     expect(messages(page)).to_have_text(["typed while the toasts are shown"])
+    # They are about the chat: signing out takes them away with it.
+    if page.locator("#open-sidebar").is_visible():  # a phone: the button is in the drawer
+        page.locator("#open-sidebar").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#auth")).to_be_visible()
+    expect(toasts).to_have_count(0)
 
 
 def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(

@@ -114,6 +114,7 @@ function endChat(notice) {
   shownRoom = null;
   timeline.show(null);
   composer.show(null);
+  $("toasts").replaceChildren(); // the chat's news and errors are not about the sign-in page
   $("chat").hidden = true;
   auth.show(notice);
 }
