@@ -21,7 +21,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import BaseRequest, StreamResponse
 
 LEVELS = ("debug", "info", "warning", "error")
-FORMATS = ("text", "json")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
