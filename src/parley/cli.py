@@ -27,7 +27,6 @@ from parley.client.cli import connect, send, tail
 from parley.config import HttpLimits, ServeSettings, SettingsError, hash_cost_from_environment
 from parley.logs import LEVELS, configure_logging
 from parley.presence.base import PresenceUnavailable
-from parley.protocol.names import password_problem
 from parley.server.chat_app import ChatServer
 from parley.server.echo_app import build_echo_app
 from parley.server.endpoint import WebSocketEndpoint, WebSocketLimits
@@ -567,13 +566,8 @@ def user_list(db: str) -> None:
 
 def _set_disabled(name: str, db: str, disabled: bool) -> None:
     async def job(accounts: Accounts) -> str:
-        found = await accounts.store.get_user(name)
-        if found is None:
-            raise AccountError("not_found", f"no user named {name!r}")
-        await accounts.store.set_disabled(found.id, disabled)
-        if disabled:
-            await accounts.store.delete_sessions_of(found.id)
-        return f"{'disabled' if disabled else 'enabled'} {found.name}"
+        user = await accounts.set_disabled(name, disabled)
+        return f"{'disabled' if disabled else 'enabled'} {user.name}"
 
     click.echo(_with_accounts(db, job))
 
@@ -603,15 +597,8 @@ def user_set_password(name: str, password_stdin: bool, db: str) -> None:
     password = _read_password(password_stdin)
 
     async def job(accounts: Accounts) -> str:
-        found = await accounts.store.get_user(name)
-        if found is None:
-            raise AccountError("not_found", f"no user named {name!r}")
-        problem = password_problem(password, found.name)
-        if problem:
-            raise AccountError("weak_password", problem)
-        await accounts.store.set_password(found.id, await accounts.hash_password(password))
-        await accounts.store.delete_sessions_of(found.id)
-        return f"password of {found.name} changed; its sessions were ended"
+        user = await accounts.set_password(name, password)
+        return f"password of {user.name} changed; its sessions were ended"
 
     click.echo(_with_accounts(db, job))
 
