@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from aiohttp import web
 
 from parley import __version__
 from parley.backends import BackendError, check_db, open_store, redact
@@ -191,7 +190,7 @@ def echo(host: str, port: int, max_message_size: int, log_level: str, verbatim: 
     def listening(bound: int) -> None:
         click.echo(f"socket initialized on port {bound}")
 
-    _serve(app, endpoint, host, port, listening)
+    _serve(serve_until_signalled(app, endpoint, host=host, port=port, on_listening=listening))
 
 
 def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
@@ -392,14 +391,16 @@ def serve(**options: Any) -> None:
         click.echo(f"Parley {__version__} chat on {scheme}://{shown}:{bound}/ (Ctrl+C to stop)")
 
     _serve(
-        server.app(),
-        server.endpoint,
-        host,
-        settings.port,
-        listening,
-        ssl_context=tls,
-        http=settings.http,
-        access_log=settings.access_log,
+        serve_until_signalled(
+            server.app(),
+            server.endpoint,
+            host=host,
+            port=settings.port,
+            on_listening=listening,
+            ssl_context=tls,
+            http=settings.http,
+            access_log=settings.access_log,
+        )
     )
 
 
@@ -447,20 +448,10 @@ def _serve_settings(options: dict[str, Any]) -> ServeSettings:
     )
 
 
-def _serve(
-    app: web.Application,
-    endpoint: WebSocketEndpoint,
-    host: str,
-    port: int,
-    listening: Callable[[int], None],
-    **kwargs: Any,
-) -> None:
+def _serve(serving: Coroutine[Any, Any, None]) -> None:
+    """Run a server (``serve_until_signalled(...)``); a failure to start is one line, exit 1."""
     try:
-        run(
-            serve_until_signalled(
-                app, endpoint, host=host, port=port, on_listening=listening, **kwargs
-            )
-        )
+        run(serving)
     except ListenError as exc:
         _fail(str(exc), 1)
     except StoreError as exc:  # its message says what could not be done, and where

@@ -18,7 +18,6 @@ from parley.backends import BackendError, check_broker, check_db
 from parley.chat.auth import DEFAULT_SESSION_TTL, HashCost
 from parley.chat.ratelimit import RateLimit
 from parley.protocol.codec import DEFAULT_MAX_TEXT
-from parley.server.connection import WebSocketLimits
 from parley.websocket.deflate import DeflateSettings
 
 
@@ -38,6 +37,27 @@ def hash_cost_from_environment() -> HashCost:
         )
     except ValueError:
         raise SettingsError("PARLEY_ARGON2_TIME_COST and _MEMORY_KIB must be integers") from None
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketLimits:
+    """Per-connection limits; every one is a flag of ``parley serve`` (docs/security.md)."""
+
+    #: Largest message a client may send, in bytes, after decompression.
+    max_message_size: int = 64 * 1024
+    #: Most frames one message may be split into.
+    max_fragments: int = 128
+    #: Unsent bytes a connection may hold before the client is considered too slow.
+    max_send_buffer: int = 1 << 20
+    #: Seconds to wait for the client's answer to our close frame.
+    close_timeout: float = 5.0
+    #: WebSocket connections the server accepts in total, and from one IP address.
+    max_connections: int = 10_000
+    max_connections_per_ip: int = 200
+    #: A connection silent this long gets a ping ...
+    ping_interval: float = 20.0
+    #: ... and is dropped if it then stays silent this much longer.
+    ping_timeout: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
