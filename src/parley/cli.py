@@ -1,68 +1,71 @@
 """The ``parley`` command: ``serve`` (the chat server), ``echo``, and ``user`` (accounts).
 
-Every flag can also be set from the environment (``PARLEY_PORT=9000 parley serve``); a flag on
-the command line wins. Errors in flags or at start-up are one line and a non-zero exit code:
-2 for a flag that cannot work, 1 for a server that cannot start.
+Every flag of ``serve`` (and the ones ``echo`` and ``user`` share with it) is declared once, in
+:data:`parley.config.SERVE_FLAGS`; this module makes click options of the declarations, and
+parses and prints. Every flag can also be set from the environment
+(``PARLEY_PORT=9000 parley serve``); a flag on the command line wins. Errors in flags or at
+start-up are one line and a non-zero exit code: 2 for a flag that cannot work, 1 for a server
+that cannot start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
-from aiohttp import web
 
 from parley import __version__
 from parley.backends import BackendError, check_db, open_store, redact
 from parley.broker.base import BrokerUnavailable
 from parley.chat.auth import AccountError, Accounts
-from parley.chat.ratelimit import RateLimit
 from parley.client.cli import connect, send, tail
-from parley.config import HttpLimits, ServeSettings, SettingsError, hash_cost_from_environment
-from parley.logs import LEVELS, configure_logging
+from parley.config import (
+    SERVE_FLAGS,
+    Choice,
+    Duration,
+    File,
+    Flag,
+    Integer,
+    Number,
+    SettingsError,
+    Size,
+    Switch,
+    Text,
+    WebSocketLimits,
+    hash_cost_from_environment,
+    serve_flag,
+    settings_from_flags,
+)
+from parley.logs import configure_logging
 from parley.presence.base import PresenceUnavailable
-from parley.protocol.names import password_problem
 from parley.server.chat_app import ChatServer
 from parley.server.echo_app import build_echo_app
-from parley.server.endpoint import WebSocketEndpoint, WebSocketLimits
+from parley.server.endpoint import WebSocketEndpoint
 from parley.server.runner import ListenError, run, serve_until_signalled
 from parley.store.base import StoreError
-from parley.websocket.deflate import DeflateSettings
-
-_SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20}
-_UNITS["mib"] = 1 << 20
 
 
 class ByteSize(click.ParamType[int]):
-    """A size in bytes: ``65536``, ``64KiB``, ``1MiB`` (K and M are powers of 1024)."""
+    """A size in bytes (:class:`parley.config.Size`)."""
 
     name = "size"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
-        match = _SIZE.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a size (examples: 65536, 64KiB, 1MiB)", param, ctx)
-        size = int(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
-        if size < 1:
-            self.fail("must be at least 1 byte", param, ctx)
-        return size
+        try:
+            return Size.parse(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
-_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class Duration(click.ParamType[float]):
-    """A duration in seconds: ``45``, ``45s``, ``90m``, ``12h``, ``30d``."""
+class Seconds(click.ParamType[float]):
+    """A duration in seconds (:class:`parley.config.Duration`)."""
 
     name = "duration"
 
@@ -71,72 +74,59 @@ class Duration(click.ParamType[float]):
     ) -> float:
         if isinstance(value, int | float):
             return float(value)
-        match = _DURATION.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a duration (examples: 45s, 90m, 12h, 30d)", param, ctx)
-        seconds = float(match.group(1)) * _SECONDS[(match.group(2) or "").lower()]
-        if seconds < 0.1:
-            self.fail("must be at least 0.1 second", param, ctx)
-        return seconds
+        try:
+            return Duration.parse(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
-HOST_HELP = "Address to listen on. Use 0.0.0.0 (or :: for IPv6) to listen on all interfaces."
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def listen_options(default_port: int) -> Callable[[F], F]:
-    """The options every server command shares."""
+def _click_type(flag: Flag) -> click.ParamType[Any] | None:
+    kind = flag.kind
+    if isinstance(kind, Integer):
+        return click.IntRange(kind.low, kind.high)
+    if isinstance(kind, Number):
+        return click.FloatRange(min=kind.low)
+    if isinstance(kind, Size):
+        return ByteSize()
+    if isinstance(kind, Duration):
+        return Seconds()
+    if isinstance(kind, Choice):
+        return click.Choice([word for word, _ in kind.words], kind.case_sensitive)
+    if isinstance(kind, File):
+        return click.Path(exists=True, dir_okay=False, path_type=Path)
+    return None  # text, or a switch: click's own
+
+
+def option(flag: Flag) -> Callable[[F], F]:
+    """The click option of ``flag``: its environment variable, default, help."""
+    switch = isinstance(flag.kind, Switch)
+    names = [flag.option + (f"/--no-{flag.option[2:]}" if switch else "")]
+    names += [flag.short] if flag.short else []
+    default: dict[str, Any] = {} if flag.shown is None else {"default": flag.shown}
+    return click.option(
+        *names,
+        flag.name,
+        type=_click_type(flag),
+        show_default=True,
+        envvar=flag.envvar,
+        help=flag.help,
+        multiple=isinstance(flag.kind, Text) and flag.kind.repeated,
+        **default,
+    )
+
+
+def options(*flags: Flag) -> Callable[[F], F]:
+    """The click options of ``flags``, in that order."""
 
     def decorate(func: F) -> F:
-        options = [
-            click.option(
-                "--host",
-                default="127.0.0.1",
-                show_default=True,
-                envvar="PARLEY_HOST",
-                help=HOST_HELP,
-            ),
-            click.option(
-                "--port",
-                "-p",
-                type=click.IntRange(0, 65535),
-                default=default_port,
-                show_default=True,
-                envvar="PARLEY_PORT",
-                help="TCP port (0 picks a free one).",
-            ),
-            click.option(
-                "--max-message-size",
-                type=ByteSize(),
-                default="64KiB",
-                show_default=True,
-                envvar="PARLEY_MAX_MESSAGE_SIZE",
-                help="Largest WebSocket message a client may send; bigger ones close with 1009.",
-            ),
-            click.option(
-                "--log-level",
-                type=click.Choice(LEVELS, case_sensitive=False),
-                default="info",
-                show_default=True,
-                envvar="PARLEY_LOG_LEVEL",
-                help="Least severe level logged.",
-            ),
-        ]
-        for option in reversed(options):
-            func = option(func)
+        for flag in reversed(flags):
+            func = option(flag)(func)
         return func
 
     return decorate
-
-
-def db_option(func: F) -> F:
-    return click.option(
-        "--db",
-        default="parley.db",
-        show_default=True,
-        envvar="PARLEY_DB",
-        help="A SQLite file (created on first use) or a postgresql://user@host/db URL.",
-    )(func)
 
 
 class OneLineErrors(click.Group):
@@ -174,7 +164,7 @@ def main() -> None:
 
 
 @main.command()
-@listen_options(default_port=8080)
+@options(*map(serve_flag, ("--host", "--port", "--max-message-size", "--log-level")))
 @click.option(
     "--verbatim",
     is_flag=True,
@@ -192,193 +182,20 @@ def echo(host: str, port: int, max_message_size: int, log_level: str, verbatim: 
     def listening(bound: int) -> None:
         click.echo(f"socket initialized on port {bound}")
 
-    _serve(app, endpoint, host, port, listening)
-
-
-def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
-    """A ``parley serve`` flag with its ``PARLEY_*`` environment variable and shown default."""
-    envvar = "PARLEY_" + names[0].lstrip("-").split("/")[0].upper().replace("-", "_")
-    return click.option(*names, envvar=envvar, show_default=True, **kwargs)
+    _serve(serve_until_signalled(app, endpoint, host=host, port=port, on_listening=listening))
 
 
 @main.command()
-@listen_options(default_port=8080)
-@db_option
-@_option(
-    "--broker",
-    default="memory",
-    help="'memory' for one server process, or a redis://host:port URL to share fan-out and "
-    "presence between several processes.",
-)
-@_option(
-    "--presence-ttl",
-    type=Duration(),
-    default="15s",
-    help="With --broker redis: the users of a server process that died go offline everywhere "
-    "within this time plus a third of it.",
-)
-@_option(
-    "--registration",
-    type=click.Choice(["open", "closed"]),
-    default="open",
-    help="Whether anyone may create an account (closed: only `parley user add`).",
-)
-@_option(
-    "--guests",
-    type=click.Choice(["on", "off"]),
-    default="on",
-    help="Whether the tutorial's plain-text clients may chat in the lobby as guests.",
-)
-@_option(
-    "--max-text",
-    type=click.IntRange(1, 100_000),
-    default=4000,
-    help="Longest chat message, in characters.",
-)
-@_option(
-    "--session-ttl",
-    type=Duration(),
-    default="30d",
-    help="How long a sign-in stays valid (45s, 90m, 12h, 30d).",
-)
-@_option(
-    "--auth-timeout",
-    type=Duration(),
-    default="10s",
-    help="Time a WebSocket client has to authenticate when it did not during the handshake.",
-)
-@_option(
-    "--session-check",
-    type=Duration(),
-    default="30s",
-    help="How often open connections are checked against ended sessions and disabled accounts.",
-)
-@_option(
-    "--allowed-origin",
-    "allowed_origins",
-    multiple=True,
-    help="Another origin (scheme://host[:port]) whose pages may open signed-in WebSockets. "
-    "Repeatable. The server's own origin is always allowed.",
-)
-@_option(
-    "--max-connections",
-    type=click.IntRange(1),
-    default=10_000,
-    help="WebSocket connections in total; more are refused with 503.",
-)
-@_option(
-    "--max-connections-per-ip",
-    type=click.IntRange(1),
-    default=200,
-    help="WebSocket connections from one IP address; more are refused with 429.",
-)
-@_option(
-    "--max-fragments",
-    type=click.IntRange(1),
-    default=128,
-    help="Frames one WebSocket message may be split into; more close with 1009.",
-)
-@_option(
-    "--max-send-buffer",
-    type=ByteSize(),
-    default="1MiB",
-    help="Unsent data a connection may hold; a client that stops reading is closed with 4001.",
-)
-@_option(
-    "--max-headers",
-    type=click.IntRange(1),
-    default=64,
-    help="Header lines an HTTP request (or WebSocket handshake) may have; more get 400.",
-)
-@_option(
-    "--max-header-size",
-    type=ByteSize(),
-    default="8190",
-    help="Longest request or header line; longer ones get 400.",
-)
-@_option(
-    "--handshake-timeout",
-    type=Duration(),
-    default="10s",
-    help="Time a connection has to send its HTTP request; slower ones are closed.",
-)
-@_option(
-    "--ping-interval",
-    type=Duration(),
-    default="20s",
-    help="A WebSocket silent this long gets a ping ...",
-)
-@_option(
-    "--ping-timeout",
-    type=Duration(),
-    default="20s",
-    help="... and is closed when it stays silent this much longer.",
-)
-@_option(
-    "--rate-limit",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    help="Commands per second per user (guests: per connection), sustained.",
-)
-@_option(
-    "--rate-burst",
-    type=click.IntRange(1),
-    default=30,
-    help="Commands allowed at once above the rate; this many refusals in a row disconnect.",
-)
-@_option(
-    "--auth-rate",
-    type=click.FloatRange(min=0.01),
-    default=1.0,
-    help="Sign-in and registration attempts per second per client address (burst: 20, or "
-    "10 seconds' worth if more); "
-    "failed sign-ins per account name are limited separately (5, then one per 10 s).",
-)
-@_option(
-    "--deflate/--no-deflate",
-    default=False,
-    help="Offer permessage-deflate (no context takeover; see docs/security.md for the cost).",
-)
-@_option(
-    "--certfile",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TLS certificate chain (PEM): serve https:// and wss://.",
-)
-@_option(
-    "--keyfile",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TLS private key (PEM), with --certfile.",
-)
-@_option(
-    "--behind-proxy/--no-behind-proxy",
-    default=False,
-    help="A reverse proxy terminates TLS: trust its X-Forwarded-For / -Proto, Secure cookies.",
-)
-@_option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="Log lines as text or as JSON objects.",
-)
-@_option(
-    "--access-log/--no-access-log",
-    default=True,
-    help="Log one line per HTTP request (method, path without query, status, time).",
-)
-@_option(
-    "--metrics/--no-metrics",
-    default=True,
-    help="Serve Prometheus metrics at /metrics.",
-)
-def serve(**options: Any) -> None:
+@options(*SERVE_FLAGS)
+def serve(**given: Any) -> None:
     """The chat server: the browser client on http://HOST:PORT/ and the chat WebSocket.
 
     Tutorial clients that connect to ws://HOST:PORT/ without a subprotocol chat in the lobby
     as guests.
     """
-    configure_logging(options["log_level"], options["log_format"])
+    configure_logging(given["log_level"], given["log_format"])
     try:
-        settings = _serve_settings(options)
+        settings = settings_from_flags(given)
         settings.check()
         tls = settings.ssl_context()
     except SettingsError as exc:
@@ -393,75 +210,23 @@ def serve(**options: Any) -> None:
         click.echo(f"Parley {__version__} chat on {scheme}://{shown}:{bound}/ (Ctrl+C to stop)")
 
     _serve(
-        server.app(),
-        server.endpoint,
-        host,
-        settings.port,
-        listening,
-        ssl_context=tls,
-        http=settings.http,
-        access_log=settings.access_log,
-    )
-
-
-def _serve_settings(options: dict[str, Any]) -> ServeSettings:
-    return ServeSettings(
-        host=options["host"],
-        port=options["port"],
-        db=options["db"],
-        broker=options["broker"],
-        presence_ttl=options["presence_ttl"],
-        max_text=options["max_text"],
-        registration_open=options["registration"] == "open",
-        guests=options["guests"] == "on",
-        session_ttl=options["session_ttl"],
-        auth_timeout=options["auth_timeout"],
-        session_check=options["session_check"],
-        log_level=options["log_level"],
-        log_format=options["log_format"],
-        access_log=options["access_log"],
-        hash_cost=hash_cost_from_environment(),
-        websocket=WebSocketLimits(
-            max_message_size=options["max_message_size"],
-            max_fragments=options["max_fragments"],
-            max_send_buffer=options["max_send_buffer"],
-            max_connections=options["max_connections"],
-            max_connections_per_ip=options["max_connections_per_ip"],
-            ping_interval=options["ping_interval"],
-            ping_timeout=options["ping_timeout"],
-        ),
-        http=HttpLimits(
-            max_headers=options["max_headers"],
-            max_header_size=options["max_header_size"],
-            handshake_timeout=options["handshake_timeout"],
-        ),
-        rate=RateLimit(rate=options["rate_limit"], burst=options["rate_burst"]),
-        auth_rate=RateLimit(
-            rate=options["auth_rate"], burst=max(20, int(options["auth_rate"] * 10))
-        ),
-        deflate=DeflateSettings() if options["deflate"] else None,
-        allowed_origins=tuple(options["allowed_origins"]),
-        certfile=options["certfile"],
-        keyfile=options["keyfile"],
-        behind_proxy=options["behind_proxy"],
-        metrics=options["metrics"],
-    )
-
-
-def _serve(
-    app: web.Application,
-    endpoint: WebSocketEndpoint,
-    host: str,
-    port: int,
-    listening: Callable[[int], None],
-    **kwargs: Any,
-) -> None:
-    try:
-        run(
-            serve_until_signalled(
-                app, endpoint, host=host, port=port, on_listening=listening, **kwargs
-            )
+        serve_until_signalled(
+            server.app(),
+            server.endpoint,
+            host=host,
+            port=settings.port,
+            on_listening=listening,
+            ssl_context=tls,
+            http=settings.http,
+            access_log=settings.access_log,
         )
+    )
+
+
+def _serve(serving: Coroutine[Any, Any, None]) -> None:
+    """Run a server (``serve_until_signalled(...)``); a failure to start is one line, exit 1."""
+    try:
+        run(serving)
     except ListenError as exc:
         _fail(str(exc), 1)
     except StoreError as exc:  # its message says what could not be done, and where
@@ -477,7 +242,7 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"parley: {message}", err=True)
     sys.exit(code)
 
@@ -513,7 +278,6 @@ def _with_accounts(db: str, job: Callable[[Accounts], Awaitable[T]]) -> T:
         _fail(exc.message, 1)
     except (StoreError, sqlite3.Error) as exc:
         _fail(f"cannot use the database {redact(db)}: {_one_line(exc)}", 1)
-    raise AssertionError("unreachable")
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -536,7 +300,7 @@ def _read_password(from_stdin: bool) -> str:
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@db_option
+@option(serve_flag("--db"))
 def user_add(name: str, admin: bool, password_stdin: bool, db: str) -> None:
     """Create an account NAME (the first account ever created is an administrator)."""
     password = _read_password(password_stdin)
@@ -549,7 +313,7 @@ def user_add(name: str, admin: bool, password_stdin: bool, db: str) -> None:
 
 
 @user.command("list")
-@db_option
+@option(serve_flag("--db"))
 def user_list(db: str) -> None:
     """List the accounts: name, role, state."""
 
@@ -567,20 +331,15 @@ def user_list(db: str) -> None:
 
 def _set_disabled(name: str, db: str, disabled: bool) -> None:
     async def job(accounts: Accounts) -> str:
-        found = await accounts.store.get_user(name)
-        if found is None:
-            raise AccountError("not_found", f"no user named {name!r}")
-        await accounts.store.set_disabled(found.id, disabled)
-        if disabled:
-            await accounts.store.delete_sessions_of(found.id)
-        return f"{'disabled' if disabled else 'enabled'} {found.name}"
+        user = await accounts.set_disabled(name, disabled)
+        return f"{'disabled' if disabled else 'enabled'} {user.name}"
 
     click.echo(_with_accounts(db, job))
 
 
 @user.command("disable")
 @click.argument("name")
-@db_option
+@option(serve_flag("--db"))
 def user_disable(name: str, db: str) -> None:
     """Disable NAME and end its sessions (a running server closes them within 30 s)."""
     _set_disabled(name, db, True)
@@ -588,7 +347,7 @@ def user_disable(name: str, db: str) -> None:
 
 @user.command("enable")
 @click.argument("name")
-@db_option
+@option(serve_flag("--db"))
 def user_enable(name: str, db: str) -> None:
     """Enable NAME again."""
     _set_disabled(name, db, False)
@@ -597,21 +356,14 @@ def user_enable(name: str, db: str) -> None:
 @user.command("set-password")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@db_option
+@option(serve_flag("--db"))
 def user_set_password(name: str, password_stdin: bool, db: str) -> None:
     """Set NAME's password and end its sessions."""
     password = _read_password(password_stdin)
 
     async def job(accounts: Accounts) -> str:
-        found = await accounts.store.get_user(name)
-        if found is None:
-            raise AccountError("not_found", f"no user named {name!r}")
-        problem = password_problem(password, found.name)
-        if problem:
-            raise AccountError("weak_password", problem)
-        await accounts.store.set_password(found.id, await accounts.hash_password(password))
-        await accounts.store.delete_sessions_of(found.id)
-        return f"password of {found.name} changed; its sessions were ended"
+        user = await accounts.set_password(name, password)
+        return f"password of {user.name} changed; its sessions were ended"
 
     click.echo(_with_accounts(db, job))
 

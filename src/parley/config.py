@@ -1,24 +1,34 @@
-"""The settings of ``parley serve``, in one typed value.
+"""The settings of ``parley serve``: one typed value, and one declaration per flag.
 
-Every setting is a command-line flag with an environment variable (``PARLEY_<NAME>``); the
-flag wins. ``cli.py`` builds a :class:`ServeSettings` from them and :meth:`ServeSettings.check`
-refuses impossible combinations with one line before anything starts. docs/security.md lists
-every limit with its default.
+:class:`ServeSettings`, with the limits nested in it, holds every setting and its default.
+:data:`SERVE_FLAGS` says once, per setting, how an operator gives it: the flag, its
+environment variable (``PARLEY_<FLAG>``; the flag wins), its syntax, its help, where its value
+lands in :class:`ServeSettings` and, for a limit, its row in docs/security.md. From these,
+``cli.py`` makes the options of ``parley serve`` (and the ones ``echo`` and ``user`` share),
+:func:`settings_from_flags` builds the settings, and :func:`limits_table` writes
+docs/security.md's table of limits (``tests/test_settings_docs.py`` keeps the page, and the
+README's flag table, true to the declarations). :meth:`ServeSettings.check` refuses impossible
+combinations with one line before anything starts.
+
+A new setting is a field with its default, and a :class:`Flag` in :data:`SERVE_FLAGS`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import ssl
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from parley.backends import BackendError, check_broker, check_db
 from parley.chat.auth import DEFAULT_SESSION_TTL, HashCost
 from parley.chat.ratelimit import RateLimit
+from parley.logs import LEVELS
 from parley.protocol.codec import DEFAULT_MAX_TEXT
-from parley.server.connection import WebSocketLimits
 from parley.websocket.deflate import DeflateSettings
 
 
@@ -40,55 +50,77 @@ def hash_cost_from_environment() -> HashCost:
         raise SettingsError("PARLEY_ARGON2_TIME_COST and _MEMORY_KIB must be integers") from None
 
 
+# -- the settings ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketLimits:
+    """Per-connection limits (bytes, seconds); all but ``close_timeout`` are flags."""
+
+    max_message_size: int = 64 * 1024
+    max_fragments: int = 128
+    max_send_buffer: int = 1 << 20
+    #: Seconds to wait for the client's answer to our close frame.
+    close_timeout: float = 5.0
+    max_connections: int = 10_000
+    max_connections_per_ip: int = 200
+    ping_interval: float = 20.0
+    ping_timeout: float = 20.0
+
+
 @dataclass(frozen=True, slots=True)
 class HttpLimits:
-    """Limits on the HTTP side: what a request may look like before any handler sees it."""
+    """What a request may look like before any handler sees it; all but ``max_body`` are
+    flags."""
 
-    #: Most header lines in a request (the handshake included).
     max_headers: int = 64
-    #: Longest request line or header line, in bytes.
     max_header_size: int = 8190
-    #: Seconds a connection may take to send its request (and stay idle between requests).
     handshake_timeout: float = 10.0
     #: Largest HTTP request body (the account API), in bytes.
     max_body: int = 64 * 1024
 
 
+#: Sign-in attempts per client address come in bursts of at least this many ...
+AUTH_BURST = 20
+#: ... or of this many seconds' worth, if that is more.
+AUTH_BURST_SECONDS = 10
+
+
+def sign_in_limit(rate: float = 1.0) -> RateLimit:
+    """Sign-in and registration attempts per client address (``--auth-rate``): ``rate`` a
+    second, with a burst of :data:`AUTH_BURST` or :data:`AUTH_BURST_SECONDS` worth."""
+    return RateLimit(rate=rate, burst=max(AUTH_BURST, int(rate * AUTH_BURST_SECONDS)))
+
+
 @dataclass(frozen=True, slots=True)
 class ServeSettings:
+    """Everything ``parley serve`` is told; :data:`SERVE_FLAGS` says what each setting means."""
+
     host: str = "127.0.0.1"
     port: int = 8080
-    #: A SQLite file (created if missing) or a ``postgresql://`` URL.
     db: str | Path = "parley.db"
-    #: ``memory`` (one process) or a ``redis://`` URL (several processes; presence too).
     broker: str = "memory"
-    #: With Redis: seconds after which the users of a node that died are offline.
     presence_ttl: float = 15.0
     max_text: int = DEFAULT_MAX_TEXT
     registration_open: bool = True
     guests: bool = True
     session_ttl: float = DEFAULT_SESSION_TTL
     auth_timeout: float = 10.0
-    #: Seconds between checks that connected sessions are still valid (signed out elsewhere,
-    #: expired, or their account disabled by the operator).
     session_check: float = 30.0
     log_level: str = "info"
     log_format: str = "text"
     access_log: bool = True
+    #: Not a flag: ``PARLEY_ARGON2_*`` (:func:`hash_cost_from_environment`).
     hash_cost: HashCost = field(default_factory=HashCost)
     websocket: WebSocketLimits = field(default_factory=WebSocketLimits)
     http: HttpLimits = field(default_factory=HttpLimits)
     rate: RateLimit = field(default_factory=RateLimit)
-    #: Sign-in and registration attempts per client address.
-    auth_rate: RateLimit = field(default_factory=lambda: RateLimit(rate=1.0, burst=20))
-    #: permessage-deflate settings; None: the extension is declined (the default).
+    auth_rate: RateLimit = field(default_factory=sign_in_limit)
+    #: permessage-deflate settings; None: the extension is declined.
     deflate: DeflateSettings | None = None
-    #: Origins (``scheme://host[:port]``) allowed to open a signed-in WebSocket, besides the
-    #: server's own.
     allowed_origins: tuple[str, ...] = ()
     certfile: Path | None = None
     keyfile: Path | None = None
-    #: A reverse proxy terminates TLS and appends the client's address to X-Forwarded-For.
     behind_proxy: bool = False
     metrics: bool = True
 
@@ -136,3 +168,467 @@ class ServeSettings:
         except (OSError, ssl.SSLError) as exc:
             raise SettingsError(f"cannot load --certfile/--keyfile: {exc}") from None
         return context
+
+
+_DEFAULTS = ServeSettings()
+
+
+# -- how a setting is written -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Any text; ``repeated``: the flag may be given several times (a tuple of them)."""
+
+    repeated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Integer:
+    """A whole number from ``low`` to ``high`` (None: no upper bound)."""
+
+    low: int = 1
+    high: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A number, at least ``low``."""
+
+    low: float
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
+_BYTES = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20}
+_BYTES["mib"] = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """A size in bytes: ``65536``, ``64KiB``, ``1MiB`` (K and M are powers of 1024)."""
+
+    @staticmethod
+    def parse(text: str) -> int:
+        """The number of bytes ``text`` says; ValueError (a one-line reason) if none."""
+        match = _SIZE.match(text)
+        if not match:
+            raise ValueError(f"{text!r} is not a size (examples: 65536, 64KiB, 1MiB)")
+        size = int(match.group(1)) * _BYTES[(match.group(2) or "").lower()]
+        if size < 1:
+            raise ValueError("must be at least 1 byte")
+        return size
+
+    @staticmethod
+    def show(size: int) -> str:
+        """``size`` as an operator writes it: ``64KiB``, ``1MiB``, ``8190``."""
+        for unit, scale in (("MiB", 1 << 20), ("KiB", 1024)):
+            if size % scale == 0:
+                return f"{size // scale}{unit}"
+        return str(size)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A duration in seconds: ``45``, ``45s``, ``90m``, ``12h``, ``30d``."""
+
+    @staticmethod
+    def parse(text: str) -> float:
+        """The seconds ``text`` says; ValueError (a one-line reason) if none."""
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(f"{text!r} is not a duration (examples: 45s, 90m, 12h, 30d)")
+        seconds = float(match.group(1)) * _SECONDS[(match.group(2) or "").lower()]
+        if seconds < 0.1:
+            raise ValueError("must be at least 0.1 second")
+        return seconds
+
+    @staticmethod
+    def show(seconds: float) -> str:
+        """``seconds`` in the largest whole unit: ``30d``, ``15s``."""
+        for unit in ("d", "h", "m"):
+            if seconds >= _SECONDS[unit] and seconds % _SECONDS[unit] == 0:
+                return f"{seconds / _SECONDS[unit]:g}{unit}"
+        return f"{seconds:g}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One of a few words, each standing for a value: ``open`` for True."""
+
+    words: tuple[tuple[str, object], ...]
+    case_sensitive: bool = True
+
+    @classmethod
+    def of(cls, *words: str, case_sensitive: bool = True) -> Choice:
+        """Words that stand for themselves."""
+        return cls(tuple((word, word) for word in words), case_sensitive)
+
+    def value(self, word: object) -> object:
+        return dict(self.words)[cast(str, word)]
+
+    def word(self, value: object) -> str:
+        return next(word for word, meant in self.words if meant == value)
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """``--flag`` or ``--no-flag``, standing for ``on`` and ``off``."""
+
+    on: object = True
+    off: object = False
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """The path of an existing file."""
+
+
+Kind = Text | Integer | Number | Size | Duration | Choice | Switch | File
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A limit's row in docs/security.md: what is limited, and what happens past it."""
+
+    what: str
+    past: str
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """How the operator gives one setting to ``parley serve`` (see the module docstring)."""
+
+    #: ``--max-fragments``; a :class:`Switch` also has ``--no-max-fragments``.
+    option: str
+    #: Where the value lands in :class:`ServeSettings`: ``port``, ``websocket.max_fragments``.
+    into: str
+    help: str
+    kind: Kind = Text()
+    short: str | None = None
+    limit: Limit | None = None
+
+    @property
+    def name(self) -> str:
+        """The flag as a Python name, as click passes its value: ``max_fragments``."""
+        return self.option.removeprefix("--").replace("-", "_")
+
+    @property
+    def envvar(self) -> str:
+        return "PARLEY_" + self.name.upper()
+
+    @property
+    def default(self) -> object:
+        """The setting's default: its value in ``ServeSettings()``."""
+        value: object = _DEFAULTS
+        for part in self.into.split("."):
+            value = getattr(value, part)
+        return value
+
+    @property
+    def shown(self) -> object:
+        """The default as the flag would say it (``64KiB``, ``open``; a switch: on or off as a
+        bool), or None where there is none to show."""
+        kind, default = self.kind, self.default
+        if isinstance(kind, Switch):
+            return default == kind.on
+        if isinstance(kind, Size):
+            return kind.show(cast(int, default))
+        if isinstance(kind, Duration):
+            return kind.show(cast(float, default))
+        if isinstance(kind, Choice):
+            return kind.word(default)
+        if isinstance(kind, Text) and kind.repeated:
+            return None
+        return default
+
+    def value(self, given: object) -> object:
+        """The setting's value for what the flag was given (a switch: True or False)."""
+        if isinstance(self.kind, Switch):
+            return self.kind.on if given else self.kind.off
+        if isinstance(self.kind, Choice):
+            return self.kind.value(given)
+        return given
+
+
+# -- the flags of parley serve, in the order of --help ---------------------------------------
+
+SERVE_FLAGS: tuple[Flag, ...] = (
+    Flag(
+        "--host",
+        "host",
+        "Address to listen on. Use 0.0.0.0 (or :: for IPv6) to listen on all interfaces.",
+    ),
+    Flag("--port", "port", "TCP port (0 picks a free one).", Integer(0, 65535), short="-p"),
+    Flag(
+        "--max-message-size",
+        "websocket.max_message_size",
+        "Largest WebSocket message a client may send; bigger ones close with 1009.",
+        Size(),
+        limit=Limit(
+            "WebSocket message size (after decompression)",
+            "close 1009, decided from the frame header before the payload is read",
+        ),
+    ),
+    Flag(
+        "--log-level",
+        "log_level",
+        "Least severe level logged.",
+        Choice.of(*LEVELS, case_sensitive=False),
+    ),
+    Flag(
+        "--db",
+        "db",
+        "A SQLite file (created on first use) or a postgresql://user@host/db URL.",
+    ),
+    Flag(
+        "--broker",
+        "broker",
+        "'memory' for one server process, or a redis://host:port URL to share fan-out and "
+        "presence between several processes.",
+    ),
+    Flag(
+        "--presence-ttl",
+        "presence_ttl",
+        "With --broker redis: the users of a server process that died go offline everywhere "
+        "within this time plus a third of it.",
+        Duration(),
+    ),
+    Flag(
+        "--registration",
+        "registration_open",
+        "Whether anyone may create an account (closed: only `parley user add`).",
+        Choice((("open", True), ("closed", False))),
+    ),
+    Flag(
+        "--guests",
+        "guests",
+        "Whether the tutorial's plain-text clients may chat in the lobby as guests.",
+        Choice((("on", True), ("off", False))),
+    ),
+    Flag(
+        "--max-text",
+        "max_text",
+        "Longest chat message, in characters.",
+        Integer(1, 100_000),
+        limit=Limit("chat text length, in characters", "`too_large` error (guests: close 1009)"),
+    ),
+    Flag(
+        "--session-ttl",
+        "session_ttl",
+        "How long a sign-in stays valid (45s, 90m, 12h, 30d).",
+        Duration(),
+        limit=Limit(
+            "session lifetime",
+            "the token stops working (401 at the handshake; open sockets closed with 1008 "
+            "within `--session-check`)",
+        ),
+    ),
+    Flag(
+        "--auth-timeout",
+        "auth_timeout",
+        "Time a WebSocket client has to authenticate when it did not during the handshake.",
+        Duration(),
+        limit=Limit(
+            "time to authenticate without cookie or bearer token", "`error` then close 1008"
+        ),
+    ),
+    Flag(
+        "--session-check",
+        "session_check",
+        "How often open connections are checked against ended sessions and disabled accounts.",
+        Duration(),
+    ),
+    Flag(
+        "--allowed-origin",
+        "allowed_origins",
+        "Another origin (scheme://host[:port]) whose pages may open signed-in WebSockets. "
+        "Repeatable. The server's own origin is always allowed.",
+        Text(repeated=True),
+    ),
+    Flag(
+        "--max-connections",
+        "websocket.max_connections",
+        "WebSocket connections in total; more are refused with 503.",
+        Integer(1),
+        limit=Limit("WebSocket connections in total", "503 at the handshake"),
+    ),
+    Flag(
+        "--max-connections-per-ip",
+        "websocket.max_connections_per_ip",
+        "WebSocket connections from one IP address; more are refused with 429.",
+        Integer(1),
+        limit=Limit("WebSocket connections per client address", "429 at the handshake"),
+    ),
+    Flag(
+        "--max-fragments",
+        "websocket.max_fragments",
+        "Frames one WebSocket message may be split into; more close with 1009.",
+        Integer(1),
+        limit=Limit("frames per message", "close 1009"),
+    ),
+    Flag(
+        "--max-send-buffer",
+        "websocket.max_send_buffer",
+        "Unsent data a connection may hold; a client that stops reading is closed with 4001.",
+        Size(),
+        limit=Limit(
+            "unsent data per connection (a client that stops reading)",
+            'close 4001 ("too slow"); the socket is dropped if the client does not read the '
+            f"close within {_DEFAULTS.websocket.close_timeout:g} s",
+        ),
+    ),
+    Flag(
+        "--max-headers",
+        "http.max_headers",
+        "Header lines an HTTP request (or WebSocket handshake) may have; more get 400.",
+        Integer(1),
+        limit=Limit("HTTP header lines per request (and handshake)", "400"),
+    ),
+    Flag(
+        "--max-header-size",
+        "http.max_header_size",
+        "Longest request or header line; longer ones get 400.",
+        Size(),
+        limit=Limit("HTTP request line / header line length", "400"),
+    ),
+    Flag(
+        "--handshake-timeout",
+        "http.handshake_timeout",
+        "Time a connection has to send its HTTP request; slower ones are closed.",
+        Duration(),
+        limit=Limit(
+            "time to send the HTTP request (and idle keep-alive)", "the connection is closed"
+        ),
+    ),
+    Flag(
+        "--ping-interval",
+        "websocket.ping_interval",
+        "A WebSocket silent this long gets a ping ...",
+        Duration(),
+        limit=Limit("silence before a ping (half-open TCP connections)", "a ping"),
+    ),
+    Flag(
+        "--ping-timeout",
+        "websocket.ping_timeout",
+        "... and is closed when it stays silent this much longer.",
+        Duration(),
+        limit=Limit("silence after that ping", "the connection is dropped"),
+    ),
+    Flag(
+        "--rate-limit",
+        "rate.rate",
+        "Commands per second per user (guests: per connection), sustained.",
+        Number(0.1),
+        limit=Limit(
+            "commands per second per user (guests: per connection)",
+            "`rate_limited` error and the command is not run",
+        ),
+    ),
+    Flag(
+        "--rate-burst",
+        "rate.burst",
+        "Commands allowed at once above the rate; this many refusals in a row disconnect.",
+        Integer(1),
+        limit=Limit(
+            "commands at once above that rate",
+            "`rate_limited`; after this many refusals in a row, close 4003",
+        ),
+    ),
+    Flag(
+        "--auth-rate",
+        "auth_rate.rate",
+        "Sign-in and registration attempts per second per client address (burst: "
+        f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more); "
+        "failed sign-ins per account name are limited separately (5, then one per 10 s).",
+        Number(0.01),
+        limit=Limit(
+            "sign-ins and registrations per second per client address (burst: "
+            f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more)",
+            "429 with `Retry-After`",
+        ),
+    ),
+    Flag(
+        "--deflate",
+        "deflate",
+        "Offer permessage-deflate (no context takeover; see docs/security.md for the cost).",
+        Switch(on=DeflateSettings(), off=None),
+    ),
+    Flag(
+        "--certfile",
+        "certfile",
+        "TLS certificate chain (PEM): serve https:// and wss://.",
+        File(),
+    ),
+    Flag("--keyfile", "keyfile", "TLS private key (PEM), with --certfile.", File()),
+    Flag(
+        "--behind-proxy",
+        "behind_proxy",
+        "A reverse proxy terminates TLS: trust its X-Forwarded-For / -Proto, Secure cookies.",
+        Switch(),
+    ),
+    Flag(
+        "--log-format",
+        "log_format",
+        "Log lines as text or as JSON objects.",
+        Choice.of("text", "json"),
+    ),
+    Flag(
+        "--access-log",
+        "access_log",
+        "Log one line per HTTP request (method, path without query, status, time).",
+        Switch(),
+    ),
+    Flag("--metrics", "metrics", "Serve Prometheus metrics at /metrics.", Switch()),
+)
+
+_BY_OPTION = {flag.option: flag for flag in SERVE_FLAGS}
+
+
+def serve_flag(option: str) -> Flag:
+    """The declaration of ``option`` (``--db``), for the commands that share it."""
+    return _BY_OPTION[option]
+
+
+#: What builds each nested part of :class:`ServeSettings` from its flags' values: the part's
+#: own default factory (``sign_in_limit`` for ``auth_rate``), with the values as arguments.
+_PARTS: dict[str, Callable[..., Any]] = {
+    part.name: cast(Callable[..., Any], part.default_factory)
+    for part in fields(ServeSettings)
+    if part.default_factory is not MISSING
+}
+
+
+def settings_from_flags(given: Mapping[str, object]) -> ServeSettings:
+    """The settings for the values of :data:`SERVE_FLAGS`, keyed by :attr:`Flag.name` (as
+    click passes them), with Argon2id's cost from the environment. Raises
+    :class:`SettingsError`."""
+    top: dict[str, Any] = {"hash_cost": hash_cost_from_environment()}
+    parts: dict[str, dict[str, Any]] = {}
+    for flag in SERVE_FLAGS:
+        outer, _, inner = flag.into.partition(".")
+        value = flag.value(given[flag.name])
+        if inner:
+            parts.setdefault(outer, {})[inner] = value
+        else:
+            top[outer] = value
+    for outer, values in parts.items():
+        top[outer] = _PARTS[outer](**values)
+    return ServeSettings(**top)
+
+
+def limits_table() -> str:
+    """docs/security.md's table of the limits that are flags, in Markdown."""
+    rows = [
+        "| limit | flag | default | what happens past it |",
+        "|---|---|---|---|",
+    ]
+    rows.extend(
+        f"| {flag.limit.what} | `{flag.option}` | `{flag.shown}` | {flag.limit.past} |"
+        for flag in SERVE_FLAGS
+        if flag.limit is not None
+    )
+    return "\n".join(rows) + "\n"

@@ -5,7 +5,8 @@ line: readable text by default, or JSON lines (``--log-format json``) for log co
 the structured fields each event carries (``event``, ``remote``, ``code``, ``user`` ...).
 
 Nothing Parley logs contains message text, passwords or tokens: log calls pass ids, names of
-events and codes, never payloads, and the access log records the path without its query.
+events and codes, never payloads, and the access log records the path without its query
+(``server/httplog.py``, with the other logging that depends on aiohttp).
 """
 
 from __future__ import annotations
@@ -16,12 +17,7 @@ import sys
 import time
 from typing import Any
 
-from aiohttp.abc import AbstractAccessLogger
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web import BaseRequest, StreamResponse
-
 LEVELS = ("debug", "info", "warning", "error")
-FORMATS = ("text", "json")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -45,24 +41,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class ClientErrorFilter(logging.Filter):
-    """aiohttp logs a malformed request (too many headers, a line too long, garbage) with a
-    traceback at ERROR; it is the client's fault, not ours, so it becomes one INFO line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            first_line = (exc.message or type(exc).__name__).strip().splitlines()[0]
-            record.msg = "bad HTTP request from %s: %s"
-            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-            record.args = (remote, first_line[:200])
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            record.exc_info = None
-            record.exc_text = None
-            record.event = "bad_request"
-        return True
-
-
 def configure_logging(level: str = "info", fmt: str = "text") -> None:
     """Send every log record at ``level`` or above to standard output."""
     handler = logging.StreamHandler(sys.stdout)
@@ -75,28 +53,3 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    server_logger = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, ClientErrorFilter) for f in server_logger.filters):
-        server_logger.addFilter(ClientErrorFilter())
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One line per HTTP request: method, path (never the query), status, time, client."""
-
-    def log(self, request: BaseRequest, response: StreamResponse, seconds: float) -> None:
-        self.logger.info(
-            '%s "%s %s" %d %.1fms',
-            request.remote,
-            request.method,
-            request.path,
-            response.status,
-            seconds * 1000,
-            extra={
-                "event": "http",
-                "remote": request.remote,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "ms": round(seconds * 1000, 2),
-            },
-        )

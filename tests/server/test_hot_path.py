@@ -17,12 +17,8 @@ import pytest
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.protocol import SERVER, Protocol
 
-from parley.server.connection import (
-    ConnectionContext,
-    Flusher,
-    WebSocketConnection,
-    WebSocketLimits,
-)
+from parley.config import WebSocketLimits
+from parley.server.connection import ConnectionContext, Flusher, WebSocketConnection
 from parley.websocket.deflate import DeflateSettings, FrameCompressor, Inflater
 from parley.websocket.frames import FrameParser, encode_text
 

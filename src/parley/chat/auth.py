@@ -8,6 +8,10 @@
   SHA-256, so a stolen database does not yield usable tokens. Sessions expire.
 * A failed sign-in never says whether the user exists: an unknown name costs the same hash
   work as a wrong password and gets the same answer.
+* The operator's rules live here too, so that every way of managing accounts (``parley user``
+  today, an admin page later) applies the same ones: disabling an account or setting its
+  password ends its sessions (running servers close their sockets at the next session check),
+  and a new password is checked like a chosen one.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -167,3 +171,32 @@ class Accounts:
         session = await self.authenticate(token)
         await self.store.delete_session(hash_token(token))
         return session
+
+    # -- the operator's actions ------------------------------------------------------------
+
+    async def find_user(self, name: str) -> User:
+        """The account ``name`` (any case); ``AccountError("not_found")`` if there is none."""
+        user = await self.store.get_user(name)
+        if user is None:
+            raise AccountError("not_found", f"no user named {name!r}")
+        return user
+
+    async def set_disabled(self, name: str, disabled: bool) -> User:
+        """Disable the account ``name`` and end its sessions, or enable it again."""
+        user = await self.find_user(name)
+        await self.store.set_disabled(user.id, disabled)
+        if disabled:
+            await self.store.delete_sessions_of(user.id)
+        return replace(user, disabled=disabled)
+
+    async def set_password(self, name: str, password: str) -> User:
+        """Give the account ``name`` a new password (checked as at registration) and end its
+        sessions: whoever knew the old one is signed out everywhere."""
+        user = await self.find_user(name)
+        problem = password_problem(password, user.name)
+        if problem:
+            raise AccountError("weak_password", problem)
+        password_hash = await self.hash_password(password)
+        await self.store.set_password(user.id, password_hash)
+        await self.store.delete_sessions_of(user.id)
+        return replace(user, password_hash=password_hash)

@@ -69,7 +69,6 @@ _COMMON_PASSWORDS = frozenset(
 )
 
 _USERNAME = re.compile(USERNAME_PATTERN)
-_ROOM = re.compile(ROOM_PATTERN)
 
 
 def username_problem(name: str) -> str | None:
@@ -81,13 +80,6 @@ def username_problem(name: str) -> str | None:
         )
     if name.lower().startswith(RESERVED_PREFIXES):
         return "user names starting with 'guest-' are reserved for plain-text guests"
-    return None
-
-
-def room_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a new room's name, or None if it can."""
-    if not _ROOM.match(name):
-        return "room names are 1 to 40 letters, digits, '_' or '-', starting with a letter or digit"
     return None
 
 

@@ -18,6 +18,7 @@ from parley.chat.auth import AccountError, Accounts, hash_token
 from parley.chat.node import Node
 from parley.chat.notices import RevokeNotice, pack_notice
 from parley.chat.ratelimit import RateLimit, TokenBucket
+from parley.config import sign_in_limit
 from parley.model import Session
 from parley.server.endpoint import client_address
 from parley.store.base import Unavailable
@@ -109,7 +110,7 @@ class AccountRoutes:
         self.secure_cookies = secure_cookies
         self.behind_proxy = behind_proxy
         #: Sign-in and registration attempts per client address (``--auth-rate``).
-        self.by_address = Throttle(address_limit or RateLimit(rate=1.0, burst=20))
+        self.by_address = Throttle(address_limit or sign_in_limit())
         self.by_name = Throttle(NAME_LIMIT)
 
     def _address_allowed(self, request: web.Request) -> bool:

@@ -29,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from parley.config import WebSocketLimits
 from parley.websocket.deflate import FrameCompressor
 from parley.websocket.frames import (
     OP_BINARY,
@@ -88,27 +89,6 @@ class ConnectionHandler(Protocol):
 
     def on_closed(self, conn: WebSocketConnection) -> None:
         """The connection is gone (``conn.close_code`` says how); called exactly once."""
-
-
-@dataclass(frozen=True, slots=True)
-class WebSocketLimits:
-    """Per-connection limits; every one is a flag of ``parley serve`` (docs/security.md)."""
-
-    #: Largest message a client may send, in bytes, after decompression.
-    max_message_size: int = 64 * 1024
-    #: Most frames one message may be split into.
-    max_fragments: int = 128
-    #: Unsent bytes a connection may hold before the client is considered too slow.
-    max_send_buffer: int = 1 << 20
-    #: Seconds to wait for the client's answer to our close frame.
-    close_timeout: float = 5.0
-    #: WebSocket connections the server accepts in total, and from one IP address.
-    max_connections: int = 10_000
-    max_connections_per_ip: int = 200
-    #: A connection silent this long gets a ping ...
-    ping_interval: float = 20.0
-    #: ... and is dropped if it then stays silent this much longer.
-    ping_timeout: float = 20.0
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from parley.config import WebSocketLimits
 from parley.server.connection import (
     ConnectionContext,
     ConnectionHandler,
@@ -17,7 +18,6 @@ from parley.server.connection import (
     ConnectionStats,
     Flusher,
     WebSocketConnection,
-    WebSocketLimits,
 )
 from parley.server.upgrade import DetachedResponse, take_over
 from parley.websocket import deflate

@@ -20,8 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from parley.config import HttpLimits
-from parley.logs import AccessLogger
 from parley.server.endpoint import WebSocketEndpoint
+from parley.server.httplog import AccessLogger, quiet_client_errors
 from parley.websocket.frames import CloseCode
 
 
@@ -66,6 +66,7 @@ async def serve_until_signalled(
     when the address cannot be used.
     """
     http = http or HttpLimits()
+    quiet_client_errors()
     runner = web.AppRunner(
         app,
         handle_signals=False,
