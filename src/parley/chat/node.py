@@ -74,7 +74,7 @@ def new_node_id() -> str:
 
 
 class UserListener(Protocol):
-    """A local connection of a signed-in user (a chat session)."""
+    """A local connection of a signed-in user (``chat/signed_in.py``)."""
 
     user_id: int
 
