@@ -3,15 +3,19 @@
 ``playwright install`` cannot download browsers here, so Playwright is pointed at the system
 Chromium (``/usr/bin/chromium``, installed by ``./dev test`` and ``.ci/run``). A missing
 browser fails these tests; it never skips them.
+
+No test binds a fixed port: the tutorial's pages, which hard-code ``ws://localhost:8080``,
+are opened in a Chromium of their own whose host resolver sends ``localhost:8080`` to the
+test's server (``tutorial_pages``), so a developer's ``./dev serve`` on 8080 changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.browser.chatpage import ChatPages, OpenChat
 from tests.browser.pages import Pages
@@ -28,6 +32,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 TUTORIAL = Path(__file__).resolve().parents[2] / "tutorial"
+#: Where the tutorial's pages connect (``tutorial/*.js`` and ``*.html``, kept unmodified).
+TUTORIAL_ADDRESS = "localhost:8080"
+
+#: What the ``tutorial_pages`` fixture gives: ``tutorial_pages(server)`` opens pages whose
+#: ``localhost:8080`` is that server.
+TutorialPages = Callable[[ServerProcess], Pages]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,19 +47,57 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium per test module.
+def playwright() -> Iterator[Playwright]:
+    """Playwright, once per test module.
 
     Not per session: Playwright's sync API keeps an event loop installed while it runs, which
     would break the asyncio tests of other modules.
     """
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run ./dev test (it installs it)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
+    with sync_playwright() as running:
+        yield running
+
+
+def launch(playwright: Playwright, *args: str) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args], headless=True
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One Chromium per test module."""
+    browser = launch(playwright)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def tutorial_pages(playwright: Playwright) -> Iterator[TutorialPages]:
+    """``tutorial_pages(server)``: a Chromium in which ``localhost:8080`` is ``server``.
+
+    Chromium's host mapping rules accept a ``host:port`` pattern and a ``host:port``
+    replacement, so the unmodified pages reach the server's own free port (the handshake still
+    says ``Host: localhost:8080``, which Parley does not check for guests). Checked at the end
+    of the test like ``pages``, and for errors in the console too.
+    """
+    browsers: list[Browser] = []
+    opened: list[Pages] = []
+
+    def make(server: ServerProcess) -> Pages:
+        rule = f"MAP {TUTORIAL_ADDRESS} 127.0.0.1:{server.port}"
+        browsers.append(launch(playwright, f"--host-resolver-rules={rule}"))
+        opened.append(Pages(browsers[-1]))
+        return opened[-1]
+
+    yield make
+    for tutorial in opened:
+        tutorial.close()
+    for browser in browsers:
         browser.close()
+    for tutorial in opened:
+        assert tutorial.errors == [], tutorial.errors
+        assert tutorial.console_errors == [], tutorial.console_errors
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ or ``SyncChat`` clients.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
 from tests.browser.chatpage import (
     OpenChat,
@@ -77,6 +78,12 @@ def test_sign_up_and_sign_in_errors_are_inline_and_the_session_survives_a_reload
     page.get_by_role("button", name="Sign out").click()
     expect(auth).to_be_visible()
     expect(page.locator("#auth-lead")).to_have_text("You have signed out.")
+    # The notice starts where the card's other lines start (it once took the timeline's
+    # notice indentation).
+    notice = page.locator("#auth-lead").evaluate(INK)
+    form = page.locator("#auth-form").bounding_box()
+    assert form is not None
+    assert abs(notice["left"] - form["x"]) < 1, (notice, form)
     page.reload()
     expect(auth).to_be_visible()  # the session ended on the server too
 
@@ -85,6 +92,21 @@ def test_sign_up_and_sign_in_errors_are_inline_and_the_session_survives_a_reload
     sign_in(page, "alice")
     expect(page.locator("#me-name")).to_have_text("alice")
     expect(page.locator("#room-name")).to_have_text("#lobby")
+
+
+def test_a_visitor_who_is_not_signed_in_is_not_an_error(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    chat = open_chat(server)
+    page = chat.new()
+    expect(page.locator("#auth")).to_be_visible()
+    with page.expect_response(re.compile(r"/api/me$")) as me:
+        page.reload()
+    assert me.value.status == 200
+    assert me.value.json() == {"user": None}
+    expect(page.locator("#auth")).to_be_visible()
+    assert chat.problems == []  # no error in the console (the check at the end, made explicit)
 
 
 def test_signing_out_in_another_tab_returns_this_tab_to_sign_in(
@@ -99,6 +121,22 @@ def test_signing_out_in_another_tab_returns_this_tab_to_sign_in(
     expect(page.locator("#auth")).to_be_visible()
     expect(page.locator("#auth-lead")).to_have_text("Your session has ended. Please sign in again.")
     expect(page.locator("#chat")).to_be_hidden()
+
+
+def test_a_session_that_ended_while_offline_returns_the_tab_to_sign_in(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    page = open_chat(server).signed_in("alice")
+    expect(page.locator("#me-status")).to_have_text("online")
+    page.context.set_offline(True)
+    expect(page.locator("#banner")).to_contain_text("offline")
+    # The cookie no longer names a live session (as after an expiry): the handshake is refused
+    # with 401, which a page only sees as a failed WebSocket; /api/me then says "no user".
+    page.context.add_cookies([{"name": "parley_session", "value": "ended", "url": server.http_url}])
+    page.context.set_offline(False)
+    expect(page.locator("#auth")).to_be_visible()
+    expect(page.locator("#auth-lead")).to_have_text("Your session has ended. Please sign in again.")
 
 
 # -- chatting -------------------------------------------------------------------------------------
@@ -125,7 +163,11 @@ def test_two_users_join_a_room_chat_both_ways_and_see_each_other_typing_and_onli
     expect(alice.locator("#room-name")).to_have_text("#team")
     expect(alice.locator("#room-topic")).to_have_text("Shipping Parley 1.0")
     bob.get_by_role("button", name="Browse public rooms").click()
-    bob.locator("#browse-dialog").get_by_role("button", name="Join #team").click()
+    # The whole row joins, its name included (not only the small Join button).
+    row = bob.locator("#browse-dialog").get_by_role("button", name="Join #team")
+    expect(row).to_contain_text("Shipping Parley 1.0")
+    row.locator(".browse-name").click()
+    expect(bob.locator("#browse-dialog")).to_be_hidden()
     expect(bob.locator("#room-name")).to_have_text("#team")
     expect(bob.locator("#room-topic")).to_have_text("Shipping Parley 1.0")
     expect(alice.locator("#messages .notice").last).to_contain_text("bob joined")
@@ -174,21 +216,36 @@ def test_unread_counts_and_direct_messages(
     bob = chat.signed_in("bob", viewport=DESKTOP)
     carol = SyncChat(server.http_url, "carol")
     carol.command("create", room="news", private=True)
+    carol.say("news", "said before bob came")
     carol.command("invite", room="news", user="bob")
-    # The invitation reaches bob's page at once: the room appears in his list.
+    # The invitation reaches bob's page at once: a notice says who added him, and the room
+    # appears in his list marked as new (what was said before he came is history, not unread).
+    toast = bob.locator("#toasts .toast").filter(has_text="carol added you to #news")
+    expect(toast).to_be_visible()
     news = bob.locator("#sidebar").get_by_role("link", name="news")
-    expect(news).to_be_visible()
-    expect(news).to_have_attribute("aria-label", "news, private")
+    expect(news).to_have_attribute("aria-label", "news, private, new")
+    expect(news.locator(".badge")).to_have_text("new")
+    expect(news).to_have_class(re.compile(r"\bunread\b"))
     carol.say("news", "first", "second")
     expect(news).to_have_attribute("aria-label", "news, private, 2 unread")
     expect(news.locator(".badge")).to_have_text("2")
     expect(bob.locator("#total-unread")).to_have_text("2")
     expect(bob).to_have_title("(2) #lobby · Parley")
+    # News is read at a glance: the notice goes by itself, well before an error would.
+    expect(toast).to_be_hidden(timeout=7_000)
     news.click()
-    expect(bob.locator("#room-name")).to_contain_text("news")
-    expect(messages(bob)).to_have_text(["first", "second"])
+    # A private room's header has the sidebar's lock icon (an SVG): no emoji, which Debian's
+    # Chromium cannot draw (it has no emoji font).
+    expect(bob.locator("#room-name")).to_have_text("news")
+    expect(bob.locator("#room-name svg.icon-lock")).to_be_visible()
+    expect(news.locator("svg.icon-lock")).to_be_visible()
+    expect(messages(bob)).to_have_text(["said before bob came", "first", "second"])
+    expect(bob.locator("#messages .notice")).to_contain_text(["You joined, invited by carol"])
     expect(news.locator(".badge")).to_have_count(0)
     expect(bob).to_have_title("#news · Parley")
+    # Seen: after a reload the room is an ordinary room of the list.
+    bob.reload()
+    expect(news).to_have_attribute("aria-label", "news, private")
 
     # alice starts a direct message with bob; it appears in bob's list, with a count.
     alice.get_by_role("button", name="New direct message").click()
@@ -209,6 +266,34 @@ def test_unread_counts_and_direct_messages(
     expect(messages(alice)).to_have_text(["psst, bob", "hi alice"])
     expect(alice.locator("#dm-list .presence")).to_have_class(ONLINE)
     carol.close()
+
+
+def test_a_direct_room_shows_the_same_presence_in_header_sidebar_and_panel_after_a_reload(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    alice = open_chat(server).signed_in("alice", viewport=DESKTOP)
+    bob = SyncChat(server.http_url, "bob")
+    bob.command("dm", user="alice")
+    open_room(alice, "bob")
+    header = alice.locator("#room-name .presence")
+    sidebar = alice.locator("#dm-list .presence")
+
+    def agree(online: bool) -> None:
+        for dot in (header, sidebar, member(alice, "bob")):
+            if online:
+                expect(dot).to_have_class(ONLINE)
+            else:
+                expect(dot).not_to_have_class(ONLINE)
+
+    agree(online=True)
+    # After a reload the header is drawn before the server said who is online: it must
+    # follow the presence that arrives later, like the room list and the member panel.
+    alice.reload()
+    expect(alice.locator("#room-name")).to_have_text("bob")
+    agree(online=True)
+    bob.close()
+    agree(online=False)
 
 
 def test_edits_and_deletes_appear_live_and_after_a_resume(
@@ -611,13 +696,16 @@ def test_on_a_phone_the_room_list_and_the_member_list_are_drawers(
     carol = SyncChat(server.http_url, "carol")
     carol.command("create", room="design", topic="Colours and icons")
     alice = open_chat(server).signed_in("alice", viewport=PHONE, has_touch=True, is_mobile=True)
+    rooms = alice.get_by_role("button", name="Rooms", exact=True)
     carol.command("invite", room="design", user="alice")
+    # The drawer's button says there is a new room in it, then counts its messages.
+    expect(alice.locator("#toasts")).to_contain_text("carol added you to #design")
+    expect(rooms.locator(".badge")).to_have_text("new")
     carol.say("design", "welcome to design")
 
     sidebar = alice.locator("#sidebar")
     expect(sidebar).not_to_be_in_viewport()
     expect(alice.locator("#members-panel")).to_be_hidden()
-    rooms = alice.get_by_role("button", name="Rooms", exact=True)
     expect(rooms.locator(".badge")).to_have_text("1")
     rooms.click()
     expect(sidebar).to_be_in_viewport()
@@ -636,6 +724,162 @@ def test_on_a_phone_the_room_list_and_the_member_list_are_drawers(
     send(alice, "hello from my phone")
     expect(messages(alice)).to_have_text(["welcome to design", "hello from my phone"])
     carol.close()
+
+
+WATCH_HEADING = """
+() => {
+  const heading = document.getElementById("members-heading");
+  window.__headings = [heading.textContent];
+  new MutationObserver(() => window.__headings.push(heading.textContent)).observe(
+    heading, { childList: true, subtree: true, characterData: true });
+}
+"""
+
+HEADING_LINES = """
+() => {
+  const heading = document.getElementById("members-heading");
+  const lineHeight = parseFloat(getComputedStyle(heading).lineHeight);
+  return heading.getBoundingClientRect().height / lineHeight;
+}
+"""
+
+HEADING = re.compile(r"^(Members|Conversation) \d+ online$")
+
+
+def test_the_member_panel_heading_keeps_one_format_on_one_line(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    alice = open_chat(server).signed_in("alice", viewport=DESKTOP)
+    bob = SyncChat(server.http_url, "bob")
+    bob.command("create", room="design", topic="Colours")
+    bob.command("invite", room="design", user="alice")
+    bob.command("dm", user="alice")
+    heading = alice.locator("#members-heading")
+    expect(heading).to_have_text("Members 2 online")
+    alice.evaluate(WATCH_HEADING)
+
+    # Everything that redraws the header or the list (switching rooms, unread counts, a
+    # topic, presence) leaves the heading in its one format.
+    open_room(alice, "design")
+    expect(heading).to_have_text("Members 2 online")
+    bob.say("lobby", "an unread message")
+    expect(alice.locator("#room-list .badge")).to_have_text("1")
+    bob.command("topic", room="design", topic="Colours and icons")
+    expect(alice.locator("#room-topic")).to_have_text("Colours and icons")
+    open_room(alice, "bob")
+    expect(heading).to_have_text("Conversation 2 online")
+    texts = alice.evaluate("window.__headings")
+    assert [text for text in texts if not HEADING.match(text)] == [], texts
+
+    # One line, in the side panel of a wide screen and in the drawer of a narrow one.
+    panel = alice.locator("#members-panel")
+    for size in (DESKTOP, {"width": 1100, "height": 800}, {"width": 1000, "height": 800}, PHONE):
+        alice.set_viewport_size(size)
+        drawer = size["width"] < 1100
+        if drawer:  # below 1100 px the panel is a drawer, closed when the screen narrows
+            expect(panel).to_be_hidden()
+            alice.locator("#toggle-members").click()
+        expect(panel).to_be_visible()
+        lines = alice.evaluate(HEADING_LINES)
+        assert lines < 1.5, (size, lines)
+        if drawer:
+            alice.keyboard.press("Escape")
+            expect(panel).to_be_hidden()
+    bob.close()
+
+
+def zone_where_it_is(hour: int) -> str:
+    """A time zone in which it is ``hour`` o'clock now (``Etc/GMT-N`` is UTC+N)."""
+    offset = (hour - datetime.datetime.now(datetime.UTC).hour) % 24
+    if offset > 14:
+        offset -= 24
+    return f"Etc/GMT{-offset:+d}"
+
+
+INK = """
+(node) => {
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const box = range.getBoundingClientRect();
+  return { left: box.left, right: box.right, top: box.top, bottom: box.bottom };
+}
+"""
+
+
+def test_on_a_phone_the_time_of_a_continuation_does_not_overlap_its_text(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    # 10 o'clock in a 12-hour locale: the widest times ("10:47 PM") are drawn.
+    alice = open_chat(server).signed_in(
+        "alice",
+        viewport=PHONE,
+        has_touch=True,
+        is_mobile=True,
+        locale="en-US",
+        timezone_id=zone_where_it_is(10),
+    )
+    send(alice, "first from a phone")
+    send(alice, "sent from a phone")
+    second = message(alice, "sent from a phone")
+    expect(second).to_have_class(re.compile(r"\bcont\b"))
+    second.tap()  # a tap shows a message's actions and its time
+    gutter = second.locator(".gutter-time")
+    expect(gutter).to_be_visible()
+    expect(gutter).to_have_text(re.compile(r"^1\d:\d\d"))
+    time_box = gutter.evaluate(INK)
+    text_box = second.locator(".text").evaluate(INK)
+    assert time_box["right"] <= text_box["left"], (time_box, text_box)
+    assert time_box["left"] >= 0, time_box  # not cut off by the screen's edge either
+
+
+def overlap(a: Locator, b: Locator) -> bool:
+    box_a, box_b = a.bounding_box(), b.bounding_box()
+    assert box_a is not None
+    assert box_b is not None
+    return not (
+        box_a["x"] + box_a["width"] <= box_b["x"]
+        or box_b["x"] + box_b["width"] <= box_a["x"]
+        or box_a["y"] + box_a["height"] <= box_b["y"]
+        or box_b["y"] + box_b["height"] <= box_a["y"]
+    )
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_toasts_never_cover_the_composer(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat, viewport: dict[str, int]
+) -> None:
+    server = server_factory("serve")
+    chat = open_chat(server)
+    page = chat.new(viewport=viewport)
+    to_page: list[WebSocketRoute] = []
+
+    def route(page_side: WebSocketRoute) -> None:
+        page_side.connect_to_server()  # frames pass through both ways
+        to_page.append(page_side)
+
+    page.context.route_web_socket(re.compile(r"/ws$"), route)
+    sign_up(page, "alice")
+    expect(page.locator("#room-name")).to_have_text("#lobby")
+    # Errors the server might send (an error toast each): a full stack of them.
+    for n in (1, 2, 3):
+        frame = {"type": "error", "code": "internal", "message": f"Something failed ({n})."}
+        to_page[-1].send(json.dumps(frame))
+    toasts = page.locator("#toasts .toast")
+    expect(toasts).to_have_count(3)
+    for toast in toasts.all():
+        expect(toast).to_be_visible()
+        for target in ("#send", "#composer-text", "#room-name", "#toggle-members"):
+            assert not overlap(toast, page.locator(target)), target
+    send(page, "typed while the toasts are shown")
+    expect(messages(page)).to_have_text(["typed while the toasts are shown"])
+    # They are about the chat: signing out takes them away with it.
+    if page.locator("#open-sidebar").is_visible():  # a phone: the button is in the drawer
+        page.locator("#open-sidebar").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#auth")).to_be_visible()
+    expect(toasts).to_have_count(0)
 
 
 def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(
@@ -707,6 +951,14 @@ def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(
     keyboard.press("Escape")
     expect(page.locator("#browse-dialog")).to_be_hidden()
     expect(browse).to_be_focused()
+    # A room of the list is one Tab away from the filter, and Enter opens it.
+    keyboard.press("Enter")
+    keyboard.type("lobby")
+    keyboard.press("Tab")
+    expect(page.locator("#browse-dialog").get_by_role("button", name="Open #lobby")).to_be_focused()
+    keyboard.press("Enter")
+    expect(page.locator("#browse-dialog")).to_be_hidden()
+    expect(page.locator("#room-name")).to_have_text("#lobby")
 
 
 CONTRAST = """
@@ -727,7 +979,7 @@ CONTRAST = """
     ".history-status", ".day span", "#room-name", "#room-topic", ".room-link",
     ".room-link.active", ".room-link .badge", ".group-head h2", "#me-name", "#me-status",
     ".member-name", ".composer-help", ".panel-actions button", ".members-button",
-    "#sign-out"];
+    ".panel-count", "#sign-out"];
   const out = [];
   for (const s of selectors) {
     const el = document.querySelector(s);

@@ -7,10 +7,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.chatpage import OpenChat, SyncChat, message, messages, send
-from tests.browser.conftest import TUTORIAL
+from tests.browser.conftest import TUTORIAL, TutorialPages
 from tests.browser.pages import Pages
 from tests.helpers.process import ServerProcess
 
@@ -31,13 +32,48 @@ def test_echo_demo_page_shows_replies_and_the_error_after_disconnect(
     page.screenshot(path=tmp_path / "echo-demo.png")
 
     page.get_by_role("button", name="Disconnect").click()
-    expect(page.locator("#status")).to_contain_text("disconnected")
+    # A sentence, not "code 1005" (the code a close without a code arrives with).
+    expect(page.locator("#status")).to_have_text("Disconnected (you closed the connection)")
     server.wait_for_count("Client disconnected", 1)
     page.get_by_role("button", name="Send Message").click()
     expect(page.locator("#error")).to_be_visible()
     expect(page.locator("#error")).to_contain_text("CLOSED")
     expect(page.locator("#replies li")).to_have_count(2)
     page.screenshot(path=tmp_path / "echo-demo-disconnected.png")
+    # The page's own error (logged on purpose, as the tutorial's page does), and nothing else:
+    # no 404 of a favicon.
+    assert [error.split(" (")[0] for error in pages.console_errors] == [
+        "Cannot send: the WebSocket is already in CLOSING or CLOSED state."
+    ]
+
+
+def test_echo_demo_page_says_why_the_server_closed_the_connection(
+    server_factory: Callable[..., ServerProcess], pages: Pages
+) -> None:
+    server = server_factory("echo")
+    page = pages.new(server.http_url + "/")
+    expect(page.locator("#status")).to_have_text("connected")
+    server.stop()  # closes every WebSocket with 1001 and its reason
+    expect(page.locator("#status")).to_have_text(re.compile(r"^Disconnected: \w.* \(code 1001\)$"))
+    assert pages.console_errors == []
+
+
+@pytest.mark.parametrize("command", ["echo", "serve"])
+def test_both_servers_have_a_favicon(
+    server_factory: Callable[..., ServerProcess], pages: Pages, command: str
+) -> None:
+    """No 404 in the console (the ``pages`` fixture fails the test on any console error): the
+    page links the icon, and /favicon.ico is there for whoever asks for it anyway."""
+    server = server_factory(command)
+    page = pages.new(server.http_url + "/")
+    expect(page.locator('link[rel="icon"]')).to_have_attribute("href", "/static/icon.svg")
+    for path in ("/static/icon.svg", "/favicon.ico"):
+        response = page.request.get(server.http_url + path)
+        assert response.status == 200, path
+        assert response.headers["content-type"] == "image/svg+xml", path
+    # The browser asked for the icon itself too (headless Chromium does): it got it.
+    page.wait_for_load_state("networkidle")
+    assert pages.console_errors == []
 
 
 def test_hostile_text_is_shown_as_text_never_run(
@@ -85,11 +121,11 @@ def test_hostile_text_is_shown_as_text_never_run(
 def test_parley_page_and_tutorial_page_chat_together_in_the_lobby(
     server_factory: Callable[..., ServerProcess],
     open_chat: OpenChat,
-    pages: Pages,
+    tutorial_pages: TutorialPages,
 ) -> None:
-    server = server_factory("serve", "--port", "8080")
+    server = server_factory("serve")
     alice = open_chat(server).signed_in("alice")
-    tutorial_page = pages.new((TUTORIAL / "client1.html").as_uri())
+    tutorial_page = tutorial_pages(server).new((TUTORIAL / "client1.html").as_uri())
     server.wait_for_count("Client connected", 1)
     send(alice, "hello tutorial")
     expect(tutorial_page.locator("#chatbox")).to_contain_text("alice: hello tutorial")

@@ -1,5 +1,6 @@
 """The tutorial's own pages, unmodified and opened from file:// as the tutorial does, against
-Parley on the tutorial's port 8080."""
+Parley. The pages connect to ``ws://localhost:8080``; the ``tutorial_pages`` browser sends
+that address to the test's server, which listens on a free port like every other."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import TUTORIAL
-from tests.browser.pages import Pages
+from tests.browser.conftest import TUTORIAL, TutorialPages
 from tests.helpers.process import ServerProcess
 
 
@@ -19,9 +19,10 @@ def send_from_tutorial_client(page: Page, text: str) -> None:
 
 
 def test_tutorial_chat_pages_chat_through_parley_serve(
-    server_factory: Callable[..., ServerProcess], pages: Pages, tmp_path: Path
+    server_factory: Callable[..., ServerProcess], tutorial_pages: TutorialPages, tmp_path: Path
 ) -> None:
-    server = server_factory("serve", "--port", "8080")
+    server = server_factory("serve")
+    pages = tutorial_pages(server)
     one = pages.new((TUTORIAL / "client1.html").as_uri())
     two = pages.new((TUTORIAL / "client2.html").as_uri())
     server.wait_for_count("Client connected", 2)
@@ -37,9 +38,10 @@ def test_tutorial_chat_pages_chat_through_parley_serve(
 
 
 def test_tutorial_echo_page_against_parley_echo(
-    server_factory: Callable[..., ServerProcess], pages: Pages, tmp_path: Path
+    server_factory: Callable[..., ServerProcess], tutorial_pages: TutorialPages, tmp_path: Path
 ) -> None:
-    server = server_factory("echo", "--port", "8080")
+    server = server_factory("echo")
+    pages = tutorial_pages(server)
     page = pages.new((TUTORIAL / "index.html").as_uri())
     server.wait_for_count("Client connected", 1)
     with page.expect_console_message(lambda m: "We received your Hello" in m.text) as message:

@@ -66,15 +66,26 @@ async def test_private_rooms_are_invisible_to_outsiders(connect: Connect) -> Non
 async def test_invite_into_a_private_room(connect: Connect) -> None:
     alice, bob = await connect("alice"), await connect("bob")
     await alice.command("create", room="team", private=True)
+    await alice.command("send", room="team", text="before bob", cid="b0")
     reply = await alice.command("invite", room="team", user="Bob")
     assert reply["type"] == "ok"
     notice = await bob.next("room")
     assert notice["room"]["name"] == "team"
     assert notice["room"]["member"] is True
+    assert notice["room"]["unread"] == 0
+    # The stream starts with bob's own join, which says who invited him (the browser's
+    # "alice added you to #team").
     join_event = await bob.next("event", room="team", kind="join")
     assert (join_event["user"], join_event["by"]) == ("bob", "alice")
+    assert join_event["seq"] == notice["room"]["seq"] + 1
+    # What was said before the invitation is history, not unread; what comes after is.
+    await alice.command("send", room="team", text="welcome", cid="b1")
+    await bob.next("event", room="team", kind="message")
+    again = await connect("bob")
+    team = next(room for room in again.welcome["rooms"] if room["name"] == "team")
+    assert team["unread"] == 1
     await bob.command("send", room="team", text="thanks", cid="t1")
-    assert (await alice.next("event", room="team", kind="message"))["text"] == "thanks"
+    assert (await alice.next("event", room="team", kind="message", user="bob"))["text"] == "thanks"
     assert (await alice.command("invite", room="team", user="nobody"))["code"] == "not_found"
 
 

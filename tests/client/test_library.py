@@ -130,8 +130,8 @@ async def test_username_and_password_sign_in_and_out(server: ServerProcess) -> N
         assert carol.user.name == "carol"
         token = carol.token
     # The session the client opened itself was ended when it closed.
-    status, _, _ = http_json(f"{server.http_url}/api/me", token=token)
-    assert status == 401
+    _, body, _ = http_json(f"{server.http_url}/api/me", token=token)
+    assert body == {"user": None}
     async with Client(server.http_url, username="carol", password=PASSWORD) as again:
         assert again.user is not None
 

@@ -204,5 +204,7 @@ class AccountRoutes:
         except Unavailable:
             return error_response("unavailable", "the server cannot check sessions right now")
         if session is None:
-            return error_response("unauthorized", "not signed in")
+            # A visitor who is not signed in is an answer, not an error: a 401 here made
+            # every browser log an error on every signed-out page load.
+            return web.json_response({"user": None})
         return web.json_response({"user": _user_json(session), "expires": session.expires_at})

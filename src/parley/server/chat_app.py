@@ -1,6 +1,7 @@
 """The chat server behind ``parley serve``: its parts, their life cycle, and its routes.
 
-* ``GET /`` serves the browser client; ``/static/...`` its files; ``/healthz`` the health.
+* ``GET /`` serves the browser client; ``/static/...`` its files (``/favicon.ico`` its icon);
+  ``/healthz`` the health.
 * ``/api/...`` the account API (``server/api.py``).
 * A WebSocket handshake on ``/ws`` or ``/`` with the subprotocol ``parley.v1`` is a chat
   connection (``chat/connection.py``), authenticated during the handshake by the session cookie or
@@ -39,7 +40,7 @@ from parley.protocol.errors import Close
 from parley.server.api import AccountRoutes, error_response, request_token
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.metrics import Metrics
-from parley.server.pages import page, setup_pages
+from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
 from parley.store.base import Store, StoreError
 
@@ -136,6 +137,7 @@ class ChatServer:
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/favicon.ico", self._favicon)
         if self.settings.metrics:
             app.router.add_get("/metrics", self.metrics.handle)
         AccountRoutes(
@@ -161,6 +163,9 @@ class ChatServer:
         if wants_websocket(request):
             return await self._websocket(request)
         return page("index.html")
+
+    async def _favicon(self, request: web.Request) -> web.StreamResponse:
+        return favicon()
 
     async def _healthz(self, request: web.Request) -> web.Response:
         """200 when every part works; 503 ("degraded") while the broker or the database is

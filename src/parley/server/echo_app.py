@@ -1,7 +1,8 @@
 """The HTTP application behind ``parley echo``.
 
 Like the tutorial's ``ws`` server, it upgrades a WebSocket handshake on any path. Without an
-upgrade, ``GET /`` serves the tutorial's demo page (Send Message, Disconnect).
+upgrade, ``GET /`` serves the tutorial's demo page (Send Message, Disconnect), and
+``/favicon.ico`` its icon.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from parley.echo import EchoHandler
 from parley.server.endpoint import WebSocketEndpoint
-from parley.server.pages import page, setup_pages
+from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
 
 
@@ -32,6 +33,8 @@ def build_echo_app(endpoint: WebSocketEndpoint, *, verbatim: bool = False) -> we
     async def any_path(request: web.Request) -> web.StreamResponse:
         if wants_websocket(request):
             return await upgrade(request)
+        if request.path == "/favicon.ico":
+            return favicon()
         raise web.HTTPNotFound(text="not found\n")
 
     app = web.Application()

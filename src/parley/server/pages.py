@@ -52,3 +52,10 @@ def setup_pages(app: web.Application) -> None:
 def page(name: str) -> web.FileResponse:
     """A page from ``web/``, never cached, so an upgrade of the server reaches every browser."""
     return web.FileResponse(WEB_DIR / name, headers={"Cache-Control": "no-cache"})
+
+
+def favicon() -> web.FileResponse:
+    """The answer to ``/favicon.ico``. The pages link ``/static/icon.svg``; browsers and tools
+    that ask for ``/favicon.ico`` anyway get the same icon, not a 404 (which browsers log in the
+    console of the page)."""
+    return web.FileResponse(WEB_DIR / "icon.svg", headers={"Content-Type": "image/svg+xml"})

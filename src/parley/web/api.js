@@ -44,7 +44,8 @@ async function call(method, path, body) {
   return data;
 }
 
-/** The signed-in user ({user: {name, admin}, expires}); rejects with status 401 if signed out. */
+/** The signed-in user ({user: {name, admin}, expires}), or {user: null} for a visitor who is
+ *  not signed in (or whose session ended). */
 export const me = () => call("GET", "/api/me");
 export const login = (username, password) => call("POST", "/api/login", { username, password });
 export const register = (username, password) => call("POST", "/api/register", { username, password });

@@ -20,17 +20,27 @@ const NARROW = matchMedia("(max-width: 719px)"); // phone: the room list is a dr
 
 // -- toasts ---------------------------------------------------------------------------------
 
+// How long a toast stays (ms). News ("you were invited") is read at a glance; an error may need
+// reading twice, and stays while the pointer is on it or it has the keyboard focus.
+const TOAST_SHOWN = { info: 4000, error: 12000 };
+
 function toast(message, kind = "error") {
   const box = $("toasts");
+  let timer = 0;
+  const hold = () => clearTimeout(timer);
+  const later = () => {
+    hold();
+    timer = setTimeout(() => item.remove(), TOAST_SHOWN[kind] || TOAST_SHOWN.error);
+  };
   const item = el(
     "div",
-    { class: `toast ${kind}` },
+    { class: `toast ${kind}`, onpointerenter: hold, onpointerleave: later, onfocusin: hold, onfocusout: later },
     el("span", { text: message }),
     el("button", { type: "button", class: "icon-button", "aria-label": "Dismiss", onclick: () => item.remove() }, "×"),
   );
   box.append(item);
   while (box.children.length > 3) box.firstElementChild.remove();
-  setTimeout(() => item.remove(), 8000);
+  later();
 }
 
 // -- the parts -------------------------------------------------------------------------------
@@ -47,6 +57,7 @@ const client = new ChatClient({
   onRoomsChanged: () => followMembership(),
 });
 const store = client.store;
+store.on("invited", ({ room, by }) => toast(`${by} added you to #${room.name}`, "info"));
 const auth = new AuthView((user) => startChat(user));
 const sidebar = new SidebarView(store);
 const roomView = new RoomView(store);
@@ -66,17 +77,19 @@ const timeline = new TimelineView(store, client, {
 // -- signing in and out ------------------------------------------------------------------------
 
 async function boot() {
+  let user;
   try {
-    const { user } = await api.me();
+    ({ user } = await api.me());
+  } catch {
+    $("boot").textContent = "Cannot reach the server. Retrying…";
+    setTimeout(boot, 3000);
+    return;
+  }
+  if (user) {
     startChat(user);
-  } catch (error) {
-    if (error.status === 401) {
-      $("boot").hidden = true;
-      auth.show();
-    } else {
-      $("boot").textContent = "Cannot reach the server. Retrying…";
-      setTimeout(boot, 3000);
-    }
+  } else {
+    $("boot").hidden = true;
+    auth.show();
   }
 }
 
@@ -101,6 +114,7 @@ function endChat(notice) {
   shownRoom = null;
   timeline.show(null);
   composer.show(null);
+  $("toasts").replaceChildren(); // the chat's news and errors are not about the sign-in page
   $("chat").hidden = true;
   auth.show(notice);
 }
@@ -178,6 +192,7 @@ function openRoom(name, { replace = false, focus = true } = {}) {
   if (room === shownRoom && room) return;
   shownRoom = room || null;
   store.active = room ? room.name : null;
+  if (room) room.invitedBy = null; // seen: no longer "new"
   timeline.show(shownRoom);
   roomView.show(shownRoom);
   composer.show(shownRoom);

@@ -249,14 +249,17 @@ export class Connection {
       return;
     }
     // Refused before the welcome: the handshake answers 401 when the session is gone, but a
-    // browser only reports "1006". Ask the API, which tells a dead session from a dead server.
+    // browser only reports "1006". Ask the API, which tells a dead session ({user: null}) from
+    // a dead server (no answer: keep retrying).
     this.schedule();
     const generation = this.generation;
-    me().catch((error) => {
-      if (error.status === 401 && generation === this.generation && !this.stopped) {
-        this.signedOut("Your session has ended. Please sign in again.");
-      }
-    });
+    me()
+      .then(({ user }) => {
+        if (!user && generation === this.generation && !this.stopped) {
+          this.signedOut("Your session has ended. Please sign in again.");
+        }
+      })
+      .catch(() => {}); // unreachable or failing: the scheduled reconnection tries again
   }
 
   signedOut(reason) {

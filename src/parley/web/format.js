@@ -12,6 +12,18 @@ const dayYearFormat = new Intl.DateTimeFormat(undefined, {
 });
 
 export const time = (ts) => timeFormat.format(new Date(ts));
+
+/**
+ * The time without "AM"/"PM": "10:47" where `time` says "10:47 PM". For the narrow gutter of
+ * a continuation message, next to its group's first message, which shows the full time.
+ */
+export function shortTime(ts) {
+  const parts = timeFormat.formatToParts(new Date(ts)).filter((part) => part.type !== "dayPeriod");
+  return parts
+    .map((part) => part.value)
+    .join("")
+    .trim();
+}
 export const fullTime = (ts) => fullFormat.format(new Date(ts));
 
 function dayStart(ts) {

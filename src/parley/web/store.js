@@ -26,6 +26,7 @@ export class Room {
     this.draft = "";
     this.scroll = null; // where the user left the timeline: px from the bottom, or null
     this.readSent = 0; // the newest seq we told the server we read
+    this.invitedBy = null; // who just added us (live), until the room is opened: shown as new
     this.update(info);
     this.reset(info.seq || 0);
   }
@@ -261,6 +262,13 @@ export class Store {
         break;
       case "join":
       case "leave":
+        if (event.kind === "join" && event.by && this.isMe(event.user) && !this.isMe(event.by)) {
+          // Someone added us, and we are seeing it happen (a replay or a reload starts after our
+          // join). Messages before it are not unread (the marker starts here): the room is "new".
+          room.invitedBy = event.by;
+          this.emit("invited", { room, by: event.by });
+          this.emit("rooms");
+        }
         this.appendItem(room, itemFrom(event));
         if (room.memberList) {
           if (event.kind === "join") room.memberList.set(userKey(event.user), event.user);

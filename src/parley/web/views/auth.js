@@ -39,7 +39,8 @@ export class AuthView {
     this.password.value = "";
     this.clearErrors();
     this.lead.textContent = notice || (this.mode === "login" ? "Sign in to chat." : "Create an account to chat.");
-    this.lead.classList.toggle("notice", Boolean(notice));
+    // Not "notice": that class is the timeline's (indented past the avatars).
+    this.lead.classList.toggle("auth-notice", Boolean(notice));
     (this.username.value ? this.password : this.username).focus();
   }
 
@@ -56,7 +57,7 @@ export class AuthView {
     this.password.autocomplete = register ? "new-password" : "current-password";
     this.passwordHint.hidden = !register;
     this.lead.textContent = register ? "Create an account to chat." : "Sign in to chat.";
-    this.lead.classList.remove("notice");
+    this.lead.classList.remove("auth-notice");
     this.clearErrors();
   }
 

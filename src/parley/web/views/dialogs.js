@@ -77,29 +77,40 @@ export class Dialogs {
       this.browseList.replaceChildren(el("li", { class: "empty", text: filter ? "No room matches." : "No public rooms yet." }));
       return;
     }
-    this.browseList.replaceChildren(
-      ...rooms.map((room) =>
-        el(
-          "li",
-          {},
-          el(
-            "div",
-            { class: "browse-text" },
-            el("span", { class: "browse-name", text: `#${room.name}` }),
-            el("span", { class: "browse-topic", text: room.topic || "No topic" }),
-          ),
-          el(
-            "button",
-            {
-              type: "button",
-              class: room.member ? "ghost small-text" : "primary small-text",
-              "aria-label": `${room.member ? "Open" : "Join"} #${room.name}`,
-              onclick: (event) => this.joinFromBrowse(room, event.currentTarget),
-            },
-            room.member ? "Open" : "Join",
-          ),
-        ),
+    // The list is drawn again when the server's fresh list arrives: a row that had the focus
+    // keeps it (a keyboard user who tabbed in quickly is not thrown out of the list).
+    const focused = this.browseList.contains(document.activeElement) ? document.activeElement.dataset.room : null;
+    this.browseList.replaceChildren(...rooms.map((room, index) => el("li", {}, this.browseRow(room, index))));
+    if (focused) {
+      const row = [...this.browseList.querySelectorAll(".browse-row")].find((node) => node.dataset.room === focused);
+      row?.focus();
+    }
+  }
+
+  /**
+   * One room of the list: the whole row is one button (its name was not clickable before,
+   * only a small Join button at the end). One Tab stop per room; the topic is its description.
+   */
+  browseRow(room, index) {
+    const action = room.member ? "Open" : "Join";
+    const topicId = `browse-topic-${index}`;
+    return el(
+      "button",
+      {
+        type: "button",
+        class: "browse-row",
+        "data-room": room.name,
+        "aria-label": `${action} #${room.name}`,
+        "aria-describedby": topicId,
+        onclick: (event) => this.joinFromBrowse(room, event.currentTarget),
+      },
+      el(
+        "span",
+        { class: "browse-text" },
+        el("span", { class: "browse-name", text: `#${room.name}` }),
+        el("span", { class: "browse-topic", id: topicId, text: room.topic || "No topic" }),
       ),
+      el("span", { class: `browse-action ${room.member ? "ghost" : "primary"} small-text`, "aria-hidden": "true", text: action }),
     );
   }
 

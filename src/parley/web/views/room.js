@@ -1,7 +1,7 @@
 // Around the timeline: the room's header (name, topic), the member panel (who is online, room
 // actions), the composer with its typing indicator, and the connection banner.
 
-import { el } from "../dom.js";
+import { el, icon } from "../dom.js";
 import { typingText } from "../format.js";
 import { userKey } from "../store.js";
 
@@ -15,13 +15,19 @@ export class RoomView {
     this.topic = document.getElementById("room-topic");
     this.count = document.getElementById("member-count");
     this.members = document.getElementById("member-list");
-    this.heading = document.getElementById("members-heading");
+    this.headingTitle = document.getElementById("members-title");
+    this.headingOnline = document.getElementById("members-online");
     this.editTopic = document.getElementById("edit-topic");
     this.invite = document.getElementById("invite");
     this.leave = document.getElementById("leave-room");
     store.on("rooms", () => this.renderHeader());
     store.on("members", ({ room }) => room === this.room && this.renderMembers());
-    store.on("presence", () => this.renderMembers());
+    // The header too: a direct room's dot is drawn before `who` answers (after a reload, the
+    // welcome says nothing about presence) and must follow it like the list and the panel.
+    store.on("presence", () => {
+      this.renderHeader();
+      this.renderMembers();
+    });
   }
 
   show(room) {
@@ -40,18 +46,23 @@ export class RoomView {
       return;
     }
     const direct = room.kind === "direct";
-    this.name.replaceChildren(
-      direct
-        ? el("span", { class: store.isOnline(store.title(room)) ? "presence online" : "presence", "aria-hidden": "true" })
-        : el("span", { class: "room-sigil", "aria-hidden": "true", text: room.kind === "private" ? "🔒" : "#" }),
-      store.title(room),
-    );
+    this.name.replaceChildren(this.sigil(room), store.title(room));
     this.topic.textContent = direct ? "Direct message" : room.topic || "No topic";
     this.topic.classList.toggle("empty", !direct && !room.topic);
-    this.heading.textContent = direct ? "Conversation" : "Members";
     this.editTopic.hidden = direct;
     this.invite.hidden = direct;
     this.leave.hidden = direct;
+  }
+
+  /** What stands before the room's name: a presence dot, the sidebar's lock icon, or "#". */
+  sigil(room) {
+    const store = this.store;
+    if (room.kind === "direct") {
+      return el("span", { class: store.isOnline(store.title(room)) ? "presence online" : "presence", "aria-hidden": "true" });
+    }
+    // An SVG, not the 🔒 emoji: Debian's Chromium has no emoji font and drew an empty box.
+    if (room.kind === "private") return icon("lock");
+    return el("span", { class: "room-sigil", "aria-hidden": "true", text: "#" });
   }
 
   renderMembers() {
@@ -60,6 +71,7 @@ export class RoomView {
     if (!room) {
       this.members.replaceChildren();
       this.count.textContent = "0";
+      this.renderHeading("Members", 0);
       return;
     }
     let names;
@@ -83,7 +95,14 @@ export class RoomView {
         );
       }),
     );
-    this.heading.textContent = `${room.kind === "direct" ? "Conversation" : "Members"} — ${online} online`;
+    this.renderHeading(room.kind === "direct" ? "Conversation" : "Members", online);
+  }
+
+  /** The panel's heading: written here only, always "Members N online" (never without the
+   *  count, which made it flip), title and count in separate boxes so it stays on one line. */
+  renderHeading(title, online) {
+    this.headingTitle.textContent = title;
+    this.headingOnline.textContent = `${online} online`;
   }
 }
 

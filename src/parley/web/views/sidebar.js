@@ -33,9 +33,11 @@ export class SidebarView {
     this.meAvatar.textContent = avatar(store.me || "?").textContent;
     this.meAvatar.className = avatar(store.me || "?").className + " small";
 
+    // On a phone the list is a drawer: its button says there is something to see.
     const total = store.totalUnread();
-    this.total.hidden = total === 0;
-    this.total.textContent = total > 99 ? "99+" : String(total);
+    const fresh = member.some((room) => room.invitedBy && room.name !== store.active);
+    this.total.hidden = total === 0 && !fresh;
+    this.total.textContent = total > 99 ? "99+" : total > 0 ? String(total) : "new";
     const active = store.active ? store.room(store.active) : undefined;
     const where = active ? (active.kind === "direct" ? store.title(active) : `#${active.name}`) : "";
     document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Parley`;
@@ -55,8 +57,19 @@ export class SidebarView {
       mark = icon(room.kind === "private" ? "lock" : "hash");
       if (room.kind === "private") state = ", private";
     }
-    const unread = room.unread > 0 && !active;
-    const label = `${title}${state}${unread ? `, ${room.unread} unread` : ""}`;
+    // The badge: the unread count; for a room someone just added us to, "new" until a message
+    // comes (what was said before we came is not unread) or we open it.
+    let badge = "";
+    let news = "";
+    if (!active && room.unread > 0) {
+      badge = room.unread > 99 ? "99+" : String(room.unread);
+      news = `, ${room.unread} unread`;
+    } else if (!active && room.invitedBy) {
+      badge = "new";
+      news = ", new";
+    }
+    const unread = badge !== "";
+    const label = `${title}${state}${news}`;
     const link = el(
       "a",
       {
@@ -68,7 +81,7 @@ export class SidebarView {
       },
       mark,
       el("span", { class: "room-link-name", text: title }),
-      unread ? el("span", { class: "badge", "aria-hidden": "true", text: room.unread > 99 ? "99+" : String(room.unread) }) : null,
+      badge ? el("span", { class: "badge", "aria-hidden": "true", text: badge }) : null,
     );
     return el("li", {}, link);
   }

@@ -6,7 +6,7 @@
 // cached nodes while keeping the same message under the user's eyes.
 
 import { el, icon, linkify } from "../dom.js";
-import { dayLabel, fullTime, hue, initial, sameDay, time } from "../format.js";
+import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -16,8 +16,8 @@ export function avatar(name) {
   return el("span", { class: `avatar ${hue(name)}`, "aria-hidden": "true", text: initial(name) });
 }
 
-function timeNode(ts, className) {
-  return el("time", { class: className, datetime: new Date(ts).toISOString(), title: fullTime(ts), text: time(ts) });
+function timeNode(ts, className, text = time(ts)) {
+  return el("time", { class: className, datetime: new Date(ts).toISOString(), title: fullTime(ts), text });
 }
 
 export class TimelineView {
@@ -260,7 +260,8 @@ export class TimelineView {
     const mine = this.store.isMe(item.user);
     // My messages can be focused (tabindex -1): on a touch screen, a tap shows their actions.
     const node = el("li", { class: mine ? "msg mine" : "msg", "data-seq": item.seq, tabindex: mine || this.store.admin ? "-1" : null });
-    node.append(avatar(item.user), timeNode(item.ts, "gutter-time"));
+    // The gutter is as wide as an avatar: "10:47 PM" did not fit and ran into the text.
+    node.append(avatar(item.user), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
     const head = el(
       "div",
       { class: "msg-head" },
