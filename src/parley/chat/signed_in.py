@@ -194,7 +194,7 @@ class SignedIn:
     # -- the event stream ------------------------------------------------------------------
 
     async def stream(self, room_id: int, cursor: int) -> int:
-        return await self.node.stream(self.peer, self.user_id, room_id, cursor, on_live=_noop)
+        return await self.node.stream(self.peer, self.user_id, room_id, cursor)
 
     async def start_streaming(self, positions: dict[int, int]) -> dict[str, int]:
         """Stream every member room: listed ones from the given seq, others (on the first
@@ -278,7 +278,3 @@ class SignedIn:
                     await self.stream(room.id, notice.room.seq)
         else:
             self.forget(notice.room_id)
-
-
-def _noop() -> None:
-    return None
