@@ -169,6 +169,22 @@ async def test_bad_auth_frame_closes_with_1008(server: ServerProcess) -> None:
     assert await asyncio.wait_for(chat.closed, 5) == 1008
 
 
+async def test_commands_queued_behind_a_failed_auth_are_dropped_not_crashed(
+    server: ServerProcess,
+) -> None:
+    # A client that pipelines its first commands behind its auth frame: if the token is bad,
+    # those commands never run (and never reach a handler without a user: no internal error,
+    # no traceback in the server's log, which the fixture checks).
+    chat = await Chat.connect(server.ws_url, welcome=False)
+    await chat.send_raw({"type": "auth", "token": "wrong"})
+    for n in range(3):
+        await chat.send_raw({"type": "join", "id": f"j{n}", "room": "lobby"})
+        await chat.send_raw({"type": "send", "id": f"s{n}", "room": "lobby", "text": "hi"})
+    assert await asyncio.wait_for(chat.closed, 5) == 1008
+    received = await chat.quiet(0.2)
+    assert [m["code"] for m in received if m["type"] == "error"] == ["unauthorized"], received
+
+
 async def test_a_command_before_auth_closes_with_1008(server: ServerProcess) -> None:
     chat = await Chat.connect(server.ws_url, welcome=False)
     await chat.send_raw({"type": "send", "room": "lobby", "text": "hi"})

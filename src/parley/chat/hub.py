@@ -1,91 +1,184 @@
-"""This node's local index of rooms: who here receives each room's stream, and where it stands.
+"""A room's local stream on this node: who here receives it, and the rules of its order.
 
-A :class:`RoomFeed` exists while the room has local subscribers. It delivers the room's events
-to them in ``seq`` order, gap-free, each frame built once for all of them:
+A :class:`RoomFeed` exists while the room has local subscribers. It is a pure state machine
+(no I/O, no event loop: ``tests/chat/test_hub.py`` drives it with plain values); the node
+feeds it what the broker and the store bring (:meth:`RoomFeed.start`, :meth:`RoomFeed.offer`)
+and it delivers the room's events to its subscribers in ``seq`` order, gap-free, each
+message built once for all of them.
+
+The order rules:
+
+* Until :meth:`start` tells it the room's ``last_seq`` (read from the store *after* the node
+  subscribed to the room's channel), every event is held.
+* Then an event is delivered when its seq is ``last_seq + 1``, followed by every held event
+  that has become next. An event further ahead is held (there is a gap: the node fills it
+  from the store if the broker does not). An event at or below ``last_seq`` is dropped: a
+  duplicate, or one the feed already got from the store.
+
+Subscribers:
 
 * ``live`` peers are in sync with ``last_seq``: every next event is queued for each of them;
-* ``catching`` peers are replaying from the store (see ``Node.stream``) and join ``live``
-  at the exact moment their cursor equals ``last_seq``, so no event can fall between the
-  replay and the live stream;
+* ``catching`` peers are replaying from the store (see ``Node.stream``) and join ``live`` at
+  the exact moment their cursor equals ``last_seq`` (:meth:`go_live`), so no event can fall
+  between the replay and the live stream;
 * ``guests`` are the tutorial's plain-text clients (lobby only), which get message text only.
-
-Events that arrive ahead of ``last_seq + 1`` wait in ``pending`` until the missing ones come
-(from the broker, or from the store when they do not come soon).
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
+from enum import Enum
 
 from parley.peer import Peer
+
+#: What a feed delivers for one event: the ``parley.v1`` frame, and the plain-text guests'
+#: frame (None when guests see nothing of it). Built once, queued for every subscriber.
+FeedItem = tuple[bytes, bytes | None]
+
+
+class Arrival(Enum):
+    """What :meth:`RoomFeed.offer` did with an event."""
+
+    DELIVERED = "delivered"  #: it was next: delivered, with the held events it unblocked
+    HELD = "held"  #: ahead of a gap, or the feed has not started: held until its turn
+    PASSED = "passed"  #: at or below ``last_seq``: dropped
 
 
 class RoomFeed:
     """One room's local stream; see the module docstring."""
 
     __slots__ = (
+        "_reached",
         "catching",
         "channel",
-        "gap_task",
         "guests",
+        "held",
         "last_seq",
         "live",
-        "pending",
-        "ready",
         "room_id",
-        "waiters",
+        "started",
     )
 
-    def __init__(self, room_id: int, channel: str, ready: asyncio.Future[None]) -> None:
+    def __init__(self, room_id: int, channel: str) -> None:
         self.room_id = room_id
         self.channel = channel
-        #: Resolved once the broker subscription is active and ``last_seq`` is known.
-        self.ready = ready
+        #: Whether the room's ``last_seq`` is known (see :meth:`start`).
+        self.started = False
         self.last_seq = 0
+        #: Events that arrived before their turn, by seq.
+        self.held: dict[int, FeedItem] = {}
         self.live: dict[Peer, int] = {}  # peer -> its user id
         self.catching: dict[Peer, object] = {}  # peer -> the token of its catch-up
         self.guests: set[Peer] = set()
-        self.pending: dict[int, tuple[bytes, bytes | None]] = {}
-        self.waiters: list[tuple[int, asyncio.Future[None]]] = []
-        self.gap_task: asyncio.Task[None] | None = None
+        self._reached: list[tuple[int, Callable[[], None]]] = []
+
+    # -- the order -------------------------------------------------------------------------
+
+    def start(self, last_seq: int) -> int:
+        """The room's ``last_seq`` is known: deliver what was held and is next, drop what it
+        passed. Returns the number of deliveries made (one per subscriber per event)."""
+        self.started = True
+        self.last_seq = last_seq
+        return self._release_held()
+
+    def offer(self, seq: int, item: FeedItem) -> tuple[Arrival, int]:
+        """An event of the room arrived (from the broker, or read from the store): deliver,
+        hold or drop it (the module docstring says when). Returns what was done and the
+        number of deliveries made."""
+        if seq <= self.last_seq:
+            return Arrival.PASSED, 0
+        if not self.started or seq > self.last_seq + 1:
+            self.held[seq] = item
+            return Arrival.HELD, 0
+        return Arrival.DELIVERED, self._deliver(seq, item) + self._release_held()
+
+    @property
+    def gap(self) -> bool:
+        """Events are held behind a missing one (the node should fill it from the store)."""
+        return self.started and bool(self.held)
+
+    @property
+    def gap_end(self) -> int:
+        """The seq of the newest held event (0 when none is held)."""
+        return max(self.held, default=0)
+
+    def when_reached(self, seq: int, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once ``last_seq >= seq`` (now, if it already is)."""
+        if self.last_seq >= seq:
+            callback()
+        else:
+            self._reached.append((seq, callback))
+
+    def _deliver(self, seq: int, item: FeedItem) -> int:
+        self.last_seq = seq
+        frame, plain = item
+        for peer in self.live:
+            peer.send_frame(frame)
+        delivered = len(self.live)
+        if plain is not None:
+            for guest in self.guests:
+                guest.send_frame(plain)
+            delivered += len(self.guests)
+        if self._reached:
+            self._call_reached()
+        return delivered
+
+    def _release_held(self) -> int:
+        held = self.held
+        delivered = 0
+        while held:
+            item = held.pop(self.last_seq + 1, None)
+            if item is None:
+                break
+            delivered += self._deliver(self.last_seq + 1, item)
+        for seq in [s for s in held if s <= self.last_seq]:
+            del held[seq]
+        return delivered
+
+    def _call_reached(self) -> None:
+        due = [callback for seq, callback in self._reached if seq <= self.last_seq]
+        self._reached = [(seq, cb) for seq, cb in self._reached if seq > self.last_seq]
+        for callback in due:
+            callback()
+
+    # -- subscribers -----------------------------------------------------------------------
 
     @property
     def empty(self) -> bool:
         return not (self.live or self.catching or self.guests)
 
-    def deliver(self, seq: int, frame: bytes, plain: bytes | None) -> None:
-        """Queue the next event (``seq == last_seq + 1``) for every live peer and guest."""
-        self.last_seq = seq
-        for peer in self.live:
-            peer.send_frame(frame)
-        if plain is not None:
-            for guest in self.guests:
-                guest.send_frame(plain)
-        if self.waiters:
-            self._wake_waiters()
+    def begin_catch_up(self, peer: Peer) -> object:
+        """``peer`` (re)starts replaying the room from the store; the token names this
+        catch-up (a later one, or :meth:`drop`, ends it)."""
+        token = object()
+        self.live.pop(peer, None)
+        self.catching[peer] = token
+        return token
+
+    def is_catching_up(self, peer: Peer, token: object) -> bool:
+        return self.catching.get(peer) is token
+
+    def go_live(self, peer: Peer, token: object, user_id: int, cursor: int) -> bool:
+        """Make ``peer`` live if its replay reached ``last_seq`` (``cursor == last_seq``) and
+        this catch-up is still current; the next event delivered reaches it."""
+        if cursor != self.last_seq or self.catching.get(peer) is not token:
+            return False
+        del self.catching[peer]
+        self.live[peer] = user_id
+        return True
+
+    def end_catch_up(self, peer: Peer, token: object) -> None:
+        """The catch-up ``token`` ended without going live (the peer closed, or was dropped)."""
+        if self.catching.get(peer) is token:
+            del self.catching[peer]
+
+    def drop(self, peer: Peer) -> None:
+        """``peer`` no longer receives the room (live or catching up)."""
+        self.live.pop(peer, None)
+        self.catching.pop(peer, None)
 
     def deliver_transient(self, frame: bytes, skip_user: int) -> None:
         """Queue a frame that is not part of the stream (typing, presence) for live peers."""
         for peer, user_id in self.live.items():
             if user_id != skip_user:
                 peer.send_frame(frame)
-
-    def wait_for(self, seq: int) -> asyncio.Future[None]:
-        """A future resolved once ``last_seq >= seq``."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.last_seq >= seq:
-            future.set_result(None)
-        else:
-            self.waiters.append((seq, future))
-        return future
-
-    def _wake_waiters(self) -> None:
-        still: list[tuple[int, asyncio.Future[None]]] = []
-        for seq, future in self.waiters:
-            if future.done():
-                continue
-            if seq <= self.last_seq:
-                future.set_result(None)
-            else:
-                still.append((seq, future))
-        self.waiters = still

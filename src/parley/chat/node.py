@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -33,7 +34,7 @@ import msgspec
 
 from parley.broker.base import Broker
 from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, user_channel
-from parley.chat.hub import RoomFeed
+from parley.chat.hub import Arrival, FeedItem, RoomFeed
 from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.model import Event, EventKind
 from parley.peer import Peer
@@ -74,7 +75,7 @@ def new_node_id() -> str:
 
 
 class UserListener(Protocol):
-    """A local connection of a signed-in user (a chat session)."""
+    """A local connection of a signed-in user (``chat/signed_in.py``)."""
 
     user_id: int
 
@@ -115,6 +116,10 @@ class Node:
         self.gap_timeout = gap_timeout
         self.sync_interval = sync_interval
         self.feeds: dict[int, RoomFeed] = {}
+        #: Feeds being started (subscribing, reading ``last_seq``): resolved when they are.
+        self._starting: dict[int, asyncio.Future[None]] = {}
+        #: Feeds with a gap the broker may still fill: the task that fills it from the store.
+        self._gap_fills: dict[int, asyncio.Task[None]] = {}
         self.listeners: dict[int, set[UserListener]] = {}
         self.lobby_id = 0
         self._user_channels: dict[int, asyncio.Future[None]] = {}
@@ -182,7 +187,7 @@ class Node:
 
     def _transient(self, room_id: int, publication: Publication) -> None:
         feed = self.feeds.get(room_id)
-        if feed is not None:
+        if feed is not None and feed.started:
             feed.deliver_transient(encode_frame(OP_TEXT, publication.data), publication.skip_user)
         self.broker.publish(room_channel(room_id), pack(publication))
 
@@ -206,7 +211,7 @@ class Node:
                 self._on_event(int(ident), publication)
             elif publication.kind is Kind.TRANSIENT:
                 feed = self.feeds.get(int(ident))
-                if feed is not None and feed.ready.done():
+                if feed is not None and feed.started:
                     frame = encode_frame(OP_TEXT, publication.data)
                     feed.deliver_transient(frame, publication.skip_user)
         elif kind == "user" and publication.kind is Kind.NOTICE:
@@ -220,71 +225,58 @@ class Node:
         feed = self.feeds.get(room_id)
         if feed is None:
             return
-        seq = publication.seq
-        if not feed.ready.done() or seq > feed.last_seq + 1:
-            if seq > feed.last_seq:
-                feed.pending[seq] = self._frames(publication)
-                if feed.ready.done():
-                    self._schedule_gap_fill(feed)
-            return
-        if seq <= feed.last_seq:
-            return  # a duplicate, or already replayed from the store
-        frame, plain = self._frames(publication)
         started = time.perf_counter()
-        feed.deliver(seq, frame, plain)
-        self.stats.deliveries += len(feed.live) + (len(feed.guests) if plain else 0)
-        self.stats.observe_fanout(time.perf_counter() - started)
-        self._deliver_pending(feed)
+        arrival, delivered = feed.offer(publication.seq, self._item(publication))
+        if arrival is Arrival.DELIVERED:
+            self.stats.deliveries += delivered
+            self.stats.observe_fanout(time.perf_counter() - started)
+        self._follow_gap(feed)
 
     @staticmethod
-    def _frames(publication: Publication) -> tuple[bytes, bytes | None]:
+    def _item(publication: Publication) -> FeedItem:
         frame = encode_frame(OP_TEXT, publication.data)
         plain = encode_text(publication.plain) if publication.plain is not None else None
         return frame, plain
 
-    def _deliver_pending(self, feed: RoomFeed) -> None:
-        pending = feed.pending
-        while pending:
-            nxt = pending.pop(feed.last_seq + 1, None)
-            if nxt is None:
-                break
-            feed.deliver(feed.last_seq + 1, *nxt)
-        for seq in [s for s in pending if s <= feed.last_seq]:
-            del pending[seq]
-        if not pending and feed.gap_task is not None:
-            feed.gap_task.cancel()
-            feed.gap_task = None
+    def _event_item(self, event: Event) -> FeedItem:
+        plain = guest_line(event) if event.room_id == self.lobby_id else None
+        return (
+            encode_frame(OP_TEXT, encode(event_message(event))),
+            encode_text(plain) if plain is not None else None,
+        )
 
-    def _schedule_gap_fill(self, feed: RoomFeed) -> None:
-        if feed.gap_task is None or feed.gap_task.done():
-            feed.gap_task = asyncio.create_task(self._fill_gap(feed))
+    def _follow_gap(self, feed: RoomFeed) -> None:
+        """Fill a new gap from the store if the broker does not fill it soon; forget the
+        filling once there is no gap."""
+        task = self._gap_fills.get(feed.room_id)
+        if feed.gap:
+            if task is None or task.done():
+                self._gap_fills[feed.room_id] = asyncio.create_task(self._fill_gap(feed))
+        elif task is not None:
+            task.cancel()
+            del self._gap_fills[feed.room_id]
 
     async def _fill_gap(self, feed: RoomFeed) -> None:
         """Wait briefly for the broker to bring the missing events, then read them."""
         await asyncio.sleep(self.gap_timeout)
-        feed.gap_task = None
+        self._gap_fills.pop(feed.room_id, None)
         await self._catch_feed_up(feed)
 
     async def _catch_feed_up(self, feed: RoomFeed, until: int | None = None) -> None:
-        """Read from the store every event after the feed's ``last_seq`` and deliver it."""
+        """Read from the store every event after the feed's ``last_seq`` and offer it."""
         self.stats.gap_fills += 1
         while self.feeds.get(feed.room_id) is feed:
-            target = until if until is not None else max(feed.pending, default=0)
+            target = until if until is not None else feed.gap_end
             if feed.last_seq >= target:
-                return
+                break
             events = await self.store.events_after(feed.room_id, feed.last_seq, REPLAY_PAGE)
             if not events:
-                return
+                break
             for event in events:
-                if event.seq == feed.last_seq + 1:
-                    data = encode(event_message(event))
-                    plain = guest_line(event) if event.room_id == self.lobby_id else None
-                    feed.deliver(
-                        event.seq,
-                        encode_frame(OP_TEXT, data),
-                        encode_text(plain) if plain is not None else None,
-                    )
-            self._deliver_pending(feed)
+                _, delivered = feed.offer(event.seq, self._event_item(event))
+                self.stats.deliveries += delivered
+        if self.feeds.get(feed.room_id) is feed:
+            self._follow_gap(feed)
 
     async def _sync_forever(self) -> None:
         """Catch every feed up with the store now and then: a publication the broker lost
@@ -324,7 +316,7 @@ class Node:
     async def sync_feeds(self) -> None:
         """Bring every feed up to the store's ``last_seq`` for its room."""
         for feed in list(self.feeds.values()):
-            if not feed.ready.done():
+            if not feed.started:
                 continue
             try:
                 room = await self.store.get_room_by_id(feed.room_id)
@@ -336,28 +328,31 @@ class Node:
     # -- feeds -----------------------------------------------------------------------------
 
     async def feed(self, room_id: int) -> RoomFeed:
-        """The room's feed, created (and subscribed) on first use."""
+        """The room's feed, created (and subscribed, and started) on first use."""
         feed = self.feeds.get(room_id)
         if feed is not None:
-            await asyncio.shield(feed.ready)
+            starting = self._starting.get(room_id)
+            if starting is not None:
+                await asyncio.shield(starting)
             return feed
-        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        feed = RoomFeed(room_id, room_channel(room_id), ready)
+        starting = asyncio.get_running_loop().create_future()
+        feed = RoomFeed(room_id, room_channel(room_id))
         self.feeds[room_id] = feed
+        self._starting[room_id] = starting
         try:
             await self.broker.subscribe(feed.channel)
             room = await self.store.get_room_by_id(room_id)
-            feed.last_seq = room.last_seq if room is not None else 0
         except BaseException as exc:
             if self.feeds.get(room_id) is feed:
                 del self.feeds[room_id]
-            ready.set_exception(exc)
-            ready.exception()  # mark retrieved: the caller re-raises it
+            starting.set_exception(exc)
+            starting.exception()  # mark retrieved: the caller re-raises it
             raise
-        ready.set_result(None)
-        self._deliver_pending(feed)
-        if feed.pending:
-            self._schedule_gap_fill(feed)
+        finally:
+            del self._starting[room_id]
+        self.stats.deliveries += feed.start(room.last_seq if room is not None else 0)
+        starting.set_result(None)
+        self._follow_gap(feed)
         return feed
 
     def _release(self, feed: RoomFeed) -> None:
@@ -369,8 +364,9 @@ class Node:
         if not feed.empty or self.feeds.get(feed.room_id) is not feed:
             return
         del self.feeds[feed.room_id]
-        if feed.gap_task is not None:
-            feed.gap_task.cancel()
+        task = self._gap_fills.pop(feed.room_id, None)
+        if task is not None:
+            task.cancel()
         self.spawn(self._unsubscribe_room(feed.room_id, feed.channel))
 
     async def _unsubscribe_room(self, room_id: int, channel: str) -> None:
@@ -379,36 +375,30 @@ class Node:
         if room_id not in self.feeds:
             await self.broker.unsubscribe(channel)
 
-    async def stream(
-        self, peer: Peer, user_id: int, room_id: int, cursor: int, *, on_live: Callable[[], None]
-    ) -> int:
+    async def stream(self, peer: Peer, user_id: int, room_id: int, cursor: int) -> int:
         """Send ``peer`` the room's events after ``cursor``, then keep it live.
 
         Returns the seq reached when the peer went live (it may be past the stored events
-        when the client already saw them). ``on_live`` runs at that instant. Returns early,
-        without going live, when the peer closes or :meth:`stop_stream` is called meanwhile.
+        when the client already saw them). Returns early, without going live, when the peer
+        closes or :meth:`stop_stream` is called meanwhile.
         """
         feed = await self.feed(room_id)
-        token = object()
-        feed.live.pop(peer, None)
-        feed.catching[peer] = token
+        token = feed.begin_catch_up(peer)
         try:
-            while peer.open and feed.catching.get(peer) is token:
-                if cursor == feed.last_seq:
-                    del feed.catching[peer]
-                    feed.live[peer] = user_id
-                    on_live()
+            while peer.open and feed.is_catching_up(peer, token):
+                if feed.go_live(peer, token, user_id, cursor):
                     return cursor
                 if cursor > feed.last_seq:
                     # The client (or the replay) is ahead of this node: wait for the node.
-                    waiter = feed.wait_for(cursor)
+                    reached = asyncio.get_running_loop().create_future()
+                    feed.when_reached(cursor, functools.partial(_resolve, reached))
                     try:
-                        await asyncio.wait_for(asyncio.shield(waiter), self.gap_timeout * 4)
+                        await asyncio.wait_for(reached, self.gap_timeout * 4)
                     except TimeoutError:
                         await self._catch_feed_up(feed, cursor)
                     continue
                 events = await self.store.events_after(room_id, cursor, REPLAY_PAGE)
-                if feed.catching.get(peer) is not token:
+                if not feed.is_catching_up(peer, token):
                     break
                 if not events:
                     await asyncio.sleep(self.gap_timeout)
@@ -419,8 +409,7 @@ class Node:
                 await peer.drain()
             return cursor
         finally:
-            if feed.catching.get(peer) is token:
-                del feed.catching[peer]
+            feed.end_catch_up(peer, token)
             self._release(feed)
 
     def stop_stream(self, peer: Peer, room_id: int) -> None:
@@ -428,8 +417,7 @@ class Node:
         feed = self.feeds.get(room_id)
         if feed is None:
             return
-        feed.live.pop(peer, None)
-        feed.catching.pop(peer, None)
+        feed.drop(peer)
         self._release(feed)
 
     async def add_guest(self, peer: Peer) -> None:
@@ -482,3 +470,8 @@ class Node:
                 self._user_channels.pop(user_id, None)
                 self.spawn(self._unsubscribe_user(user_id))
         return await self.presence.disconnect(user_id, conn_id)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

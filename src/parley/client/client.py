@@ -3,7 +3,7 @@
 How it keeps the promise "every room event exactly once, in order":
 
 * The server numbers each room's events (``seq``) and starts a connection's stream only when
-  the client sends ``resume`` with the last seq it saw per room (chat/session.py). The client
+  the client sends ``resume`` with the last seq it saw per room (``chat/commands/``). The client
   records the seq of every event it receives, and after a reconnection resumes from those.
 * It also drops any event whose seq it has already seen, in case a replay overlaps.
 * :meth:`Client.send` gives each message a client id (``cid``). If the connection drops before

@@ -4,7 +4,7 @@
   ``/healthz`` the health.
 * ``/api/...`` the account API (``server/api.py``).
 * A WebSocket handshake on ``/ws`` or ``/`` with the subprotocol ``parley.v1`` is a chat
-  session (``chat/session.py``), authenticated during the handshake by the session cookie or
+  connection (``chat/connection.py``), authenticated during the handshake by the session cookie or
   ``Authorization: Bearer`` (an invalid token is refused with 401 there and then), or by an
   ``auth`` frame. Without a subprotocol it is one of the tutorial's plain-text clients, a guest
   in the lobby (``chat/guests.py``), unless guests are switched off.
@@ -29,9 +29,10 @@ from parley import __version__
 from parley.backends import open_broker, open_presence, open_store
 from parley.broker.base import Broker
 from parley.chat.auth import Accounts
+from parley.chat.connection import ChatConnection
 from parley.chat.guests import Guests
 from parley.chat.node import Node, new_node_id
-from parley.chat.session import ChatSession, SessionConfig
+from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
 from parley.presence.base import Presence
@@ -85,7 +86,7 @@ class ChatServer:
             deflate_settings=settings.deflate,
             behind_proxy=settings.behind_proxy,
         )
-        self.session_config = SessionConfig(
+        self.chat_config = ChatConfig(
             max_text=settings.max_text, auth_timeout=settings.auth_timeout, rate=settings.rate
         )
         self.guests = Guests(self.node, max_text=settings.max_text, rate=settings.rate)
@@ -119,15 +120,15 @@ class ChatServer:
         """Close the connections whose session is no longer valid."""
         for listeners in list(self.node.listeners.values()):
             for listener in list(listeners):
-                if not isinstance(listener, ChatSession) or listener.session is None:
+                if not isinstance(listener, SignedIn):
                     continue
                 try:
-                    valid = await self.store.get_session(listener.session.token_hash, now_ms())
+                    valid = await self.store.get_session(listener.login.token_hash, now_ms())
                 except Exception:
                     log.warning("could not revalidate sessions", exc_info=True)
                     return
-                if valid is None and listener.peer is not None:
-                    listener.peer.close(Close.POLICY, "session ended")
+                if valid is None:
+                    listener.close(Close.POLICY, "session ended")
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -233,7 +234,7 @@ class ChatServer:
                     response = error_response("unauthorized", "invalid or expired session token")
                     response.force_close()
                     return response
-            handler = ChatSession(self.node, self.accounts, self.session_config, session=session)
+            handler = ChatConnection(self.node, self.accounts, self.chat_config, login=session)
             return self.endpoint.accept(request, handshake, handler)
         if not self.settings.guests:
             response = web.Response(

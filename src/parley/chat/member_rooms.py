@@ -1,0 +1,62 @@
+"""The rooms one signed-in connection is a member of, and where its stream of each stands.
+
+Looked up by id (events, notices) and by name as commands spell it (case-insensitively, as
+names are everywhere). ``cursor`` is the seq the client was last told about for the room (by
+the ``welcome``, a ``join`` reply or a membership notice): the stream of the room starts after
+it unless ``resume`` names another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from parley.model import Room
+from parley.protocol.errors import ErrorCode, ProtocolError
+
+FORBIDDEN_ROOM = "you cannot see room {!r}: it does not exist or it is private"
+
+
+class MemberRooms:
+    __slots__ = ("_by_id", "_by_name", "cursors")
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Room] = {}
+        self._by_name: dict[str, Room] = {}
+        #: Member room id -> the seq its stream starts after (see the module docstring).
+        self.cursors: dict[int, int] = {}
+
+    def remember(self, room: Room, cursor: int) -> None:
+        self._by_id[room.id] = room
+        self._by_name[room.name.lower()] = room
+        self.cursors[room.id] = cursor
+
+    def forget(self, room_id: int) -> None:
+        room = self._by_id.pop(room_id, None)
+        if room is not None:
+            self._by_name.pop(room.name.lower(), None)
+        self.cursors.pop(room_id, None)
+
+    def __contains__(self, room_id: int) -> bool:
+        return room_id in self._by_id
+
+    def __iter__(self) -> Iterator[Room]:
+        return iter(list(self._by_id.values()))
+
+    def by_id(self, room_id: int) -> Room | None:
+        return self._by_id.get(room_id)
+
+    def named(self, name: str) -> Room | None:
+        """The member room called ``name`` (any case), or None."""
+        return self._by_name.get(name.lower())
+
+    def require(self, name: str) -> Room:
+        """The member room called ``name``; ``forbidden`` when this user is not a member
+        (the same answer whether the room exists or not: private rooms stay secret)."""
+        room = self.named(name)
+        if room is None:
+            raise ProtocolError(ErrorCode.FORBIDDEN, FORBIDDEN_ROOM.format(name))
+        return room
+
+    def names(self) -> list[tuple[int, str]]:
+        """(id, name) of every member room, for presence notices."""
+        return [(room.id, room.name) for room in self._by_id.values()]
