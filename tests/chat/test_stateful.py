@@ -39,6 +39,29 @@ class RoomModel:
     messages: dict[int, Message] = field(default_factory=dict)  # mid -> message
 
 
+# The text rules of docs/protocol.md, written out here independently of the server's code:
+# control characters (but line feed and tab) and the invisible reordering characters are
+# refused, and so is text that shows nothing.
+REFUSED_CHARS = (
+    {chr(c) for c in range(0x20)} - {"\n", "\t"}
+    | {chr(c) for c in range(0x7F, 0xA0)}
+    | set(
+        "\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\ufff9\ufffa\ufffb"
+    )
+)
+INVISIBLE_CHARS = (
+    set("\u00ad\u061c\u180e")
+    | {chr(c) for c in range(0x200B, 0x2010)}
+    | {chr(c) for c in range(0x2060, 0x2065)}
+    | {chr(c) for c in range(0xFE00, 0xFE10)}
+)
+
+
+def refused_text(text: str) -> bool:
+    blank = all(c.isspace() or c in INVISIBLE_CHARS for c in text)
+    return blank or any(c in REFUSED_CHARS for c in text)
+
+
 class SyncChat:
     """A blocking parley.v1 client: one command, its reply (events are skipped)."""
 
@@ -159,7 +182,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             "send", room=name, text=text, cid=f"{user}-{self.run}-{next(self.cids)}"
         )
         room = self.rooms.get(name)
-        if not text.strip() or "\x00" in text:  # blank, or NUL (docs/protocol.md)
+        if refused_text(text):
             assert reply["code"] == "bad_request", reply
         elif room is None or user not in room.members:
             assert reply["code"] == "forbidden", reply

@@ -6,7 +6,9 @@ import asyncio
 import json
 import urllib.request
 
+import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.helpers.process import ServerProcess
 
@@ -32,11 +34,29 @@ async def test_ws_path_without_subprotocol_is_plain_text_too(chat_server: Server
 
 
 async def test_text_is_delivered_verbatim(chat_server: ServerProcess) -> None:
-    tricky = '<img src=x onerror="alert(1)"> {"type":"send"}\n\ttabs ✓ \u0007'
+    tricky = '<img src=x onerror="alert(1)"> {"type":"send"}\n\ttabs ✓ \u200d\u200f'
     async with connect(chat_server.ws_url) as a, connect(chat_server.ws_url) as b:
         await a.send(tricky)
         assert await b.recv() == tricky
         assert await a.recv() == tricky
+
+
+@pytest.mark.parametrize(
+    "bad", ["bell \u0007", "clear \x1b[2J", "cr\r\n", "c1 \x85", "\u202eevil", "\ufeffbom"]
+)
+async def test_text_breaking_the_text_policy_closes_the_guest_with_1007(
+    chat_server: ServerProcess, bad: str
+) -> None:
+    async with connect(chat_server.ws_url) as a, connect(chat_server.ws_url) as b:
+        await a.send(bad)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(a.recv(), 5)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1007
+        assert "must not contain U+" in closed.value.rcvd.reason
+        # Nothing reached anyone else, and the others keep chatting.
+        await b.send("still here")
+        assert await asyncio.wait_for(b.recv(), 5) == "still here"
 
 
 async def test_everyone_sees_one_order(chat_server: ServerProcess) -> None:

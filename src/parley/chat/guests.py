@@ -9,8 +9,10 @@ while they are connected.
 
 Deliberate changes from the tutorial: a binary message is refused with close code 1003
 (this mode is defined by text, and a silent conversion would hide a client bug); a message
-longer than the server's text limit closes with 1009; when the database cannot store a
-message the guest is closed with 1013 (try again later) rather than being told nothing.
+longer than the server's text limit closes with 1009, one that breaks the text policy
+(``protocol/text.py``: control characters, invisible reordering characters) with 1007; when
+the database cannot store a message the guest is closed with 1013 (try again later) rather
+than being told nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from parley.chat.node import Node
 from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.peer import Peer
 from parley.protocol.errors import Close
+from parley.protocol.text import text_problem
 from parley.store.base import StoreError
 
 log = logging.getLogger("parley.guests")
@@ -54,8 +57,9 @@ class Guests:
             if bucket.abusive:
                 conn.close(Close.RATE_LIMITED, "too many messages")
             return
-        if "\x00" in text:
-            conn.close(Close.INVALID_DATA, "NUL (U+0000) is not accepted in messages")
+        problem = text_problem(text, what="a message")
+        if problem is not None:
+            conn.close(Close.INVALID_DATA, problem)
             return
         if len(text) > self.max_text:
             conn.close(Close.TOO_BIG, f"messages are limited to {self.max_text} characters")

@@ -18,9 +18,10 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from parley.client.client import Client
-from parley.client.console import Console, safe
+from parley.client.console import Console
 from parley.client.errors import ClientError
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
+from parley.client.sanitize import safe
 from parley.protocol import messages as m
 
 #: name → (arguments, what it does)

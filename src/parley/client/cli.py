@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -23,13 +22,13 @@ import msgspec
 from parley.client.client import Client
 from parley.client.errors import ClientError
 from parley.client.events import Connected, Disconnected
+from parley.client.sanitize import for_terminal
 from parley.client.trace import LineTracer, Tracer
 from parley.client.urls import CHAT_PATH, ServerURL, URLError, parse_url
 from parley.protocol import messages as m
-from parley.protocol.names import ROOM_REF_PATTERN
+from parley.protocol.names import is_room_ref
 
 F = TypeVar("F", bound=Callable[..., Any])
-_ROOM = re.compile(ROOM_REF_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +118,7 @@ def _url(text: str, default_path: str) -> ServerURL:
 
 def _room(text: str) -> str:
     name = text.lstrip("#")
-    if not _ROOM.match(name):
+    if not is_room_ref(name):
         raise click.BadParameter(
             f"{text!r} is not a room name (1 to 40 letters, digits, '_' or '-')",
             param_hint="ROOM",
@@ -165,7 +164,7 @@ def _credentials(
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"parley: {message}", err=True)
+    click.echo(f"parley: {for_terminal(sys.stderr)(message)}", err=True)
     sys.exit(code)
 
 
@@ -190,11 +189,15 @@ def _run(main: Coroutine[Any, Any, int], *, on_interrupt: int) -> NoReturn:
 
 
 def _stderr_tracer(trace: bool) -> Tracer | None:
-    return LineTracer(lambda line: click.echo(line, err=True)) if trace else None
+    if not trace:
+        return None
+    clean = for_terminal(sys.stderr)
+    return LineTracer(lambda line: click.echo(clean(line), err=True))
 
 
 def _json(message: msgspec.Struct) -> str:
-    return msgspec.json.encode(message).decode()
+    """One JSON line (JSON escapes C0 controls but not C1 ones: cleaned for a terminal)."""
+    return for_terminal(sys.stdout)(msgspec.json.encode(message).decode())
 
 
 # -- parley connect -------------------------------------------------------------------------
@@ -298,11 +301,7 @@ async def _chat(
 
     state = ChatState()
     interactive = is_interactive()
-    console = (
-        TerminalConsole(ChatCompleter(state))
-        if interactive
-        else PipeConsole(sanitize=sys.stdout.isatty())
-    )
+    console = TerminalConsole(ChatCompleter(state)) if interactive else PipeConsole()
     tracer = LineTracer(console.note) if trace else None
     client = Client(
         url.ws_url,

@@ -7,14 +7,16 @@ standard input or output is not a terminal (``parley connect --raw ws://... < li
 scripts.
 
 Text that came from the network is passed through :func:`safe` before it reaches a terminal:
-a message must not be able to move the cursor, retitle the window or clear the screen.
+a message must not be able to move the cursor, retitle the window, clear the screen or write
+the clipboard (OSC 52). Whether a stream is a terminal is decided for each stream, in every
+mode: ``parley connect --raw < lines.txt`` still prints to a terminal, and so may standard
+error while standard output is a pipe (:func:`for_terminal`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -26,12 +28,7 @@ from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def safe(text: str) -> str:
-    """``text`` without terminal control characters (kept: newline and tab)."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+from parley.client.sanitize import for_terminal, safe
 
 
 class Console(Protocol):
@@ -67,7 +64,7 @@ class TerminalConsole:
         self._interrupted = False
 
     def write(self, text: str, style: str = "") -> None:
-        print_formatted_text(FormattedText([(style, text)]))
+        print_formatted_text(FormattedText([(style, safe(text))]))
 
     def note(self, text: str) -> None:
         self.write(text, "ansibrightblack")
@@ -96,10 +93,11 @@ class PipeConsole:
     """Plain lines: standard input read by a daemon thread (so that exiting never waits for
     a blocked read), output on standard output, remarks on standard error."""
 
-    def __init__(self, *, sanitize: bool = False) -> None:
+    def __init__(self) -> None:
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
-        self._sanitize = sanitize
         self._started = False
+        self._out = for_terminal(sys.stdout)
+        self._err = for_terminal(sys.stderr)
 
     def _start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -113,10 +111,10 @@ class PipeConsole:
         self._started = True
 
     def write(self, text: str, style: str = "") -> None:
-        print(safe(text) if self._sanitize else text, flush=True)
+        print(self._out(text), flush=True)
 
     def note(self, text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+        print(self._err(text), file=sys.stderr, flush=True)
 
     async def read_line(self, prompt: str) -> str | None:
         if not self._started:

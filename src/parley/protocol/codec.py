@@ -23,6 +23,7 @@ from parley.protocol.messages import (
     Send,
     ServerMessage,
 )
+from parley.protocol.text import is_blank, text_problem
 
 DEFAULT_MAX_TEXT = 4000
 
@@ -38,12 +39,16 @@ def decode_command(data: str | bytes, *, max_text: int = DEFAULT_MAX_TEXT) -> An
     ``max_text`` characters) with ``re`` set to the frame's ``id`` whenever one can be read,
     so that the client knows which command failed.
     """
+    if nested_too_deeply(data):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, _TOO_DEEP)
     try:
         command = _decoder.decode(data)
     except msgspec.DecodeError as exc:
         raise _explain(data, exc) from None
     except UnicodeError:  # a str with lone surrogates; never produced by a WebSocket
         raise ProtocolError(ErrorCode.BAD_REQUEST, "frame is not valid UTF-8") from None
+    except RecursionError:  # (nested_too_deeply should have said so first)
+        raise ProtocolError(ErrorCode.BAD_REQUEST, _TOO_DEEP) from None
     if isinstance(command, Send | Edit):
         if len(command.text) > max_text:
             raise ProtocolError(
@@ -51,22 +56,56 @@ def decode_command(data: str | bytes, *, max_text: int = DEFAULT_MAX_TEXT) -> An
                 f"text is {len(command.text)} characters; the limit is {max_text}",
                 command.id,
             )
-        if not command.text.strip():
+        if is_blank(command.text):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "text is empty", command.id)
-    if _has_nul(command):
-        # Not storable everywhere (PostgreSQL refuses it), and never needed in chat text.
-        raise ProtocolError(ErrorCode.BAD_REQUEST, "text must not contain NUL (U+0000)", command.id)
+    field, problem = _text_problem(command)
+    if problem is not None:
+        # A bad id is not echoed back as "re": it is what is wrong.
+        raise ProtocolError(ErrorCode.BAD_REQUEST, problem, None if field == "id" else command.id)
     return command
 
 
-def _has_nul(command: AnyCommand) -> bool:
-    """Whether a free-text field of the command (text, topic, cid, id) holds U+0000; names
-    cannot (their patterns allow no control characters)."""
-    for field in ("text", "topic", "cid", "id"):
-        value = getattr(command, field, None)
-        if isinstance(value, str) and "\x00" in value:
+#: The deepest nesting of arrays and objects a JSON text may have (no command nests more than
+#: three levels); deeper input is refused before it reaches a recursive decoder.
+MAX_JSON_DEPTH = 32
+_TOO_DEEP = f"JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def nested_too_deeply(data: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays and objects of a JSON text nest more than ``limit`` deep.
+
+    Cheap for ordinary input: texts with at most ``limit`` opening brackets cannot be too
+    deep, and counting them is a scan in C. Only bracket-heavy texts are measured (strings
+    removed first, so brackets inside them do not count).
+    """
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = 0
+    for char in brackets:
+        depth += 1 if char in "[{" else -1
+        if depth > limit:
             return True
     return False
+
+
+#: The free-text fields of commands, and whether each may span lines (the text policy,
+#: protocol/text.py); names need no check: their patterns allow no such characters.
+_TEXT_FIELDS = (("text", False), ("topic", True), ("cid", True), ("id", True))
+
+
+def _text_problem(command: AnyCommand) -> tuple[str, str | None]:
+    """The first free-text field that breaks the text policy, and why (or ``"", None``)."""
+    for field, one_line in _TEXT_FIELDS:
+        value = getattr(command, field, None)
+        if isinstance(value, str):
+            problem = text_problem(value, what=field, one_line=one_line)
+            if problem is not None:
+                return field, problem
+    return "", None
 
 
 def _explain(data: str | bytes, exc: msgspec.DecodeError) -> ProtocolError:

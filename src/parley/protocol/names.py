@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import re
 
+# Every pattern is anchored with \A and \Z, never ^ and $: ``$`` also matches before a final
+# line feed, so ``alice\n`` would pass for a name (in Python's ``re`` and in msgspec's
+# patterns alike) and show as "alice" to everyone. The patterns are matched whole.
+
 #: 3 to 32 letters, digits, ``_ . -``; starting with a letter or digit.
-USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,31}$"
+USERNAME_PATTERN = r"\A[A-Za-z0-9][A-Za-z0-9_.\-]{2,31}\Z"
 #: 1 to 40 letters, digits, ``_ -``; starting with a letter or digit.
-ROOM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$"
+ROOM_PATTERN = r"\A[A-Za-z0-9][A-Za-z0-9_\-]{0,39}\Z"
 #: A room as commands name it: a room name, or a direct room ``dm:<user>:<user>``.
 ROOM_REF_PATTERN = (
-    r"^(?:[A-Za-z0-9][A-Za-z0-9_\-]{0,39}"
-    r"|dm:[a-z0-9][a-z0-9_.\-]{2,31}:[a-z0-9][a-z0-9_.\-]{2,31})$"
+    r"\A(?:[A-Za-z0-9][A-Za-z0-9_\-]{0,39}"
+    r"|dm:[a-z0-9][a-z0-9_.\-]{2,31}:[a-z0-9][a-z0-9_.\-]{2,31})\Z"
 )
-#: Names no account may take: plain-text guests are shown as ``guest-xxxx``.
-RESERVED_PREFIXES = ("guest-",)
+#: Names no account may take (any case): plain-text guests are shown as ``guest-xxxx``, and a
+#: ``guesthouse`` beside them would read like one.
+RESERVED_PREFIXES = ("guest",)
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
@@ -69,17 +74,19 @@ _COMMON_PASSWORDS = frozenset(
 )
 
 _USERNAME = re.compile(USERNAME_PATTERN)
+_ROOM = re.compile(ROOM_PATTERN)
+_ROOM_REF = re.compile(ROOM_REF_PATTERN)
 
 
 def username_problem(name: str) -> str | None:
     """Why ``name`` cannot be a user name, or None if it can."""
-    if not _USERNAME.match(name):
+    if not _USERNAME.fullmatch(name):
         return (
             "user names are 3 to 32 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
         )
     if name.lower().startswith(RESERVED_PREFIXES):
-        return "user names starting with 'guest-' are reserved for plain-text guests"
+        return "user names starting with 'guest' are reserved for plain-text guests"
     return None
 
 
@@ -95,3 +102,15 @@ def password_problem(password: str, username: str = "") -> str | None:
     if username and username.lower() in lowered:
         return "the password must not contain the user name"
     return None
+
+
+def room_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a room's name, or None if it can."""
+    if not _ROOM.fullmatch(name):
+        return "room names are 1 to 40 letters, digits, '_' or '-', starting with a letter or digit"
+    return None
+
+
+def is_room_ref(text: str) -> bool:
+    """Whether ``text`` names a room as commands do (a room name or ``dm:<user>:<user>``)."""
+    return _ROOM_REF.fullmatch(text) is not None

@@ -20,6 +20,7 @@ from parley.chat.notices import RevokeNotice, pack_notice
 from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.config import sign_in_limit
 from parley.model import Session
+from parley.protocol.codec import MAX_JSON_DEPTH, nested_too_deeply
 from parley.server.endpoint import client_address
 from parley.store.base import Unavailable
 
@@ -126,8 +127,11 @@ class AccountRoutes:
         if request.content_type != "application/json":
             raise AccountError("bad_request", "send JSON with Content-Type: application/json")
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            raw = await request.read()
+            if nested_too_deeply(raw):
+                raise AccountError("bad_request", f"JSON nests more than {MAX_JSON_DEPTH} levels")
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise AccountError("bad_request", "the body is not valid JSON") from None
         except ConnectionError:
             # The client left before sending its whole body; nobody will read the answer.
