@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from parley.websocket.codes import CloseCode
+
+__all__ = ["CloseCode", "Peer"]
+
 
 class Peer(Protocol):
     """One client connection, seen from the application."""
@@ -30,7 +34,7 @@ class Peer(Protocol):
     def send_binary(self, data: bytes) -> None:
         """Queue a binary message."""
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Start the closing handshake with ``code``."""
 
     async def drain(self) -> None:

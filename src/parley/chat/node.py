@@ -42,7 +42,8 @@ from parley.protocol.codec import encode, event_message
 from parley.protocol.messages import Presence as PresenceMessage
 from parley.protocol.messages import TypingNotice
 from parley.store.base import LOBBY, Store
-from parley.websocket.frames import OP_TEXT, encode_frame, encode_text
+from parley.websocket.codes import Opcode
+from parley.websocket.frames import encode_frame, encode_text
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,8 @@ class Node:
     def _transient(self, room_id: int, publication: Publication) -> None:
         feed = self.feeds.get(room_id)
         if feed is not None:
-            feed.deliver_transient(encode_frame(OP_TEXT, publication.data), publication.skip_user)
+            frame = encode_frame(Opcode.TEXT, publication.data)
+            feed.deliver_transient(frame, publication.skip_user)
         self.broker.publish(room_channel(room_id), pack(publication))
 
     # -- receiving from the broker -----------------------------------------------------------
@@ -207,7 +209,7 @@ class Node:
             elif publication.kind is Kind.TRANSIENT:
                 feed = self.feeds.get(int(ident))
                 if feed is not None and feed.ready.done():
-                    frame = encode_frame(OP_TEXT, publication.data)
+                    frame = encode_frame(Opcode.TEXT, publication.data)
                     feed.deliver_transient(frame, publication.skip_user)
         elif kind == "user" and publication.kind is Kind.NOTICE:
             self._on_notice(int(ident), publication.data)
@@ -238,7 +240,7 @@ class Node:
 
     @staticmethod
     def _frames(publication: Publication) -> tuple[bytes, bytes | None]:
-        frame = encode_frame(OP_TEXT, publication.data)
+        frame = encode_frame(Opcode.TEXT, publication.data)
         plain = encode_text(publication.plain) if publication.plain is not None else None
         return frame, plain
 
@@ -281,7 +283,7 @@ class Node:
                     plain = guest_line(event) if event.room_id == self.lobby_id else None
                     feed.deliver(
                         event.seq,
-                        encode_frame(OP_TEXT, data),
+                        encode_frame(Opcode.TEXT, data),
                         encode_text(plain) if plain is not None else None,
                     )
             self._deliver_pending(feed)
@@ -414,7 +416,7 @@ class Node:
                     await asyncio.sleep(self.gap_timeout)
                     continue
                 for event in events:
-                    peer.send_frame(encode_frame(OP_TEXT, encode(event_message(event))))
+                    peer.send_frame(encode_frame(Opcode.TEXT, encode(event_message(event))))
                     cursor = event.seq
                 await peer.drain()
             return cursor

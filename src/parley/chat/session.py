@@ -34,12 +34,13 @@ from parley.chat.notices import (
 )
 from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.model import Event, Room, RoomKind, RoomView, Session, User
-from parley.peer import Peer
+from parley.peer import CloseCode, Peer
 from parley.protocol import messages as m
 from parley.protocol.codec import DEFAULT_MAX_TEXT, decode_command, encode, event_message
-from parley.protocol.errors import Close, ErrorCode, ProtocolError
+from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import Conflict, Forbidden, NotFound, StoreError, Unavailable
-from parley.websocket.frames import OP_TEXT, encode_frame
+from parley.websocket.codes import Opcode
+from parley.websocket.frames import encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class ChatSession:
             self._send_error(error)
             if self.user is None and self._auth_timer is not None:
                 # The first frame of a connection that must authenticate was not even valid.
-                self._close(Close.POLICY, "authenticate first")
+                self._close(CloseCode.POLICY_VIOLATION, "authenticate first")
             return
         # Typing notices have their own, quieter limit (see _typing).
         if not isinstance(command, m.Typing) and self._over_limit(command.id):
@@ -152,7 +153,7 @@ class ChatSession:
                 self._send_error(
                     ProtocolError(ErrorCode.UNAUTHORIZED, "send auth first", command.id)
                 )
-                self._close(Close.POLICY, "authenticate first")
+                self._close(CloseCode.POLICY_VIOLATION, "authenticate first")
                 return
             self._auth_timer.cancel()
             self._auth_timer = None
@@ -174,7 +175,7 @@ class ChatSession:
                 "disconnecting a client that kept flooding",
                 extra={"event": "rate_limit_close", "user": self.user_id},
             )
-            self._close(Close.RATE_LIMITED, "too many messages")
+            self._close(CloseCode.RATE_LIMITED, "too many messages")
         else:
             self._send_error(
                 ProtocolError(ErrorCode.RATE_LIMITED, "too many commands; slow down", re)
@@ -264,7 +265,7 @@ class ChatSession:
 
     def _reply(self, message: m.ServerMessage) -> None:
         if self.peer is not None and not self.closed:
-            self.peer.send_frame(encode_frame(OP_TEXT, encode(message)))
+            self.peer.send_frame(encode_frame(Opcode.TEXT, encode(message)))
 
     def _send_error(self, error: ProtocolError) -> None:
         self._reply(m.Error(re=error.re, code=error.code.value, message=error.message))
@@ -277,7 +278,7 @@ class ChatSession:
         self._auth_timer = None
         if self.user is None:
             self._send_error(ProtocolError(ErrorCode.UNAUTHORIZED, "authentication timed out"))
-            self._close(Close.POLICY, "authentication timeout")
+            self._close(CloseCode.POLICY_VIOLATION, "authentication timeout")
 
     # -- authentication and welcome ----------------------------------------------------------
 
@@ -292,7 +293,7 @@ class ChatSession:
             self._send_error(
                 ProtocolError(ErrorCode.UNAVAILABLE, "the server cannot sign you in right now")
             )
-            self._close(Close.TRY_AGAIN_LATER, "try again later")
+            self._close(CloseCode.TRY_AGAIN_LATER, "try again later")
 
     async def _authenticate(self, command: m.Auth) -> None:
         session = await self.accounts.authenticate(command.token)
@@ -300,7 +301,7 @@ class ChatSession:
             self._send_error(
                 ProtocolError(ErrorCode.UNAUTHORIZED, "invalid or expired token", command.id)
             )
-            self._close(Close.POLICY, "authentication failed")
+            self._close(CloseCode.POLICY_VIOLATION, "authentication failed")
             return
         self.session = session
         self.user = session.user
@@ -362,7 +363,7 @@ class ChatSession:
             return
         if isinstance(notice, RevokeNotice):
             if self.session is not None and notice.token_hash == self.session.token_hash:
-                self._close(Close.POLICY, notice.reason)
+                self._close(CloseCode.POLICY_VIOLATION, notice.reason)
         elif isinstance(notice, ReadNotice):
             self._reply(m.Unread(room=notice.room, read=notice.read, unread=notice.unread))
         elif notice.origin != self.conn_id and self.welcomed:

@@ -4,7 +4,8 @@ Why not a WebSocket library? ``parley connect --trace`` must show the handshake'
 and every frame with its mask bit, and libraries only expose whole messages. The protocol work
 is already done without I/O — the handshake in :mod:`parley.client.handshake` (with the
 server's :func:`~parley.websocket.handshake.accept_key`), framing in
-:mod:`parley.client.frames` (on the server's frame helpers) — so what is left here is the
+:mod:`parley.websocket.frames` (shared with the server; :mod:`parley.client.frames` reads
+frame by frame for the trace) — so what is left here is the
 plumbing: a TCP (or TLS) stream, a reader task that answers pings and the closing handshake,
 and an optional keepalive that notices a server that vanished without a FIN.
 
@@ -35,7 +36,6 @@ from parley.client.frames import (
     Frame,
     FrameReader,
     MessageAssembler,
-    encode_client_frame,
 )
 from parley.client.handshake import (
     MAX_HEAD,
@@ -47,20 +47,17 @@ from parley.client.handshake import (
 )
 from parley.client.trace import Tracer
 from parley.client.urls import ServerURL
+from parley.websocket.codes import CloseCode, Opcode
 from parley.websocket.frames import (
-    OP_BINARY,
-    OP_CLOSE,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
     BinaryMessage,
-    CloseCode,
     CloseReceived,
     Ping,
     Pong,
     ProtocolFailure,
+    Side,
     TextMessage,
     close_payload,
+    encode_frame,
 )
 
 DataMessage = TextMessage | BinaryMessage
@@ -243,7 +240,7 @@ class WebSocket:
                 self._messages.put_nowait(message)
             elif isinstance(message, Ping):
                 if self.state == OPEN:
-                    self._write(OP_PONG, message.data)
+                    self._write(Opcode.PONG, message.data)
             elif isinstance(message, Pong):
                 pass
             elif isinstance(message, CloseReceived):
@@ -253,7 +250,7 @@ class WebSocket:
                     self.state = CLOSING
                     code = message.code
                     echo = b"" if code == CloseCode.NO_STATUS else close_payload(code)
-                    self._write(OP_CLOSE, echo)
+                    self._write(Opcode.CLOSE, echo)
                 return True
             else:
                 self._fail(message)
@@ -265,7 +262,7 @@ class WebSocket:
         if self.tracer is not None:
             self.tracer.note(f"protocol error from the server: {failure.reason}")
         if self.state == OPEN:
-            self._write(OP_CLOSE, close_payload(failure.code, failure.reason))
+            self._write(Opcode.CLOSE, close_payload(failure.code, failure.reason))
         self.state = CLOSING
         self.close_code, self.close_reason = failure.code, failure.reason
         self.closed_by_server = False
@@ -291,7 +288,7 @@ class WebSocket:
         if self.tracer is not None:
             self.tracer.frame(Frame(True, opcode, payload, masked=True, mask_key=key), sent=True)
         if not self._writer.is_closing():
-            self._writer.write(encode_client_frame(opcode, payload, mask_key=key))
+            self._writer.write(encode_frame(opcode, payload, side=Side.CLIENT, mask_key=key))
 
     async def _send(self, opcode: int, payload: bytes) -> None:
         if self.state != OPEN:
@@ -307,13 +304,13 @@ class WebSocket:
             raise ConnectionClosed(self.close_code, self.close_reason) from None
 
     async def send_text(self, text: str) -> None:
-        await self._send(OP_TEXT, text.encode())
+        await self._send(Opcode.TEXT, text.encode())
 
     async def send_binary(self, data: bytes) -> None:
-        await self._send(OP_BINARY, data)
+        await self._send(Opcode.BINARY, data)
 
     async def ping(self, data: bytes = b"") -> None:
-        await self._send(OP_PING, data)
+        await self._send(Opcode.PING, data)
 
     async def _keepalive(self) -> None:
         """Ping when the server has been quiet; drop the connection if nothing at all arrives
@@ -331,7 +328,7 @@ class WebSocket:
                 await asyncio.sleep(self._ping_interval - quiet)
                 continue
             ping_sent = time.monotonic()
-            self._write(OP_PING, b"")
+            self._write(Opcode.PING, b"")
             await asyncio.sleep(self._ping_timeout)
             if self.state == OPEN and self._last_seen < ping_sent:
                 self.close_reason = "the server did not answer a ping"
@@ -345,7 +342,7 @@ class WebSocket:
         if self.state == OPEN:
             self.state = CLOSING
             self.closed_by_server = False
-            self._write(OP_CLOSE, close_payload(code, reason))
+            self._write(Opcode.CLOSE, close_payload(code, reason))
             with contextlib.suppress(OSError):
                 await self._writer.drain()
         try:

@@ -29,13 +29,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from parley.websocket.codes import CloseCode, Opcode
 from parley.websocket.deflate import FrameCompressor
 from parley.websocket.frames import (
-    OP_BINARY,
-    OP_PING,
-    OP_PONG,
     BinaryMessage,
-    CloseCode,
     CloseReceived,
     FrameParser,
     Ping,
@@ -48,9 +45,7 @@ from parley.websocket.frames import (
 
 log = logging.getLogger(__name__)
 
-#: Close code sent to a client whose send buffer overflowed (it stopped reading). Reconnecting is
-#: fine; the client will resume from its last seen event.
-CLOSE_TOO_SLOW = 4001
+_BINARY, _PING, _PONG = Opcode.BINARY, Opcode.PING, Opcode.PONG
 
 OPEN = 1
 CLOSING = 2  # our close frame is queued or sent; waiting for the peer's
@@ -298,7 +293,7 @@ class WebSocketConnection(asyncio.Protocol):
 
     def send_binary(self, data: bytes) -> None:
         """Queue a binary message."""
-        self.send_frame(encode_frame(OP_BINARY, data))
+        self.send_frame(encode_frame(_BINARY, data))
 
     def _queue(self, frame: bytes) -> None:
         out = self._out
@@ -359,12 +354,12 @@ class WebSocketConnection(asyncio.Protocol):
         self._out = None
         self._out_size = 0
         self.state = CLOSING
-        self.close_code = CLOSE_TOO_SLOW
+        self.close_code = CloseCode.TOO_SLOW
         self.close_reason = "too slow: send buffer full"
         if not self.transport.is_closing():
             # The close frame queues behind data the kernel could not send; the client reads
             # it if it ever catches up, otherwise the timer aborts the socket.
-            self.transport.write(encode_close(CLOSE_TOO_SLOW, self.close_reason))
+            self.transport.write(encode_close(CloseCode.TOO_SLOW, self.close_reason))
         self._start_close_timer()
 
     async def drain(self) -> None:
@@ -411,7 +406,7 @@ class WebSocketConnection(asyncio.Protocol):
                 self.abort()
         elif now - self.last_seen >= limits.ping_interval:
             self.ping_sent = now
-            self._queue(encode_frame(OP_PING, b""))
+            self._queue(encode_frame(_PING, b""))
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -479,7 +474,7 @@ class WebSocketConnection(asyncio.Protocol):
                     self.handler.on_binary(self, event.data)
             elif isinstance(event, Ping):
                 if self.state == OPEN:
-                    self._queue(encode_frame(OP_PONG, event.data))
+                    self._queue(encode_frame(_PONG, event.data))
             elif isinstance(event, CloseReceived):
                 self._on_close_frame(event)
             elif isinstance(event, ProtocolFailure):
