@@ -1,7 +1,8 @@
 """This node's local index of rooms: who here receives each room's stream, and where it stands.
 
 A :class:`RoomFeed` exists while the room has local subscribers. It delivers the room's events
-to them in ``seq`` order, gap-free, each frame built once for all of them:
+to them in ``seq`` order, gap-free, each message prepared once for all of them
+(:class:`~parley.peer.PreparedText`: the connections encode it once):
 
 * ``live`` peers are in sync with ``last_seq``: every next event is queued for each of them;
 * ``catching`` peers are replaying from the store (see ``Node.stream``) and join ``live``
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 
-from parley.peer import Peer
+from parley.peer import Peer, PreparedText
 
 
 class RoomFeed:
@@ -45,7 +46,7 @@ class RoomFeed:
         self.live: dict[Peer, int] = {}  # peer -> its user id
         self.catching: dict[Peer, object] = {}  # peer -> the token of its catch-up
         self.guests: set[Peer] = set()
-        self.pending: dict[int, tuple[bytes, bytes | None]] = {}
+        self.pending: dict[int, tuple[PreparedText, PreparedText | None]] = {}
         self.waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.gap_task: asyncio.Task[None] | None = None
 
@@ -53,22 +54,22 @@ class RoomFeed:
     def empty(self) -> bool:
         return not (self.live or self.catching or self.guests)
 
-    def deliver(self, seq: int, frame: bytes, plain: bytes | None) -> None:
+    def deliver(self, seq: int, message: PreparedText, plain: PreparedText | None) -> None:
         """Queue the next event (``seq == last_seq + 1``) for every live peer and guest."""
         self.last_seq = seq
         for peer in self.live:
-            peer.send_frame(frame)
+            peer.send_prepared(message)
         if plain is not None:
             for guest in self.guests:
-                guest.send_frame(plain)
+                guest.send_prepared(plain)
         if self.waiters:
             self._wake_waiters()
 
-    def deliver_transient(self, frame: bytes, skip_user: int) -> None:
-        """Queue a frame that is not part of the stream (typing, presence) for live peers."""
+    def deliver_transient(self, message: PreparedText, skip_user: int) -> None:
+        """Queue a message that is not part of the stream (typing, presence) for live peers."""
         for peer, user_id in self.live.items():
             if user_id != skip_user:
-                peer.send_frame(frame)
+                peer.send_prepared(message)
 
     def wait_for(self, seq: int) -> asyncio.Future[None]:
         """A future resolved once ``last_seq >= seq``."""

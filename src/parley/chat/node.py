@@ -36,14 +36,12 @@ from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, 
 from parley.chat.hub import RoomFeed
 from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.model import Event, EventKind
-from parley.peer import Peer
+from parley.peer import Peer, PreparedText
 from parley.presence.base import Presence
 from parley.protocol.codec import encode, event_message
 from parley.protocol.messages import Presence as PresenceMessage
 from parley.protocol.messages import TypingNotice
 from parley.store.base import LOBBY, Store
-from parley.websocket.codes import Opcode
-from parley.websocket.frames import encode_frame, encode_text
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +182,7 @@ class Node:
     def _transient(self, room_id: int, publication: Publication) -> None:
         feed = self.feeds.get(room_id)
         if feed is not None:
-            frame = encode_frame(Opcode.TEXT, publication.data)
-            feed.deliver_transient(frame, publication.skip_user)
+            feed.deliver_transient(PreparedText(publication.data), publication.skip_user)
         self.broker.publish(room_channel(room_id), pack(publication))
 
     # -- receiving from the broker -----------------------------------------------------------
@@ -209,8 +206,7 @@ class Node:
             elif publication.kind is Kind.TRANSIENT:
                 feed = self.feeds.get(int(ident))
                 if feed is not None and feed.ready.done():
-                    frame = encode_frame(Opcode.TEXT, publication.data)
-                    feed.deliver_transient(frame, publication.skip_user)
+                    feed.deliver_transient(PreparedText(publication.data), publication.skip_user)
         elif kind == "user" and publication.kind is Kind.NOTICE:
             self._on_notice(int(ident), publication.data)
 
@@ -225,24 +221,25 @@ class Node:
         seq = publication.seq
         if not feed.ready.done() or seq > feed.last_seq + 1:
             if seq > feed.last_seq:
-                feed.pending[seq] = self._frames(publication)
+                feed.pending[seq] = self._prepare(publication)
                 if feed.ready.done():
                     self._schedule_gap_fill(feed)
             return
         if seq <= feed.last_seq:
             return  # a duplicate, or already replayed from the store
-        frame, plain = self._frames(publication)
+        message, plain = self._prepare(publication)
         started = time.perf_counter()
-        feed.deliver(seq, frame, plain)
+        feed.deliver(seq, message, plain)
         self.stats.deliveries += len(feed.live) + (len(feed.guests) if plain else 0)
         self.stats.observe_fanout(time.perf_counter() - started)
         self._deliver_pending(feed)
 
     @staticmethod
-    def _frames(publication: Publication) -> tuple[bytes, bytes | None]:
-        frame = encode_frame(Opcode.TEXT, publication.data)
-        plain = encode_text(publication.plain) if publication.plain is not None else None
-        return frame, plain
+    def _prepare(publication: Publication) -> tuple[PreparedText, PreparedText | None]:
+        """The event for ``parley.v1`` peers, and its line for guests (lobby only)."""
+        message = PreparedText(publication.data)
+        plain = PreparedText(publication.plain) if publication.plain is not None else None
+        return message, plain
 
     def _deliver_pending(self, feed: RoomFeed) -> None:
         pending = feed.pending
@@ -283,8 +280,8 @@ class Node:
                     plain = guest_line(event) if event.room_id == self.lobby_id else None
                     feed.deliver(
                         event.seq,
-                        encode_frame(Opcode.TEXT, data),
-                        encode_text(plain) if plain is not None else None,
+                        PreparedText(data),
+                        PreparedText(plain) if plain is not None else None,
                     )
             self._deliver_pending(feed)
 
@@ -416,7 +413,7 @@ class Node:
                     await asyncio.sleep(self.gap_timeout)
                     continue
                 for event in events:
-                    peer.send_frame(encode_frame(Opcode.TEXT, encode(event_message(event))))
+                    peer.send_text(encode(event_message(event)))
                     cursor = event.seq
                 await peer.drain()
             return cursor

@@ -39,8 +39,6 @@ from parley.protocol import messages as m
 from parley.protocol.codec import DEFAULT_MAX_TEXT, decode_command, encode, event_message
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import Conflict, Forbidden, NotFound, StoreError, Unavailable
-from parley.websocket.codes import Opcode
-from parley.websocket.frames import encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +263,7 @@ class ChatSession:
 
     def _reply(self, message: m.ServerMessage) -> None:
         if self.peer is not None and not self.closed:
-            self.peer.send_frame(encode_frame(Opcode.TEXT, encode(message)))
+            self.peer.send_text(encode(message))
 
     def _send_error(self, error: ProtocolError) -> None:
         self._reply(m.Error(re=error.re, code=error.code.value, message=error.message))

@@ -29,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from parley.peer import PreparedText
 from parley.websocket.closing import ClosingHandshake, ConnectionState
 from parley.websocket.codes import CloseCode, Opcode
 from parley.websocket.deflate import FrameCompressor
@@ -41,12 +42,12 @@ from parley.websocket.frames import (
     Side,
     TextMessage,
     encode_frame,
-    encode_text,
 )
 
 log = logging.getLogger(__name__)
 
-_BINARY, _CLOSE, _PING, _PONG = Opcode.BINARY, Opcode.CLOSE, Opcode.PING, Opcode.PONG
+_TEXT, _BINARY = Opcode.TEXT, Opcode.BINARY
+_CLOSE, _PING, _PONG = Opcode.CLOSE, Opcode.PING, Opcode.PONG
 _OPEN, _CLOSED = ConnectionState.OPEN, ConnectionState.CLOSED
 
 
@@ -279,7 +280,8 @@ class WebSocketConnection(asyncio.Protocol):
 
     def send_frame(self, frame: bytes) -> None:
         """Queue an already encoded, uncompressed data frame; it is written at the end of this
-        loop pass (compressed first when the client negotiated permessage-deflate).
+        loop pass (compressed first when the client negotiated permessage-deflate). The
+        application does not call this (it sends payloads, see :class:`~parley.peer.Peer`).
 
         Does nothing once the connection is closing. Disconnects a client whose unsent data
         exceeds the send buffer limit.
@@ -290,9 +292,26 @@ class WebSocketConnection(asyncio.Protocol):
             frame = self.compressor.compress(frame)
         self._queue(frame)
 
-    def send_text(self, text: str) -> None:
-        """Queue a text message."""
-        self.send_frame(encode_text(text))
+    def send_text(self, text: str | bytes) -> None:
+        """Queue a text message (``bytes``: already UTF-8)."""
+        self.send_frame(encode_frame(_TEXT, text.encode() if isinstance(text, str) else text))
+
+    def send_prepared(self, message: PreparedText) -> None:
+        """Queue a message prepared for many connections: encoded by the first connection that
+        sends it, the same bytes queued for every other (and compressed once per setting, by
+        the :class:`FrameCompressor` the connections of one setting share).
+
+        This is the broadcast's hot path: one call per receiver, so it repeats
+        :meth:`send_frame` instead of calling it.
+        """
+        if self._closing.state is not _OPEN:
+            return
+        frame = message.frame
+        if frame is None:
+            frame = message.frame = encode_frame(_TEXT, message.payload)
+        if self.compressor is not None:
+            frame = self.compressor.compress(frame)
+        self._queue(frame)
 
     def send_binary(self, data: bytes) -> None:
         """Queue a binary message."""
