@@ -3,9 +3,9 @@
 A structural type, so that ``chat/`` and ``echo.py`` never import the server layer nor build
 WebSocket frames: the server's :class:`~parley.server.connection.WebSocketConnection`
 satisfies it, and so can a test double or a future transport. The application hands over
-payloads (text, binary, or a :class:`PreparedText` for many peers) and close codes
-(:class:`~parley.websocket.codes.CloseCode`, re-exported here); framing, masking and
-compression are the connection's.
+payloads (text as ``str`` or as UTF-8 ``bytes``, binary, a :class:`PreparedText` for many
+peers) and close codes (:class:`~parley.websocket.codes.CloseCode`, re-exported here);
+framing, masking and compression are the connection's.
 """
 
 from __future__ import annotations
@@ -49,9 +49,12 @@ class Peer(Protocol):
     def remote(self) -> str:
         """The client's address, for logs."""
 
-    def send_text(self, text: str | bytes) -> None:
-        """Queue a text message (``bytes``: already UTF-8, which saves a decode and an encode
-        of the chat protocol's JSON)."""
+    def send_text(self, text: str) -> None:
+        """Queue a text message."""
+
+    def send_encoded_text(self, payload: bytes) -> None:
+        """Queue a text message given as UTF-8: the chat protocol's JSON, which is encoded to
+        bytes, is sent without a decode and an encode."""
 
     def send_prepared(self, message: PreparedText) -> None:
         """Queue a message prepared for many peers (see :class:`PreparedText`)."""

@@ -413,7 +413,7 @@ class Node:
                     await asyncio.sleep(self.gap_timeout)
                     continue
                 for event in events:
-                    peer.send_text(encode(event_message(event)))
+                    peer.send_encoded_text(encode(event_message(event)))
                     cursor = event.seq
                 await peer.drain()
             return cursor

@@ -263,7 +263,7 @@ class ChatSession:
 
     def _reply(self, message: m.ServerMessage) -> None:
         if self.peer is not None and not self.closed:
-            self.peer.send_text(encode(message))
+            self.peer.send_encoded_text(encode(message))
 
     def _send_error(self, error: ProtocolError) -> None:
         self._reply(m.Error(re=error.re, code=error.code.value, message=error.message))

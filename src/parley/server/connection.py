@@ -292,17 +292,21 @@ class WebSocketConnection(asyncio.Protocol):
             frame = self.compressor.compress(frame)
         self._queue(frame)
 
-    def send_text(self, text: str | bytes) -> None:
-        """Queue a text message (``bytes``: already UTF-8)."""
-        self.send_frame(encode_frame(_TEXT, text.encode() if isinstance(text, str) else text))
+    def send_text(self, text: str) -> None:
+        """Queue a text message."""
+        self.send_frame(encode_frame(_TEXT, text.encode()))
+
+    def send_encoded_text(self, payload: bytes) -> None:
+        """Queue a text message given as UTF-8 (not checked again: the caller encoded it)."""
+        self.send_frame(encode_frame(_TEXT, payload))
 
     def send_prepared(self, message: PreparedText) -> None:
         """Queue a message prepared for many connections: encoded by the first connection that
         sends it, the same bytes queued for every other (and compressed once per setting, by
         the :class:`FrameCompressor` the connections of one setting share).
 
-        This is the broadcast's hot path: one call per receiver, so it repeats
-        :meth:`send_frame` instead of calling it.
+        This is the broadcast's hot path, one call per receiver: it repeats :meth:`send_frame`
+        and :meth:`_queue` instead of calling them (a call costs as much as the rest).
         """
         if self._closing.state is not _OPEN:
             return
@@ -311,7 +315,15 @@ class WebSocketConnection(asyncio.Protocol):
             frame = message.frame = encode_frame(_TEXT, message.payload)
         if self.compressor is not None:
             frame = self.compressor.compress(frame)
-        self._queue(frame)
+        out = self._out
+        if out is None:
+            self._out = [frame]
+            self.ctx.flusher.mark(self)
+        else:
+            out.append(frame)
+        self._out_size += len(frame)
+        if self._out_size > self.ctx.limits.max_send_buffer:
+            self._overflow()
 
     def send_binary(self, data: bytes) -> None:
         """Queue a binary message."""
@@ -360,9 +372,10 @@ class WebSocketConnection(asyncio.Protocol):
         stats.frames_out += len(out)
         stats.writes += 1
         stats.bytes_out += size
+        # (The state is tested second: the buffer is rarely over the limit.)
         if (
-            self._closing.state is _OPEN
-            and transport.get_write_buffer_size() > self.ctx.limits.max_send_buffer
+            transport.get_write_buffer_size() > self.ctx.limits.max_send_buffer
+            and self._closing.state is _OPEN
         ):
             self._overflow()
 

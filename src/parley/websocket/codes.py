@@ -23,9 +23,11 @@ class Opcode(IntEnum):
     PONG = 0xA
 
 
-#: Opcodes of data frames (section 5.6) and of control frames (section 5.5).
-DATA_OPCODES = frozenset((Opcode.CONT, Opcode.TEXT, Opcode.BINARY))
-CONTROL_OPCODES = frozenset((Opcode.CLOSE, Opcode.PING, Opcode.PONG))
+#: Opcodes of data frames (section 5.6) and of control frames (section 5.5), as plain ints:
+#: the parser tests the opcode of every frame, and an int compares faster with an int than
+#: with an IntEnum member.
+DATA_OPCODES = frozenset(int(op) for op in (Opcode.CONT, Opcode.TEXT, Opcode.BINARY))
+CONTROL_OPCODES = frozenset(int(op) for op in (Opcode.CLOSE, Opcode.PING, Opcode.PONG))
 
 
 class CloseCode(IntEnum):

@@ -35,14 +35,14 @@ from parley.websocket.codes import (
     is_valid_close_code,
 )
 
-# Module-level aliases: an enum member's attribute lookup (``Opcode.TEXT``) costs several
-# times a global's, and the parser and the encoder run once per frame.
-_CONT = Opcode.CONT
-_TEXT = Opcode.TEXT
-_BINARY = Opcode.BINARY
-_CLOSE = Opcode.CLOSE
-_PING = Opcode.PING
-_PONG = Opcode.PONG
+# Module-level plain ints: the parser and the encoder run once per frame, and both an enum
+# member's lookup (``Opcode.TEXT``) and a comparison of an int with a member cost more.
+_CONT = int(Opcode.CONT)
+_TEXT = int(Opcode.TEXT)
+_BINARY = int(Opcode.BINARY)
+_CLOSE = int(Opcode.CLOSE)
+_PING = int(Opcode.PING)
+_PONG = int(Opcode.PONG)
 _MESSAGE_OPCODES = frozenset((_TEXT, _BINARY))  # the opcodes that start a message
 
 _PACK_LEN16 = struct.Struct("!BBH").pack
@@ -163,7 +163,7 @@ def read_length(buf: bytes, pos: int) -> tuple[int, int] | None:
 
 
 def check_header(
-    side: Side, first: int, second: int, length: int, *, extension: bool = False
+    side: Side, first: int, second: int, length: int, extension: bool = False
 ) -> ProtocolFailure | None:
     """Check a received frame's header from its first two bytes and its payload length; the
     failure to close with, or None.
@@ -251,7 +251,9 @@ def encode_frame(
     poisoning of intermediaries, section 10.3). Callers that send the same message to many
     connections encode it once and queue the same bytes for each of them.
     """
-    first = (0x80 if fin else 0) | opcode | (0x40 if rsv1 else 0)
+    first = opcode | 0x80 if fin else opcode
+    if rsv1:
+        first |= 0x40
     n = len(payload)
     if side is _SERVER:
         if n < 126:
@@ -368,9 +370,14 @@ class FrameParser:
                 break
             length, header = sized
             # Check the header before waiting for the payload, so an oversized or illegal
-            # frame is refused without buffering it.
-            failure = check_header(_SERVER, first, buf[pos + 1], length, extension=extension)
-            if failure is None and opcode < 8:
+            # frame is refused without buffering it. The common data frame (a whole message,
+            # none in progress, under the limit) has nothing more to check: no call for it.
+            failure = check_header(_SERVER, first, buf[pos + 1], length, extension)
+            if (
+                failure is None
+                and opcode < 8
+                and (opcode == _CONT or self._frag_opcode >= 0 or length > self.max_message_size)
+            ):
                 failure = self._check_data_header(first, opcode, length)
             if failure is not None:
                 return self._fail(events, failure)
@@ -479,4 +486,7 @@ class FrameParser:
             payload = inflated
         if opcode == _BINARY:
             return BinaryMessage(payload)
-        return text_message(payload)
+        try:  # text_message(), inlined: this runs once per message received
+            return TextMessage(payload.decode())
+        except UnicodeDecodeError:
+            return _NOT_UTF8
