@@ -61,7 +61,7 @@ MIGRATIONS: Final = "parley.store.migrations.postgres"
 
 
 #: An ``asyncpg.Connection`` (or a pool's proxy of one). asyncpg has no type information;
-#: :class:`_Connection` is the narrow view of it the store uses.
+#: :class:`PostgresConnection` is the narrow view of it the store uses.
 _Raw = Any
 
 
@@ -205,7 +205,7 @@ def _numbered(sql: str) -> str:
     return _QUESTION_MARKS.sub(number, sql)
 
 
-class _Connection:
+class PostgresConnection:
     """An asyncpg connection as :class:`~parley.store.sql.engine.Connection`: the only way the
     store's statements reach asyncpg."""
 
@@ -426,7 +426,7 @@ class PostgresStore(SQLStore):
             async with asyncio.timeout(self._timeout):
                 raw = await pool.acquire()
                 try:
-                    yield _Connection(raw, self._engine)
+                    yield PostgresConnection(raw, self._engine)
                 except BaseException as exc:
                     _drop_if_broken(raw, exc)
                     raise
@@ -542,12 +542,10 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-# -- schema ----------------------------------------------------------------------------------
-
-
-async def apply_migrations(conn: _Raw, available: Iterable[migrations.Migration]) -> list[int]:
-    """:func:`parley.store.sql.migrate.apply_migrations` on a plain asyncpg connection."""
-    return await migrate.apply_migrations(_Connection(conn, PostgresEngine("")), available)
-
-
-__all__ = ["MIGRATIONS", "PostgresEngine", "PostgresStore", "apply_migrations", "describe_target"]
+__all__ = [
+    "MIGRATIONS",
+    "PostgresConnection",
+    "PostgresEngine",
+    "PostgresStore",
+    "describe_target",
+]

@@ -89,7 +89,7 @@ class SQLiteEngine(Engine):
 ENGINE: Final = SQLiteEngine()
 
 
-class _Connection:
+class SQLiteConnection:
     """A ``sqlite3`` connection as :class:`~parley.store.sql.engine.Connection`: each call
     runs at once, so the coroutines calling it never suspend."""
 
@@ -216,7 +216,7 @@ class SQLiteStore(SQLStore):
             mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # e.g. a file system without shared memory
                 raise sqlite3.OperationalError(f"cannot use WAL journal mode (got {mode!r})")
-            run_sync(migrate.prepare(_Connection(writer), migrations.load()))
+            run_sync(migrate.prepare(SQLiteConnection(writer), migrations.load()))
             for _ in range(self._reader_count):
                 opened.append(self._connect(query_only=True))
         except BaseException:
@@ -264,7 +264,7 @@ class SQLiteStore(SQLStore):
 
     def _write_loop(self, raw: sqlite3.Connection) -> None:
         """The writer thread: batch after batch until the stop mark, then close."""
-        conn = _Connection(raw)
+        conn = SQLiteConnection(raw)
         commit = GroupCommit(
             self, ENGINE, self.stats, lambda: contextlib.nullcontext(conn), self._max_batch
         )
@@ -279,9 +279,9 @@ class _ReaderPool:
 
     def __init__(self, conns: list[sqlite3.Connection]) -> None:
         self._conns = conns
-        self._idle: queue.SimpleQueue[_Connection] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[SQLiteConnection] = queue.SimpleQueue()
         for conn in conns:
-            self._idle.put(_Connection(conn))
+            self._idle.put(SQLiteConnection(conn))
         # As many threads as connections, so a thread never waits for a connection.
         self._executor = ThreadPoolExecutor(len(conns), thread_name_prefix="parley-store-read")
 
@@ -319,14 +319,6 @@ def _close_all(conns: Iterable[sqlite3.Connection]) -> None:
 # -- schema ----------------------------------------------------------------------------------
 
 
-def apply_migrations(
-    conn: sqlite3.Connection, available: Iterable[migrations.Migration]
-) -> list[int]:
-    """:func:`parley.store.sql.migrate.apply_migrations` on a plain ``sqlite3`` connection
-    (autocommit: ``isolation_level=None``)."""
-    return run_sync(migrate.apply_migrations(_Connection(conn), available))
-
-
 def split_statements(script: str) -> list[str]:
     """Split an SQL script into statements, as ``sqlite3`` executes one at a time.
 
@@ -346,10 +338,4 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-__all__ = [
-    "ENGINE",
-    "SQLiteEngine",
-    "SQLiteStore",
-    "apply_migrations",
-    "split_statements",
-]
+__all__ = ["ENGINE", "SQLiteConnection", "SQLiteEngine", "SQLiteStore", "split_statements"]
