@@ -1,5 +1,7 @@
 """The import rules of docs/architecture.md, checked on the source: a new import that breaks
-one fails here instead of quietly making the next change harder."""
+one fails here instead of quietly making the next change harder. Among them: the chat layer
+sees connections only through ``parley.peer`` (never ``server/`` or ``websocket/``), so it
+never builds a WebSocket frame."""
 
 from __future__ import annotations
 
@@ -46,6 +48,9 @@ def test_layers(path: Path) -> None:
         assert not {i for i in imported if within(i, "aiohttp")}, f"{name} imports aiohttp"
     if within(name, "parley.chat") or name == "parley.config":
         assert not {i for i in imported if within(i, "parley.server")}, f"{name} imports server/"
+    if within(name, "parley.chat"):
+        framing = {i for i in imported if within(i, "parley.websocket")}
+        assert not framing, f"{name} imports {sorted(framing)}: use parley.peer"
 
 
 def test_the_rules_see_the_imports() -> None:

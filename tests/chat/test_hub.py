@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parley.chat.hub import Arrival, FeedItem, RoomFeed
+from parley.peer import PreparedText
 
 
 class FakePeer:
@@ -17,12 +18,12 @@ class FakePeer:
         self.open = True
         self.remote = "test"
 
-    def send_frame(self, frame: bytes) -> None:
-        self.frames.append(frame)
+    def send_prepared(self, message: PreparedText) -> None:
+        self.frames.append(message.payload)
 
 
 def item(seq: int, plain: bool = False) -> FeedItem:
-    return (f"e{seq}".encode(), f"p{seq}".encode() if plain else None)
+    return (PreparedText(f"e{seq}"), PreparedText(f"p{seq}") if plain else None)
 
 
 def live_feed(last_seq: int = 0) -> tuple[RoomFeed, FakePeer]:
@@ -139,7 +140,7 @@ def test_transient_frames_skip_the_sender_and_catching_peers() -> None:
     feed.live[bob] = 8
     carol = FakePeer("carol")
     feed.begin_catch_up(carol)
-    feed.deliver_transient(b"typing", skip_user=7)
+    feed.deliver_transient(PreparedText("typing"), skip_user=7)
     assert (alice.frames, bob.frames, carol.frames) == ([], [b"typing"], [])
 
 

@@ -11,7 +11,8 @@ import pytest
 from parley.client.errors import ConnectionClosed, HandshakeRefused
 from parley.client.urls import parse_url
 from parley.client.websocket import WebSocket
-from parley.websocket.frames import OP_CLOSE, OP_TEXT, FrameParser, encode_frame
+from parley.websocket.codes import Opcode
+from parley.websocket.frames import FrameParser, encode_frame
 from parley.websocket.handshake import accept_key
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -84,7 +85,9 @@ async def test_server_close_is_answered_with_the_same_code(
 
     async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await accept(reader, writer)
-        writer.write(encode_frame(OP_TEXT, b"last words") + encode_frame(OP_CLOSE, b"\x03\xe9bye"))
+        writer.write(
+            encode_frame(Opcode.TEXT, b"last words") + encode_frame(Opcode.CLOSE, b"\x03\xe9bye")
+        )
         parser = FrameParser(max_message_size=1024)
         answered.set_result(parser.feed(await reader.read(1024)))
         writer.close()

@@ -18,6 +18,8 @@ from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFact
 from websockets.protocol import SERVER, Protocol
 
 from parley.config import WebSocketLimits
+from parley.peer import PreparedText
+from parley.server import connection as connection_module
 from parley.server.connection import ConnectionContext, Flusher, WebSocketConnection
 from parley.websocket.deflate import DeflateSettings, FrameCompressor, Inflater
 from parley.websocket.frames import FrameParser, encode_text
@@ -195,3 +197,55 @@ async def test_compressed_frames_match_the_websockets_library() -> None:
 def test_reference_frames_are_plain_frames() -> None:
     """Guard for the reference itself: websockets encodes like RFC 6455 says."""
     assert reference_stream(["hi"]) == b"\x81\x02hi"
+
+
+async def test_a_prepared_message_is_encoded_once_for_every_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the chat layer sends to many peers (``Peer.send_prepared``) is encoded by the
+    first connection and the same bytes are queued for the others: the plain path's bytes."""
+    encoded: list[bytes] = []
+    real_encode = connection_module.encode_frame
+
+    def counting_encode(opcode: int, payload: bytes, **kwargs: Any) -> bytes:
+        encoded.append(payload)
+        return real_encode(opcode, payload, **kwargs)
+
+    monkeypatch.setattr(connection_module, "encode_frame", counting_encode)
+    conns, transports, flusher = connections(30)
+    for text in MESSAGES:
+        message = PreparedText(text)
+        for conn in conns:
+            conn.send_prepared(message)
+    flusher.flush()
+    assert len(encoded) == len(MESSAGES)
+    for transport in transports:
+        assert b"".join(transport.writes) == reference_stream(MESSAGES)
+        assert len(transport.writes) == 1
+
+
+async def test_a_prepared_message_is_compressed_once_per_deflate_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compressed: list[int] = []
+    real_compress = FrameCompressor.compress_payload
+
+    def counting_compress(self: FrameCompressor, payload: bytes) -> bytes:
+        compressed.append(self.window_bits)
+        return real_compress(self, payload)
+
+    monkeypatch.setattr(FrameCompressor, "compress_payload", counting_compress)
+    settings = DeflateSettings()
+    small_window = FrameCompressor(settings, 10)
+    wide, wide_transports, wide_flusher = connections(10, FrameCompressor(settings))
+    narrow, narrow_transports, narrow_flusher = connections(10, small_window)
+    texts = ["long " * 200, "ünïcødé " * 100]
+    for text in texts:
+        message = PreparedText(text.encode())
+        for conn in wide + narrow:
+            conn.send_prepared(message)
+    wide_flusher.flush()
+    narrow_flusher.flush()
+    assert sorted(compressed) == [10, 10, 15, 15]
+    for transport in wide_transports + narrow_transports:
+        assert _decode_server_stream(b"".join(transport.writes)) == texts

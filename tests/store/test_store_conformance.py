@@ -1,14 +1,20 @@
 """The store conformance suite: the rules of ``parley.store.base``, for every backend.
 
-Only the ``Store`` interface is used here, so the same tests run against each backend of
-``conftest.BACKENDS``. Backend-specific checks (files, transactions, locks) live elsewhere.
+The same tests run against each backend of ``conftest.BACKENDS``. Most use only the ``Store``
+interface; those of group commit, durability and migrations also reach the database through
+the backend's harness (``conftest.Harness``), which says how each backend holds a lock or
+makes a write fail. Checks of what only one backend has (a file, a pool, several processes
+racing on one server) live in ``test_sqlite.py`` and ``test_postgres.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
@@ -22,7 +28,17 @@ from parley.store.base import (
     Unavailable,
     direct_room_name,
 )
-from tests.store.conftest import StoreMaker
+from parley.store.migrations import Migration, load
+from parley.store.sql.migrate import apply_migrations
+from parley.store.sql.store import SQLStore
+from tests.store.conftest import (
+    POSTER,
+    Harness,
+    PythonRunner,
+    StoreMaker,
+    wait_until,
+    writes_held,
+)
 
 UNKNOWN = 987_654_321  #: an id no user, room or message has
 HOUR = 3_600_000
@@ -1125,3 +1141,308 @@ async def test_unread_counts_stop_at_the_cap(store: Store, alice: User, bob: Use
     assert await store.unread_count(room.id, bob.id) == UNREAD_CAP
     [view] = [v for v in await store.rooms_for(bob.id) if v.room.id == room.id]
     assert view.unread == UNREAD_CAP
+
+
+# -- group commit --------------------------------------------------------------------------
+#
+# From here on, tests also reach the database as another process would, through the backend's
+# harness (conftest.py): a lock held while writes queue makes a batch's content exact, and a
+# trigger makes one write, or one commit, fail for real.
+
+
+@asynccontextmanager
+async def started(store: SQLStore) -> AsyncIterator[SQLStore]:
+    await store.start()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def exact(harness: Harness) -> AsyncIterator[SQLStore]:
+    """A started store whose batches are exactly what :func:`writes_held` queues."""
+    async with started(harness.make(exact=True)) as store:
+        yield store
+
+
+def tasks(*calls: Awaitable[Any]) -> list[asyncio.Task[Any]]:
+    return [asyncio.ensure_future(call) for call in calls]
+
+
+async def queued(store: SQLStore, calls: list[asyncio.Task[Any]]) -> None:
+    """Wait until these writes wait in the store's queue."""
+    await wait_until(lambda: store.write_queue_depth == len(calls))
+
+
+async def seqs(store: Store, room: Room) -> list[int]:
+    return [e.seq for e in await all_events(store, room)]
+
+
+async def test_start_twice_or_after_close(store_maker: StoreMaker) -> None:
+    store = store_maker()
+    await store.start()
+    with pytest.raises(RuntimeError):
+        await store.start()
+    await store.close()
+    with pytest.raises(Unavailable):
+        await store.start()
+
+
+async def test_calls_before_start_are_unavailable(store_maker: StoreMaker) -> None:
+    store = store_maker()
+    with pytest.raises(Unavailable):
+        await store.get_room(LOBBY)
+    with pytest.raises(Unavailable):
+        await store.create_user("u", "h")
+    await store.close()  # closing a store never started is fine, and final
+    with pytest.raises(Unavailable):
+        await store.get_room(LOBBY)
+
+
+async def test_concurrent_posts_share_transactions(harness: Harness) -> None:
+    async with started(harness.make()) as store:
+        room = await make_room(store, "room")
+        before = store.stats.transactions
+        await asyncio.gather(*(store.post_message(room.id, None, "g", f"m{i}") for i in range(300)))
+        used = store.stats.transactions - before
+        assert 1 <= used < 300
+        assert store.stats.largest_batch > 1
+        assert await seqs(store, room) == list(range(1, 301))
+
+
+async def test_queued_writes_commit_in_one_transaction(harness: Harness, exact: SQLStore) -> None:
+    room = await make_room(exact, "room")
+    committed: list[float] = []
+    exact.observe_commit = committed.append
+    before = exact.stats.transactions, exact.stats.batched_ops
+    async with writes_held(harness, exact):
+        posts = tasks(*(exact.post_message(room.id, None, "g", f"m{i}") for i in range(100)))
+        await queued(exact, posts)
+    await asyncio.gather(*posts)
+    assert exact.stats.transactions - before[0] == 2  # the plug's, then all 100 posts
+    assert exact.stats.batched_ops - before[1] == 101
+    assert exact.stats.largest_batch == 100
+    assert len(committed) == 2
+    assert all(0 < seconds < 10 for seconds in committed)
+    assert await seqs(exact, room) == list(range(1, 101))
+
+
+async def test_a_failing_metrics_hook_does_not_fail_committed_writes(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(seconds: float) -> None:
+        raise RuntimeError("metrics bug")
+
+    store.observe_commit = broken
+    room = await make_room(store, "room")
+    posted = await store.post_message(room.id, None, "g", "kept")
+    assert posted.event.seq == 1
+    assert [e.text for e in await all_events(store, room)] == ["kept"]
+    assert "observe_commit failed" in caplog.text
+
+
+async def test_max_batch_bounds_a_transaction(harness: Harness) -> None:
+    async with started(harness.make(exact=True, max_batch=8)) as store:
+        other = await make_room(store, "other")
+        before = store.stats.transactions
+        async with writes_held(harness, store):
+            posts = tasks(*(store.post_message(other.id, None, "g", f"{i}") for i in range(40)))
+            await queued(store, posts)
+        await asyncio.gather(*posts)
+        assert store.stats.transactions - before == 1 + 5
+        assert store.stats.largest_batch == 8
+        assert await seqs(store, other) == list(range(1, 41))
+
+
+async def test_a_failing_write_does_not_fail_its_batch(harness: Harness, exact: SQLStore) -> None:
+    alice = await exact.create_user("Alice", "h")
+    bob = await exact.create_user("bob", "h")
+    room = await make_room(exact, "room", alice)
+    bobs = await post(exact, room, bob, "bob's")
+    async with harness.raw() as conn:  # a real database error for one write of the batch
+        await harness.refuse_insert(conn, "boom", "boom refused")
+    before = exact.stats.transactions
+    async with writes_held(harness, exact):
+        batch = tasks(
+            exact.post_message(room.id, alice.id, "Alice", "first"),
+            exact.create_user("ALICE", "h"),
+            exact.post_message(987_654, alice.id, "Alice", "nowhere"),
+            exact.edit_message(room.id, alice.id, "Alice", bobs.mid or 0, "x", any_author=False),
+            exact.post_message(room.id, alice.id, "Alice", "boom"),
+            exact.create_user("carol", "h"),
+            exact.post_message(room.id, alice.id, "Alice", "last"),
+        )
+        await queued(exact, batch)
+    results = await asyncio.gather(*batch, return_exceptions=True)
+    assert exact.stats.transactions - before == 2  # the plug's, then this one batch
+
+    first, conflict, not_found, forbidden, boom, carol, last = results
+    assert isinstance(conflict, Conflict)
+    assert isinstance(not_found, NotFound)
+    assert isinstance(forbidden, Forbidden)
+    assert isinstance(boom, Unavailable)
+    assert "boom refused" in str(boom)
+    assert isinstance(first, Appended)
+    assert isinstance(last, Appended)
+    assert isinstance(carol, User)
+    assert (first.event.seq, last.event.seq) == (3, 4)  # no gap where the failures were
+    history = await all_events(exact, room)
+    assert [e.text for e in history if e.kind is EventKind.MESSAGE] == ["bob's", "first", "last"]
+    assert await exact.get_user("carol") == carol
+
+
+async def test_a_failed_commit_fails_every_write_of_the_batch(
+    harness: Harness, exact: SQLStore
+) -> None:
+    alice = await exact.create_user("Alice", "h")
+    room = await make_room(exact, "room", alice)
+    async with harness.raw() as conn:
+        await harness.fail_commit_when(conn, "fail the commit")
+    async with writes_held(harness, exact):
+        batch = tasks(
+            exact.post_message(room.id, alice.id, "Alice", "innocent"),
+            exact.post_message(room.id, alice.id, "Alice", "fail the commit"),
+            exact.create_user("bob", "h"),
+            exact.set_topic(room.id, alice.id, "Alice", "new topic"),
+            exact.create_user("ALICE", "h"),  # would be a Conflict, but nothing is committed
+        )
+        await queued(exact, batch)
+    results = await asyncio.gather(*batch, return_exceptions=True)
+    assert all(isinstance(r, Unavailable) for r in results), results
+    assert harness.commit_refusal in str(results[0])
+    assert exact.stats.failed_transactions == 1
+    assert exact.stats.retried_transactions == 0  # not worth a retry: it would fail again
+
+    assert await exact.get_room_by_id(room.id) == room  # no seq taken, topic unchanged
+    assert await exact.get_user("bob") is None
+    assert await seqs(exact, room) == [1]
+
+    # The store goes on, and the next seq follows the last committed one.
+    again = await exact.post_message(room.id, alice.id, "Alice", "innocent")
+    assert again.event.seq == 2
+    assert (await exact.create_user("bob", "h")).name == "bob"
+    assert await seqs(exact, room) == [1, 2]
+
+
+async def test_cancelled_callers_do_not_break_the_writer(harness: Harness, exact: SQLStore) -> None:
+    room = await make_room(exact, "room")
+    async with writes_held(harness, exact):
+        posts = tasks(*(exact.post_message(room.id, None, "g", f"m{i}") for i in range(20)))
+        await queued(exact, posts)
+        for cancelled in posts[::2]:
+            cancelled.cancel()
+    results = await asyncio.gather(*posts, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results[::2])
+    assert all(isinstance(r, Appended) for r in results[1::2])
+    # A caller cancelled before the writer reached its write gets nothing written.
+    assert await seqs(exact, room) == list(range(1, 11))
+    assert (await exact.post_message(room.id, None, "g", "after")).event.seq == 11
+
+
+async def test_a_lock_held_too_long_is_unavailable(harness: Harness) -> None:
+    async with started(harness.make(exact=True, lock_wait=0.1)) as store:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        async with harness.raw() as conn:
+            await harness.block_writes(conn)
+            started_at = time.monotonic()
+            with pytest.raises(Unavailable):
+                await store.post_message(lobby.id, None, "g", "m")
+            assert time.monotonic() - started_at < 2  # never a hang
+            await conn.execute("ROLLBACK")
+        assert (await store.post_message(lobby.id, None, "g", "m")).event.seq == 1
+        assert store.stats.failed_transactions == 1
+
+
+# -- durability and the database's contents -------------------------------------------------
+
+
+async def test_acknowledged_writes_survive_a_crash(
+    harness: Harness, run_python: PythonRunner
+) -> None:
+    async with started(harness.make()):
+        pass  # create the database
+    crashed = run_python(POSTER, harness.db, "50", "crash")
+    out, err = await asyncio.to_thread(crashed.communicate, timeout=60)
+    assert crashed.returncode == 3, err
+    assert sorted(int(line) for line in out.split()) == list(range(1, 51))
+
+    async with started(harness.make()) as store:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        assert lobby.last_seq == 50
+        history = await store.events_after(lobby.id, 0, 100)
+        assert [e.seq for e in history] == list(range(1, 51))
+        assert sorted(e.text or "" for e in history) == sorted(f"p{i}" for i in range(50))
+
+
+async def test_deleted_text_is_removed_from_the_tables(harness: Harness, store: Store) -> None:
+    alice = await store.create_user("Alice", "h")
+    room = await make_room(store, "room", alice)
+    doomed = await post(store, room, alice, "secret one")
+    mid = doomed.mid or 0
+    await store.edit_message(room.id, alice.id, "Alice", mid, "secret two", any_author=False)
+    await store.delete_message(room.id, alice.id, "Alice", mid, any_author=False)
+    async with harness.raw() as conn:
+        found = await conn.fetchval("SELECT COUNT(*) FROM events WHERE text LIKE '%secret%'")
+    assert found == 0
+
+
+async def test_room_last_seq_is_stored_with_the_events(harness: Harness, store: Store) -> None:
+    room = await make_room(store, "room")
+    await asyncio.gather(*(store.post_message(room.id, None, "g", "m") for _ in range(30)))
+    async with harness.raw() as conn:
+        stored = await conn.fetchrow(
+            "SELECT r.last_seq, MAX(e.seq), COUNT(*) FROM rooms AS r"
+            " JOIN events AS e ON e.room_id = r.id WHERE r.id = ? GROUP BY r.last_seq",
+            room.id,
+        )
+    assert stored is not None
+    assert tuple(stored) == (30, 30, 30)
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+
+async def test_migrations_are_recorded_once(harness: Harness) -> None:
+    async def start_and_read_record() -> list[tuple[int, int]]:
+        async with started(harness.make()):
+            pass
+        async with harness.raw() as conn:
+            rows = await conn.fetch("SELECT version, applied_at FROM schema_migrations")
+        return [(row[0], row[1]) for row in rows]
+
+    first = await start_and_read_record()
+    assert [version for version, _ in first] == [m.version for m in load(harness.migrations)]
+    assert [version for version, _ in first] == [1, 2]
+    assert await start_and_read_record() == first  # the second start applied nothing
+
+
+async def test_apply_migrations_in_order_each_in_its_own_transaction(harness: Harness) -> None:
+    one = Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);")
+    two = Migration(2, "0002_b.sql", "CREATE TABLE b (x INTEGER);\nINSERT INTO a VALUES (2);")
+    broken = Migration(3, "0003_c.sql", "CREATE TABLE c (x INTEGER);\nCREATE TABLE a (y INTEGER);")
+    async with harness.raw() as conn:
+        assert await apply_migrations(conn, [two, one]) == [1, 2]
+        assert await apply_migrations(conn, [one, two]) == []
+        with pytest.raises(Exception, match="already exists") as failure:
+            await apply_migrations(conn, [one, two, broken])
+        assert "in migration 0003_c.sql" in (failure.value.__notes__ or [])
+        assert not conn.in_transaction()
+        versions = [row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")]
+        assert versions == [1, 2]
+        assert "c" not in await harness.tables(conn)  # the failed migration was rolled back whole
+        assert [row[0] for row in await conn.fetch("SELECT x FROM a")] == [2]
+
+
+async def test_newer_schema_is_refused(harness: Harness) -> None:
+    async with harness.raw() as conn:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)"
+        )
+        await conn.execute("INSERT INTO schema_migrations VALUES (99, 0)")
+    store = harness.make()
+    with pytest.raises(Unavailable, match="schema version 99"):
+        await store.start()
+    await store.close()

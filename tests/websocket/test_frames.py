@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parley.websocket.codes import CloseCode, is_valid_close_code
 from parley.websocket.frames import (
     BinaryMessage,
-    CloseCode,
     CloseReceived,
     FrameParser,
     Ping,
@@ -20,7 +20,6 @@ from parley.websocket.frames import (
     close_payload,
     encode_close,
     encode_frame,
-    is_valid_close_code,
     unmask,
 )
 from tests.helpers.rawws import client_frame

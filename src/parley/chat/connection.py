@@ -45,12 +45,11 @@ from parley.chat.node import Node
 from parley.chat.ratelimit import TokenBucket
 from parley.chat.signed_in import ChatConfig, Job, SignedIn
 from parley.model import Session
-from parley.peer import Peer
+from parley.peer import CloseCode, Peer
 from parley.protocol import messages as m
 from parley.protocol.codec import decode_command, encode
-from parley.protocol.errors import Close, ErrorCode, ProtocolError
+from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import StoreError
-from parley.websocket.frames import OP_TEXT, encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +131,7 @@ class ChatConnection:
             self._send_error(error)
             if self.phase is Phase.AWAITING_AUTH:
                 # The first frame of a connection that must authenticate was not even valid.
-                self.close(Close.POLICY, "authenticate first")
+                self.close(CloseCode.POLICY_VIOLATION, "authenticate first")
             return
         # Typing notices have their own, quieter limit (see commands/presence.py).
         if not isinstance(command, m.Typing) and self._over_limit(command.id):
@@ -169,7 +168,7 @@ class ChatConnection:
 
     def _send(self, message: m.ServerMessage) -> None:
         if self.peer is not None and self.phase is not Phase.CLOSED:
-            self.peer.send_frame(encode_frame(OP_TEXT, encode(message)))
+            self.peer.send_encoded_text(encode(message))
 
     def _send_error(self, error: ProtocolError) -> None:
         self._send(m.Error(re=error.re, code=error.code.value, message=error.message))
@@ -191,7 +190,7 @@ class ChatConnection:
                 "disconnecting a client that kept flooding",
                 extra={"event": "rate_limit_close", "user": self._user_id},
             )
-            self.close(Close.RATE_LIMITED, "too many messages")
+            self.close(CloseCode.RATE_LIMITED, "too many messages")
         else:
             self._send_error(
                 ProtocolError(ErrorCode.RATE_LIMITED, "too many commands; slow down", re)
@@ -251,7 +250,7 @@ class ChatConnection:
         """The first command of a connection that did not authenticate in the handshake."""
         if not isinstance(command, m.Auth):
             self._send_error(ProtocolError(ErrorCode.UNAUTHORIZED, "send auth first", command.id))
-            self.close(Close.POLICY, "authenticate first")
+            self.close(CloseCode.POLICY_VIOLATION, "authenticate first")
             return
         if self._auth_timer is not None:
             self._auth_timer.cancel()
@@ -263,7 +262,7 @@ class ChatConnection:
         self._auth_timer = None
         if self.phase is Phase.AWAITING_AUTH:
             self._send_error(ProtocolError(ErrorCode.UNAUTHORIZED, "authentication timed out"))
-            self.close(Close.POLICY, "authentication timeout")
+            self.close(CloseCode.POLICY_VIOLATION, "authentication timeout")
 
     async def _setting_up(self, job: Job) -> None:
         """Authentication and welcome: a client cannot go on without them, so if they fail
@@ -276,7 +275,7 @@ class ChatConnection:
             self._send_error(
                 ProtocolError(ErrorCode.UNAVAILABLE, "the server cannot sign you in right now")
             )
-            self.close(Close.TRY_AGAIN_LATER, "try again later")
+            self.close(CloseCode.TRY_AGAIN_LATER, "try again later")
 
     async def _check_token(self, command: m.Auth) -> None:
         login = await self.accounts.authenticate(command.token)
@@ -284,7 +283,7 @@ class ChatConnection:
             self._send_error(
                 ProtocolError(ErrorCode.UNAUTHORIZED, "invalid or expired token", command.id)
             )
-            self.close(Close.POLICY, "authentication failed")
+            self.close(CloseCode.POLICY_VIOLATION, "authentication failed")
             return
         self._bucket = self.node.bucket(login.user.id, self.config.rate)
         await self._sign_in(login)

@@ -23,8 +23,7 @@ import secrets
 
 from parley.chat.node import Node
 from parley.chat.ratelimit import RateLimit, TokenBucket
-from parley.peer import Peer
-from parley.protocol.errors import Close
+from parley.peer import CloseCode, Peer
 from parley.protocol.text import text_problem
 from parley.store.base import StoreError
 
@@ -55,14 +54,15 @@ class Guests:
             # and a guest that keeps flooding is disconnected.
             self.node.stats.rate_limited += 1
             if bucket.abusive:
-                conn.close(Close.RATE_LIMITED, "too many messages")
+                conn.close(CloseCode.RATE_LIMITED, "too many messages")
             return
         problem = text_problem(text, what="a message")
         if problem is not None:
-            conn.close(Close.INVALID_DATA, problem)
+            conn.close(CloseCode.INVALID_DATA, problem)
             return
         if len(text) > self.max_text:
-            conn.close(Close.TOO_BIG, f"messages are limited to {self.max_text} characters")
+            reason = f"messages are limited to {self.max_text} characters"
+            conn.close(CloseCode.MESSAGE_TOO_BIG, reason)
             return
         # The name and readiness are taken now: a message received before the guest left is
         # still delivered, as the tutorial's server would.
@@ -74,12 +74,12 @@ class Guests:
             appended = await self.node.store.post_message(self.node.lobby_id, None, name, text)
         except StoreError:
             log.warning("could not store a guest message; closing that guest")
-            conn.close(Close.TRY_AGAIN_LATER, "the server cannot store messages now")
+            conn.close(CloseCode.TRY_AGAIN_LATER, "the server cannot store messages now")
             return
         self.node.publish_event(appended.event)
 
     def on_binary(self, conn: Peer, data: bytes) -> None:
-        conn.close(Close.UNSUPPORTED_DATA, "plain-text mode accepts text messages only")
+        conn.close(CloseCode.UNSUPPORTED_DATA, "plain-text mode accepts text messages only")
 
     def on_closed(self, conn: Peer) -> None:
         self.names.pop(conn, None)

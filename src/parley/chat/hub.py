@@ -4,7 +4,8 @@ A :class:`RoomFeed` exists while the room has local subscribers. It is a pure st
 (no I/O, no event loop: ``tests/chat/test_hub.py`` drives it with plain values); the node
 feeds it what the broker and the store bring (:meth:`RoomFeed.start`, :meth:`RoomFeed.offer`)
 and it delivers the room's events to its subscribers in ``seq`` order, gap-free, each
-message built once for all of them.
+message prepared once for all of them (:class:`~parley.peer.PreparedText`: the connections
+encode it once).
 
 The order rules:
 
@@ -29,11 +30,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
-from parley.peer import Peer
+from parley.peer import Peer, PreparedText
 
-#: What a feed delivers for one event: the ``parley.v1`` frame, and the plain-text guests'
-#: frame (None when guests see nothing of it). Built once, queued for every subscriber.
-FeedItem = tuple[bytes, bytes | None]
+#: What a feed delivers for one event: the ``parley.v1`` message, and the plain-text guests'
+#: line (None when guests see nothing of it). Prepared once, queued for every subscriber.
+FeedItem = tuple[PreparedText, PreparedText | None]
 
 
 class Arrival(Enum):
@@ -111,13 +112,13 @@ class RoomFeed:
 
     def _deliver(self, seq: int, item: FeedItem) -> int:
         self.last_seq = seq
-        frame, plain = item
+        message, plain = item
         for peer in self.live:
-            peer.send_frame(frame)
+            peer.send_prepared(message)
         delivered = len(self.live)
         if plain is not None:
             for guest in self.guests:
-                guest.send_frame(plain)
+                guest.send_prepared(plain)
             delivered += len(self.guests)
         if self._reached:
             self._call_reached()
@@ -177,8 +178,8 @@ class RoomFeed:
         self.live.pop(peer, None)
         self.catching.pop(peer, None)
 
-    def deliver_transient(self, frame: bytes, skip_user: int) -> None:
-        """Queue a frame that is not part of the stream (typing, presence) for live peers."""
+    def deliver_transient(self, message: PreparedText, skip_user: int) -> None:
+        """Queue a message that is not part of the stream (typing, presence) for live peers."""
         for peer, user_id in self.live.items():
             if user_id != skip_user:
-                peer.send_frame(frame)
+                peer.send_prepared(message)

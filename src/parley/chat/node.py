@@ -37,13 +37,12 @@ from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, 
 from parley.chat.hub import Arrival, FeedItem, RoomFeed
 from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.model import Event, EventKind
-from parley.peer import Peer
+from parley.peer import Peer, PreparedText
 from parley.presence.base import Presence
 from parley.protocol.codec import encode, event_message
 from parley.protocol.messages import Presence as PresenceMessage
 from parley.protocol.messages import TypingNotice
 from parley.store.base import LOBBY, Store
-from parley.websocket.frames import OP_TEXT, encode_frame, encode_text
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +187,7 @@ class Node:
     def _transient(self, room_id: int, publication: Publication) -> None:
         feed = self.feeds.get(room_id)
         if feed is not None and feed.started:
-            feed.deliver_transient(encode_frame(OP_TEXT, publication.data), publication.skip_user)
+            feed.deliver_transient(PreparedText(publication.data), publication.skip_user)
         self.broker.publish(room_channel(room_id), pack(publication))
 
     # -- receiving from the broker -----------------------------------------------------------
@@ -212,8 +211,7 @@ class Node:
             elif publication.kind is Kind.TRANSIENT:
                 feed = self.feeds.get(int(ident))
                 if feed is not None and feed.started:
-                    frame = encode_frame(OP_TEXT, publication.data)
-                    feed.deliver_transient(frame, publication.skip_user)
+                    feed.deliver_transient(PreparedText(publication.data), publication.skip_user)
         elif kind == "user" and publication.kind is Kind.NOTICE:
             self._on_notice(int(ident), publication.data)
 
@@ -234,15 +232,15 @@ class Node:
 
     @staticmethod
     def _item(publication: Publication) -> FeedItem:
-        frame = encode_frame(OP_TEXT, publication.data)
-        plain = encode_text(publication.plain) if publication.plain is not None else None
-        return frame, plain
+        message = PreparedText(publication.data)
+        plain = PreparedText(publication.plain) if publication.plain is not None else None
+        return message, plain
 
     def _event_item(self, event: Event) -> FeedItem:
         plain = guest_line(event) if event.room_id == self.lobby_id else None
         return (
-            encode_frame(OP_TEXT, encode(event_message(event))),
-            encode_text(plain) if plain is not None else None,
+            PreparedText(encode(event_message(event))),
+            PreparedText(plain) if plain is not None else None,
         )
 
     def _follow_gap(self, feed: RoomFeed) -> None:
@@ -349,10 +347,15 @@ class Node:
             starting.exception()  # mark retrieved: the caller re-raises it
             raise
         finally:
-            del self._starting[room_id]
+            # (A feed released while it started may have been replaced by a newer one.)
+            if self._starting.get(room_id) is starting:
+                del self._starting[room_id]
         self.stats.deliveries += feed.start(room.last_seq if room is not None else 0)
         starting.set_result(None)
         self._follow_gap(feed)
+        # Whoever asked for it subscribes before this loop pass ends; if all who waited left
+        # while it started, nobody will, and the check after this pass releases it.
+        self._release(feed)
         return feed
 
     def _release(self, feed: RoomFeed) -> None:
@@ -361,7 +364,9 @@ class Node:
             asyncio.get_running_loop().call_soon(self._release_now, feed)
 
     def _release_now(self, feed: RoomFeed) -> None:
-        if not feed.empty or self.feeds.get(feed.room_id) is not feed:
+        # A feed still starting is kept: its starter is about to subscribe to it, and one
+        # released now would leave that subscriber on a feed nobody delivers to.
+        if not feed.empty or not feed.started or self.feeds.get(feed.room_id) is not feed:
             return
         del self.feeds[feed.room_id]
         task = self._gap_fills.pop(feed.room_id, None)
@@ -404,7 +409,7 @@ class Node:
                     await asyncio.sleep(self.gap_timeout)
                     continue
                 for event in events:
-                    peer.send_frame(encode_frame(OP_TEXT, encode(event_message(event))))
+                    peer.send_encoded_text(encode(event_message(event)))
                     cursor = event.seq
                 await peer.drain()
             return cursor

@@ -25,10 +25,10 @@ from parley.chat.node import Node
 from parley.chat.notices import ReadNotice, RevokeNotice, RoomNotice, pack_notice, unpack_notice
 from parley.chat.ratelimit import RateLimit
 from parley.model import Event, Room, RoomKind, RoomView, Session
-from parley.peer import Peer
+from parley.peer import CloseCode, Peer
 from parley.protocol import messages as m
 from parley.protocol.codec import DEFAULT_MAX_TEXT
-from parley.protocol.errors import Close, ErrorCode, ProtocolError
+from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import StoreError
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ class SignedIn:
             return
         if isinstance(notice, RevokeNotice):
             if notice.token_hash == self.login.token_hash:
-                self.close(Close.POLICY, notice.reason)
+                self.close(CloseCode.POLICY_VIOLATION, notice.reason)
         elif isinstance(notice, ReadNotice):
             self.reply(m.Unread(room=notice.room, read=notice.read, unread=notice.unread))
         elif notice.origin != self.conn_id:

@@ -55,7 +55,8 @@ from parley.client.trace import Tracer
 from parley.client.urls import CHAT_PATH, ServerURL, parse_url
 from parley.client.websocket import WebSocket
 from parley.protocol import messages as m
-from parley.websocket.frames import CloseCode, TextMessage
+from parley.websocket.codes import CloseCode
+from parley.websocket.frames import TextMessage
 
 log = logging.getLogger(__name__)
 

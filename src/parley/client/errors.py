@@ -10,34 +10,16 @@ what the URL promised).
 
 from __future__ import annotations
 
-from parley.websocket.frames import CloseCode
+from parley.websocket.codes import CloseCode
 
 #: Close codes after which a client should reconnect (docs/architecture.md, "Close codes").
-RETRIABLE_CLOSE_CODES = frozenset((1001, 1006, 1011, 1012, 1013, 4001, 4003))
-
-_CLOSE_NAMES = {
-    1000: "normal closure",
-    1001: "going away",
-    1002: "protocol error",
-    1003: "unsupported data",
-    1005: "no status code",
-    1006: "connection lost without a closing handshake",
-    1007: "invalid data",
-    1008: "policy violation",
-    1009: "message too big",
-    1010: "mandatory extension",
-    1011: "internal server error",
-    1012: "service restart",
-    1013: "try again later",
-    4001: "too slow",
-    4003: "rate limited",
-}
+RETRIABLE_CLOSE_CODES = frozenset(code for code in CloseCode if code.retriable)
 
 
 def describe_close(code: int, reason: str = "") -> str:
     """``1001 (going away): server shutting down`` — a close code people can read."""
-    name = _CLOSE_NAMES.get(code)
-    text = f"{code} ({name})" if name else str(code)
+    known = CloseCode.lookup(code)
+    text = f"{code} ({known.label})" if known is not None else str(code)
     return f"{text}: {reason}" if reason else text
 
 

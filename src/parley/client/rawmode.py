@@ -19,7 +19,8 @@ from parley.client.console import Console
 from parley.client.errors import ConnectionClosed
 from parley.client.trace import escape_binary
 from parley.client.websocket import WebSocket
-from parley.websocket.frames import CloseCode, TextMessage
+from parley.websocket.codes import CloseCode
+from parley.websocket.frames import TextMessage
 
 
 async def run_raw(

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from parley.client.errors import describe_close
 from parley.client.frames import Frame
-from parley.websocket.frames import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT
+from parley.websocket.codes import Opcode
 
 _BEARER = re.compile(r"^(authorization:\s*bearer\s+).*$", re.IGNORECASE)
 _REDACTED = r"\g<1>***"
@@ -79,7 +79,7 @@ def describe_frame(frame: Frame, *, sent: bool, text_continuation: bool = False)
     if frame.rsv:
         parts.insert(2, f"rsv={frame.rsv >> 4:03b}")
     payload = frame.payload
-    if frame.opcode == OP_CLOSE:
+    if frame.opcode == Opcode.CLOSE:
         if len(payload) >= 2:
             code = struct.unpack("!H", payload[:2])[0]
             reason = payload[2:].decode("utf-8", "replace")
@@ -87,8 +87,8 @@ def describe_frame(frame: Frame, *, sent: bool, text_continuation: bool = False)
         else:
             parts.append("(no status code)")
     elif payload:
-        is_text = frame.opcode == OP_TEXT or (frame.opcode == OP_CONTINUATION and text_continuation)
-        if frame.opcode == OP_BINARY or is_text or frame.opcode == OP_CONTINUATION:
+        is_text = frame.opcode == Opcode.TEXT or (frame.opcode == Opcode.CONT and text_continuation)
+        if frame.opcode == Opcode.BINARY or is_text or frame.opcode == Opcode.CONT:
             parts.append(preview(payload, text=is_text))
         else:  # ping / pong
             parts.append(preview(payload, text=False))
@@ -117,9 +117,9 @@ class LineTracer:
 
     def frame(self, frame: Frame, *, sent: bool) -> None:
         continuing = self._text_fragments[sent]
-        if frame.opcode in (OP_TEXT, OP_BINARY):
-            continuing = frame.opcode == OP_TEXT
+        if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
+            continuing = frame.opcode == Opcode.TEXT
         line = describe_frame(frame, sent=sent, text_continuation=continuing)
         self.write(f"{'>>' if sent else '<<'} {line}")
-        if frame.opcode in (OP_TEXT, OP_BINARY, OP_CONTINUATION):
+        if frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
             self._text_fragments[sent] = continuing and not frame.fin

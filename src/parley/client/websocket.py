@@ -4,7 +4,8 @@ Why not a WebSocket library? ``parley connect --trace`` must show the handshake'
 and every frame with its mask bit, and libraries only expose whole messages. The protocol work
 is already done without I/O — the handshake in :mod:`parley.client.handshake` (with the
 server's :func:`~parley.websocket.handshake.accept_key`), framing in
-:mod:`parley.client.frames` (on the server's frame helpers) — so what is left here is the
+:mod:`parley.websocket.frames` (shared with the server; :mod:`parley.client.frames` reads
+frame by frame for the trace) — so what is left here is the
 plumbing: a TCP (or TLS) stream, a reader task that answers pings and the closing handshake,
 and an optional keepalive that notices a server that vanished without a FIN.
 
@@ -35,7 +36,6 @@ from parley.client.frames import (
     Frame,
     FrameReader,
     MessageAssembler,
-    encode_client_frame,
 )
 from parley.client.handshake import (
     MAX_HEAD,
@@ -47,25 +47,22 @@ from parley.client.handshake import (
 )
 from parley.client.trace import Tracer
 from parley.client.urls import ServerURL
+from parley.websocket.closing import ClosingHandshake, ConnectionState
+from parley.websocket.codes import CloseCode, Opcode
 from parley.websocket.frames import (
-    OP_BINARY,
-    OP_CLOSE,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
     BinaryMessage,
-    CloseCode,
     CloseReceived,
     Ping,
     Pong,
     ProtocolFailure,
+    Side,
     TextMessage,
-    close_payload,
+    encode_frame,
 )
 
 DataMessage = TextMessage | BinaryMessage
 
-OPEN, CLOSING, CLOSED = "open", "closing", "closed"
+OPEN, CLOSING, CLOSED = ConnectionState.OPEN, ConnectionState.CLOSING, ConnectionState.CLOSED
 
 
 def os_reason(exc: BaseException) -> str:
@@ -102,12 +99,10 @@ class WebSocket:
         self.url = url
         self.subprotocol = subprotocol
         self.tracer = tracer
-        self.state = OPEN
+        self._closing = ClosingHandshake(Side.CLIENT)
         #: The close code and reason the server sent (1006 and "" when it sent none).
         self.close_code = int(CloseCode.ABNORMAL)
         self.close_reason = ""
-        #: True when the server started the closing handshake (or the connection dropped).
-        self.closed_by_server = True
         self._reader = reader
         self._writer = writer
         self._frames = FrameReader(max_frame=max_message)
@@ -197,6 +192,17 @@ class WebSocket:
             close_timeout=close_timeout,
         )
 
+    @property
+    def state(self) -> ConnectionState:
+        """Open, closing (a close frame was sent or received) or closed (the socket is gone)."""
+        return self._closing.state
+
+    @property
+    def closed_by_server(self) -> bool:
+        """True unless we started the closing handshake (a dropped connection counts as the
+        server's doing)."""
+        return not self._closing.started_here
+
     # -- receiving -------------------------------------------------------------------------
 
     async def recv(self) -> DataMessage:
@@ -211,14 +217,14 @@ class WebSocket:
 
     async def _read_loop(self) -> None:
         try:
-            while self.state != CLOSED:
+            while self.state is not CLOSED:
                 data = await self._reader.read(65536)
                 if not data:
                     break
                 self._last_seen = time.monotonic()
                 if self._on_data(data):
                     break
-            if self.state == CLOSING:
+            if self.state is CLOSING:
                 # We answered (or sent) a close frame: the server now closes the TCP connection.
                 with contextlib.suppress(OSError, TimeoutError):
                     await asyncio.wait_for(self._reader.read(), self._close_timeout)
@@ -239,21 +245,19 @@ class WebSocket:
             if message is None:
                 continue
             if isinstance(message, TextMessage | BinaryMessage):
-                # Also while closing: the server sent these before its close frame.
-                self._messages.put_nowait(message)
+                # Also while closing (see DELIVER_DATA in websocket/closing.py).
+                if self._closing.delivers_data:
+                    self._messages.put_nowait(message)
             elif isinstance(message, Ping):
-                if self.state == OPEN:
-                    self._write(OP_PONG, message.data)
+                if self._closing.answers_pings:
+                    self._write(Opcode.PONG, message.data)
             elif isinstance(message, Pong):
                 pass
             elif isinstance(message, CloseReceived):
                 self.close_code, self.close_reason = message.code, message.reason
-                if self.state == OPEN:
-                    # The server started the closing handshake: echo its code (section 5.5.1).
-                    self.state = CLOSING
-                    code = message.code
-                    echo = b"" if code == CloseCode.NO_STATUS else close_payload(code)
-                    self._write(OP_CLOSE, echo)
+                echo = self._closing.receive_close(message.code, message.reason)
+                if echo is not None:  # the server started the closing handshake
+                    self._write(Opcode.CLOSE, echo)
                 return True
             else:
                 self._fail(message)
@@ -264,16 +268,14 @@ class WebSocket:
         """The server broke the protocol: say why in a close frame and drop the connection."""
         if self.tracer is not None:
             self.tracer.note(f"protocol error from the server: {failure.reason}")
-        if self.state == OPEN:
-            self._write(OP_CLOSE, close_payload(failure.code, failure.reason))
-        self.state = CLOSING
+        payload = self._closing.send_close(failure.code, failure.reason)
+        if payload is not None:
+            self._write(Opcode.CLOSE, payload)
         self.close_code, self.close_reason = failure.code, failure.reason
-        self.closed_by_server = False
 
     def _finish(self) -> None:
-        if self.state == CLOSED:
+        if self._closing.lost() is CLOSED:
             return
-        self.state = CLOSED
         if self._ping_task is not None:
             self._ping_task.cancel()
         self._writer.close()
@@ -291,10 +293,10 @@ class WebSocket:
         if self.tracer is not None:
             self.tracer.frame(Frame(True, opcode, payload, masked=True, mask_key=key), sent=True)
         if not self._writer.is_closing():
-            self._writer.write(encode_client_frame(opcode, payload, mask_key=key))
+            self._writer.write(encode_frame(opcode, payload, side=Side.CLIENT, mask_key=key))
 
     async def _send(self, opcode: int, payload: bytes) -> None:
-        if self.state != OPEN:
+        if self.state is not OPEN:
             raise ConnectionClosed(
                 self.close_code, self.close_reason, by_server=self.closed_by_server
             )
@@ -307,13 +309,13 @@ class WebSocket:
             raise ConnectionClosed(self.close_code, self.close_reason) from None
 
     async def send_text(self, text: str) -> None:
-        await self._send(OP_TEXT, text.encode())
+        await self._send(Opcode.TEXT, text.encode())
 
     async def send_binary(self, data: bytes) -> None:
-        await self._send(OP_BINARY, data)
+        await self._send(Opcode.BINARY, data)
 
     async def ping(self, data: bytes = b"") -> None:
-        await self._send(OP_PING, data)
+        await self._send(Opcode.PING, data)
 
     async def _keepalive(self) -> None:
         """Ping when the server has been quiet; drop the connection if nothing at all arrives
@@ -325,15 +327,15 @@ class WebSocket:
         the sleep overshot by more than the round trip (every other ping, on loopback).
         """
         assert self._ping_interval is not None
-        while self.state == OPEN:
+        while self.state is OPEN:
             quiet = time.monotonic() - self._last_seen
             if quiet < self._ping_interval:
                 await asyncio.sleep(self._ping_interval - quiet)
                 continue
             ping_sent = time.monotonic()
-            self._write(OP_PING, b"")
+            self._write(Opcode.PING, b"")
             await asyncio.sleep(self._ping_timeout)
-            if self.state == OPEN and self._last_seen < ping_sent:
+            if self.state is OPEN and self._last_seen < ping_sent:
                 self.close_reason = "the server did not answer a ping"
                 self._writer.transport.abort()
                 return
@@ -342,10 +344,9 @@ class WebSocket:
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Perform the closing handshake (or just wait for it if it is under way)."""
-        if self.state == OPEN:
-            self.state = CLOSING
-            self.closed_by_server = False
-            self._write(OP_CLOSE, close_payload(code, reason))
+        payload = self._closing.send_close(code, reason)
+        if payload is not None:
+            self._write(Opcode.CLOSE, payload)
             with contextlib.suppress(OSError):
                 await self._writer.drain()
         try:
@@ -365,7 +366,7 @@ class WebSocket:
 
     @property
     def is_open(self) -> bool:
-        return self.state == OPEN
+        return self.state is OPEN
 
 
 async def _handshake(

@@ -1,13 +1,14 @@
-"""Error codes of the ``parley.v1`` protocol and the close codes Parley uses.
+"""Error codes of the ``parley.v1`` protocol.
 
 An error event never closes the connection: the client may correct itself and go on. Close
 codes are for the WebSocket protocol itself, for failed authentication and for the server's
-own life cycle; each says whether the client should reconnect.
+own life cycle: they are :class:`parley.websocket.codes.CloseCode`, which also says whether
+the client should reconnect.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 
 
 class ErrorCode(StrEnum):
@@ -32,19 +33,3 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.re = re
-
-
-class Close(IntEnum):
-    """Close codes; see docs/protocol.md for which ones mean "reconnect"."""
-
-    NORMAL = 1000  #: the client or server is done; do not reconnect
-    GOING_AWAY = 1001  #: server shutdown or restart; reconnect (possibly elsewhere) and resume
-    PROTOCOL_ERROR = 1002  #: the client broke RFC 6455; fix the client
-    UNSUPPORTED_DATA = 1003  #: binary data where text is required
-    INVALID_DATA = 1007  #: text that is not UTF-8
-    POLICY = 1008  #: authentication failed, timed out or the session was revoked; sign in again
-    TOO_BIG = 1009  #: a message over the size limit
-    INTERNAL = 1011  #: a bug on the server; reconnect after a delay
-    TRY_AGAIN_LATER = 1013  #: the server is overloaded or its database is down; reconnect later
-    TOO_SLOW = 4001  #: the client did not read and its send buffer filled; reconnect and resume
-    RATE_LIMITED = 4003  #: sustained flooding after rate_limited errors; reconnect after a delay

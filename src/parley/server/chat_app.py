@@ -36,13 +36,13 @@ from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
 from parley.presence.base import Presence
-from parley.protocol.errors import Close
 from parley.server.api import AccountRoutes, error_response, request_token
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.metrics import Metrics
 from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
 from parley.store.base import Store, StoreError
+from parley.websocket.codes import CloseCode
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class ChatServer:
                     log.warning("could not revalidate sessions", exc_info=True)
                     return
                 if valid is None:
-                    listener.close(Close.POLICY, "session ended")
+                    listener.close(CloseCode.POLICY_VIOLATION, "session ended")
 
     # -- HTTP ------------------------------------------------------------------------------
 

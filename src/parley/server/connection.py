@@ -30,32 +30,26 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from parley.config import WebSocketLimits
+from parley.peer import PreparedText
+from parley.websocket.closing import ClosingHandshake, ConnectionState
+from parley.websocket.codes import CloseCode, Opcode
 from parley.websocket.deflate import FrameCompressor
 from parley.websocket.frames import (
-    OP_BINARY,
-    OP_PING,
-    OP_PONG,
     BinaryMessage,
-    CloseCode,
     CloseReceived,
     FrameParser,
     Ping,
     ProtocolFailure,
+    Side,
     TextMessage,
-    encode_close,
     encode_frame,
-    encode_text,
 )
 
 log = logging.getLogger(__name__)
 
-#: Close code sent to a client whose send buffer overflowed (it stopped reading). Reconnecting is
-#: fine; the client will resume from its last seen event.
-CLOSE_TOO_SLOW = 4001
-
-OPEN = 1
-CLOSING = 2  # our close frame is queued or sent; waiting for the peer's
-CLOSED = 3
+_TEXT, _BINARY = Opcode.TEXT, Opcode.BINARY
+_CLOSE, _PING, _PONG = Opcode.CLOSE, Opcode.PING, Opcode.PONG
+_OPEN, _CLOSED = ConnectionState.OPEN, ConnectionState.CLOSED
 
 
 def _plain_socket_fd(transport: asyncio.Transport) -> int:
@@ -198,6 +192,7 @@ class WebSocketConnection(asyncio.Protocol):
 
     __slots__ = (
         "_close_timer",
+        "_closing",
         "_drain_waiter",
         "_fd",
         "_out",
@@ -211,7 +206,6 @@ class WebSocketConnection(asyncio.Protocol):
         "parser",
         "ping_sent",
         "remote",
-        "state",
         "subprotocol",
         "transport",
     )
@@ -236,7 +230,7 @@ class WebSocketConnection(asyncio.Protocol):
         self.subprotocol = subprotocol
         #: Set when the client negotiated permessage-deflate.
         self.compressor = compressor
-        self.state = OPEN
+        self._closing = ClosingHandshake(Side.SERVER)
         #: The code of the close frame received, or the one we closed with; 1006 when the
         #: connection dropped without any close frame.
         self.close_code: int = CloseCode.ABNORMAL
@@ -250,23 +244,29 @@ class WebSocketConnection(asyncio.Protocol):
         self._fd = _plain_socket_fd(transport)
 
     def __repr__(self) -> str:
-        return f"<WebSocketConnection {self.remote} state={self.state}>"
+        return f"<WebSocketConnection {self.remote} state={self.state.value}>"
+
+    @property
+    def state(self) -> ConnectionState:
+        """Open, closing (a close frame was sent or received) or closed (the socket is gone)."""
+        return self._closing.state
 
     # -- sending ---------------------------------------------------------------------------
 
     @property
     def open(self) -> bool:
         """True while messages can be sent."""
-        return self.state == OPEN
+        return self._closing.state is _OPEN
 
     def send_frame(self, frame: bytes) -> None:
         """Queue an already encoded, uncompressed data frame; it is written at the end of this
-        loop pass (compressed first when the client negotiated permessage-deflate).
+        loop pass (compressed first when the client negotiated permessage-deflate). The
+        application does not call this (it sends payloads, see :class:`~parley.peer.Peer`).
 
         Does nothing once the connection is closing. Disconnects a client whose unsent data
         exceeds the send buffer limit.
         """
-        if self.state != OPEN:
+        if self._closing.state is not _OPEN:
             return
         if self.compressor is not None:
             frame = self.compressor.compress(frame)
@@ -274,11 +274,40 @@ class WebSocketConnection(asyncio.Protocol):
 
     def send_text(self, text: str) -> None:
         """Queue a text message."""
-        self.send_frame(encode_text(text))
+        self.send_frame(encode_frame(_TEXT, text.encode()))
+
+    def send_encoded_text(self, payload: bytes) -> None:
+        """Queue a text message given as UTF-8 (not checked again: the caller encoded it)."""
+        self.send_frame(encode_frame(_TEXT, payload))
+
+    def send_prepared(self, message: PreparedText) -> None:
+        """Queue a message prepared for many connections: encoded by the first connection that
+        sends it, the same bytes queued for every other (and compressed once per setting, by
+        the :class:`FrameCompressor` the connections of one setting share).
+
+        This is the broadcast's hot path, one call per receiver: it repeats :meth:`send_frame`
+        and :meth:`_queue` instead of calling them (a call costs as much as the rest).
+        """
+        if self._closing.state is not _OPEN:
+            return
+        frame = message.frame
+        if frame is None:
+            frame = message.frame = encode_frame(_TEXT, message.payload)
+        if self.compressor is not None:
+            frame = self.compressor.compress(frame)
+        out = self._out
+        if out is None:
+            self._out = [frame]
+            self.ctx.flusher.mark(self)
+        else:
+            out.append(frame)
+        self._out_size += len(frame)
+        if self._out_size > self.ctx.limits.max_send_buffer:
+            self._overflow()
 
     def send_binary(self, data: bytes) -> None:
         """Queue a binary message."""
-        self.send_frame(encode_frame(OP_BINARY, data))
+        self.send_frame(encode_frame(_BINARY, data))
 
     def _queue(self, frame: bytes) -> None:
         out = self._out
@@ -323,9 +352,10 @@ class WebSocketConnection(asyncio.Protocol):
         stats.frames_out += len(out)
         stats.writes += 1
         stats.bytes_out += size
+        # (The state is tested second: the buffer is rarely over the limit.)
         if (
-            self.state == OPEN
-            and transport.get_write_buffer_size() > self.ctx.limits.max_send_buffer
+            transport.get_write_buffer_size() > self.ctx.limits.max_send_buffer
+            and self._closing.state is _OPEN
         ):
             self._overflow()
 
@@ -338,13 +368,13 @@ class WebSocketConnection(asyncio.Protocol):
         )
         self._out = None
         self._out_size = 0
-        self.state = CLOSING
-        self.close_code = CLOSE_TOO_SLOW
+        self.close_code = CloseCode.TOO_SLOW
         self.close_reason = "too slow: send buffer full"
-        if not self.transport.is_closing():
+        payload = self._closing.send_close(self.close_code, self.close_reason)
+        if payload is not None and not self.transport.is_closing():
             # The close frame queues behind data the kernel could not send; the client reads
             # it if it ever catches up, otherwise the timer aborts the socket.
-            self.transport.write(encode_close(CLOSE_TOO_SLOW, self.close_reason))
+            self.transport.write(encode_frame(_CLOSE, payload))
         self._start_close_timer()
 
     async def drain(self) -> None:
@@ -353,7 +383,7 @@ class WebSocketConnection(asyncio.Protocol):
         Returns at once when the connection is closing or closed.
         """
         self.flush()
-        if self.state != OPEN:
+        if self._closing.state is not _OPEN:
             return
         high = self.transport.get_write_buffer_limits()[1]
         if self.transport.get_write_buffer_size() <= high:
@@ -378,7 +408,7 @@ class WebSocketConnection(asyncio.Protocol):
 
     def check_alive(self, now: float) -> None:
         """Ping a connection quiet for ``ping_interval``; drop one that never answered."""
-        if self.state != OPEN:
+        if self._closing.state is not _OPEN:
             return
         limits = self.ctx.limits
         if self.ping_sent:
@@ -391,7 +421,7 @@ class WebSocketConnection(asyncio.Protocol):
                 self.abort()
         elif now - self.last_seen >= limits.ping_interval:
             self.ping_sent = now
-            self._queue(encode_frame(OP_PING, b""))
+            self._queue(encode_frame(_PING, b""))
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -400,12 +430,12 @@ class WebSocketConnection(asyncio.Protocol):
 
         The socket is closed when the client answers, or after ``close_timeout`` seconds.
         """
-        if self.state != OPEN:
+        payload = self._closing.send_close(code, reason)
+        if payload is None:
             return
-        self.state = CLOSING
         self.close_code = code
         self.close_reason = reason
-        self._write_now(encode_close(code, reason))
+        self._write_now(encode_frame(_CLOSE, payload))
         self._start_close_timer()
 
     def _write_now(self, frame: bytes) -> None:
@@ -448,18 +478,19 @@ class WebSocketConnection(asyncio.Protocol):
             self.close(CloseCode.INTERNAL_ERROR, "internal error")
 
     def _dispatch(self, data: bytes) -> None:
+        closing = self._closing
         for event in self.parser.feed(data):
             if isinstance(event, TextMessage):
-                if self.state == OPEN:
+                if closing.delivers_data:
                     self.ctx.stats.messages_in += 1
                     self.handler.on_text(self, event.text)
             elif isinstance(event, BinaryMessage):
-                if self.state == OPEN:
+                if closing.delivers_data:
                     self.ctx.stats.messages_in += 1
                     self.handler.on_binary(self, event.data)
             elif isinstance(event, Ping):
-                if self.state == OPEN:
-                    self._queue(encode_frame(OP_PONG, event.data))
+                if closing.answers_pings:
+                    self._queue(encode_frame(_PONG, event.data))
             elif isinstance(event, CloseReceived):
                 self._on_close_frame(event)
             elif isinstance(event, ProtocolFailure):
@@ -467,13 +498,12 @@ class WebSocketConnection(asyncio.Protocol):
             # A Pong needs nothing: any data from the peer shows it is alive.
 
     def _on_close_frame(self, event: CloseReceived) -> None:
-        if self.state == OPEN:
-            # Echo the peer's code (section 5.5.1), then close the TCP connection: the server
-            # closes first (section 7.1.1).
-            self.state = CLOSING
+        echo = self._closing.receive_close(event.code, event.reason)
+        if echo is not None:  # the client started the handshake
             self.close_code = event.code
             self.close_reason = event.reason
-            self._write_now(encode_close(event.code))
+            self._write_now(encode_frame(_CLOSE, echo))
+        # The handshake is complete: the server closes the TCP connection first (7.1.1).
         self.transport.close()
 
     def _on_failure(self, failure: ProtocolFailure) -> None:
@@ -491,11 +521,11 @@ class WebSocketConnection(asyncio.Protocol):
         return False  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.state == CLOSED:
+        before = self._closing.lost()
+        if before is _CLOSED:
             return
-        if self.state == OPEN:
+        if before is _OPEN:
             self.close_code = CloseCode.ABNORMAL
-        self.state = CLOSED
         self._out = None
         self.ctx.connections.discard(self)
         self.ctx.stats.closed_by_code[self.close_code] += 1

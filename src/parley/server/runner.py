@@ -22,7 +22,7 @@ from aiohttp import web
 from parley.config import HttpLimits
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.httplog import AccessLogger, quiet_client_errors
-from parley.websocket.frames import CloseCode
+from parley.websocket.codes import CloseCode
 
 
 class ListenError(Exception):

@@ -22,11 +22,13 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-from parley.websocket.frames import OP_BINARY, OP_TEXT, encode_frame
+from parley.websocket.codes import Opcode
+from parley.websocket.frames import encode_frame
 
 EXTENSION = "permessage-deflate"
 # The four bytes every sync flush ends with; removed on the wire (section 7.2.1).
 _TAIL = b"\x00\x00\xff\xff"
+_COMPRESSIBLE = frozenset((Opcode.TEXT, Opcode.BINARY))  # data messages (section 6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,7 @@ class FrameCompressor:
         length = frame[1] & 0x7F
         header = 2 if length < 126 else 4 if length == 126 else 10
         payload = frame[header:]
-        if opcode not in (OP_TEXT, OP_BINARY) or len(payload) < self.settings.min_size:
+        if opcode not in _COMPRESSIBLE or len(payload) < self.settings.min_size:
             out = frame
         else:
             out = encode_frame(opcode, self.compress_payload(payload), rsv1=True)

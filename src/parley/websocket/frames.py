@@ -2,11 +2,19 @@
 
 Parley owns its WebSocket framing instead of using a library's connection object, because the
 chat server's cost is dominated by how many objects and system calls each delivery needs (see
-docs/architecture.md). This module is the whole wire format for frames, testable with plain
-bytes: :class:`FrameParser` turns what a client sent into :data:`Event` values, and
-:func:`encode_frame` / :func:`encode_close` build what the server sends.
+docs/architecture.md). This module is the whole wire format for frames, for both ends of a
+connection, testable with plain bytes:
 
-The parser never raises on bad input: a client that breaks the protocol gets a single
+* :func:`encode_frame` / :func:`encode_close` build a frame as one :class:`Side` must send it
+  (a client masks, a server does not);
+* :func:`check_header` holds the rules every received frame header must follow, for the side
+  that receives it (a server requires masked frames, a client refuses them);
+* :class:`FrameParser` turns what a client sent into :data:`Event` values (the server's
+  parser); the client reads frame by frame for its trace (:mod:`parley.client.frames`), with
+  the same header check and the same message rules (:func:`check_sequence`,
+  :func:`text_message`, :func:`parse_close_payload`).
+
+The parser never raises on bad input: a peer that breaks the protocol gets a single
 :class:`ProtocolFailure` carrying the close code to send (RFC 6455 section 7.4.1), after which
 the parser ignores further input.
 """
@@ -14,19 +22,28 @@ the parser ignores further input.
 from __future__ import annotations
 
 import codecs
+import os
 import struct
-from enum import IntEnum
+from enum import Enum
 from typing import NamedTuple, Protocol
 
-OP_CONTINUATION = 0x0
-OP_TEXT = 0x1
-OP_BINARY = 0x2
-OP_CLOSE = 0x8
-OP_PING = 0x9
-OP_PONG = 0xA
+from parley.websocket.codes import (
+    CONTROL_OPCODES,
+    DATA_OPCODES,
+    CloseCode,
+    Opcode,
+    is_valid_close_code,
+)
 
-_DATA_OPCODES = frozenset((OP_CONTINUATION, OP_TEXT, OP_BINARY))
-_CONTROL_OPCODES = frozenset((OP_CLOSE, OP_PING, OP_PONG))
+# Module-level plain ints: the parser and the encoder run once per frame, and both an enum
+# member's lookup (``Opcode.TEXT``) and a comparison of an int with a member cost more.
+_CONT = int(Opcode.CONT)
+_TEXT = int(Opcode.TEXT)
+_BINARY = int(Opcode.BINARY)
+_CLOSE = int(Opcode.CLOSE)
+_PING = int(Opcode.PING)
+_PONG = int(Opcode.PONG)
+_MESSAGE_OPCODES = frozenset((_TEXT, _BINARY))  # the opcodes that start a message
 
 _PACK_LEN16 = struct.Struct("!BBH").pack
 _PACK_LEN64 = struct.Struct("!BBQ").pack
@@ -38,32 +55,16 @@ MAX_CONTROL_PAYLOAD = 125
 MAX_CLOSE_REASON_BYTES = MAX_CONTROL_PAYLOAD - 2
 
 
-class CloseCode(IntEnum):
-    """Close codes (RFC 6455 section 7.4.1, IANA registry) and Parley's own (4000-4999)."""
+class Side(Enum):
+    """Which end of a connection: what it must do to the frames it sends (a client masks
+    them, section 5.3) and what it must refuse in those it receives (section 5.1)."""
 
-    NORMAL = 1000
-    GOING_AWAY = 1001
-    PROTOCOL_ERROR = 1002
-    UNSUPPORTED_DATA = 1003
-    NO_STATUS = 1005
-    ABNORMAL = 1006
-    INVALID_DATA = 1007
-    POLICY_VIOLATION = 1008
-    MESSAGE_TOO_BIG = 1009
-    MANDATORY_EXTENSION = 1010
-    INTERNAL_ERROR = 1011
-    SERVICE_RESTART = 1012
-    TRY_AGAIN_LATER = 1013
+    SERVER = "server"
+    CLIENT = "client"
 
 
-def is_valid_close_code(code: int) -> bool:
-    """Whether a peer may send ``code`` in a close frame.
-
-    1004, 1005, 1006 and 1015 are reserved for local use and never appear on the wire; 1012-1014
-    were registered after RFC 6455 and are accepted; 3000-3999 are registered libraries' codes
-    and 4000-4999 private ones (section 7.4.2).
-    """
-    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+_SERVER = Side.SERVER
+_CLIENT = Side.CLIENT
 
 
 class TextMessage(NamedTuple):
@@ -106,6 +107,15 @@ class ProtocolFailure(NamedTuple):
 
 Event = TextMessage | BinaryMessage | Ping | Pong | CloseReceived | ProtocolFailure
 
+# The failures more than one rule gives, built once.
+_TOO_BIG = ProtocolFailure(CloseCode.MESSAGE_TOO_BIG, "message too big")
+_NOT_UTF8 = ProtocolFailure(CloseCode.INVALID_DATA, "text is not valid UTF-8")
+_RESERVED_BITS = ProtocolFailure(CloseCode.PROTOCOL_ERROR, "reserved bits set")
+_UNMASKED = ProtocolFailure(CloseCode.PROTOCOL_ERROR, "client frames must be masked")
+_MASKED = ProtocolFailure(CloseCode.PROTOCOL_ERROR, "server frames must not be masked")
+_NO_START = ProtocolFailure(CloseCode.PROTOCOL_ERROR, "continuation without a start")
+_INTERLEAVED = ProtocolFailure(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented one")
+
 
 class Inflater(Protocol):
     """Decompresses one message of a negotiated extension (permessage-deflate).
@@ -118,7 +128,7 @@ class Inflater(Protocol):
 
 
 def unmask(payload: bytes, mask: bytes) -> bytes:
-    """XOR ``payload`` with the 4-byte ``mask`` repeated (section 5.3).
+    """XOR ``payload`` with the 4-byte ``mask`` repeated (section 5.3); masking is the same.
 
     One big-integer XOR does the whole payload in C, which is much faster in CPython than a loop
     over bytes, and byte order does not matter for XOR as long as both sides use the same one.
@@ -134,8 +144,7 @@ def read_length(buf: bytes, pos: int) -> tuple[int, int] | None:
     """The payload length of the frame starting at ``pos``, and where its length field ends
     (the masking key, if any, comes next); None while those bytes have not all arrived.
 
-    Shared by the server's parser (which requires masked frames) and the client's (which
-    refuses them): section 5.2's 7-bit, 16-bit and 64-bit length forms.
+    Section 5.2's 7-bit, 16-bit and 64-bit length forms, for both sides.
     """
     length = buf[pos + 1] & 0x7F
     header = pos + 2
@@ -150,42 +159,60 @@ def read_length(buf: bytes, pos: int) -> tuple[int, int] | None:
     return length, header
 
 
-def encode_frame(opcode: int, payload: bytes, *, rsv1: bool = False) -> bytes:
-    """One unfragmented, unmasked frame as a server sends it.
+# -- the rules of a received frame ---------------------------------------------------------
 
-    Callers that send the same message to many connections call this once and write the same
-    bytes to each of them.
+
+def check_header(
+    side: Side, first: int, second: int, length: int, extension: bool = False
+) -> ProtocolFailure | None:
+    """Check a received frame's header from its first two bytes and its payload length; the
+    failure to close with, or None.
+
+    ``side`` is the side that *receives* the frame: a server requires masked frames, a client
+    refuses them (section 5.1). ``extension`` is whether permessage-deflate was negotiated:
+    RSV1 then marks a compressed message, allowed only on the first frame of a data message
+    (RFC 7692 section 6); any other reserved bit fails. These rules depend on the header alone,
+    so a bad frame is refused before its payload is buffered. The rules that depend on the
+    frames before it (fragmentation: :func:`check_sequence`) and on size limits are the
+    reader's.
     """
-    first = 0x80 | opcode | (0x40 if rsv1 else 0)
-    n = len(payload)
-    if n < 126:
-        return bytes((first, n)) + payload
-    if n < 65536:
-        return _PACK_LEN16(first, 126, n) + payload
-    return _PACK_LEN64(first, 127, n) + payload
+    if second & 0x80:
+        if side is _CLIENT:
+            return _MASKED
+    elif side is _SERVER:
+        return _UNMASKED
+    rsv = first & 0x70
+    opcode = first & 0x0F
+    if rsv:
+        if rsv != 0x40 or not extension:
+            return _RESERVED_BITS
+        if opcode not in _MESSAGE_OPCODES:
+            return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "RSV1 on a non-initial frame")
+    if opcode in CONTROL_OPCODES:
+        if not first & 0x80:
+            return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "fragmented control frame")
+        if length > MAX_CONTROL_PAYLOAD:
+            return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "control frame too long")
+    elif opcode not in DATA_OPCODES:
+        return ProtocolFailure(CloseCode.PROTOCOL_ERROR, f"reserved opcode {opcode:#x}")
+    return None
 
 
-def encode_text(text: str) -> bytes:
-    """A text frame for ``text``."""
-    return encode_frame(OP_TEXT, text.encode())
+def check_sequence(opcode: int, fragmented: bool) -> ProtocolFailure | None:
+    """Section 5.4 for a data frame: a continuation needs a message in progress
+    (``fragmented``), and a new message may not start inside one. Control frames may come
+    between fragments and are not checked here."""
+    if opcode == _CONT:
+        return None if fragmented else _NO_START
+    return _INTERLEAVED if fragmented else None
 
 
-def close_payload(code: int, reason: str = "") -> bytes:
-    """The payload of a close frame: the code, then the reason truncated to fit in 125 bytes.
-
-    Truncation never splits a UTF-8 sequence, so the reason stays valid for the peer.
-    """
-    raw = reason.encode()
-    if len(raw) > MAX_CLOSE_REASON_BYTES:
-        raw = raw[:MAX_CLOSE_REASON_BYTES].decode("utf-8", "ignore").encode()
-    return _PACK_CODE(code) + raw
-
-
-def encode_close(code: int, reason: str = "") -> bytes:
-    """A close frame. ``CloseCode.NO_STATUS`` gives the empty close frame it stands for."""
-    if code == CloseCode.NO_STATUS:
-        return encode_frame(OP_CLOSE, b"")
-    return encode_frame(OP_CLOSE, close_payload(code, reason))
+def text_message(payload: bytes) -> TextMessage | ProtocolFailure:
+    """A complete text message, or 1007 when it is not valid UTF-8 (section 8.1)."""
+    try:
+        return TextMessage(payload.decode())
+    except UnicodeDecodeError:
+        return _NOT_UTF8
 
 
 def parse_close_payload(payload: bytes) -> CloseReceived | ProtocolFailure:
@@ -202,6 +229,75 @@ def parse_close_payload(payload: bytes) -> CloseReceived | ProtocolFailure:
     except UnicodeDecodeError:
         return ProtocolFailure(CloseCode.INVALID_DATA, "close reason is not valid UTF-8")
     return CloseReceived(code, reason)
+
+
+# -- sending -------------------------------------------------------------------------------
+
+
+def encode_frame(
+    opcode: int,
+    payload: bytes,
+    *,
+    side: Side = _SERVER,
+    fin: bool = True,
+    rsv1: bool = False,
+    mask_key: bytes | None = None,
+) -> bytes:
+    """One frame as ``side`` must send it: unmasked from a server, masked from a client.
+
+    A client's frame is masked with ``mask_key``, or a fresh key from :func:`os.urandom`;
+    callers that pass one must make it just as unpredictable (the client connection does, to
+    show it in traces), because a predictable key is what masking exists to prevent (cache
+    poisoning of intermediaries, section 10.3). Callers that send the same message to many
+    connections encode it once and queue the same bytes for each of them.
+    """
+    first = opcode | 0x80 if fin else opcode
+    if rsv1:
+        first |= 0x40
+    n = len(payload)
+    if side is _SERVER:
+        if n < 126:
+            return bytes((first, n)) + payload
+        if n < 65536:
+            return _PACK_LEN16(first, 126, n) + payload
+        return _PACK_LEN64(first, 127, n) + payload
+    key = os.urandom(4) if mask_key is None else mask_key
+    if n < 126:
+        head = bytes((first, 0x80 | n))
+    elif n < 65536:
+        head = _PACK_LEN16(first, 0x80 | 126, n)
+    else:
+        head = _PACK_LEN64(first, 0x80 | 127, n)
+    return head + key + unmask(payload, key)
+
+
+def encode_text(text: str) -> bytes:
+    """A server's text frame for ``text``."""
+    return encode_frame(_TEXT, text.encode())
+
+
+def close_payload(code: int, reason: str = "") -> bytes:
+    """The payload of a close frame: the code, then the reason truncated to fit in 125 bytes;
+    empty for ``CloseCode.NO_STATUS``, which stands for a close frame without a code.
+
+    Truncation never splits a UTF-8 sequence, so the reason stays valid for the peer.
+    """
+    if code == CloseCode.NO_STATUS:
+        return b""
+    raw = reason.encode()
+    if len(raw) > MAX_CLOSE_REASON_BYTES:
+        raw = raw[:MAX_CLOSE_REASON_BYTES].decode("utf-8", "ignore").encode()
+    return _PACK_CODE(code) + raw
+
+
+def encode_close(
+    code: int, reason: str = "", *, side: Side = _SERVER, mask_key: bytes | None = None
+) -> bytes:
+    """A close frame as ``side`` sends it (see :func:`close_payload`)."""
+    return encode_frame(_CLOSE, close_payload(code, reason), side=side, mask_key=mask_key)
+
+
+# -- the server's parser -------------------------------------------------------------------
 
 
 class FrameParser:
@@ -265,17 +361,24 @@ class FrameParser:
         events: list[Event] = []
         pos = 0
         end = len(buf)
+        extension = self._inflater is not None
         while end - pos >= 2:
             first = buf[pos]
-            second = buf[pos + 1]
             opcode = first & 0x0F
             sized = read_length(buf, pos)
             if sized is None:
                 break
             length, header = sized
             # Check the header before waiting for the payload, so an oversized or illegal
-            # frame is refused without buffering it.
-            failure = self._check_header(first, second, opcode, length)
+            # frame is refused without buffering it. The common data frame (a whole message,
+            # none in progress, under the limit) has nothing more to check: no call for it.
+            failure = check_header(_SERVER, first, buf[pos + 1], length, extension)
+            if (
+                failure is None
+                and opcode < 8
+                and (opcode == _CONT or self._frag_opcode >= 0 or length > self.max_message_size)
+            ):
+                failure = self._check_data_header(first, opcode, length)
             if failure is not None:
                 return self._fail(events, failure)
             payload_start = header + 4
@@ -302,46 +405,28 @@ class FrameParser:
         events.append(failure)
         return events
 
-    def _check_header(
-        self, first: int, second: int, opcode: int, length: int
-    ) -> ProtocolFailure | None:
-        if not second & 0x80:
-            return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "client frames must be masked")
-        rsv = first & 0x70
-        if rsv:
-            # RSV1 marks a compressed message (RFC 7692), allowed only on the first frame of a
-            # data message and only when the extension was negotiated.
-            if rsv != 0x40 or self._inflater is None:
-                return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "reserved bits set")
-            if opcode not in (OP_TEXT, OP_BINARY):
-                return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "RSV1 on a non-initial frame")
-        if opcode in _CONTROL_OPCODES:
-            if not first & 0x80:
-                return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "fragmented control frame")
-            if length > MAX_CONTROL_PAYLOAD:
-                return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "control frame too long")
-            return None
-        if opcode not in _DATA_OPCODES:
-            return ProtocolFailure(CloseCode.PROTOCOL_ERROR, f"reserved opcode {opcode:#x}")
-        if opcode == OP_CONTINUATION:
-            if self._frag_opcode < 0:
-                return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "continuation without a start")
-            if self._frag_count >= self.max_fragments:
+    def _check_data_header(self, first: int, opcode: int, length: int) -> ProtocolFailure | None:
+        """What the server checks of a data frame's header beyond :func:`check_header`:
+        fragmentation and its limits."""
+        fragmented = self._frag_opcode >= 0
+        if opcode == _CONT or fragmented:
+            failure = check_sequence(opcode, fragmented)
+            if failure is not None:
+                return failure
+            if opcode == _CONT and self._frag_count >= self.max_fragments:
                 return ProtocolFailure(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
-        elif self._frag_opcode >= 0:
-            return ProtocolFailure(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented one")
         # A compressed message may expand; its size is checked again after inflating.
         if self._frag_size + length > self.max_message_size and not (
             first & 0x40 or self._frag_compressed
         ):
-            return ProtocolFailure(CloseCode.MESSAGE_TOO_BIG, "message too big")
+            return _TOO_BIG
         if length > self.max_message_size:
-            return ProtocolFailure(CloseCode.MESSAGE_TOO_BIG, "message too big")
+            return _TOO_BIG
         return None
 
     def _on_frame(self, first: int, opcode: int, payload: bytes) -> Event | None:
         fin = first & 0x80
-        if opcode in (OP_TEXT, OP_BINARY):
+        if opcode in _MESSAGE_OPCODES:
             compressed = bool(first & 0x40)
             if fin:
                 return self._complete(opcode, payload, compressed)
@@ -351,16 +436,16 @@ class FrameParser:
             self._frag_count = 1
             self._frag_compressed = compressed
             self._frag_decoder = None
-            if opcode == OP_TEXT and not compressed:
+            if opcode == _TEXT and not compressed:
                 self._frag_decoder = codecs.getincrementaldecoder("utf-8")()
                 return self._check_fragment_text(payload, final=False)
             return None
-        if opcode == OP_CONTINUATION:
+        if opcode == _CONT:
             self._frag_parts.append(payload)
             self._frag_size += len(payload)
             self._frag_count += 1
             if self._frag_size > self.max_message_size:
-                return ProtocolFailure(CloseCode.MESSAGE_TOO_BIG, "message too big")
+                return _TOO_BIG
             if self._frag_decoder is not None:
                 failure = self._check_fragment_text(payload, final=bool(fin))
                 if failure is not None:
@@ -375,11 +460,11 @@ class FrameParser:
             self._frag_count = 0
             self._frag_decoder = None
             return self._complete(opcode, whole, compressed)
-        if opcode == OP_PING:
+        if opcode == _PING:
             return Ping(payload)
-        if opcode == OP_PONG:
+        if opcode == _PONG:
             return Pong(payload)
-        # OP_CLOSE: after it nothing more is read (section 5.5.1).
+        # A close frame: after it nothing more is read (section 5.5.1).
         event = parse_close_payload(payload)
         self._done = True
         return event
@@ -389,7 +474,7 @@ class FrameParser:
         try:
             self._frag_decoder.decode(payload, final)
         except UnicodeDecodeError:
-            return ProtocolFailure(CloseCode.INVALID_DATA, "text is not valid UTF-8")
+            return _NOT_UTF8
         return None
 
     def _complete(self, opcode: int, payload: bytes, compressed: bool) -> Event:
@@ -397,11 +482,11 @@ class FrameParser:
             assert self._inflater is not None
             inflated = self._inflater.inflate(payload, self.max_message_size)
             if inflated is None:
-                return ProtocolFailure(CloseCode.MESSAGE_TOO_BIG, "message too big")
+                return _TOO_BIG
             payload = inflated
-        if opcode == OP_BINARY:
+        if opcode == _BINARY:
             return BinaryMessage(payload)
-        try:
+        try:  # text_message(), inlined: this runs once per message received
             return TextMessage(payload.decode())
         except UnicodeDecodeError:
-            return ProtocolFailure(CloseCode.INVALID_DATA, "text is not valid UTF-8")
+            return _NOT_UTF8

@@ -3,7 +3,7 @@
 A file is never edited once released: a change to the schema is a new file with the next
 number. Each backend records the versions it applied in its ``schema_migrations`` table and,
 at start-up, applies the pending ones in order, each in its own transaction (see
-:func:`parley.store.sqlite.apply_migrations`). The files ship inside the package, so they are
+:func:`parley.store.sql.migrate.apply_migrations`). The files ship inside the package, so they are
 read with :mod:`importlib.resources`, which works from a wheel or a zip as well as from a
 source tree.
 """

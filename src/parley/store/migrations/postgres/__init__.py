@@ -3,5 +3,5 @@
 A separate folder, because the two dialects differ where it matters (ids, collations), while
 the numbering is shared: ``postgres/0002_x.sql`` is the PostgreSQL spelling of
 ``0002_x.sql``. Loaded with :func:`parley.store.migrations.load` on this package and applied
-by :func:`parley.store.postgres.apply_migrations`.
+by :func:`parley.store.sql.migrate.apply_migrations`.
 """

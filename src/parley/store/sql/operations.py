@@ -1,0 +1,723 @@
+"""Every store operation, written once for every SQL engine.
+
+Each is a coroutine over a :class:`~parley.store.sql.engine.Connection` and keeps the rules of
+:mod:`parley.store.base`. A write runs inside the group commit's transaction, in a savepoint
+of its own (:mod:`parley.store.sql.batch`); a read runs in a read transaction (SQLite) or as
+one statement (PostgreSQL, where a read that must agree with itself is one statement). No
+operation begins or ends a transaction itself.
+
+* **Gap-free seq.** ``rooms.last_seq`` is each room's counter: an event takes ``last_seq + 1``
+  through ``UPDATE ... RETURNING`` in the transaction that inserts it. A rolled-back write or
+  batch rolls the counter back with it, so nothing can drift and no seq is skipped or taken
+  twice, however many processes write.
+* **Several writers.** On PostgreSQL that ``UPDATE`` locks the room's row until the commit, so
+  one room's writers take turns while other rooms proceed; a write that checks a room's state
+  before appending to it (join, leave, edit, delete, read markers) locks the row first
+  (:func:`lock_room`), so its checks see the latest committed state. Names are taken with
+  ``INSERT ... ON CONFLICT DO NOTHING`` (the loser gets ``Conflict``; a direct room opened by
+  two processes at once is returned to both), and "the first account is an admin" is decided
+  under a transaction lock. SQLite has one writer, so its engine locks nothing.
+
+The queries name their columns, never ``*``: a later migration adding a column then does not
+invalidate the prepared statements of a process still running the older code. They are literal
+strings, never formatted with values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from parley.clock import now_ms
+from parley.model import Appended, Event, EventKind, Room, RoomKind, RoomView, Session, User
+from parley.store.base import (
+    LOBBY,
+    UNREAD_CAP,
+    Conflict,
+    Forbidden,
+    NotFound,
+    direct_room_name,
+)
+from parley.store.sql.engine import Connection, Row, lock_transaction
+
+#: The transaction lock (:func:`lock_transaction`) under which the first account is made the
+#: admin: "parley" and a number (one 64-bit key space per PostgreSQL database).
+FIRST_USER_LOCK: Final = 0x7061726C65790002
+
+
+def key(name: str) -> str:
+    """The case-insensitive form of a user or room name (``name_key`` in the schema).
+
+    ``str.lower`` rather than ``casefold``, to agree with :func:`direct_room_name`; computed
+    here rather than in SQL so that every database agrees on what "lower" means.
+    """
+    return name.lower()
+
+
+# -- rows to values ----------------------------------------------------------------------
+
+
+def user(row: Row) -> User:
+    return User(
+        id=row["id"],
+        name=row["name"],
+        password_hash=row["password_hash"],
+        is_admin=bool(row["is_admin"]),
+        disabled=bool(row["disabled"]),
+        created_at=row["created_at"],
+    )
+
+
+def room(row: Row) -> Room:
+    return Room(
+        id=row["id"],
+        name=row["name"],
+        kind=RoomKind(row["kind"]),
+        topic=row["topic"],
+        created_at=row["created_at"],
+        last_seq=row["last_seq"],
+    )
+
+
+def event(row: Row, room_name: str) -> Event:
+    """An ``events`` row as an :class:`Event`; a message's row holds its current state."""
+    kind = EventKind(row["kind"])
+    return Event(
+        room=room_name,
+        room_id=row["room_id"],
+        seq=row["seq"],
+        kind=kind,
+        user=row["author"],
+        user_id=row["user_id"],
+        ts=row["ts"],
+        mid=row["id"] if kind is EventKind.MESSAGE else row["mid"],
+        text=row["text"],
+        edited=bool(row["edited"]),
+        deleted=bool(row["deleted"]),
+        by=row["invited_by"],
+        cid=row["cid"],
+    )
+
+
+# -- users and sessions --------------------------------------------------------------------
+
+
+async def user_by_name(conn: Connection, name: str) -> User | None:
+    row = await conn.fetchrow(
+        "SELECT id, name, password_hash, is_admin, disabled, created_at"
+        " FROM users WHERE name_key = ?",
+        key(name),
+    )
+    return None if row is None else user(row)
+
+
+async def user_by_id(conn: Connection, user_id: int) -> User | None:
+    row = await conn.fetchrow(
+        "SELECT id, name, password_hash, is_admin, disabled, created_at FROM users WHERE id = ?",
+        user_id,
+    )
+    return None if row is None else user(row)
+
+
+async def require_user(conn: Connection, user_id: int) -> User:
+    found = await user_by_id(conn, user_id)
+    if found is None:
+        raise NotFound(f"no user {user_id}")
+    return found
+
+
+async def list_users(conn: Connection) -> list[User]:
+    rows = await conn.fetch(
+        "SELECT id, name, password_hash, is_admin, disabled, created_at FROM users ORDER BY id"
+    )
+    return [user(row) for row in rows]
+
+
+async def _no_user_yet(conn: Connection) -> bool:
+    """Whether no account exists, decided once across every transaction and process.
+
+    While there is none, the question is asked again under a transaction lock: a concurrent
+    creator of the first account commits (and releases the lock) before this one looks, and
+    its account is then seen. (SQLite's one writer needs no lock: the answer cannot change.)
+    """
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)"):
+        return False
+    if conn.engine.transaction_lock is None:
+        return True
+    await lock_transaction(conn, FIRST_USER_LOCK)
+    return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)")
+
+
+async def create_user(conn: Connection, name: str, password_hash: str, admin: bool | None) -> User:
+    if admin is None:  # the first account is the admin; decided inside the write transaction
+        admin = await _no_user_yet(conn)
+    row = await conn.fetchrow(
+        "INSERT INTO users (name, name_key, password_hash, is_admin, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name_key) DO NOTHING"
+        " RETURNING id, name, password_hash, is_admin, disabled, created_at",
+        name,
+        key(name),
+        password_hash,
+        admin,
+        now_ms(),
+    )
+    if row is None:
+        raise Conflict(f"the user name {name!r} is taken")
+    return user(row)
+
+
+async def set_password(conn: Connection, user_id: int, password_hash: str) -> None:
+    found = await conn.fetchval(
+        "UPDATE users SET password_hash = ? WHERE id = ? RETURNING id", password_hash, user_id
+    )
+    if found is None:
+        raise NotFound(f"no user {user_id}")
+
+
+async def set_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
+    found = await conn.fetchval(
+        "UPDATE users SET disabled = ? WHERE id = ? RETURNING id", disabled, user_id
+    )
+    if found is None:
+        raise NotFound(f"no user {user_id}")
+
+
+async def create_session(
+    conn: Connection, user_id: int, token_hash: str, expires_at: int
+) -> Session:
+    owner = await require_user(conn, user_id)
+    created_at = await conn.fetchval(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING RETURNING created_at",
+        token_hash,
+        user_id,
+        now_ms(),
+        expires_at,
+    )
+    if created_at is None:
+        raise Conflict("a session with this token hash exists")
+    return Session(token_hash, owner, created_at, expires_at)
+
+
+async def live_session(conn: Connection, token_hash: str, now: int) -> Session | None:
+    row = await conn.fetchrow(
+        "SELECT s.token_hash, s.created_at AS session_created_at, s.expires_at,"
+        " u.id, u.name, u.password_hash, u.is_admin, u.disabled, u.created_at"
+        " FROM sessions AS s JOIN users AS u ON u.id = s.user_id"
+        " WHERE s.token_hash = ? AND s.expires_at > ? AND NOT u.disabled",
+        token_hash,
+        now,
+    )
+    if row is None:
+        return None
+    return Session(row["token_hash"], user(row), row["session_created_at"], row["expires_at"])
+
+
+async def delete_session(conn: Connection, token_hash: str) -> bool:
+    found = await conn.fetchval("DELETE FROM sessions WHERE token_hash = ? RETURNING 1", token_hash)
+    return found is not None
+
+
+async def delete_sessions_of(conn: Connection, user_id: int) -> list[str]:
+    rows = await conn.fetch("DELETE FROM sessions WHERE user_id = ? RETURNING token_hash", user_id)
+    return sorted(row["token_hash"] for row in rows)
+
+
+# -- rooms ---------------------------------------------------------------------------------
+
+
+async def ensure_lobby(conn: Connection) -> None:
+    await conn.execute(
+        "INSERT INTO rooms (name, name_key, kind, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (name_key) DO NOTHING",
+        LOBBY,
+        key(LOBBY),
+        RoomKind.PUBLIC.value,
+        now_ms(),
+    )
+
+
+async def room_by_name(conn: Connection, name: str) -> Room | None:
+    row = await conn.fetchrow(
+        "SELECT id, name, kind, topic, created_at, last_seq FROM rooms WHERE name_key = ?",
+        key(name),
+    )
+    return None if row is None else room(row)
+
+
+async def room_by_id(conn: Connection, room_id: int) -> Room | None:
+    row = await conn.fetchrow(
+        "SELECT id, name, kind, topic, created_at, last_seq FROM rooms WHERE id = ?", room_id
+    )
+    return None if row is None else room(row)
+
+
+async def require_room(conn: Connection, room_id: int) -> Room:
+    found = await room_by_id(conn, room_id)
+    if found is None:
+        raise NotFound(f"no room {room_id}")
+    return found
+
+
+async def lock_room(conn: Connection, room_id: int) -> bool:
+    """Lock the room's row until the transaction ends (as appending to it would lock it), so
+    that what the caller checks next cannot change under it, in any process; False if there
+    is no such room. An engine with one writer locks nothing and answers True without a
+    query: the caller's own statements then find a missing room (``NotFound`` from
+    :func:`_append`, no membership, no message)."""
+    if not conn.engine.row_lock:
+        return True
+    found = await conn.fetchval(
+        "SELECT 1 FROM rooms WHERE id = ?" + conn.engine.row_lock,  # noqa: S608
+        room_id,
+    )
+    return found is not None
+
+
+async def _insert_room(conn: Connection, name: str, kind: RoomKind, topic: str) -> int | None:
+    """The new room's id; None if the name is taken (a concurrent creator's commit included:
+    ``ON CONFLICT`` waits for it)."""
+    room_id: int | None = await conn.fetchval(
+        "INSERT INTO rooms (name, name_key, kind, topic, created_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (name_key) DO NOTHING RETURNING id",
+        name,
+        key(name),
+        kind.value,
+        topic,
+        now_ms(),
+    )
+    return room_id
+
+
+async def create_room(
+    conn: Connection, name: str, kind: RoomKind, creator_id: int | None, topic: str
+) -> tuple[Room, list[Event]]:
+    creator = None if creator_id is None else await require_user(conn, creator_id)
+    room_id = await _insert_room(conn, name, kind, topic)
+    if room_id is None:
+        raise Conflict(f"the room name {name!r} is taken")
+    events = [] if creator is None else [await _add_member(conn, room_id, creator.id, creator.name)]
+    return await require_room(conn, room_id), events
+
+
+async def open_direct(conn: Connection, user_id: int, other_id: int) -> tuple[Room, list[Event]]:
+    if user_id == other_id:
+        raise Forbidden("a direct room is between two different users")
+    users = (await require_user(conn, user_id), await require_user(conn, other_id))
+    name = direct_room_name(users[0].name, users[1].name)
+    room_id = None
+    existing = await room_by_name(conn, name)
+    if existing is None:
+        room_id = await _insert_room(conn, name, RoomKind.DIRECT, "")
+        if room_id is None:  # opened meanwhile by another transaction, now committed
+            existing = await room_by_name(conn, name)
+    if room_id is None:
+        if existing is None or existing.kind is not RoomKind.DIRECT:
+            raise Conflict(f"the room name {name!r} is taken")
+        return existing, []
+    events = [await _add_member(conn, room_id, member.id, member.name) for member in users]
+    return await require_room(conn, room_id), events
+
+
+async def is_member(conn: Connection, room_id: int, user_id: int) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?", room_id, user_id
+    )
+    return found is not None
+
+
+async def room_members(conn: Connection, room_id: int) -> list[tuple[int, str]]:
+    rows = await conn.fetch(
+        "SELECT u.id, u.name FROM memberships AS m JOIN users AS u ON u.id = m.user_id"
+        " WHERE m.room_id = ? ORDER BY u.name_key, u.name",
+        room_id,
+    )
+    return [(row["id"], row["name"]) for row in rows]
+
+
+async def unread_count(conn: Connection, room_id: int, user_id: int) -> int:
+    # Messages by others, not deleted, after the member's read marker, counted along the
+    # UNIQUE (room_id, seq) index and capped, so that a room a user never reads does not make
+    # every welcome slower. (As in rooms_for.)
+    count: int | None = await conn.fetchval(
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM events AS e"
+        "  WHERE e.room_id = m.room_id AND e.seq > m.last_read_seq"
+        "  AND e.kind = 'message' AND NOT e.deleted"
+        "  AND (e.user_id IS NULL OR e.user_id <> m.user_id) LIMIT ?) AS capped)"
+        " FROM memberships AS m WHERE m.room_id = ? AND m.user_id = ?",
+        UNREAD_CAP,
+        room_id,
+        user_id,
+    )
+    return count or 0
+
+
+async def rooms_for(conn: Connection, user_id: int) -> list[RoomView]:
+    # One statement, so one snapshot: the unread counts and members agree with the rooms.
+    members = conn.engine.names_array(
+        "SELECT u.name FROM memberships AS dm JOIN users AS u ON u.id = dm.user_id"
+        " WHERE dm.room_id = r.id ORDER BY u.name_key, u.name"
+    )
+    rows = await conn.fetch(
+        "SELECT r.id, r.name, r.kind, r.topic, r.created_at, r.last_seq,"  # noqa: S608
+        " m.user_id IS NOT NULL AS member,"
+        " COALESCE(m.last_read_seq, 0) AS last_read_seq,"
+        " CASE WHEN m.user_id IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM (SELECT 1 FROM events AS e"
+        "   WHERE e.room_id = m.room_id AND e.seq > m.last_read_seq"
+        "   AND e.kind = 'message' AND NOT e.deleted"
+        "   AND (e.user_id IS NULL OR e.user_id <> m.user_id) LIMIT ?) AS capped)"
+        f" END AS unread, CASE WHEN r.kind = 'direct' THEN {members} END AS members"
+        " FROM rooms AS r LEFT JOIN memberships AS m ON m.room_id = r.id AND m.user_id = ?"
+        " WHERE r.kind = 'public' OR m.user_id IS NOT NULL"
+        " ORDER BY r.name_key, r.name",
+        UNREAD_CAP,
+        user_id,
+    )
+    return [
+        RoomView(
+            room=room(row),
+            member=bool(row["member"]),
+            last_read_seq=row["last_read_seq"],
+            unread=row["unread"],
+            members=conn.engine.names(row["members"]),
+        )
+        for row in rows
+    ]
+
+
+# -- events --------------------------------------------------------------------------------
+
+
+async def _append(
+    conn: Connection,
+    room_id: int,
+    kind: EventKind,
+    *,
+    user_id: int | None,
+    author: str,
+    mid: int | None = None,
+    text: str | None = None,
+    invited_by: str | None = None,
+    cid: str | None = None,
+) -> Event:
+    """Insert the room's next event. Raises :class:`NotFound` for an unknown room.
+
+    Where the engine allows it, one statement: the counter's ``UPDATE`` (which locks the
+    room's row until the transaction ends, on PostgreSQL) feeds the ``INSERT``; one round trip.
+    """
+    values = (kind.value, user_id, author, now_ms(), mid, text, invited_by, cid)
+    if conn.engine.writable_cte:
+        row = await conn.fetchrow(
+            "WITH counter AS ("
+            " UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING id, last_seq, name)"
+            " INSERT INTO events"
+            " (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid)"
+            " SELECT id, last_seq, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),"
+            " CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT),"
+            " CAST(? AS TEXT) FROM counter"
+            " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
+            " invited_by, cid, (SELECT name FROM counter) AS room_name",
+            room_id,
+            *values,
+        )
+        if row is None:
+            raise NotFound(f"no room {room_id}")
+        return event(row, row["room_name"])
+    counter = await conn.fetchrow(
+        "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq, name", room_id
+    )
+    if counter is None:
+        raise NotFound(f"no room {room_id}")
+    row = await conn.fetchrow(
+        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
+        " invited_by, cid",
+        room_id,
+        counter["last_seq"],
+        *values,
+    )
+    assert row is not None  # an INSERT without ON CONFLICT returns its row or raises
+    return event(row, counter["name"])
+
+
+async def _add_member(
+    conn: Connection, room_id: int, user_id: int, author: str, by: str | None = None
+) -> Event:
+    """Append the join event and insert the membership, whose read marker starts there: a
+    new member has read nothing *new*; what was said before they came is history."""
+    joined = await _append(
+        conn, room_id, EventKind.JOIN, user_id=user_id, author=author, invited_by=by
+    )
+    await conn.execute(
+        "INSERT INTO memberships (room_id, user_id, joined_at, last_read_seq) VALUES (?, ?, ?, ?)",
+        room_id,
+        user_id,
+        now_ms(),
+        joined.seq,
+    )
+    return joined
+
+
+async def join(
+    conn: Connection, room_id: int, user_id: int, author: str, by: str | None
+) -> Event | None:
+    if not await lock_room(conn, room_id):
+        raise NotFound(f"no room {room_id}")
+    await require_user(conn, user_id)
+    if await is_member(conn, room_id, user_id):
+        return None
+    return await _add_member(conn, room_id, user_id, author, by)
+
+
+async def leave(conn: Connection, room_id: int, user_id: int, author: str) -> Event | None:
+    if not await lock_room(conn, room_id):
+        return None  # no room, no membership
+    found = await conn.fetchval(
+        "DELETE FROM memberships WHERE room_id = ? AND user_id = ? RETURNING 1", room_id, user_id
+    )
+    if found is None:
+        return None
+    return await _append(conn, room_id, EventKind.LEAVE, user_id=user_id, author=author)
+
+
+async def set_topic(conn: Connection, room_id: int, user_id: int, author: str, topic: str) -> Event:
+    await require_user(conn, user_id)
+    changed = await _append(
+        conn, room_id, EventKind.TOPIC, user_id=user_id, author=author, text=topic
+    )
+    await conn.execute("UPDATE rooms SET topic = ? WHERE id = ?", topic, room_id)
+    return changed
+
+
+async def mark_read(conn: Connection, room_id: int, user_id: int, seq: int) -> int:
+    # The room's row is locked first, as every write to a room's rows does; the marker is
+    # written only when it moves.
+    row = await conn.fetchrow(
+        "SELECT m.last_read_seq, r.last_seq FROM memberships AS m"  # noqa: S608
+        " JOIN rooms AS r ON r.id = m.room_id WHERE m.room_id = ? AND m.user_id = ?"
+        + conn.engine.row_lock_of("r"),
+        room_id,
+        user_id,
+    )
+    if row is None:
+        return 0
+    current: int = row["last_read_seq"]
+    last_seq: int = row["last_seq"]
+    marker = max(current, min(seq, last_seq))
+    if marker != current:
+        await conn.execute(
+            "UPDATE memberships SET last_read_seq = ? WHERE room_id = ? AND user_id = ?",
+            marker,
+            room_id,
+            user_id,
+        )
+    return marker
+
+
+async def post_message(
+    conn: Connection,
+    room_id: int,
+    user_id: int | None,
+    author: str,
+    text: str,
+    cid: str | None,
+) -> Appended:
+    if user_id is None:
+        cid = None  # guests have no cid scope
+    else:
+        await require_user(conn, user_id)
+    if cid is not None:
+        original = await message_by_cid(conn, user_id, cid)
+        if original is not None:
+            return Appended(original, duplicate=True)
+    posted = await _append(
+        conn, room_id, EventKind.MESSAGE, user_id=user_id, author=author, text=text, cid=cid
+    )
+    return Appended(posted, duplicate=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A queued :func:`post_message`, described plainly for :func:`bulk_post`."""
+
+    room_id: int
+    user_id: int | None
+    author: str
+    text: str
+    cid: str | None
+
+
+async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
+    """Append many messages in a few statements: one counter update for all their rooms, one
+    multi-row insert. Raises a constraint violation when a cid repeats or a user is unknown,
+    :class:`NotFound` for an unknown room: the caller then undoes it and takes the one-by-one
+    path, which knows how to answer those.
+
+    Only for an engine with :attr:`~parley.store.sql.engine.Engine.bulk_posts` (SQLite): the
+    message ids are the rows' ids, and a multi-row insert takes consecutive ids ending at
+    ``last_insert_rowid()`` only because the store is the only writer and holds the
+    database's write lock.
+    """
+    per_room: dict[int, int] = {}
+    for post in posts:
+        per_room[post.room_id] = per_room.get(post.room_id, 0) + 1
+    # Every room's counter in one statement (the VALUES list holds only placeholders).
+    values = ", ".join("(?, ?)" for _ in per_room)
+    counters = await conn.fetch(
+        "UPDATE rooms SET last_seq = last_seq + v.column2"  # noqa: S608
+        f" FROM (VALUES {values}) AS v WHERE rooms.id = v.column1"
+        " RETURNING rooms.id, rooms.last_seq, rooms.name",
+        *[item for pair in per_room.items() for item in pair],
+    )
+    if len(counters) != len(per_room):
+        raise NotFound("a room of the batch does not exist")
+    next_seq: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for counter in counters:
+        next_seq[counter["id"]] = counter["last_seq"] - per_room[counter["id"]] + 1
+        names[counter["id"]] = counter["name"]
+    ts = now_ms()
+    rows = []
+    for post in posts:
+        seq = next_seq[post.room_id]
+        next_seq[post.room_id] = seq + 1
+        rows.append((post.room_id, seq, post.user_id, post.author, ts, post.text, post.cid))
+    await conn.executemany(
+        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, text, cid)"
+        " VALUES (?, ?, 'message', ?, ?, ?, ?, ?)",
+        rows,
+    )
+    last_id: int = await conn.fetchval("SELECT last_insert_rowid()")
+    first_id = last_id - len(rows) + 1
+    return [
+        Appended(
+            Event(
+                room=names[room_id],
+                room_id=room_id,
+                seq=seq,
+                kind=EventKind.MESSAGE,
+                user=author,
+                user_id=user_id,
+                ts=ts,
+                mid=first_id + index,
+                text=text,
+                cid=cid,
+            ),
+            duplicate=False,
+        )
+        for index, (room_id, seq, user_id, author, ts, text, cid) in enumerate(rows)
+    ]
+
+
+async def message_by_cid(conn: Connection, user_id: int | None, cid: str) -> Event | None:
+    row = await conn.fetchrow(
+        "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
+        " e.deleted, e.invited_by, e.cid, r.name AS room_name"
+        " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
+        " WHERE e.user_id = ? AND e.cid = ? AND e.kind = 'message'",
+        user_id,
+        cid,
+    )
+    return None if row is None else event(row, row["room_name"])
+
+
+async def _check_may_change(
+    conn: Connection, room_id: int, user_id: int, mid: int, any_author: bool
+) -> None:
+    """Raise unless ``user_id`` may edit or delete message ``mid`` of the room.
+
+    The room's row is locked first: no other transaction can delete or change the message
+    between this check and the change.
+    """
+    if not await lock_room(conn, room_id):
+        raise NotFound(f"no room {room_id}")
+    await require_user(conn, user_id)
+    row = await conn.fetchrow(
+        "SELECT user_id, deleted FROM events WHERE id = ? AND room_id = ? AND kind = 'message'",
+        mid,
+        room_id,
+    )
+    if row is None or row["deleted"]:
+        raise NotFound(f"no message {mid} in room {room_id}")
+    if row["user_id"] != user_id and not any_author:
+        raise Forbidden("only its author may change this message")
+
+
+async def edit_message(
+    conn: Connection,
+    room_id: int,
+    user_id: int,
+    author: str,
+    mid: int,
+    text: str,
+    any_author: bool,
+) -> Event:
+    await _check_may_change(conn, room_id, user_id, mid, any_author)
+    edited = await _append(
+        conn, room_id, EventKind.EDIT, user_id=user_id, author=author, mid=mid, text=text
+    )
+    await conn.execute("UPDATE events SET text = ?, edited = TRUE WHERE id = ?", text, mid)
+    return edited
+
+
+async def delete_message(
+    conn: Connection, room_id: int, user_id: int, author: str, mid: int, any_author: bool
+) -> Event:
+    await _check_may_change(conn, room_id, user_id, mid, any_author)
+    deleted = await _append(
+        conn, room_id, EventKind.DELETE, user_id=user_id, author=author, mid=mid
+    )
+    # The text is removed from the database, not just hidden: from the message and its edits.
+    await conn.execute(
+        "UPDATE events SET text = '', deleted = (id = ?)"
+        " WHERE id = ? OR (mid = ? AND kind = 'edit')",
+        mid,
+        mid,
+        mid,
+    )
+    return deleted
+
+
+async def events_after(conn: Connection, room_id: int, after: int, limit: int) -> list[Event]:
+    if limit <= 0:
+        return []
+    rows = await conn.fetch(
+        "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
+        " e.deleted, e.invited_by, e.cid, r.name AS room_name"
+        " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
+        " WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?",
+        room_id,
+        after,
+        limit,
+    )
+    return [event(row, row["room_name"]) for row in rows]
+
+
+async def events_before(
+    conn: Connection, room_id: int, before: int | None, limit: int
+) -> list[Event]:
+    if limit <= 0:
+        return []
+    # Two statements rather than one with an optional bound, so that each pages backwards
+    # along the (room_id, seq) index from where the page starts.
+    if before is None:
+        rows = await conn.fetch(
+            "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
+            " e.edited, e.deleted, e.invited_by, e.cid, r.name AS room_name"
+            " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
+            " WHERE e.room_id = ? ORDER BY e.seq DESC LIMIT ?",
+            room_id,
+            limit,
+        )
+    else:
+        rows = await conn.fetch(
+            "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
+            " e.edited, e.deleted, e.invited_by, e.cid, r.name AS room_name"
+            " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
+            " WHERE e.room_id = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?",
+            room_id,
+            before,
+            limit,
+        )
+    return [event(row, row["room_name"]) for row in reversed(rows)]

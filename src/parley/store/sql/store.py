@@ -1,0 +1,218 @@
+"""The :class:`~parley.store.base.Store` methods, written once for every SQL backend.
+
+Each method is one operation of :mod:`parley.store.sql.operations`, run either as a write
+(queued for the group commit, :mod:`parley.store.sql.batch`) or as a read. A backend
+(:class:`~parley.store.sqlite.SQLiteStore`, :class:`~parley.store.postgres.PostgresStore`)
+supplies only the way there: :meth:`SQLStore._submit` and :meth:`SQLStore._read`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+from abc import abstractmethod
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+from parley.store.base import Store, Unavailable
+from parley.store.sql import operations as ops
+from parley.store.sql.batch import LockKey, Op, StoreStats
+from parley.store.sql.engine import Connection
+
+T = TypeVar("T")
+
+#: An operation bound to its arguments: run on a connection, it gives the call's result.
+Query = Callable[[Connection], Coroutine[Any, Any, T]]
+
+
+class SQLStore(Store):
+    """A :class:`Store` over an SQL database (see :mod:`parley.store.sql`)."""
+
+    def __init__(
+        self, write_queue: queue.SimpleQueue[Op | None] | asyncio.Queue[Op | None]
+    ) -> None:
+        self.stats = StoreStats()
+        self._started = False
+        self._closed = False
+        self._queue = write_queue  # None: a writer's stop mark
+
+    @property
+    def write_queue_depth(self) -> int:
+        """How many write calls wait for a writer (a load metric)."""
+        return self._queue.qsize()
+
+    def _starting(self) -> None:
+        """Check that the store may start, and mark it started."""
+        if self._closed:
+            raise Unavailable("the store is closed")
+        if self._started:
+            raise RuntimeError("the store is already started")
+        self._started = True
+
+    def _usable(self, part: T | None) -> T:
+        """``part`` (a pool, a writer), once started and until closed."""
+        if self._closed:
+            raise Unavailable("the store is closed")
+        if part is None:
+            raise Unavailable("the store is not started")
+        return part
+
+    @abstractmethod
+    def _submit(self, op: Op) -> None:
+        """Queue ``op`` for the group commit, or raise :class:`Unavailable` (not started, or
+        closed)."""
+
+    @abstractmethod
+    async def _read(self, query: Query[T]) -> T:
+        """Run ``query`` as one read and return its result."""
+
+    async def _write(
+        self, run: Query[T], key: LockKey = (0, ""), post: ops.Post | None = None
+    ) -> T:
+        """Queue ``run`` for the group commit; return its result once committed. ``key`` is
+        its place in a batch (see :data:`~parley.store.sql.batch.LockKey`)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._submit(Op(run, future, loop, key, post))
+        return await future
+
+    # -- users and sessions --------------------------------------------------------------
+
+    async def create_user(
+        self, name: str, password_hash: str, *, admin: bool | None = None
+    ) -> User:
+        return await self._write(
+            lambda conn: ops.create_user(conn, name, password_hash, admin),
+            (0, "u:" + ops.key(name)),
+        )
+
+    async def get_user(self, name: str) -> User | None:
+        return await self._read(lambda conn: ops.user_by_name(conn, name))
+
+    async def get_user_by_id(self, user_id: int) -> User | None:
+        return await self._read(lambda conn: ops.user_by_id(conn, user_id))
+
+    async def list_users(self) -> list[User]:
+        return await self._read(ops.list_users)
+
+    async def set_password(self, user_id: int, password_hash: str) -> None:
+        await self._write(lambda conn: ops.set_password(conn, user_id, password_hash))
+
+    async def set_disabled(self, user_id: int, disabled: bool) -> None:
+        await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled))
+
+    async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
+        return await self._write(
+            lambda conn: ops.create_session(conn, user_id, token_hash, expires_at)
+        )
+
+    async def get_session(self, token_hash: str, now: int) -> Session | None:
+        return await self._read(lambda conn: ops.live_session(conn, token_hash, now))
+
+    async def delete_session(self, token_hash: str) -> bool:
+        return await self._write(lambda conn: ops.delete_session(conn, token_hash))
+
+    async def delete_sessions_of(self, user_id: int) -> list[str]:
+        return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id))
+
+    # -- rooms ---------------------------------------------------------------------------
+
+    async def create_room(
+        self,
+        name: str,
+        kind: RoomKind,
+        *,
+        creator_id: int | None,
+        topic: str = "",
+    ) -> tuple[Room, list[Event]]:
+        return await self._write(
+            lambda conn: ops.create_room(conn, name, kind, creator_id, topic),
+            (0, "r:" + ops.key(name)),
+        )
+
+    async def open_direct(self, user_id: int, other_id: int) -> tuple[Room, list[Event]]:
+        return await self._write(lambda conn: ops.open_direct(conn, user_id, other_id))
+
+    async def get_room(self, name: str) -> Room | None:
+        return await self._read(lambda conn: ops.room_by_name(conn, name))
+
+    async def get_room_by_id(self, room_id: int) -> Room | None:
+        return await self._read(lambda conn: ops.room_by_id(conn, room_id))
+
+    async def is_member(self, room_id: int, user_id: int) -> bool:
+        return await self._read(lambda conn: ops.is_member(conn, room_id, user_id))
+
+    async def room_members(self, room_id: int) -> list[tuple[int, str]]:
+        return await self._read(lambda conn: ops.room_members(conn, room_id))
+
+    async def unread_count(self, room_id: int, user_id: int) -> int:
+        return await self._read(lambda conn: ops.unread_count(conn, room_id, user_id))
+
+    async def rooms_for(self, user_id: int) -> list[RoomView]:
+        return await self._read(lambda conn: ops.rooms_for(conn, user_id))
+
+    # -- events --------------------------------------------------------------------------
+
+    async def post_message(
+        self,
+        room_id: int,
+        user_id: int | None,
+        author: str,
+        text: str,
+        cid: str | None = None,
+    ) -> Appended:
+        if user_id is None:
+            cid = None  # guests have no cid scope
+        return await self._write(
+            lambda conn: ops.post_message(conn, room_id, user_id, author, text, cid),
+            (room_id, ""),
+            ops.Post(room_id, user_id, author, text, cid),
+        )
+
+    async def edit_message(
+        self, room_id: int, user_id: int, author: str, mid: int, text: str, *, any_author: bool
+    ) -> Event:
+        return await self._write(
+            lambda conn: ops.edit_message(conn, room_id, user_id, author, mid, text, any_author),
+            (room_id, ""),
+        )
+
+    async def delete_message(
+        self, room_id: int, user_id: int, author: str, mid: int, *, any_author: bool
+    ) -> Event:
+        return await self._write(
+            lambda conn: ops.delete_message(conn, room_id, user_id, author, mid, any_author),
+            (room_id, ""),
+        )
+
+    async def join(
+        self, room_id: int, user_id: int, author: str, *, by: str | None = None
+    ) -> Event | None:
+        return await self._write(
+            lambda conn: ops.join(conn, room_id, user_id, author, by), (room_id, "")
+        )
+
+    async def leave(self, room_id: int, user_id: int, author: str) -> Event | None:
+        return await self._write(
+            lambda conn: ops.leave(conn, room_id, user_id, author), (room_id, "")
+        )
+
+    async def set_topic(self, room_id: int, user_id: int, author: str, topic: str) -> Event:
+        return await self._write(
+            lambda conn: ops.set_topic(conn, room_id, user_id, author, topic), (room_id, "")
+        )
+
+    async def mark_read(self, room_id: int, user_id: int, seq: int) -> int:
+        return await self._write(
+            lambda conn: ops.mark_read(conn, room_id, user_id, seq), (room_id, "")
+        )
+
+    async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
+        return await self._read(lambda conn: ops.events_after(conn, room_id, after, limit))
+
+    async def events_before(self, room_id: int, before: int | None, limit: int) -> list[Event]:
+        return await self._read(lambda conn: ops.events_before(conn, room_id, before, limit))
+
+
+__all__ = ["Query", "SQLStore"]
