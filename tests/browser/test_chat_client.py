@@ -628,6 +628,32 @@ def test_timeline_rules_duplicates_edits_of_unloaded_messages_and_links(
     ]
 
 
+def test_a_message_in_another_script_keeps_its_direction_and_cannot_reorder_its_neighbours(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    page = open_chat(server).signed_in("alice")
+    arabic = "\u0645\u0631\u062d\u0628\u0627 hello \u200f!"  # Arabic, English, an RLM
+    send(page, arabic)
+    send(page, "after it")
+    shown = message(page, arabic)
+    expect(shown).to_be_visible()
+    styles = shown.evaluate(
+        """m => [getComputedStyle(m.querySelector('.text')).unicodeBidi,
+                 getComputedStyle(m.querySelector('.author')).unicodeBidi]"""
+    )
+    assert styles == ["plaintext", "isolate"]
+    # Laid out right to left: its first (Arabic) letter is at the right of its last one.
+    first_x, last_x = shown.locator(".text").evaluate(
+        """t => { const r = document.createRange(); const n = t.firstChild;
+                  r.setStart(n, 0); r.setEnd(n, 1); const a = r.getBoundingClientRect().x;
+                  r.setStart(n, n.length - 1); r.setEnd(n, n.length);
+                  return [a, r.getBoundingClientRect().x]; }"""
+    )
+    assert first_x > last_x
+    expect(messages(page)).to_have_text([arabic, "after it"])
+
+
 # -- history --------------------------------------------------------------------------------------
 
 
