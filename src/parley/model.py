@@ -28,6 +28,11 @@ class EventKind(StrEnum):
     JOIN = "join"
     LEAVE = "leave"
     TOPIC = "topic"
+    #: The operator renamed the room: ``text`` is the new name, ``previous`` the old one.
+    RENAME = "rename"
+    #: The room became read-only (history stays), or writable again.
+    ARCHIVE = "archive"
+    UNARCHIVE = "unarchive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class Room:
     created_at: int
     #: The seq of the room's newest event (0 for a room without events).
     last_seq: int
+    #: Read-only: nothing is appended to it but an ``unarchive`` (members may still leave).
+    archived: bool = False
 
     @property
     def private(self) -> bool:
@@ -103,6 +110,7 @@ class Event:
     deleted: bool = False
     by: str | None = None  #: join by invitation: who invited
     cid: str | None = None  #: the client's message id of a message, if it gave one
+    previous: str | None = None  #: rename: the room's name before
 
 
 @dataclass(frozen=True, slots=True)

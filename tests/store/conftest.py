@@ -103,6 +103,10 @@ class Harness(ABC):
     async def tables(self, conn: Connection) -> set[str]:
         """The names of the database's tables."""
 
+    async def enforce_foreign_keys(self, conn: Connection) -> None:  # noqa: B027 (a default)
+        """Make ``conn`` check foreign keys, as the store's own connections do (PostgreSQL
+        always does: nothing to do)."""
+
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
@@ -135,6 +139,9 @@ class SQLiteHarness(Harness):
             yield SQLiteConnection(conn)
         finally:
             conn.close()
+
+    async def enforce_foreign_keys(self, conn: Connection) -> None:
+        await conn.execute("PRAGMA foreign_keys = ON")  # off by default, per connection
 
     async def block_writes(self, conn: Connection) -> None:
         await conn.execute("BEGIN IMMEDIATE")  # the database's write lock

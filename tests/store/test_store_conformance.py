@@ -21,6 +21,7 @@ import pytest
 from parley.model import Appended, Event, EventKind, Room, RoomKind, User
 from parley.store.base import (
     LOBBY,
+    Archived,
     Conflict,
     Forbidden,
     NotFound,
@@ -1415,7 +1416,7 @@ async def test_migrations_are_recorded_once(harness: Harness) -> None:
 
     first = await start_and_read_record()
     assert [version for version, _ in first] == [m.version for m in load(harness.migrations)]
-    assert [version for version, _ in first] == [1, 2]
+    assert [version for version, _ in first] == list(range(1, len(first) + 1))
     assert await start_and_read_record() == first  # the second start applied nothing
 
 
@@ -1446,3 +1447,234 @@ async def test_newer_schema_is_refused(harness: Harness) -> None:
     with pytest.raises(Unavailable, match="schema version 99"):
         await store.start()
     await store.close()
+
+
+# -- the operator's tools: archive, rename, delete, rename a user --------------------------------
+
+
+async def test_an_archived_room_is_read_only_until_unarchived(
+    store: Store, alice: User, bob: User, room: Room
+) -> None:
+    await store.join(room.id, bob.id, bob.name)
+    carol_id = (await store.create_user("carol", "hash-c")).id
+    kept = await post(store, room, alice, "before")
+    archived = await store.set_archived(room.id, True, author="operator")
+    assert archived is not None
+    assert (archived.kind, archived.user, archived.user_id) == (EventKind.ARCHIVE, "operator", None)
+    assert await store.set_archived(room.id, True, author="operator") is None  # already so
+    latest = await store.get_room_by_id(room.id)
+    assert latest is not None
+    assert latest.archived
+    for change in (
+        lambda: store.post_message(room.id, alice.id, alice.name, "after"),
+        lambda: store.edit_message(
+            room.id, alice.id, alice.name, kept.mid or 0, "x", any_author=True
+        ),
+        lambda: store.delete_message(room.id, alice.id, alice.name, kept.mid or 0, any_author=True),
+        lambda: store.set_topic(room.id, alice.id, alice.name, "t"),
+        lambda: store.join(room.id, carol_id, "carol"),
+    ):
+        with pytest.raises(Archived, match="is archived"):
+            await change()
+    # History stays readable, and a member may still leave.
+    assert [
+        e.text for e in await store.events_after(room.id, 0, 100) if e.kind is EventKind.MESSAGE
+    ] == ["before"]
+    assert await store.leave(room.id, bob.id, bob.name) is not None
+    unarchived = await store.set_archived(room.id, False, author="operator")
+    assert unarchived is not None
+    assert unarchived.kind is EventKind.UNARCHIVE
+    assert (await post(store, room, alice, "again")).text == "again"
+    kinds = [e.kind for e in await store.events_after(room.id, 0, 100)]
+    assert kinds[-4:] == [
+        EventKind.ARCHIVE,
+        EventKind.LEAVE,
+        EventKind.UNARCHIVE,
+        EventKind.MESSAGE,
+    ]
+
+
+async def test_concurrent_posts_to_an_archived_room_are_all_refused(
+    store: Store, alice: User, room: Room
+) -> None:
+    await store.set_archived(room.id, True, author="operator")
+    results = await asyncio.gather(
+        *(store.post_message(room.id, alice.id, alice.name, f"m{i}") for i in range(20)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, Archived) for r in results), results
+    latest = await store.get_room_by_id(room.id)
+    assert latest is not None
+    assert latest.last_seq == room.last_seq + 1  # only the archive event
+
+
+async def test_renaming_a_room_keeps_its_history_under_the_new_name(
+    store: Store, alice: User, room: Room
+) -> None:
+    await post(store, room, alice, "hello")
+    renamed = await store.rename_room(room.id, "Salon", author="operator")
+    assert (renamed.kind, renamed.text, renamed.previous, renamed.room) == (
+        EventKind.RENAME,
+        "Salon",
+        "room",
+        "room",  # the name the room had when the event was appended
+    )
+    assert await store.get_room("room") is None
+    found = await store.get_room("salon")
+    assert found is not None
+    assert (found.id, found.name) == (room.id, "Salon")
+    replayed = await store.events_after(room.id, 0, 100)
+    assert {e.room for e in replayed} == {"Salon"}
+    assert replayed[-1].previous == "room"
+    await make_room(store, "taken")
+    with pytest.raises(Conflict):
+        await store.rename_room(room.id, "TAKEN", author="operator")
+    lobby = await store.get_room(LOBBY)
+    assert lobby is not None
+    with pytest.raises(Forbidden):
+        await store.rename_room(lobby.id, "hall", author="operator")
+    with pytest.raises(NotFound):
+        await store.rename_room(UNKNOWN, "nowhere", author="operator")
+
+
+async def test_deleting_a_room_erases_it_and_names_its_members(
+    store: Store, alice: User, bob: User, room: Room
+) -> None:
+    await store.join(room.id, bob.id, bob.name)
+    message = await post(store, room, alice, "secret plans")
+    await store.edit_message(
+        room.id, alice.id, alice.name, message.mid or 0, "more plans", any_author=False
+    )
+    assert await store.delete_room(room.id) == sorted([alice.id, bob.id])
+    assert await store.get_room_by_id(room.id) is None
+    assert await store.events_after(room.id, 0, 100) == []
+    assert room.id not in {view.room.id for view in await store.rooms_for(bob.id)}
+    with pytest.raises(NotFound):
+        await store.post_message(room.id, alice.id, alice.name, "hello?")
+    with pytest.raises(NotFound):
+        await store.delete_room(room.id)
+    lobby = await store.get_room(LOBBY)
+    assert lobby is not None
+    with pytest.raises(Forbidden):
+        await store.delete_room(lobby.id)
+    with pytest.raises(Forbidden):
+        await store.set_archived(lobby.id, True, author="operator")
+    # The name is free again; the id is never given to another room.
+    again = await make_room(store, "room")
+    assert again.id != room.id
+    assert [r.name for r, _ in await store.list_rooms()] == ["lobby", "room"]
+
+
+async def test_renaming_a_user_renames_their_events_invitations_and_direct_rooms(
+    store: Store, alice: User, bob: User, room: Room
+) -> None:
+    await store.join(room.id, bob.id, bob.name, by=alice.name)
+    said = await post(store, room, alice, "hi")
+    direct, _ = await store.open_direct(alice.id, bob.id)
+    renamed, events = await store.rename_user(alice.id, "Alicia")
+    assert (renamed.id, renamed.name) == (alice.id, "Alicia")
+    assert await store.get_user("alice") is None
+    assert (await store.get_user("ALICIA")) == renamed
+    history = await store.events_after(room.id, 0, 100)
+    assert {e.user for e in history if e.user_id == alice.id} == {"Alicia"}
+    assert [e.by for e in history if e.kind is EventKind.JOIN and e.user_id == bob.id] == ["Alicia"]
+    assert [e.text for e in history if e.mid == said.mid] == ["hi"]
+    new_direct = direct_room_name("Alicia", "bob")
+    assert [(e.kind, e.text, e.previous) for e in events] == [
+        (EventKind.RENAME, new_direct, direct.name)
+    ]
+    assert (await store.get_room(new_direct)) is not None
+    assert await store.get_room(direct.name) is None
+    with pytest.raises(Conflict):
+        await store.rename_user(alice.id, "BOB")
+    with pytest.raises(NotFound):
+        await store.rename_user(UNKNOWN, "nobody")
+
+
+async def test_list_rooms_counts_members(store: Store, alice: User, bob: User, room: Room) -> None:
+    await store.join(room.id, bob.id, bob.name)
+    await store.set_archived(room.id, True, author="operator")
+    listed = {r.name: (members, r.archived) for r, members in await store.list_rooms()}
+    assert listed == {"lobby": (0, False), "room": (2, True)}
+
+
+# -- upgrading from every earlier schema ----------------------------------------------------------
+
+EARLIER_VERSIONS = [m.version for m in load()][:-1]
+
+
+@pytest.mark.parametrize("upto", EARLIER_VERSIONS)
+async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upto: int) -> None:
+    available = load(harness.migrations)
+    async with harness.raw() as conn:
+        await harness.enforce_foreign_keys(conn)
+        await apply_migrations(conn, [m for m in available if m.version <= upto])
+        # Data as the version-1 schema holds it: a user, a room, every event kind of then.
+        user_id = await conn.fetchval(
+            "INSERT INTO users (name, name_key, password_hash, created_at)"
+            " VALUES ('old', 'old', 'h', 1) RETURNING id"
+        )
+        room_id = await conn.fetchval(
+            "INSERT INTO rooms (name, name_key, kind, created_at, last_seq)"
+            " VALUES ('past', 'past', 'public', 1, 5) RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO memberships (room_id, user_id, joined_at) VALUES (?, ?, 1)",
+            room_id,
+            user_id,
+        )
+        mid = await conn.fetchval(
+            "INSERT INTO events (room_id, seq, kind, user_id, author, ts, text, cid)"
+            " VALUES (?, 2, 'message', ?, 'old', 2, 'kept', 'c1') RETURNING id",
+            room_id,
+            user_id,
+        )
+        for seq, kind, text, ref in (
+            (1, "join", None, None),
+            (3, "edit", "kept", mid),
+            (4, "topic", "a topic", None),
+            (5, "leave", None, None),
+        ):
+            await conn.execute(
+                "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text)"
+                " VALUES (?, ?, ?, ?, 'old', 3, ?, ?)",
+                room_id,
+                seq,
+                kind,
+                user_id,
+                ref,
+                text,
+            )
+        applied = await apply_migrations(conn, available)
+        assert applied == [m.version for m in available if m.version > upto]
+        rows = await conn.fetch(
+            "SELECT seq, kind, mid, text, cid FROM events WHERE room_id = ? ORDER BY seq", room_id
+        )
+        assert [tuple(row) for row in rows] == [
+            (1, "join", None, None, None),
+            (2, "message", None, "kept", "c1"),
+            (3, "edit", mid, "kept", None),
+            (4, "topic", None, "a topic", None),
+            (5, "leave", None, None, None),
+        ]
+        with pytest.raises(Exception, match=r"(?i)foreign key|violates"):
+            await conn.execute(
+                "INSERT INTO events (room_id, seq, kind, user_id, author, ts)"
+                " VALUES (?, 6, 'bogus', ?, 'old', 4)",
+                room_id,
+                user_id,
+            )
+        with pytest.raises(Exception, match=r"(?i)unique"):  # one message per (user, cid)
+            await conn.execute(
+                "INSERT INTO events (room_id, seq, kind, user_id, author, ts, cid)"
+                " VALUES (?, 7, 'message', ?, 'old', 4, 'c1')",
+                room_id,
+                user_id,
+            )
+    # A store runs on the upgraded database, new event kinds included.
+    async with started(harness.make()) as store:
+        past = await store.get_room("past")
+        assert past is not None
+        assert not past.archived
+        assert (await store.set_archived(past.id, True, author="operator")) is not None
+        assert (await store.events_after(past.id, 5, 10))[0].kind is EventKind.ARCHIVE

@@ -67,6 +67,7 @@ def room_info(
         member=member,
         unread=unread,
         members=members or [],
+        archived=room.archived,
     )
 
 

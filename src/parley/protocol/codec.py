@@ -166,4 +166,5 @@ def event_message(event: Event) -> EventMessage:
         deleted=event.deleted,
         by=event.by,
         cid=event.cid,
+        previous=event.previous,
     )

@@ -195,6 +195,8 @@ class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
     unread: int = 0
     #: Direct rooms: the two users.
     members: list[str] = msgspec.field(default_factory=list)
+    #: Read-only: its history can be read, nothing can be posted (see the ``archive`` event).
+    archived: bool = False
 
 
 class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
@@ -211,6 +213,8 @@ class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
     deleted: bool = False
     by: str | None = None
     cid: str | None = None
+    #: ``rename``: the room's name before (``text`` is the new one).
+    previous: str | None = None
 
 
 class Welcome(ServerMessage, tag="welcome", frozen=True, kw_only=True):

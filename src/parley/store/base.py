@@ -55,6 +55,10 @@ class Forbidden(StoreError):
     room with oneself)."""
 
 
+class Archived(Forbidden):
+    """The room is archived: read-only until the operator unarchives it."""
+
+
 class Unavailable(StoreError):
     """The database cannot be used right now; nothing of this call was committed."""
 
@@ -251,6 +255,37 @@ class Store(ABC):
         ``before`` is None), oldest first."""
 
 
+    # -- the operator's tools (parley room ..., parley user rename) ------------------------
+
+    @abstractmethod
+    async def list_rooms(self) -> list[tuple[Room, int]]:
+        """Every room, with its number of members, sorted by name."""
+
+    @abstractmethod
+    async def set_archived(self, room_id: int, archived: bool, *, author: str) -> Event | None:
+        """Archive the room (read-only: :meth:`post_message`, edits, joins, topics then raise
+        :class:`Archived`; leaving still works) or unarchive it, with an ``archive`` or
+        ``unarchive`` event by ``author``. None, storing nothing, when it already is so.
+        Raises :class:`NotFound`, and :class:`Forbidden` for the lobby."""
+
+    @abstractmethod
+    async def rename_room(self, room_id: int, name: str, *, author: str) -> Event:
+        """Rename the room, with a ``rename`` event (``text``: the new name, ``previous``:
+        the old). Raises :class:`NotFound`, :class:`Conflict` when the name is taken, and
+        :class:`Forbidden` for the lobby."""
+
+    @abstractmethod
+    async def delete_room(self, room_id: int) -> list[int]:
+        """Erase the room with all its events and memberships; returns the ids of its
+        members. Raises :class:`NotFound`, and :class:`Forbidden` for the lobby."""
+
+    @abstractmethod
+    async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
+        """Rename an account, and its name wherever it is stored (its events' author, the
+        inviter of joins); its direct rooms are renamed with ``rename`` events, returned.
+        Raises :class:`NotFound`, and :class:`Conflict` when the name is taken."""
+
+
 def direct_room_name(name_a: str, name_b: str) -> str:
     """The name of the direct room of two users (see :meth:`Store.open_direct`)."""
     low_a, low_b = sorted((name_a.lower(), name_b.lower()))
@@ -261,6 +296,7 @@ __all__ = [
     "LOBBY",
     "UNREAD_CAP",
     "Appended",
+    "Archived",
     "Conflict",
     "Event",
     "Forbidden",

@@ -33,6 +33,7 @@ from parley.model import Appended, Event, EventKind, Room, RoomKind, RoomView, S
 from parley.store.base import (
     LOBBY,
     UNREAD_CAP,
+    Archived,
     Conflict,
     Forbidden,
     NotFound,
@@ -76,6 +77,7 @@ def room(row: Row) -> Room:
         topic=row["topic"],
         created_at=row["created_at"],
         last_seq=row["last_seq"],
+        archived=bool(row["archived"]),
     )
 
 
@@ -94,8 +96,10 @@ def event(row: Row, room_name: str) -> Event:
         text=row["text"],
         edited=bool(row["edited"]),
         deleted=bool(row["deleted"]),
-        by=row["invited_by"],
+        # The column holds the inviter of a join, and the old name of a rename.
+        by=None if kind is EventKind.RENAME else row["invited_by"],
         cid=row["cid"],
+        previous=row["invited_by"] if kind is EventKind.RENAME else None,
     )
 
 
@@ -239,7 +243,8 @@ async def ensure_lobby(conn: Connection) -> None:
 
 async def room_by_name(conn: Connection, name: str) -> Room | None:
     row = await conn.fetchrow(
-        "SELECT id, name, kind, topic, created_at, last_seq FROM rooms WHERE name_key = ?",
+        "SELECT id, name, kind, topic, created_at, last_seq, archived FROM rooms"
+        " WHERE name_key = ? AND NOT deleted",
         key(name),
     )
     return None if row is None else room(row)
@@ -247,7 +252,9 @@ async def room_by_name(conn: Connection, name: str) -> Room | None:
 
 async def room_by_id(conn: Connection, room_id: int) -> Room | None:
     row = await conn.fetchrow(
-        "SELECT id, name, kind, topic, created_at, last_seq FROM rooms WHERE id = ?", room_id
+        "SELECT id, name, kind, topic, created_at, last_seq, archived FROM rooms"
+        " WHERE id = ? AND NOT deleted",
+        room_id,
     )
     return None if row is None else room(row)
 
@@ -268,7 +275,7 @@ async def lock_room(conn: Connection, room_id: int) -> bool:
     if not conn.engine.row_lock:
         return True
     found = await conn.fetchval(
-        "SELECT 1 FROM rooms WHERE id = ?" + conn.engine.row_lock,  # noqa: S608
+        "SELECT 1 FROM rooms WHERE id = ? AND NOT deleted" + conn.engine.row_lock,  # noqa: S608
         room_id,
     )
     return found is not None
@@ -359,7 +366,7 @@ async def rooms_for(conn: Connection, user_id: int) -> list[RoomView]:
         " WHERE dm.room_id = r.id ORDER BY u.name_key, u.name"
     )
     rows = await conn.fetch(
-        "SELECT r.id, r.name, r.kind, r.topic, r.created_at, r.last_seq,"  # noqa: S608
+        "SELECT r.id, r.name, r.kind, r.topic, r.created_at, r.last_seq, r.archived,"  # noqa: S608
         " m.user_id IS NOT NULL AS member,"
         " COALESCE(m.last_read_seq, 0) AS last_read_seq,"
         " CASE WHEN m.user_id IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM (SELECT 1 FROM events AS e"
@@ -368,7 +375,7 @@ async def rooms_for(conn: Connection, user_id: int) -> list[RoomView]:
         "   AND (e.user_id IS NULL OR e.user_id <> m.user_id) LIMIT ?) AS capped)"
         f" END AS unread, CASE WHEN r.kind = 'direct' THEN {members} END AS members"
         " FROM rooms AS r LEFT JOIN memberships AS m ON m.room_id = r.id AND m.user_id = ?"
-        " WHERE r.kind = 'public' OR m.user_id IS NOT NULL"
+        " WHERE NOT r.deleted AND (r.kind = 'public' OR m.user_id IS NOT NULL)"
         " ORDER BY r.name_key, r.name",
         UNREAD_CAP,
         user_id,
@@ -399,8 +406,10 @@ async def _append(
     text: str | None = None,
     invited_by: str | None = None,
     cid: str | None = None,
+    archived_too: bool = False,
 ) -> Event:
-    """Insert the room's next event. Raises :class:`NotFound` for an unknown room.
+    """Insert the room's next event. Raises :class:`NotFound` for an unknown room, and
+    :class:`Archived` for an archived one unless ``archived_too`` (a leave, an unarchive).
 
     Where the engine allows it, one statement: the counter's ``UPDATE`` (which locks the
     room's row until the transaction ends, on PostgreSQL) feeds the ``INSERT``; one round trip.
@@ -409,7 +418,9 @@ async def _append(
     if conn.engine.writable_cte:
         row = await conn.fetchrow(
             "WITH counter AS ("
-            " UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING id, last_seq, name)"
+            " UPDATE rooms SET last_seq = last_seq + 1"
+            " WHERE id = ? AND NOT deleted AND (NOT archived OR ?)"
+            " RETURNING id, last_seq, name)"
             " INSERT INTO events"
             " (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid)"
             " SELECT id, last_seq, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),"
@@ -418,16 +429,21 @@ async def _append(
             " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
             " invited_by, cid, (SELECT name FROM counter) AS room_name",
             room_id,
+            archived_too,
             *values,
         )
         if row is None:
-            raise NotFound(f"no room {room_id}")
+            raise await _not_appendable(conn, room_id)
         return event(row, row["room_name"])
     counter = await conn.fetchrow(
-        "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq, name", room_id
+        "UPDATE rooms SET last_seq = last_seq + 1"
+        " WHERE id = ? AND NOT deleted AND (NOT archived OR ?)"
+        " RETURNING last_seq, name",
+        room_id,
+        archived_too,
     )
     if counter is None:
-        raise NotFound(f"no room {room_id}")
+        raise await _not_appendable(conn, room_id)
     row = await conn.fetchrow(
         "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -439,6 +455,14 @@ async def _append(
     )
     assert row is not None  # an INSERT without ON CONFLICT returns its row or raises
     return event(row, counter["name"])
+
+
+async def _not_appendable(conn: Connection, room_id: int) -> Exception:
+    """Why no event could be appended to the room: it is archived, or it does not exist."""
+    name = await conn.fetchval("SELECT name FROM rooms WHERE id = ? AND NOT deleted", room_id)
+    if name is None:
+        return NotFound(f"no room {room_id}")
+    return Archived(f"room {name!r} is archived: it can be read, not changed")
 
 
 async def _add_member(
@@ -478,7 +502,9 @@ async def leave(conn: Connection, room_id: int, user_id: int, author: str) -> Ev
     )
     if found is None:
         return None
-    return await _append(conn, room_id, EventKind.LEAVE, user_id=user_id, author=author)
+    return await _append(
+        conn, room_id, EventKind.LEAVE, user_id=user_id, author=author, archived_too=True
+    )
 
 
 async def set_topic(conn: Connection, room_id: int, user_id: int, author: str, topic: str) -> Event:
@@ -566,12 +592,13 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
     values = ", ".join("(?, ?)" for _ in per_room)
     counters = await conn.fetch(
         "UPDATE rooms SET last_seq = last_seq + v.column2"  # noqa: S608
-        f" FROM (VALUES {values}) AS v WHERE rooms.id = v.column1"
+        f" FROM (VALUES {values}) AS v"
+        " WHERE rooms.id = v.column1 AND NOT rooms.archived AND NOT rooms.deleted"
         " RETURNING rooms.id, rooms.last_seq, rooms.name",
         *[item for pair in per_room.items() for item in pair],
     )
     if len(counters) != len(per_room):
-        raise NotFound("a room of the batch does not exist")
+        raise NotFound("a room of the batch does not exist or is archived")
     next_seq: dict[int, int] = {}
     names: dict[int, str] = {}
     for counter in counters:
@@ -721,3 +748,120 @@ async def events_before(
             limit,
         )
     return [event(row, row["room_name"]) for row in reversed(rows)]
+
+
+# -- the operator's room and account tools --------------------------------------------------
+
+
+async def list_rooms(conn: Connection) -> list[tuple[Room, int]]:
+    """Every room with its number of members, by name (for ``parley room list``)."""
+    rows = await conn.fetch(
+        "SELECT r.id, r.name, r.kind, r.topic, r.created_at, r.last_seq, r.archived,"
+        " (SELECT COUNT(*) FROM memberships AS m WHERE m.room_id = r.id) AS members"
+        " FROM rooms AS r WHERE NOT r.deleted ORDER BY r.name_key, r.name"
+    )
+    return [(room(row), row["members"]) for row in rows]
+
+
+async def set_archived(conn: Connection, room_id: int, archived: bool, author: str) -> Event | None:
+    if not await lock_room(conn, room_id):
+        raise NotFound(f"no room {room_id}")
+    current = await require_room(conn, room_id)
+    if current.name.lower() == LOBBY and archived:
+        raise Forbidden("the lobby cannot be archived: everyone starts there")
+    if current.archived == archived:
+        return None
+    kind = EventKind.ARCHIVE if archived else EventKind.UNARCHIVE
+    changed = await _append(conn, room_id, kind, user_id=None, author=author, archived_too=True)
+    await conn.execute("UPDATE rooms SET archived = ? WHERE id = ?", archived, room_id)
+    return changed
+
+
+async def rename_room(conn: Connection, room_id: int, name: str, author: str) -> Event:
+    if not await lock_room(conn, room_id):
+        raise NotFound(f"no room {room_id}")
+    current = await require_room(conn, room_id)
+    if current.name.lower() == LOBBY:
+        raise Forbidden("the lobby keeps its name: clients and guests find it by it")
+    return await _rename(conn, current, name, author)
+
+
+async def _rename(conn: Connection, current: Room, name: str, author: str) -> Event:
+    """Append a ``rename`` event (text: the new name, the old one kept with it) and rename."""
+    taken = await conn.fetchval(
+        "SELECT 1 FROM rooms WHERE name_key = ? AND id <> ?", key(name), current.id
+    )
+    if taken is not None:
+        raise Conflict(f"the room name {name!r} is taken")
+    renamed = await _append(
+        conn,
+        current.id,
+        EventKind.RENAME,
+        user_id=None,
+        author=author,
+        text=name,
+        invited_by=current.name,
+        archived_too=True,
+    )
+    await conn.execute(
+        "UPDATE rooms SET name = ?, name_key = ? WHERE id = ?", name, key(name), current.id
+    )
+    return renamed
+
+
+async def delete_room(conn: Connection, room_id: int) -> list[int]:
+    """Erase the room: its events (every text), memberships, topic and name. Returns who were
+    its members (their connections are told)."""
+    if not await lock_room(conn, room_id):
+        raise NotFound(f"no room {room_id}")
+    current = await require_room(conn, room_id)
+    if current.name.lower() == LOBBY:
+        raise Forbidden("the lobby cannot be deleted: everyone starts there")
+    members = await conn.fetch("SELECT user_id FROM memberships WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM memberships WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM events WHERE room_id = ?", room_id)
+    # The row stays, empty and nameless, so that its id is never another room's (see 0003).
+    await conn.execute(
+        "UPDATE rooms SET deleted = TRUE, name = ?, name_key = ?, topic = '' WHERE id = ?",
+        f"#{room_id}",
+        f"#{room_id}",
+        room_id,
+    )
+    return sorted(row["user_id"] for row in members)
+
+
+async def rename_user(conn: Connection, user_id: int, name: str) -> tuple[User, list[Event]]:
+    """Rename an account everywhere its name is stored: the user, the author of its events,
+    the inviter of joins, and its direct rooms (``dm:<a>:<b>`` is made of the names: each
+    gets a ``rename`` event). Returns the renamed user and those events."""
+    old = await require_user(conn, user_id)
+    renamed = await conn.fetchrow(
+        "UPDATE users SET name = ?, name_key = ? WHERE id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM users WHERE name_key = ? AND id <> ?)"
+        " RETURNING id, name, password_hash, is_admin, disabled, created_at",
+        name,
+        key(name),
+        user_id,
+        key(name),
+        user_id,
+    )
+    if renamed is None:
+        raise Conflict(f"the user name {name!r} is taken")
+    await conn.execute("UPDATE events SET author = ? WHERE user_id = ?", name, user_id)
+    await conn.execute(
+        "UPDATE events SET invited_by = ? WHERE kind = 'join' AND invited_by = ?", name, old.name
+    )
+    rows = await conn.fetch(
+        "SELECT r.id, r.name, r.kind, r.topic, r.created_at, r.last_seq, r.archived,"
+        " u.name AS other FROM memberships AS m JOIN rooms AS r ON r.id = m.room_id"
+        " JOIN memberships AS o ON o.room_id = r.id AND o.user_id <> m.user_id"
+        " JOIN users AS u ON u.id = o.user_id"
+        " WHERE m.user_id = ? AND r.kind = 'direct' ORDER BY r.id",
+        user_id,
+    )
+    events = []
+    for row in rows:
+        direct = room(row)
+        await lock_room(conn, direct.id)
+        events.append(await _rename(conn, direct, direct_room_name(name, row["other"]), "operator"))
+    return user(renamed), events

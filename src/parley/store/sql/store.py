@@ -214,5 +214,28 @@ class SQLStore(Store):
     async def events_before(self, room_id: int, before: int | None, limit: int) -> list[Event]:
         return await self._read(lambda conn: ops.events_before(conn, room_id, before, limit))
 
+    # -- the operator's tools ------------------------------------------------------------
+
+    async def list_rooms(self) -> list[tuple[Room, int]]:
+        return await self._read(ops.list_rooms)
+
+    async def set_archived(self, room_id: int, archived: bool, *, author: str) -> Event | None:
+        return await self._write(
+            lambda conn: ops.set_archived(conn, room_id, archived, author), (room_id, "")
+        )
+
+    async def rename_room(self, room_id: int, name: str, *, author: str) -> Event:
+        return await self._write(
+            lambda conn: ops.rename_room(conn, room_id, name, author), (room_id, "")
+        )
+
+    async def delete_room(self, room_id: int) -> list[int]:
+        return await self._write(lambda conn: ops.delete_room(conn, room_id), (room_id, ""))
+
+    async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
+        return await self._write(
+            lambda conn: ops.rename_user(conn, user_id, name), (0, "u:" + ops.key(name))
+        )
+
 
 __all__ = ["Query", "SQLStore"]
