@@ -254,7 +254,6 @@ class Store(ABC):
         """The ``limit`` newest events with ``seq < before`` (or the newest overall when
         ``before`` is None), oldest first."""
 
-
     # -- the operator's tools (parley room ..., parley user rename) ------------------------
 
     @abstractmethod
