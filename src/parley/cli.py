@@ -23,6 +23,7 @@ from parley import __version__
 from parley.backends import BackendError, check_db, open_store, redact
 from parley.broker.base import BrokerUnavailable
 from parley.chat.auth import AccountError, Accounts
+from parley.chat.operator import RoomAdmin, RoomAdminError, name_problems
 from parley.client.cli import connect, send, tail
 from parley.config import (
     SERVE_FLAGS,
@@ -47,7 +48,7 @@ from parley.server.chat_app import ChatServer
 from parley.server.echo_app import build_echo_app
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.runner import ListenError, run, serve_until_signalled
-from parley.store.base import StoreError
+from parley.store.base import Store, StoreError
 
 
 class ByteSize(click.ParamType[int]):
@@ -258,7 +259,9 @@ def user() -> None:
 T = TypeVar("T")
 
 
-def _with_accounts(db: str, job: Callable[[Accounts], Awaitable[T]]) -> T:
+def _with_store(db: str, job: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``job`` on the database ``db`` (the server may be running); a refusal or a
+    database that cannot be used is one line and exit status 1."""
     try:
         check_db(db)
     except BackendError as exc:
@@ -268,7 +271,7 @@ def _with_accounts(db: str, job: Callable[[Accounts], Awaitable[T]]) -> T:
         store = open_store(db)
         await store.start()
         try:
-            return await job(Accounts(store, cost=hash_cost_from_environment()))
+            return await job(store)
         finally:
             await store.close()
 
@@ -276,8 +279,14 @@ def _with_accounts(db: str, job: Callable[[Accounts], Awaitable[T]]) -> T:
         return _run(main())
     except AccountError as exc:
         _fail(exc.message, 1)
+    except RoomAdminError as exc:
+        _fail(str(exc), 1)
     except (StoreError, sqlite3.Error) as exc:
         _fail(f"cannot use the database {redact(db)}: {_one_line(exc)}", 1)
+
+
+def _with_accounts(db: str, job: Callable[[Accounts], Awaitable[T]]) -> T:
+    return _with_store(db, lambda store: job(Accounts(store, cost=hash_cost_from_environment())))
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -366,6 +375,129 @@ def user_set_password(name: str, password_stdin: bool, db: str) -> None:
         return f"password of {user.name} changed; its sessions were ended"
 
     click.echo(_with_accounts(db, job))
+
+
+@user.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@option(serve_flag("--db"))
+def user_rename(name: str, new_name: str, db: str) -> None:
+    """Rename the account NAME (or #ID) to NEW_NAME everywhere, and end its sessions.
+
+    Its messages show the new name, and its direct rooms are renamed with it. For the names
+    that `parley check` reports.
+    """
+
+    async def job(accounts: Accounts) -> str:
+        old = await accounts.find_user(name)
+        renamed, _ = await accounts.rename(name, new_name)
+        return f"renamed {old.name!r} to {renamed.name!r}; its sessions were ended"
+
+    click.echo(_with_accounts(db, job))
+
+
+# -- parley room ... -----------------------------------------------------------------------
+
+
+@main.group()
+def room() -> None:
+    """Manage rooms (works on the database; running servers follow within 5 s)."""
+
+
+def _rooms(db: str, job: Callable[[RoomAdmin], Awaitable[T]]) -> T:
+    return _with_store(db, lambda store: job(RoomAdmin(store)))
+
+
+@room.command("list")
+@option(serve_flag("--db"))
+def room_list(db: str) -> None:
+    """List the rooms: #id, name, kind, members, state."""
+
+    async def job(admin: RoomAdmin) -> list[str]:
+        return [
+            f"#{r.id}\t{r.name!r}\t{r.kind.value}\t{members} members\t"
+            f"{'archived' if r.archived else 'open'}"
+            for r, members in await admin.rooms()
+        ]
+
+    for line in _rooms(db, job):
+        click.echo(line)
+
+
+@room.command("archive")
+@click.argument("name")
+@option(serve_flag("--db"))
+def room_archive(name: str, db: str) -> None:
+    """Make NAME (or #ID) read-only: its history stays readable, nothing more is posted."""
+
+    async def job(admin: RoomAdmin) -> str:
+        found, event = await admin.archive(name, True)
+        return f"archived {found.name!r}" if event else f"{found.name!r} was already archived"
+
+    click.echo(_rooms(db, job))
+
+
+@room.command("unarchive")
+@click.argument("name")
+@option(serve_flag("--db"))
+def room_unarchive(name: str, db: str) -> None:
+    """Make the archived room NAME (or #ID) writable again."""
+
+    async def job(admin: RoomAdmin) -> str:
+        found, event = await admin.archive(name, False)
+        return f"unarchived {found.name!r}" if event else f"{found.name!r} was not archived"
+
+    click.echo(_rooms(db, job))
+
+
+@room.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@option(serve_flag("--db"))
+def room_rename(name: str, new_name: str, db: str) -> None:
+    """Rename the room NAME (or #ID) to NEW_NAME (members see a rename event)."""
+
+    async def job(admin: RoomAdmin) -> str:
+        found, _ = await admin.rename(name, new_name)
+        return f"renamed {found.name!r} to {new_name!r}"
+
+    click.echo(_rooms(db, job))
+
+
+@room.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask: delete it.")
+@option(serve_flag("--db"))
+def room_delete(name: str, yes: bool, db: str) -> None:
+    """Delete the room NAME (or #ID) with its whole history, for everyone. Cannot be undone
+    (`parley room archive` keeps the history)."""
+    if not yes:
+        if not sys.stdin.isatty():
+            _fail("deleting a room cannot be undone: add --yes to confirm", 2)
+        click.confirm(f"Delete {name!r} and its whole history for everyone?", abort=True)
+
+    async def job(admin: RoomAdmin) -> str:
+        found, members = await admin.delete(name)
+        return f"deleted {found.name!r} ({len(members)} members, its history erased)"
+
+    click.echo(_rooms(db, job))
+
+
+# -- parley check ------------------------------------------------------------------------------
+
+
+@main.command()
+@option(serve_flag("--db"))
+def check(db: str) -> None:
+    """Report the user and room names that the current rules refuse (made under older ones),
+    with the command that renames each. Exit status 1 when there are any."""
+    problems = _with_store(db, name_problems)
+    for problem in problems:
+        click.echo(f"{problem.what} #{problem.id} {problem.name!r}: {problem.problem}")
+        click.echo(f"  fix: {problem.fix}")
+    if problems:
+        sys.exit(1)
+    click.echo("every user and room name follows the rules")
 
 
 # The client's commands (parley connect / send / tail) live with the client.

@@ -175,8 +175,12 @@ class Accounts:
     # -- the operator's actions ------------------------------------------------------------
 
     async def find_user(self, name: str) -> User:
-        """The account ``name`` (any case); ``AccountError("not_found")`` if there is none."""
-        user = await self.store.get_user(name)
+        """The account ``name`` (any case), or ``#ID`` (the way to name an account whose name
+        is awkward to type: see ``parley check``); ``AccountError("not_found")`` if none."""
+        if name.startswith("#") and name[1:].isdigit():
+            user = await self.store.get_user_by_id(int(name[1:]))
+        else:
+            user = await self.store.get_user(name)
         if user is None:
             raise AccountError("not_found", f"no user named {name!r}")
         return user
@@ -200,3 +204,19 @@ class Accounts:
         await self.store.set_password(user.id, password_hash)
         await self.store.delete_sessions_of(user.id)
         return replace(user, password_hash=password_hash)
+
+    async def rename(self, name: str, new_name: str) -> tuple[User, list[Event]]:
+        """Rename the account ``name`` (a new name follows the rules of a chosen one) wherever
+        its name is stored, and end its sessions: it signs in again under the new name.
+        Returns the renamed user and the ``rename`` events of its direct rooms (whose names
+        are made of the users' names)."""
+        user = await self.find_user(name)
+        problem = username_problem(new_name)
+        if problem:
+            raise AccountError("invalid_username", problem)
+        try:
+            renamed, events = await self.store.rename_user(user.id, new_name)
+        except Conflict:
+            raise AccountError("username_taken", f"the name {new_name!r} is taken") from None
+        await self.store.delete_sessions_of(user.id)
+        return renamed, events

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from parley.protocol import messages as m
 from parley.protocol.errors import ErrorCode, ProtocolError
-from parley.store.base import Conflict, Forbidden, NotFound, Unavailable
+from parley.store.base import Archived, Conflict, Forbidden, NotFound, Unavailable
 
 
 def refusal(error: Exception, command: m.Command | None) -> ProtocolError:
@@ -24,6 +24,8 @@ def refusal(error: Exception, command: m.Command | None) -> ProtocolError:
     about = f"room {room!r}" if isinstance(room, str) else "it"
     if isinstance(error, NotFound):
         return ProtocolError(ErrorCode.NOT_FOUND, f"{about} no longer exists", re)
+    if isinstance(error, Archived):  # its message names the room and says what is allowed
+        return ProtocolError(ErrorCode.FORBIDDEN, str(error), re)
     if isinstance(error, Forbidden):
         return ProtocolError(ErrorCode.FORBIDDEN, f"{about}: this is not allowed", re)
     if isinstance(error, Conflict):

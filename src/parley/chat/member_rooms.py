@@ -30,6 +30,17 @@ class MemberRooms:
         self._by_name[room.name.lower()] = room
         self.cursors[room.id] = cursor
 
+    def update(self, room: Room) -> bool:
+        """A member room changed (renamed, archived): keep its cursor. False if not a member
+        room."""
+        old = self._by_id.get(room.id)
+        if old is None:
+            return False
+        self._by_name.pop(old.name.lower(), None)
+        self._by_id[room.id] = room
+        self._by_name[room.name.lower()] = room
+        return True
+
     def forget(self, room_id: int) -> None:
         room = self._by_id.pop(room_id, None)
         if room is not None:

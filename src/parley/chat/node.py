@@ -36,7 +36,7 @@ from parley.broker.base import Broker
 from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, user_channel
 from parley.chat.hub import Arrival, FeedItem, RoomFeed
 from parley.chat.ratelimit import RateLimit, TokenBucket
-from parley.model import Event, EventKind
+from parley.model import Event, EventKind, Room
 from parley.peer import Peer, PreparedText
 from parley.presence.base import Presence
 from parley.protocol.codec import encode, event_message
@@ -81,6 +81,12 @@ class UserListener(Protocol):
     def on_notice(self, notice: bytes) -> None:
         """A notice on the user's channel (JSON)."""
 
+    def room_changed(self, room: Room) -> None:
+        """A room was renamed, archived or unarchived (its events say so to the client)."""
+
+    def room_removed(self, room_id: int) -> None:
+        """A room was deleted: it is gone with its history."""
+
 
 def guest_line(event: Event) -> str | None:
     """What plain-text clients see of a lobby event: message text only.
@@ -115,6 +121,9 @@ class Node:
         self.gap_timeout = gap_timeout
         self.sync_interval = sync_interval
         self.feeds: dict[int, RoomFeed] = {}
+        #: The room of each feed as last read from the store: how a rename, an archive or a
+        #: deletion made by another process (the operator's ``parley room``) is noticed.
+        self._rooms: dict[int, Room] = {}
         #: Feeds being started (subscribing, reading ``last_seq``): resolved when they are.
         self._starting: dict[int, asyncio.Future[None]] = {}
         #: Feeds with a gap the broker may still fill: the task that fills it from the store.
@@ -312,16 +321,38 @@ class Node:
         self.publish_presence(rooms, user.name, online)
 
     async def sync_feeds(self) -> None:
-        """Bring every feed up to the store's ``last_seq`` for its room."""
+        """Bring every feed up to the store's ``last_seq`` for its room, and follow the changes
+        to the rooms themselves (renamed, archived, deleted) that may have been made by another
+        process with no broker to tell this one."""
         for feed in list(self.feeds.values()):
             if not feed.started:
                 continue
             try:
                 room = await self.store.get_room_by_id(feed.room_id)
-                if room is not None and room.last_seq > feed.last_seq:
+                if room is None:
+                    self.room_removed(feed.room_id)
+                    continue
+                if room.last_seq > feed.last_seq:
                     await self._catch_feed_up(feed, room.last_seq)
+                self._follow_room(room)
             except Exception:
                 log.warning("could not sync room %d with the store", feed.room_id, exc_info=True)
+
+    def _follow_room(self, room: Room) -> None:
+        seen = self._rooms.get(room.id)
+        self._rooms[room.id] = room
+        if seen is not None and (seen.name, seen.archived) != (room.name, room.archived):
+            for listener in self._all_listeners():
+                listener.room_changed(room)
+
+    def room_removed(self, room_id: int) -> None:
+        """The room was deleted: every local connection that has it drops it."""
+        self._rooms.pop(room_id, None)
+        for listener in self._all_listeners():
+            listener.room_removed(room_id)
+
+    def _all_listeners(self) -> list[UserListener]:
+        return [listener for listeners in self.listeners.values() for listener in listeners]
 
     # -- feeds -----------------------------------------------------------------------------
 
@@ -350,6 +381,8 @@ class Node:
             # (A feed released while it started may have been replaced by a newer one.)
             if self._starting.get(room_id) is starting:
                 del self._starting[room_id]
+        if room is not None:
+            self._rooms[room_id] = room
         self.stats.deliveries += feed.start(room.last_seq if room is not None else 0)
         starting.set_result(None)
         self._follow_gap(feed)
@@ -369,6 +402,7 @@ class Node:
         if not feed.empty or not feed.started or self.feeds.get(feed.room_id) is not feed:
             return
         del self.feeds[feed.room_id]
+        self._rooms.pop(feed.room_id, None)
         task = self._gap_fills.pop(feed.room_id, None)
         if task is not None:
             task.cancel()

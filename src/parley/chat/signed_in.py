@@ -250,6 +250,21 @@ class SignedIn:
         if went_offline:
             self.node.publish_presence(self.rooms.names(), self.user.name, False)
 
+    # -- rooms changed by the operator -----------------------------------------------------
+
+    def room_changed(self, room: Room) -> None:
+        """Renamed or archived (the client learns it from the room's event): commands now
+        name it, and see it, as it is."""
+        self.rooms.update(room)
+
+    def room_removed(self, room_id: int) -> None:
+        """Deleted: stop streaming it and tell the client it is gone."""
+        room = self.rooms.by_id(room_id)
+        if room is None:
+            return
+        self.forget(room_id)
+        self.reply(m.RoomChanged(room=room_info(room, member=False), removed=True))
+
     # -- notices from the user's channel ---------------------------------------------------
 
     def on_notice(self, data: bytes) -> None:

@@ -270,9 +270,11 @@ class Resumed(ServerMessage, tag="resumed", frozen=True, kw_only=True):
 
 
 class RoomChanged(ServerMessage, tag="room", frozen=True, kw_only=True):
-    """Your membership of a room changed (here or in another tab): join, leave, invite, dm."""
+    """Your membership of a room changed (here or in another tab): join, leave, invite, dm;
+    or the room was deleted (``removed``: it is gone, with its history)."""
 
     room: RoomInfo
+    removed: bool = False
 
 
 class Presence(ServerMessage, tag="presence", frozen=True, kw_only=True):

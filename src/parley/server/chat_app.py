@@ -32,6 +32,7 @@ from parley.chat.auth import Accounts
 from parley.chat.connection import ChatConnection
 from parley.chat.guests import Guests
 from parley.chat.node import Node, new_node_id
+from parley.chat.operator import name_problems
 from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
@@ -45,6 +46,9 @@ from parley.store.base import Store, StoreError
 from parley.websocket.codes import CloseCode
 
 log = logging.getLogger(__name__)
+
+#: Names that break the rules reported in the log at start (``parley check`` lists all).
+SHOWN_NAME_PROBLEMS = 20
 
 SUBPROTOCOL = "parley.v1"
 
@@ -100,6 +104,27 @@ class ChatServer:
         await self.presence.start()
         await self.node.start()
         self._revalidator = asyncio.create_task(self._revalidate_forever())
+        self.node.spawn(self._report_name_problems())
+
+    async def _report_name_problems(self) -> None:
+        """Warn about names made under older, laxer rules (in the background: it reads every
+        user and room), with the command that fixes each (``parley check`` lists them all)."""
+        problems = await name_problems(self.store)
+        for problem in problems[:SHOWN_NAME_PROBLEMS]:
+            log.warning(
+                "%s #%d %r breaks the name rules (%s); fix: %s",
+                problem.what,
+                problem.id,
+                problem.name,
+                problem.problem,
+                problem.fix,
+                extra={"event": "bad_name"},
+            )
+        if len(problems) > SHOWN_NAME_PROBLEMS:
+            log.warning(
+                "%d more names break the rules: see parley check",
+                len(problems) - SHOWN_NAME_PROBLEMS,
+            )
 
     async def stop(self) -> None:
         """After the WebSockets are closed: stop the parts, committing queued writes."""

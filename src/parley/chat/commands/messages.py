@@ -13,7 +13,7 @@ from parley.model import Event, Room
 from parley.protocol import messages as m
 from parley.protocol.codec import event_message
 from parley.protocol.errors import ErrorCode, ProtocolError
-from parley.store.base import Forbidden, NotFound
+from parley.store.base import Archived, Forbidden, NotFound
 
 
 async def send(ctx: SignedIn, command: m.Send) -> None:
@@ -81,6 +81,8 @@ async def _change(room: Room, mid: int, change: Callable[[], Awaitable[Event]]) 
         raise ProtocolError(
             ErrorCode.NOT_FOUND, f"no message {mid} in room {room.name!r}"
         ) from None
+    except Archived:
+        raise  # worded by chat/errors.py: the room is read-only for everyone
     except Forbidden:
         raise ProtocolError(ErrorCode.FORBIDDEN, "only its author can change a message") from None
 
