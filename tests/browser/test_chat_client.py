@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from tests.browser.chatpage import (
     sign_in,
     sign_up,
 )
+from tests.conftest import TEST_ENV
 from tests.helpers.chat import register
 from tests.helpers.process import ServerProcess
 
@@ -652,6 +656,60 @@ def test_a_message_in_another_script_keeps_its_direction_and_cannot_reorder_its_
     )
     assert first_x > last_x
     expect(messages(page)).to_have_text([arabic, "after it"])
+
+
+def test_the_operator_archives_renames_and_deletes_a_room_and_the_page_follows(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat, tmp_path: Path
+) -> None:
+    server = server_factory("serve")  # its database: tmp_path / "parley.db"
+    page = open_chat(server).signed_in("alice", viewport=DESKTOP)
+    carol = SyncChat(server.http_url, "carol")
+    carol.command("create", room="plans")
+    page.locator("#sidebar").get_by_role("link", name="lobby").first.wait_for()
+    SyncChat(server.http_url, "alice", new=False).command("join", room="plans")
+    open_room(page, "plans")
+    send(page, "before the archive")
+    expect(message(page, "before the archive")).to_be_visible()
+
+    def operator(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "parley", "room", *args, "--db", str(tmp_path / "parley.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **TEST_ENV},
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr
+
+    operator("archive", "plans")
+    notices = page.locator("#messages .notice .notice-text")
+    expect(notices.last).to_have_text(re.compile(r"^The room was archived"), timeout=30_000)
+    box = composer(page)
+    expect(box).to_be_disabled()
+    expect(box).to_have_attribute("placeholder", "#plans is archived: it can be read, not written")
+    expect(message(page, "before the archive")).to_be_visible()  # the history stays
+
+    operator("unarchive", "plans")
+    expect(notices.last).to_have_text(re.compile(r"^The room is open again"), timeout=30_000)
+    expect(box).to_be_enabled()
+
+    operator("rename", "plans", "roadmap")
+    expect(notices.last).to_have_text(
+        re.compile(r"^The room was renamed from #plans to #roadmap"), timeout=30_000
+    )
+    expect(page.locator("#room-name")).to_have_text("#roadmap")
+    expect(page).to_have_url(re.compile(r"#roadmap$"))
+    send(page, "under the new name")
+    expect(message(page, "under the new name")).to_be_visible()
+    expect(message(page, "under the new name").locator(".state")).to_have_count(0)  # acked
+
+    operator("delete", "roadmap", "--yes")
+    expect(page.locator("#toasts .toast").filter(has_text="#roadmap was deleted.")).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.locator("#room-name")).to_have_text("#lobby")
+    expect(page.locator("#sidebar").get_by_role("link", name="roadmap")).to_have_count(0)
 
 
 # -- history --------------------------------------------------------------------------------------

@@ -121,6 +121,12 @@ def describe_event(event: m.EventMessage, state: ChatState) -> str:
             return f"{head} * {event.user} left"
         case "topic":
             return f"{head} * {event.user} set the topic: {text}"
+        case "rename":
+            return f"{head} * the room was renamed from #{safe(event.previous or '')} to #{text}"
+        case "archive":
+            return f"{head} * the room was archived: it can be read, not written"
+        case "unarchive":
+            return f"{head} * the room is open again"
         case _:
             return f"{head} * {event.user}: {event.kind}"
 
@@ -194,6 +200,11 @@ class ChatMode:
                 state.users.add(event.user)
                 state.known_rooms.add(event.room)
                 console.write(describe_event(event, state))
+                if event.kind == "rename" and event.text:
+                    state.known_rooms.discard(event.room)
+                    state.known_rooms.add(event.text)
+                    if state.room == event.room:
+                        state.room = event.text
             case m.RoomChanged(room=info) if info.member:
                 state.known_rooms.add(info.name)
                 state.users.update(info.members)
@@ -202,6 +213,11 @@ class ChatMode:
                     console.note(f"* {other} opened a direct room with you: /dm {other} to reply")
                 else:
                     console.note(f"* you are now a member of {state.label(info.name)}")
+            case m.RoomChanged(room=info, removed=True):
+                console.note(f"* {state.label(info.name)} was deleted, with its history")
+                state.known_rooms.discard(info.name)
+                if state.room == info.name:
+                    state.room = None
             case m.RoomChanged(room=info):
                 console.note(f"* you are no longer a member of {state.label(info.name)}")
                 if state.room == info.name:

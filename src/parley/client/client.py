@@ -521,6 +521,7 @@ class Client:
                 if message.seq <= seen:
                     return  # already delivered (an overlapping replay)
                 self.positions[message.room] = message.seq
+                self._follow_room_event(message)
                 self._emit(message)
             case m.RoomChanged():
                 self._track(message.room)
@@ -531,6 +532,19 @@ class Client:
                 self._emit(message)
             case _:
                 pass  # a late reply (its command gave up) or an unsolicited welcome
+
+    def _follow_room_event(self, event: m.EventMessage) -> None:
+        """A rename moves the room's position to its new name; an archive or unarchive
+        changes what :attr:`rooms` says of it."""
+        info = self.rooms.get(event.room)
+        if event.kind == "rename" and event.text:
+            self.positions[event.text] = self.positions.pop(event.room, event.seq)
+            if info is not None:
+                del self.rooms[event.room]
+                self.rooms[event.text] = msgspec.structs.replace(info, name=event.text)
+        elif event.kind in ("archive", "unarchive") and info is not None:
+            archived = event.kind == "archive"
+            self.rooms[event.room] = msgspec.structs.replace(info, archived=archived)
 
     def _track(self, info: m.RoomInfo) -> None:
         if info.member:

@@ -58,6 +58,14 @@ const client = new ChatClient({
 });
 const store = client.store;
 store.on("invited", ({ room, by }) => toast(`${by} added you to #${room.name}`, "info"));
+// The operator archived or renamed a room: what is on screen follows.
+store.on("archived", ({ room }) => room === shownRoom && composer.show(room));
+store.on("renamed", ({ room }) => {
+  if (room !== shownRoom) return;
+  history.replaceState(null, "", `#${room.name}`);
+  roomView.show(room);
+  composer.show(room);
+});
 const auth = new AuthView((user) => startChat(user));
 const sidebar = new SidebarView(store);
 const roomView = new RoomView(store);

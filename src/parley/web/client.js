@@ -157,6 +157,13 @@ export class ChatClient {
         store.unread(msg);
         break;
       case "room": {
+        if (msg.removed) {
+          // The operator deleted the room: it is gone for everyone, with its history.
+          store.removeRoom(msg.room.name);
+          this.hooks.onError?.(`#${msg.room.name} was deleted.`);
+          this.hooks.onRoomsChanged?.();
+          break;
+        }
         // Membership changed elsewhere (another tab, an invitation, a new direct message).
         const room = store.roomInfo(msg.room);
         if (room.member && room.kind === "direct") this.who(room).catch(() => {});

@@ -34,6 +34,7 @@ export class Room {
   update(info) {
     this.topic = info.topic || "";
     this.member = Boolean(info.member);
+    this.archived = Boolean(info.archived); // read-only: the composer is replaced by a note
     if (Array.isArray(info.members) && info.members.length) this.members = info.members;
   }
 
@@ -66,11 +67,12 @@ function itemFrom(event) {
     deleted: Boolean(event.deleted),
     by: event.by ?? null,
     cid: event.cid ?? null,
+    previous: event.previous ?? null,
     guest: event.kind === "message" && /^guest-/i.test(event.user || ""),
   };
 }
 
-const VISIBLE_KINDS = new Set(["message", "join", "leave", "topic"]);
+const VISIBLE_KINDS = new Set(["message", "join", "leave", "topic", "rename", "archive", "unarchive"]);
 
 export class Store {
   constructor() {
@@ -276,10 +278,44 @@ export class Store {
           this.emit("members", { room });
         }
         break;
+      case "archive":
+      case "unarchive":
+        room.archived = event.kind === "archive";
+        this.appendItem(room, itemFrom(event));
+        this.emit("rooms");
+        this.emit("archived", { room });
+        break;
+      case "rename":
+        // Live, the event names the room as we know it; it goes by its new name from now on
+        // (a page that was away meets it under the new name in the next welcome).
+        this.rename(room, event.text);
+        this.appendItem(room, itemFrom(event));
+        break;
       default:
         // A kind this page does not know yet: the seq still counts, nothing is shown.
         break;
     }
+  }
+
+  rename(room, name) {
+    if (!name || name === room.name) return;
+    const from = room.name;
+    this.rooms.delete(from);
+    room.name = name;
+    this.rooms.set(name, room);
+    if (this.active === from) this.active = name;
+    this.emit("rooms");
+    this.emit("renamed", { room, from });
+  }
+
+  /** The room was deleted by the operator: it is gone, with its history. */
+  removeRoom(name) {
+    const room = this.room(name);
+    if (!room) return;
+    room.member = false; // a page showing it moves on (app.js followMembership)
+    room.pending = [];
+    this.rooms.delete(room.name);
+    this.emit("rooms");
   }
 
   appendItem(room, item) {

@@ -85,7 +85,9 @@ def event(row: Row, room_name: str) -> Event:
     """An ``events`` row as an :class:`Event`; a message's row holds its current state."""
     kind = EventKind(row["kind"])
     return Event(
-        room=room_name,
+        # A rename names the room as it was before it, live or replayed: the name under which
+        # a client following the stream knows the room when the rename reaches it.
+        room=row["invited_by"] if kind is EventKind.RENAME else room_name,
         room_id=row["room_id"],
         seq=row["seq"],
         kind=kind,

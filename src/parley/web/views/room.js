@@ -141,7 +141,9 @@ export class ComposerView {
     if (!this.room) return;
     const name = room.kind === "direct" ? this.store.title(room) : `#${room.name}`;
     this.label.textContent = `Message ${name}`;
-    this.input.placeholder = `Message ${name}`;
+    // An archived room is read-only: the box says so and takes nothing.
+    this.input.disabled = room.archived;
+    this.input.placeholder = room.archived ? `${name} is archived: it can be read, not written` : `Message ${name}`;
     this.input.value = room.draft;
     this.autosize();
     this.renderTyping();

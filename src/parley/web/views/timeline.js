@@ -252,6 +252,9 @@ export class TimelineView {
     if (item.kind === "join") text = item.by ? `${who} joined, invited by ${item.by}` : `${who} joined`;
     else if (item.kind === "leave") text = `${who} left`;
     else if (item.kind === "topic") text = item.text ? `${who} set the topic: ${item.text}` : `${who} cleared the topic`;
+    else if (item.kind === "rename") text = `The room was renamed from #${item.previous} to #${item.text}`;
+    else if (item.kind === "archive") text = "The room was archived: its history stays, nothing more can be posted";
+    else if (item.kind === "unarchive") text = "The room is open again";
     else text = `${who}: ${item.kind}`;
     return el("li", { class: "notice", "data-seq": item.seq }, el("span", { class: "notice-text", text }), timeNode(item.ts, "notice-time"));
   }
