@@ -424,17 +424,22 @@ def room_list(db: str) -> None:
         click.echo(line)
 
 
+def _set_archived(name: str, db: str, archived: bool) -> None:
+    done, already = ("archived", "already archived") if archived else ("unarchived", "not archived")
+
+    async def job(admin: RoomAdmin) -> str:
+        found, event = await admin.archive(name, archived)
+        return f"{done} {found.name!r}" if event else f"{found.name!r} was {already}"
+
+    click.echo(_rooms(db, job))
+
+
 @room.command("archive")
 @click.argument("name")
 @option(serve_flag("--db"))
 def room_archive(name: str, db: str) -> None:
     """Make NAME (or #ID) read-only: its history stays readable, nothing more is posted."""
-
-    async def job(admin: RoomAdmin) -> str:
-        found, event = await admin.archive(name, True)
-        return f"archived {found.name!r}" if event else f"{found.name!r} was already archived"
-
-    click.echo(_rooms(db, job))
+    _set_archived(name, db, True)
 
 
 @room.command("unarchive")
@@ -442,12 +447,7 @@ def room_archive(name: str, db: str) -> None:
 @option(serve_flag("--db"))
 def room_unarchive(name: str, db: str) -> None:
     """Make the archived room NAME (or #ID) writable again."""
-
-    async def job(admin: RoomAdmin) -> str:
-        found, event = await admin.archive(name, False)
-        return f"unarchived {found.name!r}" if event else f"{found.name!r} was not archived"
-
-    click.echo(_rooms(db, job))
+    _set_archived(name, db, False)
 
 
 @room.command("rename")
