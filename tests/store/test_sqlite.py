@@ -91,7 +91,7 @@ async def test_wal_mode_and_schema(store: SQLiteStore) -> None:
 
 def test_migration_files_ship_with_the_package() -> None:
     initial, *later = migrations.load()
-    assert [m.version for m in later] == [2]
+    assert [m.version for m in later] == [2, 3]
     assert initial.version == 1
     assert initial.name == "0001_initial.sql"
     assert "CREATE TABLE events" in initial.sql
