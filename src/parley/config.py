@@ -123,6 +123,8 @@ class ServeSettings:
     keyfile: Path | None = None
     behind_proxy: bool = False
     metrics: bool = True
+    rooms_per_day: int = 50
+    invitations_per_hour: int = 30
 
     @property
     def tls(self) -> bool:
@@ -583,6 +585,28 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         Switch(),
     ),
     Flag("--metrics", "metrics", "Serve Prometheus metrics at /metrics.", Switch()),
+    # -- room spam ------------------------------------------------------------------------------
+    Flag(
+        "--rooms-per-day",
+        "rooms_per_day",
+        "Rooms (public, private or direct) one user may create in 24 hours; admins have no limit.",
+        Integer(1),
+        limit=Limit(
+            "rooms one user creates in 24 hours (public, private and direct; admins: no limit)",
+            "`limit_reached` error saying when the next one is possible; nothing is created",
+        ),
+    ),
+    Flag(
+        "--invitations-per-hour",
+        "invitations_per_hour",
+        "Invitations (and new direct rooms) one user may receive from others in an hour; "
+        "admins' invitations are not refused.",
+        Integer(1),
+        limit=Limit(
+            "invitations (and new direct rooms) one user receives from others in an hour",
+            "`limit_reached` error for the inviter (admins: never refused); nothing is changed",
+        ),
+    ),
 )
 
 _BY_OPTION = {flag.option: flag for flag in SERVE_FLAGS}

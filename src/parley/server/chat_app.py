@@ -41,12 +41,14 @@ from parley.server.endpoint import WebSocketEndpoint
 from parley.server.metrics import Metrics
 from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
-from parley.store.base import Store, StoreError
+from parley.store.base import Quota, RoomQuotas, Store, StoreError
 from parley.websocket.codes import CloseCode
 
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "parley.v1"
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 
 
 class ChatServer:
@@ -87,7 +89,13 @@ class ChatServer:
             behind_proxy=settings.behind_proxy,
         )
         self.chat_config = ChatConfig(
-            max_text=settings.max_text, auth_timeout=settings.auth_timeout, rate=settings.rate
+            max_text=settings.max_text,
+            auth_timeout=settings.auth_timeout,
+            rate=settings.rate,
+            room_quotas=RoomQuotas(
+                created=Quota(settings.rooms_per_day, DAY_MS),
+                invited=Quota(settings.invitations_per_hour, HOUR_MS),
+            ),
         )
         self.guests = Guests(self.node, max_text=settings.max_text, rate=settings.rate)
         self.metrics = Metrics(self.endpoint, self.node)
