@@ -544,8 +544,8 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         "--auth-rate",
         "auth_rate.rate",
         "Sign-in and registration attempts per second per client address (burst: "
-        f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more); "
-        "failed sign-ins per account name are limited separately (5, then one per 10 s).",
+        f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more); sign-ins per account "
+        "and address, and per account, are limited separately (see docs/security.md).",
         Number(0.01),
         limit=Limit(
             "sign-ins and registrations per second per client address (burst: "

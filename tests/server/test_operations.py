@@ -200,7 +200,8 @@ def test_password_guessing_and_signup_floods_are_throttled(server_factory: Facto
     server = server_factory("serve", "--auth-rate", "0.5")
     register(server.http_url, "owner")
     login_url = f"{server.http_url}/api/login"
-    # Failed sign-ins against one name: 5, then 429 (even with the right password, for now).
+    # Failed sign-ins against one name from one address: 5, then 429, even with the right
+    # password (from that address: test_sign_in_throttle.py shows the owner's own goes on).
     statuses = [
         http_json(login_url, {"username": "owner", "password": f"guess {n}"})[0] for n in range(6)
     ]

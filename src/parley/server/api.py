@@ -9,7 +9,9 @@ which a cross-site HTML form cannot.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -17,11 +19,13 @@ from aiohttp import web
 from parley.chat.auth import AccountError, Accounts, hash_token
 from parley.chat.node import Node
 from parley.chat.notices import RevokeNotice, pack_notice
-from parley.chat.ratelimit import RateLimit, TokenBucket
+from parley.chat.ratelimit import RateLimit
 from parley.config import sign_in_limit
 from parley.model import Session
 from parley.protocol.codec import MAX_JSON_DEPTH, nested_too_deeply
+from parley.protocol.names import username_problem
 from parley.server.endpoint import client_address
+from parley.server.throttle import SignInGuard
 from parley.store.base import Unavailable
 
 COOKIE = "parley_session"
@@ -57,45 +61,15 @@ def _user_json(session: Session) -> dict[str, Any]:
     return {"name": session.user.name, "admin": session.user.is_admin}
 
 
-#: Failed sign-ins per account name: 5, then one every 10 s (slows password guessing down
-#: without locking the owner out for long).
-NAME_LIMIT = RateLimit(rate=0.1, burst=5)
-_MAX_TRACKED = 10_000
-
-
-class Throttle:
-    """Token buckets by key (an address, an account name), forgetting the oldest keys."""
-
-    def __init__(self, limit: RateLimit) -> None:
-        self.limit = limit
-        self._buckets: dict[str, TokenBucket] = {}
-
-    def allow(self, key: str) -> bool:
-        bucket = self._buckets.pop(key, None) or TokenBucket(self.limit)
-        self._buckets[key] = bucket  # most recently used last
-        if len(self._buckets) > _MAX_TRACKED:
-            del self._buckets[next(iter(self._buckets))]
-        return bucket.take()
-
-    def peek(self, key: str) -> bool:
-        """Whether ``allow`` would succeed, without taking a token."""
-        bucket = self._buckets.get(key)
-        return bucket is None or bucket.available >= 1.0
-
-
-def _throttled() -> web.Response:
+def _throttled(retry_after: float) -> web.Response:
     response = error_response("rate_limited", "too many attempts; wait a little and try again")
-    response.headers["Retry-After"] = "10"
+    response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
 
 
 class AccountRoutes:
     """The ``/api/...`` handlers; ``secure_cookies`` adds ``Secure`` (HTTPS deployments).
-
-    Password checks are slow on purpose (Argon2id), which makes them both a target for
-    guessing and a way to burn the server's CPU: attempts are throttled per client address,
-    and failed sign-ins per account name.
-    """
+    The sign-in limits are ``server/throttle.py``'s."""
 
     def __init__(
         self,
@@ -110,12 +84,10 @@ class AccountRoutes:
         self.node = node
         self.secure_cookies = secure_cookies
         self.behind_proxy = behind_proxy
-        #: Sign-in and registration attempts per client address (``--auth-rate``).
-        self.by_address = Throttle(address_limit or sign_in_limit())
-        self.by_name = Throttle(NAME_LIMIT)
+        self.guard = SignInGuard(address_limit or sign_in_limit())
 
-    def _address_allowed(self, request: web.Request) -> bool:
-        return self.by_address.allow(client_address(request, behind_proxy=self.behind_proxy))
+    def _address(self, request: web.Request) -> str:
+        return client_address(request, behind_proxy=self.behind_proxy)
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_post("/api/register", self.register)
@@ -160,8 +132,9 @@ class AccountRoutes:
         return response
 
     async def register(self, request: web.Request) -> web.Response:
-        if not self._address_allowed(request):
-            return _throttled()
+        retry_after = self.guard.attempt(self._address(request))
+        if retry_after:
+            return _throttled(retry_after)
         try:
             username, password = await self._credentials(request)
             session, token = await self.accounts.register(username, password)
@@ -172,20 +145,31 @@ class AccountRoutes:
         return self._signed_in(session, token, 201)
 
     async def login(self, request: web.Request) -> web.Response:
-        if not self._address_allowed(request):
-            return _throttled()
+        address = self._address(request)
+        retry_after = self.guard.attempt(address)
+        if retry_after:
+            return _throttled(retry_after)
         try:
             username, password = await self._credentials(request)
-            name_key = username.lower()
-            if not self.by_name.peek(name_key):
-                return _throttled()
+        except AccountError as error:
+            return error_response(error.code, error.message)
+        # A name that cannot exist is throttled as one account: its key stays small.
+        account = username.lower() if username_problem(username) is None else ""
+        verdict = self.guard.login(address, account)
+        if verdict.retry_after:
+            return _throttled(verdict.retry_after)
+        if verdict.delay:
+            await asyncio.sleep(verdict.delay)
+        try:
             session, token = await self.accounts.login(username, password)
         except AccountError as error:
-            if error.code == "wrong_credentials":
-                self.by_name.allow(name_key)  # only failures count against the name
+            if error.code != "wrong_credentials":  # the password was right
+                self.guard.refund(address, account)
             return error_response(error.code, error.message)
         except Unavailable:
+            self.guard.refund(address, account)
             return error_response("unavailable", "the server cannot sign you in right now")
+        self.guard.refund(address, account)
         return self._signed_in(session, token, 200)
 
     async def logout(self, request: web.Request) -> web.Response:
