@@ -130,11 +130,6 @@ class ServeSettings:
     def tls(self) -> bool:
         return self.certfile is not None
 
-    @property
-    def secure_cookies(self) -> bool:
-        """Cookies get ``Secure`` when browsers reach the server over HTTPS."""
-        return self.tls or self.behind_proxy
-
     def check(self) -> None:
         """Raise :class:`SettingsError` for settings that cannot work together."""
         if self.max_text + 1024 > self.websocket.max_message_size:

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import trustme
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.helpers.chat import PASSWORD, Chat, http_json, http_status, register
 from tests.helpers.process import ServerProcess
+from tests.helpers.tls import issue_certificate
 
 Factory = Callable[..., ServerProcess]
 
@@ -24,15 +24,8 @@ Factory = Callable[..., ServerProcess]
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, ssl.SSLContext]:
     """A throw-away CA and a certificate for 127.0.0.1: (certfile, keyfile, client context)."""
-    folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    certfile, keyfile = folder / "cert.pem", folder / "key.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
-    cert.private_key_pem.write_to_path(str(keyfile))
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
-    return certfile, keyfile, client
+    issued = issue_certificate(tmp_path_factory.mktemp("tls"))
+    return issued.certfile, issued.keyfile, issued.client
 
 
 async def test_tls_serves_https_and_wss(

@@ -1,10 +1,16 @@
 """The account API over HTTP: register, log in, log out, who am I.
 
 Requests and responses are JSON. A successful registration or login answers with the user and
-a session token, and sets the same token as an ``HttpOnly``, ``SameSite=Strict`` cookie, so
+a session token, and sets the same token as the session cookie (``server/cookies.py``), so
 that browsers never expose it to scripts and never send it cross-site; other clients send it
-as ``Authorization: Bearer <token>``. Requests must say ``Content-Type: application/json``,
-which a cross-site HTML form cannot.
+as ``Authorization: Bearer <token>``.
+
+Every request that changes something (register, log in, log out) must say ``Content-Type:
+application/json``, which neither a cross-site HTML form nor a "simple" cross-origin
+``fetch`` can send, and must not come from another origin's page (``server/origins.py``): a
+page on another port or subdomain of the same site gets the cookie (SameSite=Strict does not
+stop it) and could otherwise sign the user out, or into an account of its choosing. Both
+refusals change nothing and are answered before any work is done.
 """
 
 from __future__ import annotations
@@ -24,11 +30,11 @@ from parley.config import sign_in_limit
 from parley.model import Session
 from parley.protocol.codec import MAX_JSON_DEPTH, nested_too_deeply
 from parley.protocol.names import username_problem
+from parley.server.cookies import SessionCookie
 from parley.server.endpoint import client_address
+from parley.server.origins import Origins
 from parley.server.throttle import SignInGuard
 from parley.store.base import Unavailable
-
-COOKIE = "parley_session"
 
 _STATUS = {
     "invalid_username": 400,
@@ -37,24 +43,17 @@ _STATUS = {
     "wrong_credentials": 401,
     "unauthorized": 401,
     "registration_closed": 403,
+    "forbidden_origin": 403,
     "rate_limited": 429,
     "account_disabled": 403,
     "username_taken": 409,
+    "unsupported_media_type": 415,
     "unavailable": 503,
 }
 
 
 def error_response(code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=_STATUS.get(code, 400))
-
-
-def request_token(request: web.BaseRequest) -> str | None:
-    """The session token of a request: ``Authorization: Bearer`` first, then the cookie."""
-    auth = request.headers.get("Authorization", "")
-    scheme, _, value = auth.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(COOKIE) or None
 
 
 def _user_json(session: Session) -> dict[str, Any]:
@@ -68,26 +67,25 @@ def _throttled(retry_after: float) -> web.Response:
 
 
 class AccountRoutes:
-    """The ``/api/...`` handlers; ``secure_cookies`` adds ``Secure`` (HTTPS deployments).
-    The sign-in limits are ``server/throttle.py``'s."""
+    """The ``/api/...`` handlers (see the module docstring; the sign-in limits are
+    ``server/throttle.py``'s)."""
 
     def __init__(
         self,
         accounts: Accounts,
         node: Node,
         *,
-        secure_cookies: bool = False,
+        origins: Origins,
+        cookie: SessionCookie,
         behind_proxy: bool = False,
         address_limit: RateLimit | None = None,
     ) -> None:
         self.accounts = accounts
         self.node = node
-        self.secure_cookies = secure_cookies
+        self.origins = origins
+        self.cookie = cookie
         self.behind_proxy = behind_proxy
         self.guard = SignInGuard(address_limit or sign_in_limit())
-
-    def _address(self, request: web.Request) -> str:
-        return client_address(request, behind_proxy=self.behind_proxy)
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_post("/api/register", self.register)
@@ -95,14 +93,28 @@ class AccountRoutes:
         app.router.add_post("/api/logout", self.logout)
         app.router.add_get("/api/me", self.me)
 
-    async def _credentials(self, request: web.Request) -> tuple[str, str]:
+    def _address(self, request: web.Request) -> str:
+        return client_address(request, behind_proxy=self.behind_proxy)
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """The answer to a state-changing request that must not be served (not JSON, or from
+        another origin's page), or None."""
         if request.content_type != "application/json":
-            raise AccountError("bad_request", "send JSON with Content-Type: application/json")
+            return error_response(
+                "unsupported_media_type", "send JSON with Content-Type: application/json"
+            )
+        if not self.origins.allows(request):
+            return error_response(
+                "forbidden_origin", "requests from this page's origin are not accepted"
+            )
+        return None
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
         try:
             raw = await request.read()
             if nested_too_deeply(raw):
                 raise AccountError("bad_request", f"JSON nests more than {MAX_JSON_DEPTH} levels")
-            body = json.loads(raw)
+            body = json.loads(raw) if raw.strip() else {}
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise AccountError("bad_request", "the body is not valid JSON") from None
         except ConnectionError:
@@ -110,28 +122,29 @@ class AccountRoutes:
             raise AccountError("bad_request", "incomplete request") from None
         if not isinstance(body, dict):
             raise AccountError("bad_request", "the body must be a JSON object")
+        return body
+
+    async def _credentials(self, request: web.Request) -> tuple[str, str]:
+        body = await self._body(request)
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise AccountError("bad_request", 'send {"username": "...", "password": "..."}')
         return username, password
 
-    def _signed_in(self, session: Session, token: str, status: int) -> web.Response:
+    def _signed_in(
+        self, request: web.Request, session: Session, token: str, status: int
+    ) -> web.Response:
         response = web.json_response(
             {"user": _user_json(session), "token": token, "expires": session.expires_at},
             status=status,
         )
-        response.set_cookie(
-            COOKIE,
-            token,
-            max_age=int(self.accounts.session_ttl),
-            path="/",
-            httponly=True,
-            samesite="Strict",
-            secure=self.secure_cookies,
-        )
+        self.cookie.set(request, response, token)
         return response
 
     async def register(self, request: web.Request) -> web.Response:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
         retry_after = self.guard.attempt(self._address(request))
         if retry_after:
             return _throttled(retry_after)
@@ -142,9 +155,12 @@ class AccountRoutes:
             return error_response(error.code, error.message)
         except Unavailable:
             return error_response("unavailable", "the server cannot store accounts right now")
-        return self._signed_in(session, token, 201)
+        return self._signed_in(request, session, token, 201)
 
     async def login(self, request: web.Request) -> web.Response:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
         address = self._address(request)
         retry_after = self.guard.attempt(address)
         if retry_after:
@@ -170,12 +186,18 @@ class AccountRoutes:
             self.guard.refund(address, account)
             return error_response("unavailable", "the server cannot sign you in right now")
         self.guard.refund(address, account)
-        return self._signed_in(session, token, 200)
+        return self._signed_in(request, session, token, 200)
 
     async def logout(self, request: web.Request) -> web.Response:
-        token = request_token(request)
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        token = self.cookie.token(request)
         try:
+            await self._body(request)  # {} (or nothing): there is nothing to say
             session = await self.accounts.logout(token) if token else None
+        except AccountError as error:
+            return error_response(error.code, error.message)
         except Unavailable:
             return error_response("unavailable", "the server cannot sign you out right now")
         if session is not None:
@@ -183,11 +205,11 @@ class AccountRoutes:
             notice = pack_notice(RevokeNotice(token_hash=hash_token(token or "")))
             self.node.notify_user(session.user.id, notice)
         response = web.Response(status=204)
-        response.del_cookie(COOKIE, path="/")
+        self.cookie.delete(request, response)
         return response
 
     async def me(self, request: web.Request) -> web.Response:
-        token = request_token(request)
+        token = self.cookie.token(request)
         try:
             session = await self.accounts.authenticate(token) if token else None
         except Unavailable:

@@ -10,11 +10,10 @@
   in the lobby (``chat/guests.py``), unless guests are switched off.
 * ``GET /metrics`` (unless switched off) serves Prometheus metrics (``server/metrics.py``).
 
-Cross-site WebSocket hijacking is stopped at the handshake: a ``parley.v1`` request that
-carries an ``Origin`` must come from the server's own origin or one the operator allowed.
-Browsers always send ``Origin`` and cannot forge it; other clients send none and authenticate
-with a token they hold. Plain-text guests carry no credentials, so any page may open one (the
-tutorial's own pages are opened from ``file://``, whose origin is ``null``).
+Cross-site WebSocket hijacking is stopped at the handshake: a ``parley.v1`` request must pass
+the origin policy of ``server/origins.py``, like the account API's state-changing requests.
+Plain-text guests carry no credentials, so any page may open one (the tutorial's own pages are
+opened from ``file://``, whose origin is ``null``).
 """
 
 from __future__ import annotations
@@ -36,9 +35,11 @@ from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
 from parley.presence.base import Presence
-from parley.server.api import AccountRoutes, error_response, request_token
+from parley.server.api import AccountRoutes, error_response
+from parley.server.cookies import SessionCookie
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.metrics import Metrics
+from parley.server.origins import Origins
 from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
 from parley.store.base import Quota, RoomQuotas, Store, StoreError
@@ -100,7 +101,8 @@ class ChatServer:
         self.guests = Guests(self.node, max_text=settings.max_text, rate=settings.rate)
         self.metrics = Metrics(self.endpoint, self.node)
         self.store.observe_commit = self.metrics.commit.observe
-        self.allowed_origins = frozenset(origin.lower() for origin in settings.allowed_origins)
+        self.origins = Origins(settings)
+        self.cookie = SessionCookie(self.origins, settings.session_ttl)
         self._revalidator: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -151,7 +153,8 @@ class ChatServer:
         AccountRoutes(
             self.accounts,
             self.node,
-            secure_cookies=self.settings.secure_cookies,
+            origins=self.origins,
+            cookie=self.cookie,
             behind_proxy=self.settings.behind_proxy,
             address_limit=self.settings.auth_rate,
         ).add_to(app)
@@ -201,27 +204,12 @@ class ChatServer:
             status=200 if healthy else 503,
         )
 
-    def own_origin(self, request: web.BaseRequest) -> str:
-        """``scheme://host[:port]`` of this server as the client addressed it."""
-        https = self.settings.tls or (
-            self.settings.behind_proxy
-            and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-        )
-        return f"{'https' if https else 'http'}://{request.host}".lower()
-
-    def origin_allowed(self, request: web.BaseRequest) -> bool:
-        origin = request.headers.get("Origin")
-        if origin is None:
-            return True  # not a browser: it authenticates with a token it holds
-        origin = origin.lower()
-        return origin == self.own_origin(request) or origin in self.allowed_origins
-
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         handshake = self.endpoint.handshake(request, subprotocols=[SUBPROTOCOL])
         if isinstance(handshake, web.Response):
             return handshake
         if handshake.subprotocol == SUBPROTOCOL:
-            if not self.origin_allowed(request):
+            if not self.origins.allows(request):
                 log.info(
                     "refused a cross-origin WebSocket",
                     extra={"event": "origin_refused", "origin": request.headers.get("Origin")},
@@ -231,7 +219,7 @@ class ChatServer:
                 )
                 response.force_close()
                 return response
-            token = request_token(request)
+            token = self.cookie.token(request)
             session = None
             if token is not None:
                 try:
