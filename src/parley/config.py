@@ -123,6 +123,9 @@ class ServeSettings:
     keyfile: Path | None = None
     behind_proxy: bool = False
     metrics: bool = True
+    # -- who may reach the server, and room spam (see their flags) --
+    public_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
     rooms_per_day: int = 50
     invitations_per_hour: int = 30
 
@@ -153,6 +156,14 @@ class ServeSettings:
             raise SettingsError("--certfile and --keyfile go together")
         if self.certfile is not None:
             self.ssl_context()
+        if self.public_url is not None:
+            public_origin(self.public_url)  # raises SettingsError
+        for host in self.allowed_hosts:
+            if host != "*" and not _HOST_NAME.fullmatch(host):
+                raise SettingsError(
+                    f"--allowed-host {host!r}: give a host name without scheme or port, "
+                    "e.g. chat.example.com (or * for any)"
+                )
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The server's TLS context, or None without TLS. Raises :class:`SettingsError`."""
@@ -168,6 +179,34 @@ class ServeSettings:
 
 
 _DEFAULTS = ServeSettings()
+
+#: A host name or IP address as ``--allowed-host`` takes it (no scheme, no port).
+_HOST_NAME = re.compile(
+    r"\A(?:[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]+\])\Z"
+)
+
+
+def public_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``--public-url``, lower-cased; :class:`SettingsError` for a
+    URL that is not one."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise SettingsError(
+            f"--public-url {url!r}: give scheme://host[:port], e.g. https://chat.example.com"
+        )
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        raise SettingsError(f"--public-url {url!r}: the port must be 0 to 65535") from None
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 # -- how a setting is written -------------------------------------------------------------------
@@ -580,7 +619,21 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         Switch(),
     ),
     Flag("--metrics", "metrics", "Serve Prometheus metrics at /metrics.", Switch()),
-    # -- room spam ------------------------------------------------------------------------------
+    # -- who may reach the server; room spam ----------------------------------------------------
+    Flag(
+        "--public-url",
+        "public_url",
+        "The URL people open to reach this server (https://chat.example.com): its host is "
+        "allowed in the Host header and its origin may sign in and open signed-in WebSockets.",
+    ),
+    Flag(
+        "--allowed-host",
+        "allowed_hosts",
+        "Another host name clients may address this server by (the Host header; others get "
+        "421, against DNS rebinding). IP addresses and localhost are always allowed. "
+        "Repeatable; * allows any.",
+        Text(repeated=True),
+    ),
     Flag(
         "--rooms-per-day",
         "rooms_per_day",

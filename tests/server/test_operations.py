@@ -78,9 +78,14 @@ def test_secure_cookies_behind_a_tls_proxy(server_factory: Factory) -> None:
         (["--certfile", "/etc/hostname"], "go together"),
         (["--certfile", "/etc/hostname", "--keyfile", "/etc/hostname"], "cannot load"),
         (["--certfile", "/no/such/file"], "does not exist"),
+        (["--allowed-host", "https://chat.example.com"], "without scheme or port"),
+        (["--allowed-host", "chat.example.com:443"], "without scheme or port"),
+        (["--public-url", "chat.example.com"], "give scheme://host"),
+        (["--public-url", "https://chat.example.com/chat"], "give scheme://host"),
+        (["--public-url", "https://chat.example.com:99999"], "port must be"),
     ],
 )
-def test_bad_tls_flags_are_one_line(args: list[str], message: str) -> None:
+def test_bad_tls_and_host_flags_are_one_line(args: list[str], message: str) -> None:
     import subprocess
     import sys
 
@@ -93,6 +98,7 @@ def test_bad_tls_flags_are_one_line(args: list[str], message: str) -> None:
     )
     assert result.returncode == 2
     assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
 
 

@@ -112,13 +112,19 @@ def test_state_changing_requests_from_another_origin_are_refused(
 
 
 def test_non_browser_clients_and_allowed_origins_are_served(server_factory: Factory) -> None:
-    server = server_factory("serve", "--allowed-origin", "https://app.example.com")
+    server = server_factory(
+        "serve",
+        "--allowed-origin",
+        "https://app.example.com",
+        "--public-url",
+        "https://chat.example.com",
+    )
     base = server.http_url
     # No Origin: not a browser; it holds its token.
     token = register(base, "cli")
     assert http_json(f"{base}/api/logout", {}, token=token)[0] == 204
     credentials = json.dumps({"username": "cli", "password": PASSWORD}).encode()
-    for origin in ("https://app.example.com", base):
+    for origin in ("https://app.example.com", "https://chat.example.com", base):
         headers = {"Content-Type": "application/json", "Origin": origin}
         status, body, _ = post(f"{base}/api/login", credentials, headers)
         assert status == 200, (origin, body)

@@ -10,10 +10,11 @@
   in the lobby (``chat/guests.py``), unless guests are switched off.
 * ``GET /metrics`` (unless switched off) serves Prometheus metrics (``server/metrics.py``).
 
-Cross-site WebSocket hijacking is stopped at the handshake: a ``parley.v1`` request must pass
-the origin policy of ``server/origins.py``, like the account API's state-changing requests.
-Plain-text guests carry no credentials, so any page may open one (the tutorial's own pages are
-opened from ``file://``, whose origin is ``null``).
+Every request, WebSocket handshakes included, must name an allowed host (``server/hosts.py``:
+DNS rebinding), or gets ``421``. Cross-site WebSocket hijacking is stopped at the handshake:
+a ``parley.v1`` request must pass the origin policy of ``server/origins.py``, like the account
+API's state-changing requests. Plain-text guests carry no credentials, so any page may open
+one (the tutorial's own pages are opened from ``file://``, whose origin is ``null``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -38,6 +40,7 @@ from parley.presence.base import Presence
 from parley.server.api import AccountRoutes, error_response
 from parley.server.cookies import SessionCookie
 from parley.server.endpoint import WebSocketEndpoint
+from parley.server.hosts import HostPolicy
 from parley.server.metrics import Metrics
 from parley.server.origins import Origins
 from parley.server.pages import favicon, page, setup_pages
@@ -101,11 +104,18 @@ class ChatServer:
         self.guests = Guests(self.node, max_text=settings.max_text, rate=settings.rate)
         self.metrics = Metrics(self.endpoint, self.node)
         self.store.observe_commit = self.metrics.commit.observe
+        self.hosts = HostPolicy(settings.host, settings.public_url, settings.allowed_hosts)
         self.origins = Origins(settings)
         self.cookie = SessionCookie(self.origins, settings.session_ttl)
         self._revalidator: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self.hosts.needs_names:
+            log.info(
+                "answering requests addressed to an IP address or localhost only; add the "
+                "name people use with --public-url or --allowed-host",
+                extra={"event": "hosts"},
+            )
         await self.store.start()
         await self.presence.start()
         await self.node.start()
@@ -143,7 +153,9 @@ class ChatServer:
     # -- HTTP ------------------------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=self.settings.http.max_body)
+        app = web.Application(
+            client_max_size=self.settings.http.max_body, middlewares=[self._check_host]
+        )
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._healthz)
@@ -169,6 +181,24 @@ class ChatServer:
         app.on_startup.append(on_startup)
         app.on_cleanup.append(on_cleanup)
         return app
+
+    @web.middleware
+    async def _check_host(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """421 for a request addressed to a host this server does not answer for."""
+        if self.hosts.allows(request.headers.get("Host")):
+            return await handler(request)
+        log.info(
+            "refused a request for another host",
+            extra={"event": "host_refused", "host": request.headers.get("Host", "")[:200]},
+        )
+        response = web.Response(
+            status=421,
+            text="this server does not answer for that host name (see --allowed-host)\n",
+        )
+        response.force_close()
+        return response
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         if wants_websocket(request):

@@ -5,10 +5,10 @@ One policy for every request that uses the session cookie: the WebSocket handsha
 signed-in connection and the account API's state-changing requests (register, log in, log
 out). A browser always sends ``Origin`` with them and scripts cannot change it, so a request
 whose ``Origin`` is neither the server's own (the scheme, host and port it was addressed to)
-nor one the operator allowed (``--allowed-origin``) comes from someone else's page, including
-a page on another port or subdomain of the same site, which ``SameSite=Strict`` does not
-stop. A request without ``Origin`` is not a browser's: it authenticates with a token it holds
-(``Authorization: Bearer``), and is allowed.
+nor one the operator allowed (``--allowed-origin``, the origin of ``--public-url``) comes from
+someone else's page, including a page on another port or subdomain of the same site, which
+``SameSite=Strict`` does not stop. A request without ``Origin`` is not a browser's: it
+authenticates with a token it holds (``Authorization: Bearer``), and is allowed.
 
 **HTTPS.** With ``--certfile`` every request is. Behind a proxy (``--behind-proxy``, whose
 premise is that the proxy terminates TLS), the proxy's ``X-Forwarded-Proto`` says, and a
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from parley.config import ServeSettings
+from parley.config import ServeSettings, public_origin
 
 
 def forwarded_proto(request: web.BaseRequest) -> str | None:
@@ -35,7 +35,10 @@ class Origins:
     def __init__(self, settings: ServeSettings) -> None:
         self.tls = settings.tls
         self.behind_proxy = settings.behind_proxy
-        self.allowed = frozenset(origin.lower().rstrip("/") for origin in settings.allowed_origins)
+        allowed = {origin.lower().rstrip("/") for origin in settings.allowed_origins}
+        if settings.public_url:
+            allowed.add(public_origin(settings.public_url))
+        self.allowed = frozenset(allowed)
 
     def https(self, request: web.BaseRequest) -> bool:
         """Whether the browser reached us over HTTPS (directly, or through our TLS proxy)."""
