@@ -123,9 +123,10 @@ class ServeSettings:
     keyfile: Path | None = None
     behind_proxy: bool = False
     metrics: bool = True
-    # -- who may reach the server, and room spam (see their flags) --
+    # -- who may reach the server, its operator endpoints, room spam (see their flags) --
     public_url: str | None = None
     allowed_hosts: tuple[str, ...] = ()
+    metrics_token: str | None = None
     rooms_per_day: int = 50
     invitations_per_hour: int = 30
 
@@ -164,6 +165,11 @@ class ServeSettings:
                     f"--allowed-host {host!r}: give a host name without scheme or port, "
                     "e.g. chat.example.com (or * for any)"
                 )
+        if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise SettingsError(
+                f"--metrics-token needs at least {MIN_METRICS_TOKEN} characters "
+                "(make one with: openssl rand -hex 32)"
+            )
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The server's TLS context, or None without TLS. Raises :class:`SettingsError`."""
@@ -180,6 +186,8 @@ class ServeSettings:
 
 _DEFAULTS = ServeSettings()
 
+#: The shortest ``--metrics-token`` accepted: a guessable token protects nothing.
+MIN_METRICS_TOKEN = 16
 #: A host name or IP address as ``--allowed-host`` takes it (no scheme, no port).
 _HOST_NAME = re.compile(
     r"\A(?:[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]+\])\Z"
@@ -619,7 +627,7 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         Switch(),
     ),
     Flag("--metrics", "metrics", "Serve Prometheus metrics at /metrics.", Switch()),
-    # -- who may reach the server; room spam ----------------------------------------------------
+    # -- who may reach the server and its operator endpoints; room spam -----------------------
     Flag(
         "--public-url",
         "public_url",
@@ -633,6 +641,13 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         "421, against DNS rebinding). IP addresses and localhost are always allowed. "
         "Repeatable; * allows any.",
         Text(repeated=True),
+    ),
+    Flag(
+        "--metrics-token",
+        "metrics_token",
+        "Require 'Authorization: Bearer TOKEN' for /metrics and for the details of /healthz "
+        f"(at least {MIN_METRICS_TOKEN} characters; prefer the environment variable, which "
+        "the process list does not show).",
     ),
     Flag(
         "--rooms-per-day",

@@ -1,5 +1,5 @@
 """DNS rebinding: a request (HTTP or WebSocket handshake) naming a host the server does not
-answer for gets 421."""
+answer for gets 421; and no response says which Python or aiohttp runs the server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.helpers.process import ServerProcess
-from tests.helpers.rawws import http_request
+from tests.helpers.rawws import RawClient, http_request
 
 Factory = Callable[..., ServerProcess]
 
@@ -106,3 +106,31 @@ def test_listening_everywhere_answers_addresses_and_says_how_to_add_names(
     assert status(http_request(server.port, get("/healthz", "192.0.2.10"))) == 200
     assert status(http_request(server.port, get("/healthz", "chat.example.com"))) == 421
     server.wait_for_line(r"add the name people use with --public-url or --allowed-host")
+
+
+def test_no_response_names_python_or_aiohttp(server_factory: Factory) -> None:
+    server = server_factory("serve")
+    host = f"127.0.0.1:{server.port}"
+    answers = [
+        http_request(server.port, get("/", host)),
+        http_request(server.port, get("/no/such/page", host)),
+        http_request(server.port, get("/", "evil.example")),
+        http_request(server.port, login(host)),
+        # Requests that no handler sees: aiohttp answers them itself.
+        http_request(server.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n"),
+        http_request(server.port, b"\x16\x03\x01\x02\x00 not http at all\r\n\r\n"),
+    ]
+    for answer in answers:
+        assert status(answer) in (200, 400, 401, 404, 421), answer
+        assert headers(answer)["server"] == "Parley", answer
+    everything = b"".join(answers).lower()
+    assert b"python" not in everything
+    assert b"aiohttp" not in everything
+    # The 101 is Parley's own, and names no server at all.
+    ws = RawClient(server.port, "/ws")
+    try:
+        assert "server" not in ws.response_headers
+    finally:
+        ws.close()
+    echo = server_factory("echo")
+    assert headers(http_request(echo.port, get("/", "127.0.0.1")))["server"] == "Parley"

@@ -83,9 +83,10 @@ def test_secure_cookies_behind_a_tls_proxy(server_factory: Factory) -> None:
         (["--public-url", "chat.example.com"], "give scheme://host"),
         (["--public-url", "https://chat.example.com/chat"], "give scheme://host"),
         (["--public-url", "https://chat.example.com:99999"], "port must be"),
+        (["--metrics-token", "short"], "at least 16 characters"),
     ],
 )
-def test_bad_tls_and_host_flags_are_one_line(args: list[str], message: str) -> None:
+def test_bad_tls_and_access_flags_are_one_line(args: list[str], message: str) -> None:
     import subprocess
     import sys
 

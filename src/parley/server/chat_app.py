@@ -8,7 +8,8 @@
   ``Authorization: Bearer`` (an invalid token is refused with 401 there and then), or by an
   ``auth`` frame. Without a subprotocol it is one of the tutorial's plain-text clients, a guest
   in the lobby (``chat/guests.py``), unless guests are switched off.
-* ``GET /metrics`` (unless switched off) serves Prometheus metrics (``server/metrics.py``).
+* ``GET /metrics`` (unless switched off) serves Prometheus metrics (``server/metrics.py``),
+  only to ``Authorization: Bearer <--metrics-token>`` when a token is set.
 
 Every request, WebSocket handshakes included, must name an allowed host (``server/hosts.py``:
 DNS rebinding), or gets ``421``. Cross-site WebSocket hijacking is stopped at the handshake:
@@ -41,7 +42,7 @@ from parley.server.api import AccountRoutes, error_response
 from parley.server.cookies import SessionCookie
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.hosts import HostPolicy
-from parley.server.metrics import Metrics
+from parley.server.metrics import Metrics, bearer_matches
 from parley.server.origins import Origins
 from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
@@ -102,7 +103,7 @@ class ChatServer:
             ),
         )
         self.guests = Guests(self.node, max_text=settings.max_text, rate=settings.rate)
-        self.metrics = Metrics(self.endpoint, self.node)
+        self.metrics = Metrics(self.endpoint, self.node, token=settings.metrics_token)
         self.store.observe_commit = self.metrics.commit.observe
         self.hosts = HostPolicy(settings.host, settings.public_url, settings.allowed_hosts)
         self.origins = Origins(settings)
@@ -211,7 +212,12 @@ class ChatServer:
     async def _healthz(self, request: web.Request) -> web.Response:
         """200 when every part works; 503 ("degraded") while the broker or the database is
         unreachable, so that a load balancer can prefer other nodes meanwhile (this node
-        still serves its clients, and catches up by itself)."""
+        still serves its clients, and catches up by itself).
+
+        Anyone sees the status and which part is down; the version, the node and its
+        connection count only a request with the metrics token (never without a token set):
+        an attacker learns nothing about which release to aim at.
+        """
         try:
             async with asyncio.timeout(1.0):
                 await self.store.get_room_by_id(self.node.lobby_id)
@@ -221,18 +227,20 @@ class ChatServer:
         broker = self.broker.healthy
         presence = getattr(self.presence, "healthy", True)
         healthy = database and broker and presence
-        return web.json_response(
-            {
-                "status": "ok" if healthy else "degraded",
-                "version": __version__,
-                "node": self.node.node_id,
-                "connections": len(self.endpoint.connections),
-                "database": "ok" if database else "unreachable",
-                "broker": "ok" if broker else "unreachable",
-                "presence": "ok" if presence else "unreachable",
-            },
-            status=200 if healthy else 503,
-        )
+        body: dict[str, object] = {
+            "status": "ok" if healthy else "degraded",
+            "database": "ok" if database else "unreachable",
+            "broker": "ok" if broker else "unreachable",
+            "presence": "ok" if presence else "unreachable",
+        }
+        token = self.settings.metrics_token
+        if token is not None and bearer_matches(request, token):
+            body.update(
+                version=__version__,
+                node=self.node.node_id,
+                connections=len(self.endpoint.connections),
+            )
+        return web.json_response(body, status=200 if healthy else 503)
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         handshake = self.endpoint.handshake(request, subprotocols=[SUBPROTOCOL])
