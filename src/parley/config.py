@@ -123,15 +123,16 @@ class ServeSettings:
     keyfile: Path | None = None
     behind_proxy: bool = False
     metrics: bool = True
+    # -- who may reach the server, its operator endpoints, room spam (see their flags) --
+    public_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    metrics_token: str | None = None
+    rooms_per_day: int = 50
+    invitations_per_hour: int = 30
 
     @property
     def tls(self) -> bool:
         return self.certfile is not None
-
-    @property
-    def secure_cookies(self) -> bool:
-        """Cookies get ``Secure`` when browsers reach the server over HTTPS."""
-        return self.tls or self.behind_proxy
 
     def check(self) -> None:
         """Raise :class:`SettingsError` for settings that cannot work together."""
@@ -156,6 +157,19 @@ class ServeSettings:
             raise SettingsError("--certfile and --keyfile go together")
         if self.certfile is not None:
             self.ssl_context()
+        if self.public_url is not None:
+            public_origin(self.public_url)  # raises SettingsError
+        for host in self.allowed_hosts:
+            if host != "*" and not _HOST_NAME.fullmatch(host):
+                raise SettingsError(
+                    f"--allowed-host {host!r}: give a host name without scheme or port, "
+                    "e.g. chat.example.com (or * for any)"
+                )
+        if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise SettingsError(
+                f"--metrics-token needs at least {MIN_METRICS_TOKEN} characters "
+                "(make one with: openssl rand -hex 32)"
+            )
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The server's TLS context, or None without TLS. Raises :class:`SettingsError`."""
@@ -171,6 +185,36 @@ class ServeSettings:
 
 
 _DEFAULTS = ServeSettings()
+
+#: The shortest ``--metrics-token`` accepted: a guessable token protects nothing.
+MIN_METRICS_TOKEN = 16
+#: A host name or IP address as ``--allowed-host`` takes it (no scheme, no port).
+_HOST_NAME = re.compile(
+    r"\A(?:[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]+\])\Z"
+)
+
+
+def public_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``--public-url``, lower-cased; :class:`SettingsError` for a
+    URL that is not one."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise SettingsError(
+            f"--public-url {url!r}: give scheme://host[:port], e.g. https://chat.example.com"
+        )
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        raise SettingsError(f"--public-url {url!r}: the port must be 0 to 65535") from None
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 # -- how a setting is written -------------------------------------------------------------------
@@ -542,8 +586,8 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         "--auth-rate",
         "auth_rate.rate",
         "Sign-in and registration attempts per second per client address (burst: "
-        f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more); "
-        "failed sign-ins per account name are limited separately (5, then one per 10 s).",
+        f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more); sign-ins per account "
+        "and address, and per account, are limited separately (see docs/security.md).",
         Number(0.01),
         limit=Limit(
             "sign-ins and registrations per second per client address (burst: "
@@ -583,6 +627,49 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         Switch(),
     ),
     Flag("--metrics", "metrics", "Serve Prometheus metrics at /metrics.", Switch()),
+    # -- who may reach the server and its operator endpoints; room spam -----------------------
+    Flag(
+        "--public-url",
+        "public_url",
+        "The URL people open to reach this server (https://chat.example.com): its host is "
+        "allowed in the Host header and its origin may sign in and open signed-in WebSockets.",
+    ),
+    Flag(
+        "--allowed-host",
+        "allowed_hosts",
+        "Another host name clients may address this server by (the Host header; others get "
+        "421, against DNS rebinding). IP addresses and localhost are always allowed. "
+        "Repeatable; * allows any.",
+        Text(repeated=True),
+    ),
+    Flag(
+        "--metrics-token",
+        "metrics_token",
+        "Require 'Authorization: Bearer TOKEN' for /metrics and for the details of /healthz "
+        f"(at least {MIN_METRICS_TOKEN} characters; prefer the environment variable, which "
+        "the process list does not show).",
+    ),
+    Flag(
+        "--rooms-per-day",
+        "rooms_per_day",
+        "Rooms (public, private or direct) one user may create in 24 hours; admins have no limit.",
+        Integer(1),
+        limit=Limit(
+            "rooms one user creates in 24 hours (public, private and direct; admins: no limit)",
+            "`limit_reached` error saying when the next one is possible; nothing is created",
+        ),
+    ),
+    Flag(
+        "--invitations-per-hour",
+        "invitations_per_hour",
+        "Invitations (and new direct rooms) one user may receive from others in an hour; "
+        "admins' invitations are not refused.",
+        Integer(1),
+        limit=Limit(
+            "invitations (and new direct rooms) one user receives from others in an hour",
+            "`limit_reached` error for the inviter (admins: never refused); nothing is changed",
+        ),
+    ),
 )
 
 _BY_OPTION = {flag.option: flag for flag in SERVE_FLAGS}

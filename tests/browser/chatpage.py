@@ -69,7 +69,7 @@ class ChatPages(Pages):
 
         def on_request(request: Request) -> None:
             url = request.url
-            own = (self.base_url, self.base_url.replace("http://", "ws://", 1), "data:")
+            own = (self.base_url, self.base_url.replace("http", "ws", 1), "data:")
             if not url.startswith(own):
                 self.problems.append(f"request to another origin: {url}")
 
@@ -246,7 +246,7 @@ class SyncChat:
 
 def api_logout(page: Page, base_url: str) -> None:
     """End the page's session from the outside (as signing out in another tab does)."""
-    response = page.context.request.post(base_url + "/api/logout")
+    response = page.context.request.post(base_url + "/api/logout", data={})
     assert response.status == 204, response.status
 
 

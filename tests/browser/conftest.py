@@ -11,6 +11,9 @@ test's server (``tutorial_pages``), so a developer's ``./dev serve`` on 8080 cha
 
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -122,3 +125,17 @@ def open_chat(browser: Browser) -> Iterator[OpenChat]:
         chat.close()
     for chat in made:
         chat.check()
+
+
+@pytest.fixture
+def other_origin(tmp_path: Path) -> Iterator[str]:
+    """A plain static site on another port of 127.0.0.1: the attacker's page."""
+    (tmp_path / "evil.html").write_text("<!doctype html><title>evil</title><p>hello</p>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.RequestHandlerClass.log_message = lambda *args: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/evil.html"
+    httpd.shutdown()
+    httpd.server_close()

@@ -8,13 +8,8 @@ Only the server's Origin check stops it, which is what this test proves.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import Browser
 
 from tests.helpers.process import ServerProcess
@@ -29,20 +24,6 @@ OPEN_SOCKET = """
   socket.onclose = (event) => resolve({opened: false, code: event.code});
 })
 """
-
-
-@pytest.fixture
-def other_origin(tmp_path: Path) -> Iterator[str]:
-    """A plain static site on another port of 127.0.0.1: the attacker's page."""
-    (tmp_path / "evil.html").write_text("<!doctype html><title>evil</title><p>hello</p>")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.RequestHandlerClass.log_message = lambda *args: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/evil.html"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def test_a_cross_origin_page_cannot_open_a_signed_in_websocket(

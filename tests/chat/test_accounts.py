@@ -99,9 +99,9 @@ def test_requests_that_are_not_json_are_refused(server: ServerProcess) -> None:
         f"{server.http_url}/api/login", data=b"username=a&password=b", method="POST"
     )
     request.add_header("Content-Type", "application/x-www-form-urlencoded")
-    assert http_status(request) == 400  # a form post is refused
-    status, _, _ = http_json(f"{server.http_url}/api/login", None, method="POST")
-    assert status == 400
+    assert http_status(request) == 415  # a form post is refused
+    status, body, _ = http_json(f"{server.http_url}/api/login", None, method="POST")
+    assert (status, body["error"]) == (415, "unsupported_media_type")
 
 
 def test_closed_registration(server_factory: Callable[..., ServerProcess]) -> None:

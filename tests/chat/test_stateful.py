@@ -102,8 +102,14 @@ _runs = itertools.count()
 def stateful_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     global _server
     folder = tmp_path_factory.mktemp("stateful")
+    # Every example creates and invites on one server: no rate or room quota may get in the way
+    # (tests/chat/test_room_safety.py tests the quotas).
     _server = start_server(
-        "serve", "--rate-limit", "100000", "--rate-burst", "100000", cwd=folder, env=TEST_ENV
+        "serve",
+        *("--rate-limit", "100000", "--rate-burst", "100000"),
+        *("--rooms-per-day", "1000000", "--invitations-per-hour", "1000000"),
+        cwd=folder,
+        env=TEST_ENV,
     )
     for user in USERS:
         _tokens[user] = register(_server.http_url, user)

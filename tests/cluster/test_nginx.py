@@ -24,6 +24,8 @@ from tests.helpers.process import free_port
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+#: The processes' --metrics-token: /healthz shows its details (connections) only with it.
+METRICS_TOKEN = "nginx-test-metrics-token"
 
 
 @pytest.fixture
@@ -73,8 +75,8 @@ def nginx_for(tmp_path: Path) -> Iterator[object]:
 async def test_nginx_proxies_websockets_to_every_process(
     cluster: Cluster, nginx_for: object
 ) -> None:
-    first = cluster.start_node("--behind-proxy")
-    second = cluster.start_node("--behind-proxy")
+    first = cluster.start_node("--behind-proxy", "--metrics-token", METRICS_TOKEN)
+    second = cluster.start_node("--behind-proxy", "--metrics-token", METRICS_TOKEN)
     port = nginx_for([first.port, second.port])  # type: ignore[operator]
     base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
     with urllib.request.urlopen(base + "/", timeout=5) as response:
@@ -87,7 +89,10 @@ async def test_nginx_proxies_websockets_to_every_process(
     for chat in chats:
         assert (await chat.next("event", 10, kind="message"))["text"] == "through nginx"
     # Both processes took connections (least_conn: no stickiness needed).
-    counts = [http_json(node.http_url + "/healthz")[1]["connections"] for node in (first, second)]
+    counts = [
+        http_json(node.http_url + "/healthz", token=METRICS_TOKEN)[1]["connections"]
+        for node in (first, second)
+    ]
     assert all(count > 0 for count in counts), counts
     # The tutorial's plain-text clients pass through too.
     async with ws_connect(ws_base + "/") as guest:
@@ -102,8 +107,8 @@ async def test_nginx_proxies_websockets_to_every_process(
 async def test_a_client_of_a_dead_process_reconnects_through_nginx(
     cluster: Cluster, nginx_for: object
 ) -> None:
-    first = cluster.start_node("--behind-proxy")
-    second = cluster.start_node("--behind-proxy")
+    first = cluster.start_node("--behind-proxy", "--metrics-token", METRICS_TOKEN)
+    second = cluster.start_node("--behind-proxy", "--metrics-token", METRICS_TOKEN)
     port = nginx_for([first.port, second.port])  # type: ignore[operator]
     base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
     token = register(base, "carol")

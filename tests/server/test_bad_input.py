@@ -182,7 +182,7 @@ async def test_disconnect_mid_fragmented_message_is_a_disconnect(
 
 
 async def test_plain_http_request_on_the_websocket_url_is_426(chat_server: ServerProcess) -> None:
-    answer = http_request(chat_server.port, b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = http_request(chat_server.port, b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 426")
     assert b"WebSocket only" in answer
 
@@ -221,7 +221,8 @@ async def test_malformed_upgrades_get_a_4xx(
 ) -> None:
     for path in ("/", "/ws"):
         answer = http_request(
-            chat_server.port, f"GET {path} HTTP/1.1\r\nHost: x\r\n{request_headers}\r\n".encode()
+            chat_server.port,
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{request_headers}\r\n".encode(),
         )
         assert answer.split(b" ", 2)[1] == status, answer
     await assert_still_chatting(bystanders)
@@ -240,7 +241,7 @@ async def test_websocket_data_sent_with_the_request_is_not_lost(chat_server: Ser
     listener = await connect(chat_server.ws_url)
     client = RawClient(chat_server.port, handshake=False)
     request = (
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     client.send_raw(request + client_frame(1, b"eager"))

@@ -31,7 +31,7 @@ HANDSHAKE = ("Upgrade: websocket", "Connection: Upgrade", KEY)
 
 def req(first: str, *headers: str, body: bytes = b"") -> bytes:
     """A request: its first line, headers (Host added), then the body."""
-    lines = [first, "Host: x", *headers]
+    lines = [first, "Host: 127.0.0.1", *headers]
     return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
 
 

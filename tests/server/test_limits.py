@@ -81,19 +81,23 @@ def test_bad_allowed_origin_flag_is_refused_in_one_line() -> None:
 def test_too_many_or_too_long_headers_get_400(server_factory: Factory) -> None:
     server = server_factory("serve", "--max-headers", "20", "--max-header-size", "1KiB")
     many = "".join(f"X-Filler-{i}: x\r\n" for i in range(30))
-    answer = http_request(server.port, f"GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n".encode())
+    answer = http_request(server.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{many}\r\n".encode())
     assert answer.split(b" ", 2)[1] == b"400"
     long = "X-Long: " + "y" * 2000 + "\r\n"
-    answer = http_request(server.port, f"GET /ws HTTP/1.1\r\nHost: x\r\n{long}\r\n".encode())
+    answer = http_request(
+        server.port, f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n{long}\r\n".encode()
+    )
     assert answer.split(b" ", 2)[1] == b"400"
-    ok = http_request(server.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    ok = http_request(
+        server.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     assert ok.startswith(b"HTTP/1.1 200")
 
 
 def test_a_client_that_never_finishes_its_request_is_closed(server_factory: Factory) -> None:
     server = server_factory("serve", "--handshake-timeout", "1s")
     slow = socket.create_connection(("127.0.0.1", server.port))
-    slow.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\n")  # ... and never the rest
+    slow.sendall(b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # ... and never the rest
     slow.settimeout(10)
     started = time.monotonic()
     assert slow.recv(100) == b""  # the server closed it

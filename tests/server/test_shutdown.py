@@ -46,7 +46,7 @@ async def test_signal_with_an_unresponsive_client_still_exits_promptly(
     # A client that never answers the close frame (it never reads).
     silent = socket.create_connection(("127.0.0.1", server.port))
     silent.sendall(
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     server.wait_for_count("Client connected", 1)

@@ -8,9 +8,17 @@ Anything else is a bug: the client hears ``internal``, the log gets the tracebac
 
 from __future__ import annotations
 
+from parley.clock import now_ms
 from parley.protocol import messages as m
 from parley.protocol.errors import ErrorCode, ProtocolError
-from parley.store.base import Archived, Conflict, Forbidden, NotFound, Unavailable
+from parley.store.base import (
+    Archived,
+    Conflict,
+    Forbidden,
+    LimitReached,
+    NotFound,
+    Unavailable,
+)
 
 
 def refusal(error: Exception, command: m.Command | None) -> ProtocolError:
@@ -30,8 +38,41 @@ def refusal(error: Exception, command: m.Command | None) -> ProtocolError:
         return ProtocolError(ErrorCode.FORBIDDEN, f"{about}: this is not allowed", re)
     if isinstance(error, Conflict):
         return ProtocolError(ErrorCode.CONFLICT, "that name is taken", re)
+    if isinstance(error, LimitReached):
+        return ProtocolError(ErrorCode.LIMIT_REACHED, quota_message(error, command), re)
     if isinstance(error, Unavailable):
         return ProtocolError(
             ErrorCode.UNAVAILABLE, "the server cannot store this now; retry later", re
         )
     return ProtocolError(ErrorCode.INTERNAL, "internal error", re)
+
+
+def quota_message(error: LimitReached, command: m.Command | None) -> str:
+    """What a user is told when a room quota refused ``command``: which limit, and when it
+    will allow one more."""
+    window = spell(error.quota.window_ms).removeprefix("1 ")  # "the last hour"
+    wait = spell(max(1000, error.retry_at - now_ms()))
+    rooms = f"{error.quota.most} room" + ("s" if error.quota.most != 1 else "")
+    if error.which == "created":
+        return (
+            f"you have created {rooms} in the last {window}, the most this server allows; "
+            f"you can create another in {wait}"
+        )
+    user = getattr(command, "user", None)
+    who = repr(user) if isinstance(user, str) else "that user"
+    return (
+        f"{who} was added to {rooms} by others in the last {window}, the most this server "
+        f"allows; try again in {wait}"
+    )
+
+
+def spell(ms: int) -> str:
+    """A duration for people, rounded up: ``24 hours``, ``1 hour``, ``3 h 5 min``, ``40 s``."""
+    seconds = -(-ms // 1000)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = -(-seconds // 60)
+    hours, minutes = divmod(minutes, 60)
+    if not minutes:
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"

@@ -29,7 +29,7 @@ from parley.peer import CloseCode, Peer
 from parley.protocol import messages as m
 from parley.protocol.codec import DEFAULT_MAX_TEXT
 from parley.protocol.errors import ErrorCode, ProtocolError
-from parley.store.base import StoreError
+from parley.store.base import RoomQuotas, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ class ChatConfig:
     typing_interval: float = 3.0
     #: Commands per second per user (all their connections on this server).
     rate: RateLimit = field(default_factory=RateLimit)
+    #: Rooms a user may create and invitations a user may receive (admins: no limit).
+    room_quotas: RoomQuotas = field(default_factory=RoomQuotas)
 
 
 def room_info(
@@ -154,6 +156,11 @@ class SignedIn:
         self.node.notify_user(target, pack_notice(notice))
 
     # -- rooms -----------------------------------------------------------------------------
+
+    @property
+    def quotas(self) -> RoomQuotas | None:
+        """The room quotas this user's commands are held to: none for an admin."""
+        return None if self.user.is_admin else self.config.room_quotas
 
     async def visible_room(self, name: str) -> Room:
         """A room this user may read: a member room, or any public room."""

@@ -87,6 +87,7 @@ async def sign_out(
 ) -> None:
     """End the session of ``token`` (best effort: a server that is gone ended it anyway)."""
     with contextlib.suppress(ClientError):
+        # A JSON body, even an empty one: the server refuses a logout that is not JSON.
         await _post(
-            f"{http_url}/api/logout", None, token=token, timeout=timeout, ssl_context=ssl_context
+            f"{http_url}/api/logout", {}, token=token, timeout=timeout, ssl_context=ssl_context
         )

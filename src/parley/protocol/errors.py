@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"  #: the name is taken
     TOO_LARGE = "too_large"  #: the text is over the server's limit
     RATE_LIMITED = "rate_limited"  #: slow down; the command was not executed
+    #: a per-user quota (rooms created, invitations received) is used up; nothing was done
+    LIMIT_REACHED = "limit_reached"
     UNAVAILABLE = "unavailable"  #: the server cannot store it now; retry later (same cid)
     INTERNAL = "internal"  #: a bug on the server; it was logged
 

@@ -1,15 +1,23 @@
 """The account API over HTTP: register, log in, log out, who am I.
 
 Requests and responses are JSON. A successful registration or login answers with the user and
-a session token, and sets the same token as an ``HttpOnly``, ``SameSite=Strict`` cookie, so
+a session token, and sets the same token as the session cookie (``server/cookies.py``), so
 that browsers never expose it to scripts and never send it cross-site; other clients send it
-as ``Authorization: Bearer <token>``. Requests must say ``Content-Type: application/json``,
-which a cross-site HTML form cannot.
+as ``Authorization: Bearer <token>``.
+
+Every request that changes something (register, log in, log out) must say ``Content-Type:
+application/json``, which neither a cross-site HTML form nor a "simple" cross-origin
+``fetch`` can send, and must not come from another origin's page (``server/origins.py``): a
+page on another port or subdomain of the same site gets the cookie (SameSite=Strict does not
+stop it) and could otherwise sign the user out, or into an account of its choosing. Both
+refusals change nothing and are answered before any work is done.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -17,14 +25,16 @@ from aiohttp import web
 from parley.chat.auth import AccountError, Accounts, hash_token
 from parley.chat.node import Node
 from parley.chat.notices import RevokeNotice, pack_notice
-from parley.chat.ratelimit import RateLimit, TokenBucket
+from parley.chat.ratelimit import RateLimit
 from parley.config import sign_in_limit
 from parley.model import Session
 from parley.protocol.codec import MAX_JSON_DEPTH, nested_too_deeply
+from parley.protocol.names import username_problem
+from parley.server.cookies import SessionCookie
 from parley.server.endpoint import client_address
+from parley.server.origins import Origins
+from parley.server.throttle import SignInGuard
 from parley.store.base import Unavailable
-
-COOKIE = "parley_session"
 
 _STATUS = {
     "invalid_username": 400,
@@ -33,9 +43,11 @@ _STATUS = {
     "wrong_credentials": 401,
     "unauthorized": 401,
     "registration_closed": 403,
+    "forbidden_origin": 403,
     "rate_limited": 429,
     "account_disabled": 403,
     "username_taken": 409,
+    "unsupported_media_type": 415,
     "unavailable": 503,
 }
 
@@ -44,78 +56,36 @@ def error_response(code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=_STATUS.get(code, 400))
 
 
-def request_token(request: web.BaseRequest) -> str | None:
-    """The session token of a request: ``Authorization: Bearer`` first, then the cookie."""
-    auth = request.headers.get("Authorization", "")
-    scheme, _, value = auth.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(COOKIE) or None
-
-
 def _user_json(session: Session) -> dict[str, Any]:
     return {"name": session.user.name, "admin": session.user.is_admin}
 
 
-#: Failed sign-ins per account name: 5, then one every 10 s (slows password guessing down
-#: without locking the owner out for long).
-NAME_LIMIT = RateLimit(rate=0.1, burst=5)
-_MAX_TRACKED = 10_000
-
-
-class Throttle:
-    """Token buckets by key (an address, an account name), forgetting the oldest keys."""
-
-    def __init__(self, limit: RateLimit) -> None:
-        self.limit = limit
-        self._buckets: dict[str, TokenBucket] = {}
-
-    def allow(self, key: str) -> bool:
-        bucket = self._buckets.pop(key, None) or TokenBucket(self.limit)
-        self._buckets[key] = bucket  # most recently used last
-        if len(self._buckets) > _MAX_TRACKED:
-            del self._buckets[next(iter(self._buckets))]
-        return bucket.take()
-
-    def peek(self, key: str) -> bool:
-        """Whether ``allow`` would succeed, without taking a token."""
-        bucket = self._buckets.get(key)
-        return bucket is None or bucket.available >= 1.0
-
-
-def _throttled() -> web.Response:
+def _throttled(retry_after: float) -> web.Response:
     response = error_response("rate_limited", "too many attempts; wait a little and try again")
-    response.headers["Retry-After"] = "10"
+    response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
 
 
 class AccountRoutes:
-    """The ``/api/...`` handlers; ``secure_cookies`` adds ``Secure`` (HTTPS deployments).
-
-    Password checks are slow on purpose (Argon2id), which makes them both a target for
-    guessing and a way to burn the server's CPU: attempts are throttled per client address,
-    and failed sign-ins per account name.
-    """
+    """The ``/api/...`` handlers (see the module docstring; the sign-in limits are
+    ``server/throttle.py``'s)."""
 
     def __init__(
         self,
         accounts: Accounts,
         node: Node,
         *,
-        secure_cookies: bool = False,
+        origins: Origins,
+        cookie: SessionCookie,
         behind_proxy: bool = False,
         address_limit: RateLimit | None = None,
     ) -> None:
         self.accounts = accounts
         self.node = node
-        self.secure_cookies = secure_cookies
+        self.origins = origins
+        self.cookie = cookie
         self.behind_proxy = behind_proxy
-        #: Sign-in and registration attempts per client address (``--auth-rate``).
-        self.by_address = Throttle(address_limit or sign_in_limit())
-        self.by_name = Throttle(NAME_LIMIT)
-
-    def _address_allowed(self, request: web.Request) -> bool:
-        return self.by_address.allow(client_address(request, behind_proxy=self.behind_proxy))
+        self.guard = SignInGuard(address_limit or sign_in_limit())
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_post("/api/register", self.register)
@@ -123,14 +93,28 @@ class AccountRoutes:
         app.router.add_post("/api/logout", self.logout)
         app.router.add_get("/api/me", self.me)
 
-    async def _credentials(self, request: web.Request) -> tuple[str, str]:
+    def _address(self, request: web.Request) -> str:
+        return client_address(request, behind_proxy=self.behind_proxy)
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """The answer to a state-changing request that must not be served (not JSON, or from
+        another origin's page), or None."""
         if request.content_type != "application/json":
-            raise AccountError("bad_request", "send JSON with Content-Type: application/json")
+            return error_response(
+                "unsupported_media_type", "send JSON with Content-Type: application/json"
+            )
+        if not self.origins.allows(request):
+            return error_response(
+                "forbidden_origin", "requests from this page's origin are not accepted"
+            )
+        return None
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
         try:
             raw = await request.read()
             if nested_too_deeply(raw):
                 raise AccountError("bad_request", f"JSON nests more than {MAX_JSON_DEPTH} levels")
-            body = json.loads(raw)
+            body = json.loads(raw) if raw.strip() else {}
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise AccountError("bad_request", "the body is not valid JSON") from None
         except ConnectionError:
@@ -138,30 +122,32 @@ class AccountRoutes:
             raise AccountError("bad_request", "incomplete request") from None
         if not isinstance(body, dict):
             raise AccountError("bad_request", "the body must be a JSON object")
+        return body
+
+    async def _credentials(self, request: web.Request) -> tuple[str, str]:
+        body = await self._body(request)
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise AccountError("bad_request", 'send {"username": "...", "password": "..."}')
         return username, password
 
-    def _signed_in(self, session: Session, token: str, status: int) -> web.Response:
+    def _signed_in(
+        self, request: web.Request, session: Session, token: str, status: int
+    ) -> web.Response:
         response = web.json_response(
             {"user": _user_json(session), "token": token, "expires": session.expires_at},
             status=status,
         )
-        response.set_cookie(
-            COOKIE,
-            token,
-            max_age=int(self.accounts.session_ttl),
-            path="/",
-            httponly=True,
-            samesite="Strict",
-            secure=self.secure_cookies,
-        )
+        self.cookie.set(request, response, token)
         return response
 
     async def register(self, request: web.Request) -> web.Response:
-        if not self._address_allowed(request):
-            return _throttled()
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        retry_after = self.guard.attempt(self._address(request))
+        if retry_after:
+            return _throttled(retry_after)
         try:
             username, password = await self._credentials(request)
             session, token = await self.accounts.register(username, password)
@@ -169,29 +155,49 @@ class AccountRoutes:
             return error_response(error.code, error.message)
         except Unavailable:
             return error_response("unavailable", "the server cannot store accounts right now")
-        return self._signed_in(session, token, 201)
+        return self._signed_in(request, session, token, 201)
 
     async def login(self, request: web.Request) -> web.Response:
-        if not self._address_allowed(request):
-            return _throttled()
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        address = self._address(request)
+        retry_after = self.guard.attempt(address)
+        if retry_after:
+            return _throttled(retry_after)
         try:
             username, password = await self._credentials(request)
-            name_key = username.lower()
-            if not self.by_name.peek(name_key):
-                return _throttled()
+        except AccountError as error:
+            return error_response(error.code, error.message)
+        # A name that cannot exist is throttled as one account: its key stays small.
+        account = username.lower() if username_problem(username) is None else ""
+        verdict = self.guard.login(address, account)
+        if verdict.retry_after:
+            return _throttled(verdict.retry_after)
+        if verdict.delay:
+            await asyncio.sleep(verdict.delay)
+        try:
             session, token = await self.accounts.login(username, password)
         except AccountError as error:
-            if error.code == "wrong_credentials":
-                self.by_name.allow(name_key)  # only failures count against the name
+            if error.code != "wrong_credentials":  # the password was right
+                self.guard.refund(address, account)
             return error_response(error.code, error.message)
         except Unavailable:
+            self.guard.refund(address, account)
             return error_response("unavailable", "the server cannot sign you in right now")
-        return self._signed_in(session, token, 200)
+        self.guard.refund(address, account)
+        return self._signed_in(request, session, token, 200)
 
     async def logout(self, request: web.Request) -> web.Response:
-        token = request_token(request)
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        token = self.cookie.token(request)
         try:
+            await self._body(request)  # {} (or nothing): there is nothing to say
             session = await self.accounts.logout(token) if token else None
+        except AccountError as error:
+            return error_response(error.code, error.message)
         except Unavailable:
             return error_response("unavailable", "the server cannot sign you out right now")
         if session is not None:
@@ -199,11 +205,11 @@ class AccountRoutes:
             notice = pack_notice(RevokeNotice(token_hash=hash_token(token or "")))
             self.node.notify_user(session.user.id, notice)
         response = web.Response(status=204)
-        response.del_cookie(COOKIE, path="/")
+        self.cookie.delete(request, response)
         return response
 
     async def me(self, request: web.Request) -> web.Response:
-        token = request_token(request)
+        token = self.cookie.token(request)
         try:
             session = await self.accounts.authenticate(token) if token else None
         except Unavailable:

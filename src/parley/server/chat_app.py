@@ -8,13 +8,14 @@
   ``Authorization: Bearer`` (an invalid token is refused with 401 there and then), or by an
   ``auth`` frame. Without a subprotocol it is one of the tutorial's plain-text clients, a guest
   in the lobby (``chat/guests.py``), unless guests are switched off.
-* ``GET /metrics`` (unless switched off) serves Prometheus metrics (``server/metrics.py``).
+* ``GET /metrics`` (unless switched off) serves Prometheus metrics (``server/metrics.py``),
+  only to ``Authorization: Bearer <--metrics-token>`` when a token is set.
 
-Cross-site WebSocket hijacking is stopped at the handshake: a ``parley.v1`` request that
-carries an ``Origin`` must come from the server's own origin or one the operator allowed.
-Browsers always send ``Origin`` and cannot forge it; other clients send none and authenticate
-with a token they hold. Plain-text guests carry no credentials, so any page may open one (the
-tutorial's own pages are opened from ``file://``, whose origin is ``null``).
+Every request, WebSocket handshakes included, must name an allowed host (``server/hosts.py``:
+DNS rebinding), or gets ``421``. Cross-site WebSocket hijacking is stopped at the handshake:
+a ``parley.v1`` request must pass the origin policy of ``server/origins.py``, like the account
+API's state-changing requests. Plain-text guests carry no credentials, so any page may open
+one (the tutorial's own pages are opened from ``file://``, whose origin is ``null``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -37,12 +39,15 @@ from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
 from parley.presence.base import Presence
-from parley.server.api import AccountRoutes, error_response, request_token
+from parley.server.api import AccountRoutes, error_response
+from parley.server.cookies import SessionCookie
 from parley.server.endpoint import WebSocketEndpoint
-from parley.server.metrics import Metrics
+from parley.server.hosts import HostPolicy
+from parley.server.metrics import Metrics, bearer_matches
+from parley.server.origins import Origins
 from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
-from parley.store.base import Store, StoreError
+from parley.store.base import Quota, RoomQuotas, Store, StoreError
 from parley.websocket.codes import CloseCode
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,8 @@ log = logging.getLogger(__name__)
 SHOWN_NAME_PROBLEMS = 20
 
 SUBPROTOCOL = "parley.v1"
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 
 
 class ChatServer:
@@ -91,15 +98,29 @@ class ChatServer:
             behind_proxy=settings.behind_proxy,
         )
         self.chat_config = ChatConfig(
-            max_text=settings.max_text, auth_timeout=settings.auth_timeout, rate=settings.rate
+            max_text=settings.max_text,
+            auth_timeout=settings.auth_timeout,
+            rate=settings.rate,
+            room_quotas=RoomQuotas(
+                created=Quota(settings.rooms_per_day, DAY_MS),
+                invited=Quota(settings.invitations_per_hour, HOUR_MS),
+            ),
         )
         self.guests = Guests(self.node, max_text=settings.max_text, rate=settings.rate)
-        self.metrics = Metrics(self.endpoint, self.node)
+        self.metrics = Metrics(self.endpoint, self.node, token=settings.metrics_token)
         self.store.observe_commit = self.metrics.commit.observe
-        self.allowed_origins = frozenset(origin.lower() for origin in settings.allowed_origins)
+        self.hosts = HostPolicy(settings.host, settings.public_url, settings.allowed_hosts)
+        self.origins = Origins(settings)
+        self.cookie = SessionCookie(self.origins, settings.session_ttl)
         self._revalidator: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self.hosts.needs_names:
+            log.info(
+                "answering requests addressed to an IP address or localhost only; add the "
+                "name people use with --public-url or --allowed-host",
+                extra={"event": "hosts"},
+            )
         await self.store.start()
         await self.presence.start()
         await self.node.start()
@@ -158,7 +179,9 @@ class ChatServer:
     # -- HTTP ------------------------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=self.settings.http.max_body)
+        app = web.Application(
+            client_max_size=self.settings.http.max_body, middlewares=[self._check_host]
+        )
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._healthz)
@@ -168,7 +191,8 @@ class ChatServer:
         AccountRoutes(
             self.accounts,
             self.node,
-            secure_cookies=self.settings.secure_cookies,
+            origins=self.origins,
+            cookie=self.cookie,
             behind_proxy=self.settings.behind_proxy,
             address_limit=self.settings.auth_rate,
         ).add_to(app)
@@ -184,6 +208,24 @@ class ChatServer:
         app.on_cleanup.append(on_cleanup)
         return app
 
+    @web.middleware
+    async def _check_host(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """421 for a request addressed to a host this server does not answer for."""
+        if self.hosts.allows(request.headers.get("Host")):
+            return await handler(request)
+        log.info(
+            "refused a request for another host",
+            extra={"event": "host_refused", "host": request.headers.get("Host", "")[:200]},
+        )
+        response = web.Response(
+            status=421,
+            text="this server does not answer for that host name (see --allowed-host)\n",
+        )
+        response.force_close()
+        return response
+
     async def _index(self, request: web.Request) -> web.StreamResponse:
         if wants_websocket(request):
             return await self._websocket(request)
@@ -195,7 +237,12 @@ class ChatServer:
     async def _healthz(self, request: web.Request) -> web.Response:
         """200 when every part works; 503 ("degraded") while the broker or the database is
         unreachable, so that a load balancer can prefer other nodes meanwhile (this node
-        still serves its clients, and catches up by itself)."""
+        still serves its clients, and catches up by itself).
+
+        Anyone sees the status and which part is down; the version, the node and its
+        connection count only a request with the metrics token (never without a token set):
+        an attacker learns nothing about which release to aim at.
+        """
         try:
             async with asyncio.timeout(1.0):
                 await self.store.get_room_by_id(self.node.lobby_id)
@@ -205,40 +252,27 @@ class ChatServer:
         broker = self.broker.healthy
         presence = getattr(self.presence, "healthy", True)
         healthy = database and broker and presence
-        return web.json_response(
-            {
-                "status": "ok" if healthy else "degraded",
-                "version": __version__,
-                "node": self.node.node_id,
-                "connections": len(self.endpoint.connections),
-                "database": "ok" if database else "unreachable",
-                "broker": "ok" if broker else "unreachable",
-                "presence": "ok" if presence else "unreachable",
-            },
-            status=200 if healthy else 503,
-        )
-
-    def own_origin(self, request: web.BaseRequest) -> str:
-        """``scheme://host[:port]`` of this server as the client addressed it."""
-        https = self.settings.tls or (
-            self.settings.behind_proxy
-            and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-        )
-        return f"{'https' if https else 'http'}://{request.host}".lower()
-
-    def origin_allowed(self, request: web.BaseRequest) -> bool:
-        origin = request.headers.get("Origin")
-        if origin is None:
-            return True  # not a browser: it authenticates with a token it holds
-        origin = origin.lower()
-        return origin == self.own_origin(request) or origin in self.allowed_origins
+        body: dict[str, object] = {
+            "status": "ok" if healthy else "degraded",
+            "database": "ok" if database else "unreachable",
+            "broker": "ok" if broker else "unreachable",
+            "presence": "ok" if presence else "unreachable",
+        }
+        token = self.settings.metrics_token
+        if token is not None and bearer_matches(request, token):
+            body.update(
+                version=__version__,
+                node=self.node.node_id,
+                connections=len(self.endpoint.connections),
+            )
+        return web.json_response(body, status=200 if healthy else 503)
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         handshake = self.endpoint.handshake(request, subprotocols=[SUBPROTOCOL])
         if isinstance(handshake, web.Response):
             return handshake
         if handshake.subprotocol == SUBPROTOCOL:
-            if not self.origin_allowed(request):
+            if not self.origins.allows(request):
                 log.info(
                     "refused a cross-origin WebSocket",
                     extra={"event": "origin_refused", "origin": request.headers.get("Origin")},
@@ -248,7 +282,7 @@ class ChatServer:
                 )
                 response.force_close()
                 return response
-            token = request_token(request)
+            token = self.cookie.token(request)
             session = None
             if token is not None:
                 try:

@@ -5,11 +5,13 @@ and the store's stats; a custom collector reads them at scrape time, so a delive
 lock and no function call. Timings (fan-out, store commits, broker lag) are histograms,
 observed once per event or per commit, never per delivery.
 
-Nothing here carries message text, user names or tokens.
+Nothing here carries message text, user names or tokens. With ``--metrics-token`` a scrape
+must say ``Authorization: Bearer <token>`` (compared in constant time), or gets ``401``.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 
 from aiohttp import web
@@ -92,10 +94,20 @@ class _StatsCollector(Collector):
         )
 
 
-class Metrics:
-    """The registry of one server, and the histograms its parts report into."""
+def bearer_matches(request: web.BaseRequest, token: str) -> bool:
+    """Whether the request says ``Authorization: Bearer <token>`` (constant time)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode("utf-8", "replace"), token.encode()
+    )
 
-    def __init__(self, endpoint: WebSocketEndpoint, node: Node) -> None:
+
+class Metrics:
+    """The registry of one server, and the histograms its parts report into; ``token``: the
+    bearer token a scrape must show (None: anyone may scrape)."""
+
+    def __init__(self, endpoint: WebSocketEndpoint, node: Node, token: str | None = None) -> None:
+        self.token = token
         self.registry = CollectorRegistry()
         self.registry.register(_StatsCollector(endpoint, node))
         self.fanout = Histogram(
@@ -120,5 +132,11 @@ class Metrics:
         node.stats.observe_broker_lag = self.broker_lag.observe
 
     async def handle(self, request: web.Request) -> web.Response:
+        if self.token is not None and not bearer_matches(request, self.token):
+            return web.Response(
+                status=401,
+                text="send the metrics token: Authorization: Bearer <token>\n",
+                headers={"WWW-Authenticate": 'Bearer realm="parley-metrics"'},
+            )
         body = generate_latest(self.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

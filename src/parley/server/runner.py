@@ -3,6 +3,10 @@
 Shutdown order matters for clients: first stop accepting (the listening socket closes), then
 tell every WebSocket client the server is going away (close code 1001, which the clients
 treat as "reconnect, possibly elsewhere"), wait briefly for their answers, then exit 0.
+
+Every HTTP response says ``Server: Parley``, without a version: aiohttp's default
+(``Python/3.11 aiohttp/3.x``) tells an attacker which known vulnerabilities to try. The 101
+of a WebSocket handshake is Parley's own and names no server at all.
 """
 
 from __future__ import annotations
@@ -17,12 +21,23 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from parley.config import HttpLimits
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.httplog import AccessLogger, quiet_client_errors
 from parley.websocket.codes import CloseCode
+
+#: The ``Server`` header of every HTTP response.
+SERVER_HEADER = "Parley"
+
+
+def hide_versions() -> None:
+    """Make aiohttp's default ``Server`` header :data:`SERVER_HEADER`, for every response it
+    writes, including the ones no handler sees (a request it could not parse). aiohttp reads
+    this module attribute each time it prepares a response's headers;
+    ``tests/server/test_hosts_and_headers.py`` notices if a new aiohttp stops doing so."""
+    web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]
 
 
 class ListenError(Exception):
@@ -67,6 +82,7 @@ async def serve_until_signalled(
     """
     http = http or HttpLimits()
     quiet_client_errors()
+    hide_versions()
     runner = web.AppRunner(
         app,
         handle_signals=False,

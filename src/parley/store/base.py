@@ -16,9 +16,12 @@ conformance suite, ``tests/store/``. The rules it checks:
   author already used returns the original event with ``duplicate=True`` and stores nothing.
 * **Never block the event loop.** Every method is a coroutine; database work happens in
   threads or an async driver.
+* **Quotas.** Rooms a user creates and invitations a user receives are counted from the
+  database, in the transaction that would add one, so the limits hold across processes and
+  restarts and concurrent requests cannot slip past them (:class:`RoomQuotas`).
 * **Errors.** ``NotFound``, ``Conflict``, ``Forbidden`` for the caller's mistakes;
-  ``Unavailable`` when the database cannot be used (nothing of that call was committed, so a
-  client must not be told it was).
+  ``LimitReached`` past a quota; ``Unavailable`` when the database cannot be used (nothing of
+  that call was committed, so a client must not be told it was).
 
 Names are compared case-insensitively (``Alice`` and ``alice`` are the same user or room) and
 stored as given. Times are milliseconds since the epoch.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
 
@@ -57,6 +61,39 @@ class Forbidden(StoreError):
 
 class Archived(Forbidden):
     """The room is archived: read-only until the operator unarchives it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """At most ``most`` in any ``window_ms`` milliseconds."""
+
+    most: int
+    window_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomQuotas:
+    """What one user may do to rooms; None: no limit.
+
+    ``created``: rooms the user creates (public, private, and direct rooms the user opens).
+    ``invited``: what others do to the user: invitations to rooms (``join`` with ``by``), and
+    direct rooms others open with the user.
+    """
+
+    created: Quota | None = None
+    invited: Quota | None = None
+
+
+class LimitReached(StoreError):
+    """A :class:`RoomQuotas` limit is reached; nothing was changed. ``which`` is
+    ``"created"`` or ``"invited"``; ``retry_at`` (ms since the epoch) is when one more will
+    be allowed."""
+
+    def __init__(self, which: str, quota: Quota, retry_at: int) -> None:
+        super().__init__(f"{which}: {quota.most} per {quota.window_ms} ms reached")
+        self.which = which
+        self.quota = quota
+        self.retry_at = retry_at
 
 
 class Unavailable(StoreError):
@@ -141,22 +178,29 @@ class Store(ABC):
         *,
         creator_id: int | None,
         topic: str = "",
+        quotas: RoomQuotas | None = None,
     ) -> tuple[Room, list[Event]]:
         """Create a room. The creator (if any) becomes its first member: one ``join`` event.
 
         Returns the room as it is after the creation (``last_seq`` included) and its events.
-        Raises :class:`Conflict` when the name is taken (case-insensitively).
+        Raises :class:`Conflict` when the name is taken (case-insensitively), and
+        :class:`LimitReached` when the creator already created ``quotas.created.most`` rooms
+        (direct ones included) within its window.
         """
 
     @abstractmethod
-    async def open_direct(self, user_id: int, other_id: int) -> tuple[Room, list[Event]]:
+    async def open_direct(
+        self, user_id: int, other_id: int, *, quotas: RoomQuotas | None = None
+    ) -> tuple[Room, list[Event]]:
         """The direct room of two different users, created with both as members on first use.
 
         Its name is ``dm:<a>:<b>`` with the two lower-cased user names in sorted order, so
         there is exactly one per pair. Returns the events the call created (none if the room
         existed). Raises :class:`NotFound` for an unknown user, :class:`Forbidden` when both
         ids are the same user (there is no direct room with oneself), and :class:`Conflict`
-        when a room that is not a direct room already has that name.
+        when a room that is not a direct room already has that name. Creating it counts as a
+        room created by ``user_id`` and as an invitation received by ``other_id``:
+        :class:`LimitReached` when either quota is used up (an existing room costs nothing).
         """
 
     @abstractmethod
@@ -219,11 +263,20 @@ class Store(ABC):
 
     @abstractmethod
     async def join(
-        self, room_id: int, user_id: int, author: str, *, by: str | None = None
+        self,
+        room_id: int,
+        user_id: int,
+        author: str,
+        *,
+        by: str | None = None,
+        quotas: RoomQuotas | None = None,
     ) -> Event | None:
         """Make the user a member and append a ``join`` event (``by``: the inviter).
 
-        Returns None, storing nothing, when the user already is a member.
+        Returns None, storing nothing, when the user already is a member. An invitation
+        (``by`` given) raises :class:`LimitReached` when the user already received
+        ``quotas.invited.most`` invitations (and direct rooms opened by others) within its
+        window.
         """
 
     @abstractmethod
@@ -299,9 +352,12 @@ __all__ = [
     "Conflict",
     "Event",
     "Forbidden",
+    "LimitReached",
     "NotFound",
+    "Quota",
     "Room",
     "RoomKind",
+    "RoomQuotas",
     "RoomView",
     "Session",
     "Store",

@@ -1,7 +1,7 @@
 // The account API over HTTP (server/api.py): register, sign in, sign out, who am I.
 //
 // The session token is never visible to this page: the server sets it as an HttpOnly,
-// SameSite=Strict cookie, the browser sends it with these requests and with the WebSocket
+// SameSite=Strict cookie (__Host-parley_session over HTTPS), the browser sends it with these requests and with the WebSocket
 // handshake. So even a script injected into the page could not steal it.
 
 export class ApiError extends Error {
@@ -49,4 +49,6 @@ async function call(method, path, body) {
 export const me = () => call("GET", "/api/me");
 export const login = (username, password) => call("POST", "/api/login", { username, password });
 export const register = (username, password) => call("POST", "/api/register", { username, password });
-export const logout = () => call("POST", "/api/logout");
+// An empty JSON object: the server refuses a logout that is not JSON (a cross-site form could
+// otherwise sign the user out).
+export const logout = () => call("POST", "/api/logout", {});

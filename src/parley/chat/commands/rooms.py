@@ -14,15 +14,19 @@ from parley.protocol import messages as m
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import Conflict
 
+#: The answer to ``create`` with a taken name, the same for every room that holds it.
+NAME_NOT_AVAILABLE = "the room name {!r} is not available; choose another"
+
 
 async def create(ctx: SignedIn, command: m.Create) -> None:
     kind = RoomKind.PRIVATE if command.private else RoomKind.PUBLIC
     try:
         room, events = await ctx.store.create_room(
-            command.room, kind, creator_id=ctx.user_id, topic=command.topic
+            command.room, kind, creator_id=ctx.user_id, topic=command.topic, quotas=ctx.quotas
         )
     except Conflict:
-        raise ProtocolError(ErrorCode.CONFLICT, f"a room named {command.room!r} exists") from None
+        # The same words whoever holds the name: a private room must not show through.
+        raise ProtocolError(ErrorCode.CONFLICT, NAME_NOT_AVAILABLE.format(command.room)) from None
     ctx.publish_all(events)
     await ctx.enter(room, cursor=0, re=command.id)
 
@@ -63,7 +67,7 @@ async def invite(ctx: SignedIn, command: m.Invite) -> None:
     guest = await ctx.store.get_user(command.user)
     if guest is None or guest.disabled:
         raise ProtocolError(ErrorCode.NOT_FOUND, f"no user named {command.user!r}")
-    event = await ctx.store.join(room.id, guest.id, guest.name, by=ctx.user.name)
+    event = await ctx.store.join(room.id, guest.id, guest.name, by=ctx.user.name, quotas=ctx.quotas)
     ctx.publish(event)
     if event is not None:
         latest = await ctx.store.get_room_by_id(room.id) or room
@@ -78,7 +82,7 @@ async def dm(ctx: SignedIn, command: m.Dm) -> None:
         raise ProtocolError(ErrorCode.NOT_FOUND, f"no user named {command.user!r}")
     if other.id == ctx.user_id:
         raise ProtocolError(ErrorCode.BAD_REQUEST, "a direct room needs another user")
-    room, events = await ctx.store.open_direct(ctx.user_id, other.id)
+    room, events = await ctx.store.open_direct(ctx.user_id, other.id, quotas=ctx.quotas)
     ctx.publish_all(events)
     if room.id in ctx.rooms:
         info = await ctx.info(room, member=True)

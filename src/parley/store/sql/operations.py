@@ -10,6 +10,12 @@ operation begins or ends a transaction itself.
   through ``UPDATE ... RETURNING`` in the transaction that inserts it. A rolled-back write or
   batch rolls the counter back with it, so nothing can drift and no seq is skipped or taken
   twice, however many processes write.
+* **Quotas.** A write that a :class:`~parley.store.base.RoomQuotas` limits counts, in its own
+  transaction, what the user did within the window (rooms created, invitations received:
+  at most ``most`` rows read), after locking the user's row (:func:`_lock_user`), so two
+  processes cannot both take the last one. An invitation locks its room first and the user
+  second, the one write that departs from the lock order below; should two batches meet in
+  that order on PostgreSQL, the deadlock victim runs again (``batch.py``).
 * **Several writers.** On PostgreSQL that ``UPDATE`` locks the room's row until the commit, so
   one room's writers take turns while other rooms proceed; a write that checks a room's state
   before appending to it (join, leave, edit, delete, read markers) locks the row first
@@ -36,7 +42,10 @@ from parley.store.base import (
     Archived,
     Conflict,
     Forbidden,
+    LimitReached,
     NotFound,
+    Quota,
+    RoomQuotas,
     direct_room_name,
 )
 from parley.store.sql.engine import Connection, Row, lock_transaction
@@ -283,33 +292,46 @@ async def lock_room(conn: Connection, room_id: int) -> bool:
     return found is not None
 
 
-async def _insert_room(conn: Connection, name: str, kind: RoomKind, topic: str) -> int | None:
+async def _insert_room(
+    conn: Connection, name: str, kind: RoomKind, topic: str, created_by: int | None
+) -> int | None:
     """The new room's id; None if the name is taken (a concurrent creator's commit included:
     ``ON CONFLICT`` waits for it)."""
     room_id: int | None = await conn.fetchval(
-        "INSERT INTO rooms (name, name_key, kind, topic, created_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (name_key) DO NOTHING RETURNING id",
+        "INSERT INTO rooms (name, name_key, kind, topic, created_at, created_by)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name_key) DO NOTHING RETURNING id",
         name,
         key(name),
         kind.value,
         topic,
         now_ms(),
+        created_by,
     )
     return room_id
 
 
 async def create_room(
-    conn: Connection, name: str, kind: RoomKind, creator_id: int | None, topic: str
+    conn: Connection,
+    name: str,
+    kind: RoomKind,
+    creator_id: int | None,
+    topic: str,
+    quotas: RoomQuotas | None = None,
 ) -> tuple[Room, list[Event]]:
     creator = None if creator_id is None else await require_user(conn, creator_id)
-    room_id = await _insert_room(conn, name, kind, topic)
+    if creator is not None and quotas is not None and quotas.created is not None:
+        await _lock_user(conn, creator.id)
+        await _check_created(conn, creator.id, quotas.created)
+    room_id = await _insert_room(conn, name, kind, topic, creator_id)
     if room_id is None:
         raise Conflict(f"the room name {name!r} is taken")
     events = [] if creator is None else [await _add_member(conn, room_id, creator.id, creator.name)]
     return await require_room(conn, room_id), events
 
 
-async def open_direct(conn: Connection, user_id: int, other_id: int) -> tuple[Room, list[Event]]:
+async def open_direct(
+    conn: Connection, user_id: int, other_id: int, quotas: RoomQuotas | None = None
+) -> tuple[Room, list[Event]]:
     if user_id == other_id:
         raise Forbidden("a direct room is between two different users")
     users = (await require_user(conn, user_id), await require_user(conn, other_id))
@@ -317,7 +339,14 @@ async def open_direct(conn: Connection, user_id: int, other_id: int) -> tuple[Ro
     room_id = None
     existing = await room_by_name(conn, name)
     if existing is None:
-        room_id = await _insert_room(conn, name, RoomKind.DIRECT, "")
+        if quotas is not None:
+            for locked in sorted((user_id, other_id)):
+                await _lock_user(conn, locked)
+            if quotas.created is not None:
+                await _check_created(conn, user_id, quotas.created)
+            if quotas.invited is not None:
+                await _check_invited(conn, other_id, quotas.invited)
+        room_id = await _insert_room(conn, name, RoomKind.DIRECT, "", user_id)
         if room_id is None:  # opened meanwhile by another transaction, now committed
             existing = await room_by_name(conn, name)
     if room_id is None:
@@ -326,6 +355,62 @@ async def open_direct(conn: Connection, user_id: int, other_id: int) -> tuple[Ro
         return existing, []
     events = [await _add_member(conn, room_id, member.id, member.name) for member in users]
     return await require_room(conn, room_id), events
+
+
+# -- quotas ----------------------------------------------------------------------------------
+
+
+async def _lock_user(conn: Connection, user_id: int) -> None:
+    """Lock the user's row until the transaction ends (an engine with one writer needs no
+    lock), so that counting what the user did and adding one more is atomic."""
+    if conn.engine.row_lock:
+        await conn.fetchval(
+            "SELECT 1 FROM users WHERE id = ?" + conn.engine.row_lock,  # noqa: S608
+            user_id,
+        )
+
+
+def _enforce(which: str, quota: Quota, newest: list[Row]) -> None:
+    """Raise :class:`LimitReached` when ``newest`` (the newest ``quota.most`` times within
+    the window, newest first) fills the quota: one more fits once the oldest of them leaves
+    the window."""
+    if len(newest) >= quota.most:
+        raise LimitReached(which, quota, int(newest[-1]["at"]) + quota.window_ms)
+
+
+async def _check_created(conn: Connection, user_id: int, quota: Quota) -> None:
+    """Rooms ``user_id`` created (direct rooms opened included) within the window."""
+    rows = await conn.fetch(
+        "SELECT created_at AS at FROM rooms WHERE created_by = ? AND created_at > ?"
+        " ORDER BY created_at DESC LIMIT ?",
+        user_id,
+        now_ms() - quota.window_ms,
+        quota.most,
+    )
+    _enforce("created", quota, rows)
+
+
+async def _check_invited(conn: Connection, user_id: int, quota: Quota) -> None:
+    """What others did to ``user_id`` within the window: invitations (``join`` events with an
+    inviter, along the ``events_invitations`` index), and direct rooms others opened with
+    them (which cannot be left, so their memberships are all there)."""
+    since = now_ms() - quota.window_ms
+    rows = await conn.fetch(
+        "SELECT at FROM ("
+        " SELECT e.ts AS at FROM events AS e WHERE e.user_id = ? AND e.kind = 'join'"
+        "  AND e.invited_by IS NOT NULL AND e.ts > ?"
+        " UNION ALL"
+        " SELECT r.created_at AS at FROM memberships AS m JOIN rooms AS r ON r.id = m.room_id"
+        "  WHERE m.user_id = ? AND r.kind = 'direct' AND r.created_by <> ? AND r.created_at > ?"
+        ") AS received ORDER BY at DESC LIMIT ?",
+        user_id,
+        since,
+        user_id,
+        user_id,
+        since,
+        quota.most,
+    )
+    _enforce("invited", quota, rows)
 
 
 async def is_member(conn: Connection, room_id: int, user_id: int) -> bool:
@@ -486,13 +571,21 @@ async def _add_member(
 
 
 async def join(
-    conn: Connection, room_id: int, user_id: int, author: str, by: str | None
+    conn: Connection,
+    room_id: int,
+    user_id: int,
+    author: str,
+    by: str | None,
+    quotas: RoomQuotas | None = None,
 ) -> Event | None:
     if not await lock_room(conn, room_id):
         raise NotFound(f"no room {room_id}")
     await require_user(conn, user_id)
     if await is_member(conn, room_id, user_id):
         return None
+    if by is not None and quotas is not None and quotas.invited is not None:
+        await _lock_user(conn, user_id)
+        await _check_invited(conn, user_id, quotas.invited)
     return await _add_member(conn, room_id, user_id, author, by)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
-from parley.store.base import Store, Unavailable
+from parley.store.base import RoomQuotas, Store, Unavailable
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -125,14 +125,17 @@ class SQLStore(Store):
         *,
         creator_id: int | None,
         topic: str = "",
+        quotas: RoomQuotas | None = None,
     ) -> tuple[Room, list[Event]]:
         return await self._write(
-            lambda conn: ops.create_room(conn, name, kind, creator_id, topic),
+            lambda conn: ops.create_room(conn, name, kind, creator_id, topic, quotas),
             (0, "r:" + ops.key(name)),
         )
 
-    async def open_direct(self, user_id: int, other_id: int) -> tuple[Room, list[Event]]:
-        return await self._write(lambda conn: ops.open_direct(conn, user_id, other_id))
+    async def open_direct(
+        self, user_id: int, other_id: int, *, quotas: RoomQuotas | None = None
+    ) -> tuple[Room, list[Event]]:
+        return await self._write(lambda conn: ops.open_direct(conn, user_id, other_id, quotas))
 
     async def get_room(self, name: str) -> Room | None:
         return await self._read(lambda conn: ops.room_by_name(conn, name))
@@ -187,10 +190,16 @@ class SQLStore(Store):
         )
 
     async def join(
-        self, room_id: int, user_id: int, author: str, *, by: str | None = None
+        self,
+        room_id: int,
+        user_id: int,
+        author: str,
+        *,
+        by: str | None = None,
+        quotas: RoomQuotas | None = None,
     ) -> Event | None:
         return await self._write(
-            lambda conn: ops.join(conn, room_id, user_id, author, by), (room_id, "")
+            lambda conn: ops.join(conn, room_id, user_id, author, by, quotas), (room_id, "")
         )
 
     async def leave(self, room_id: int, user_id: int, author: str) -> Event | None:

@@ -174,7 +174,8 @@ export class Dialogs {
       this.nav.open(room.name);
     } catch (error) {
       if (error.code === "conflict") {
-        setFieldError(this.createName, this.createNameError, `A room named “${name}” already exists.`);
+        // The server says no more than "taken" (a private room must not show through): neither do we.
+        setFieldError(this.createName, this.createNameError, `The name “${name}” is not available. Choose another.`);
         this.createName.focus();
       } else setFieldError(null, this.createError, sentence(error.message));
     } finally {
