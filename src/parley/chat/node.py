@@ -357,13 +357,20 @@ class Node:
     # -- feeds -----------------------------------------------------------------------------
 
     async def feed(self, room_id: int) -> RoomFeed:
-        """The room's feed, created (and subscribed, and started) on first use."""
-        feed = self.feeds.get(room_id)
-        if feed is not None:
+        """The room's feed, created (and subscribed, and started) on first use.
+
+        The caller must subscribe to it before its next ``await``: a feed without subscribers
+        is released at the end of the loop pass. One that waited for the feed to start may
+        find it released meanwhile (everyone else left at once): it then takes the room's
+        current feed, starting a new one if there is none.
+        """
+        while (feed := self.feeds.get(room_id)) is not None:
             starting = self._starting.get(room_id)
-            if starting is not None:
-                await asyncio.shield(starting)
-            return feed
+            if starting is None:
+                return feed
+            await asyncio.shield(starting)
+            if self.feeds.get(room_id) is feed:
+                return feed
         starting = asyncio.get_running_loop().create_future()
         feed = RoomFeed(room_id, room_channel(room_id))
         self.feeds[room_id] = feed
