@@ -194,8 +194,8 @@ async def test_the_limit_holds_across_stores_and_restarts(harness: Harness) -> N
 
 
 async def test_upgrading_a_database_with_rooms(harness: Harness) -> None:
-    """The room-quota migration (4) on a database of schema 2 that already has users and rooms: the old rooms have no
-    recorded creator and count toward no quota; new ones do."""
+    """The room-quota migration (4) on a database of schema 2 with users and rooms: the old
+    rooms have no recorded creator and count toward no quota; new ones do."""
     async with harness.raw() as conn:
         assert await apply_migrations(conn, load(harness.migrations)[:2]) == [1, 2]
         await conn.execute(
