@@ -10,6 +10,7 @@ than ten ping cycles in a few seconds; a connection that reconnects even once fa
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -70,3 +71,25 @@ def test_an_idle_terminal_client_is_never_reconnected(
     assert child.expect([r"connection lost", pexpect.TIMEOUT], timeout=IDLE) == 1, child.before
     child.sendline("/quit")
     child.expect(pexpect.EOF)
+
+
+async def test_a_server_that_stops_answering_is_left(server: ServerProcess) -> None:
+    """The other half of the keepalive: a server that answers nothing (here stopped with SIGSTOP)
+    is given up after ``ping_timeout``, so the fix above did not switch the check off."""
+    token = register(server.http_url, "watcher")
+    async with Client(
+        server.http_url, token=token, ping_interval=float(INTERVAL), ping_timeout=float(INTERVAL)
+    ) as client:
+        events = client.events()
+        first = await asyncio.wait_for(anext(events), 5)
+        assert isinstance(first, Connected), first
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            while True:
+                event = await asyncio.wait_for(anext(events), 5)
+                if isinstance(event, Disconnected):
+                    break
+            assert time.monotonic() - started < 3.0
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
