@@ -24,8 +24,9 @@ MessageId = Annotated[int, Meta(ge=1)]
 Seq = Annotated[int, Meta(ge=0)]
 Topic = Annotated[str, Meta(max_length=250)]
 Limit = Annotated[int, Meta(ge=1, le=100)]
-#: A part of a room name to look for (``rooms``): the characters a room name may hold.
-RoomQuery = Annotated[str, Meta(pattern=r"\A[A-Za-z0-9_\-]{0,40}\Z")]
+#: A part of a room name to look for (``rooms``): the characters a room name (a direct room's
+#: ``dm:<user>:<user>`` included) may hold.
+RoomQuery = Annotated[str, Meta(pattern=r"\A[A-Za-z0-9_.:\-]{0,80}\Z")]
 Token = Annotated[str, Meta(min_length=1, max_length=512)]
 # The text limit is the server's setting (default 4,000 characters), checked by the codec; this
 # bound only stops absurd frames early.
@@ -66,11 +67,11 @@ class Invite(Command, tag="invite", frozen=True, kw_only=True):
 
 
 class Rooms(Command, tag="rooms", frozen=True, kw_only=True):
-    """One page of the public rooms, sorted by name: those whose name contains ``query``
-    (any case), after the room named ``after``."""
+    """One page of the rooms you can see (public ones, and your private and direct ones),
+    sorted by name: those whose name contains ``query`` (any case), after the room ``after``."""
 
     query: RoomQuery = ""
-    after: RoomName | None = None
+    after: RoomRef | None = None
     limit: Limit = 50
 
 
@@ -265,7 +266,7 @@ class Ack(ServerMessage, tag="ack", frozen=True, kw_only=True):
 
 
 class RoomList(ServerMessage, tag="rooms", frozen=True, kw_only=True):
-    """A page of public rooms. ``more``: more rooms match; ask again with ``after`` = ``next``."""
+    """A page of rooms. ``more``: more rooms match; ask again with ``after`` = ``next``."""
 
     re: str | None = None
     rooms: list[RoomInfo]

@@ -233,12 +233,12 @@ class Store(ABC):
         ``welcome`` lists, bounded by what the user joined, not by the server's size."""
 
     @abstractmethod
-    async def public_rooms(
+    async def visible_rooms(
         self, user_id: int, *, query: str = "", after: str | None = None, limit: int = 50
     ) -> list[RoomView]:
-        """At most ``limit`` public rooms whose name contains ``query`` (any case), after the
-        name ``after`` (any case), sorted by name, as ``user_id`` sees them (member, unread).
-        ``query`` holds only the characters of room names."""
+        """A page of :meth:`rooms_for`: at most ``limit`` of the rooms the user can see whose
+        name contains ``query`` (any case), after the name ``after`` (any case), sorted by
+        name. ``query`` holds only the characters of room names."""
 
     # -- events --------------------------------------------------------------------------
 

@@ -95,8 +95,9 @@ async def dm(ctx: SignedIn, command: m.Dm) -> None:
 
 
 async def rooms(ctx: SignedIn, command: m.Rooms) -> None:
-    """A page of the public rooms; the server's size shows only in how many pages there are."""
-    views = await ctx.store.public_rooms(
+    """A page of the rooms the user can see (every public room, and the user's private and
+    direct ones); the server's size shows only in how many pages there are."""
+    views = await ctx.store.visible_rooms(
         ctx.user_id, query=command.query, after=command.after, limit=command.limit + 1
     )
     infos = [view_info(view) for view in views[: command.limit]]

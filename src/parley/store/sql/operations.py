@@ -461,7 +461,7 @@ async def member_rooms(conn: Connection, user_id: int) -> list[RoomView]:
     return await _room_views(conn, user_id, "m.user_id IS NOT NULL")
 
 
-async def public_rooms(
+async def visible_rooms(
     conn: Connection, user_id: int, query: str, after: str | None, limit: int
 ) -> list[RoomView]:
     # A query holds only the characters of room names (the protocol checks it): of LIKE's
@@ -470,7 +470,8 @@ async def public_rooms(
     return await _room_views(
         conn,
         user_id,
-        "r.kind = 'public' AND r.name_key LIKE ? ESCAPE '\\' AND r.name_key > ?",
+        "(r.kind = 'public' OR m.user_id IS NOT NULL)"
+        " AND r.name_key LIKE ? ESCAPE '\\' AND r.name_key > ?",
         (pattern, key(after) if after is not None else ""),
         limit,
     )

@@ -160,10 +160,10 @@ class SQLStore(Store):
     async def member_rooms(self, user_id: int) -> list[RoomView]:
         return await self._read(lambda conn: ops.member_rooms(conn, user_id))
 
-    async def public_rooms(
+    async def visible_rooms(
         self, user_id: int, *, query: str = "", after: str | None = None, limit: int = 50
     ) -> list[RoomView]:
-        return await self._read(lambda conn: ops.public_rooms(conn, user_id, query, after, limit))
+        return await self._read(lambda conn: ops.visible_rooms(conn, user_id, query, after, limit))
 
     # -- events --------------------------------------------------------------------------
 
