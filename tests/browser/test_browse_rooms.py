@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from tests.browser.chatpage import OpenChat, SyncChat, sign_up
+from tests.browser.chatpage import OpenChat, SyncChat, sign_in, sign_up
 from tests.helpers.process import ServerProcess
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -64,3 +64,22 @@ def test_browse_rooms_pages_filters_and_joins_by_keyboard(
     dialog.get_by_label("Filter rooms").fill("room-110")
     expect(dialog.get_by_role("button", name="Open #room-110")).to_be_visible()
     admin.close()
+
+
+def test_a_welcome_in_pages_shows_every_room_of_a_busy_user(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve", "--rate-limit", "1000", "--rate-burst", "1000")
+    admin = SyncChat(server.http_url, "admin")
+    topic = "\N{GRINNING FACE}" * 250  # 1,000 bytes: 260 rooms pass the reply budget
+    for n in range(260):
+        admin.command("create", room=f"room-{n:03d}", topic=topic)
+    welcome = SyncChat(server.http_url, "admin", new=False).welcome
+    assert welcome["more"] is True  # the server did cut it
+    admin.close()
+    page = open_chat(server).new(viewport=DESKTOP)
+    sign_in(page, "admin")
+    expect(page.locator("#room-name")).to_have_text("#lobby")
+    expect(page.locator("#room-list li")).to_have_count(261)
+    page.locator("#room-list").get_by_text("room-259").click()
+    expect(page.locator("#room-name")).to_have_text("#room-259")

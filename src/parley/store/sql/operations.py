@@ -458,7 +458,9 @@ async def rooms_for(conn: Connection, user_id: int) -> list[RoomView]:
 
 
 async def member_rooms(conn: Connection, user_id: int) -> list[RoomView]:
-    return await _room_views(conn, user_id, "m.user_id IS NOT NULL")
+    # An inner join, so that the user's memberships drive the query (their index), not the
+    # table of every room: a welcome costs the same with 10 public rooms or 10,000.
+    return await _room_views(conn, user_id, "m.user_id IS NOT NULL", inner=True)
 
 
 async def visible_rooms(
@@ -483,6 +485,8 @@ async def _room_views(
     where: str,
     args: tuple[object, ...] = (),
     limit: int | None = None,
+    *,
+    inner: bool = False,
 ) -> list[RoomView]:
     """The rooms matching ``where`` (one of the literal conditions above, never built from
     values), as ``user_id`` sees them, sorted by name."""
@@ -500,7 +504,8 @@ async def _room_views(
         "   AND e.kind = 'message' AND NOT e.deleted"
         "   AND (e.user_id IS NULL OR e.user_id <> m.user_id) LIMIT ?) AS capped)"
         f" END AS unread, CASE WHEN r.kind = 'direct' THEN {members} END AS members"
-        " FROM rooms AS r LEFT JOIN memberships AS m ON m.room_id = r.id AND m.user_id = ?"
+        f" FROM rooms AS r {'' if inner else 'LEFT '}JOIN memberships AS m"
+        " ON m.room_id = r.id AND m.user_id = ?"
         f" WHERE NOT r.deleted AND {where}"
         " ORDER BY r.name_key, r.name" + (" LIMIT ?" if limit is not None else ""),
         UNREAD_CAP,
