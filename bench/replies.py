@@ -12,9 +12,10 @@ library, pinned to ``--client-cpu``):
    ``resumed``, the events, bytes and frames received, the largest frame, and whether every
    event came once, in order (the run fails otherwise). The server's log must not mention a
    slow client (close 4001).
-2. **welcome**: for each of ``--public-rooms`` (10 and 10,000 by default) public rooms with
-   250-character topics, ``--connections`` fresh connections of a user who is a member of the
-   lobby only: the welcome's size, and the time from opening the TCP connection to the
+2. **welcome**: one server for each of ``--public-rooms`` (10 and 10,000 by default) public
+   rooms with 250-character topics, all running at once; after ``--warmup`` connections each,
+   ``--connections`` fresh connections of a user who is a member of the lobby only, to each
+   server in turn: the welcome's size, the time from opening the TCP connection to the
    welcome (median and p90), and the size of the first page of ``rooms``.
 
 Loops are bounded by the figures given. Run from the repository root::
@@ -182,43 +183,68 @@ async def bench_resume(args: argparse.Namespace, workdir: Path) -> dict[str, obj
         server.stop()
 
 
-async def bench_welcome(args: argparse.Namespace, workdir: Path, rooms: int) -> dict[str, object]:
-    started = time.perf_counter()
-    token = await populate_rooms(workdir / "bench.db", rooms)
-    populated = time.perf_counter() - started
-    server = await _server(workdir, args.server_cpu)
-    try:
-        url = f"ws://127.0.0.1:{server.port}/ws"
-        headers = {"Authorization": f"Bearer {token}"}
-        times: list[float] = []
-        sizes: list[int] = []
+async def _welcome_once(port: int, token: str, with_page: bool) -> tuple[float, int, int]:
+    """Seconds from opening the TCP connection to the welcome, its bytes, and (with
+    ``with_page``) the bytes of the first page of 100 ``rooms``."""
+    url = f"ws://127.0.0.1:{port}/ws"
+    headers = {"Authorization": f"Bearer {token}"}
+    t0 = time.perf_counter()
+    async with connect(
+        url,
+        subprotocols=["parley.v1"],  # type: ignore[list-item]
+        additional_headers=headers,
+    ) as ws:
+        raw = await asyncio.wait_for(ws.recv(decode=False), 30)
+        elapsed = time.perf_counter() - t0
+        assert json.loads(raw)["type"] == "welcome"
         page_size = 0
+        if with_page:
+            await ws.send(json.dumps({"type": "rooms", "id": "p", "limit": 100}))
+            page_size = len(await asyncio.wait_for(ws.recv(decode=False), 30))
+    return elapsed, len(raw), page_size
+
+
+async def bench_welcome(
+    args: argparse.Namespace, workdirs: list[Path], counts: list[int]
+) -> list[dict[str, object]]:
+    """One server per number of public rooms, all running at once; the connections go to
+    each in turn, so that a busy spell of the (shared) machine hits every server alike."""
+    servers: list[ParleyServer] = []
+    tokens: list[str] = []
+    populated: list[float] = []
+    try:
+        for workdir, rooms in zip(workdirs, counts, strict=True):
+            started = time.perf_counter()
+            tokens.append(await populate_rooms(workdir / "bench.db", rooms))
+            populated.append(time.perf_counter() - started)
+            servers.append(await _server(workdir, args.server_cpu))
+        for server, token in zip(servers, tokens, strict=True):
+            for _ in range(args.warmup):
+                await _welcome_once(server.port, token, False)
+        times: list[list[float]] = [[] for _ in servers]
+        sizes: list[int] = [0 for _ in servers]
+        pages: list[int] = [0 for _ in servers]
         for n in range(args.connections):
-            t0 = time.perf_counter()
-            async with connect(
-                url,
-                subprotocols=["parley.v1"],
-                additional_headers=headers,  # type: ignore[list-item]
-            ) as ws:
-                raw = await asyncio.wait_for(ws.recv(decode=False), 30)
-                times.append(time.perf_counter() - t0)
-                sizes.append(len(raw))
-                assert json.loads(raw)["type"] == "welcome"
-                if n == 0:
-                    await ws.send(json.dumps({"type": "rooms", "id": "p", "limit": 100}))
-                    page = await asyncio.wait_for(ws.recv(decode=False), 30)
-                    page_size = len(page)
-        return {
-            "public rooms": rooms,
-            "populate s": round(populated, 1),
-            "welcome bytes": max(sizes),
-            "welcome ms (median)": round(median(times) * 1000, 2),
-            "welcome ms (p90)": round(percentile(sorted(times), 0.9) * 1000, 2),
-            "connections": args.connections,
-            "first rooms page (100) bytes": page_size,
-        }
+            for i, (server, token) in enumerate(zip(servers, tokens, strict=True)):
+                elapsed, size, page = await _welcome_once(server.port, token, n == 0)
+                times[i].append(elapsed)
+                sizes[i] = max(sizes[i], size)
+                pages[i] = max(pages[i], page)
+        return [
+            {
+                "public rooms": rooms,
+                "populate s": round(populated[i], 1),
+                "welcome bytes": sizes[i],
+                "welcome ms (median)": round(median(times[i]) * 1000, 2),
+                "welcome ms (p90)": round(percentile(sorted(times[i]), 0.9) * 1000, 2),
+                "connections": args.connections,
+                "first rooms page (100) bytes": pages[i],
+            }
+            for i, rooms in enumerate(counts)
+        ]
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
@@ -234,7 +260,8 @@ async def main() -> None:
     parser.add_argument("--chars", type=int, default=4000)
     parser.add_argument("--char", default="\N{GRINNING FACE}")
     parser.add_argument("--public-rooms", default="10,10000")
-    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None)
@@ -244,11 +271,14 @@ async def main() -> None:
         with tempfile.TemporaryDirectory(prefix="parley-replies-") as folder:
             resume = await bench_resume(args, Path(folder))
         print(markdown([resume]), flush=True)
-        welcomes = []
-        for rooms in (int(n) for n in args.public_rooms.split(",")):
-            with tempfile.TemporaryDirectory(prefix="parley-replies-") as folder:
-                welcomes.append(await bench_welcome(args, Path(folder), rooms))
-            print(markdown(welcomes[-1:]), flush=True)
+        counts = [int(n) for n in args.public_rooms.split(",")]
+        with contextlib.ExitStack() as stack:
+            folders = [
+                Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="parley-replies-")))
+                for _ in counts
+            ]
+            welcomes = await bench_welcome(args, folders, counts)
+        print(markdown(welcomes), flush=True)
     finally:
         stop_all()
     command = ".venv/bin/python bench/replies.py " + " ".join(sys.argv[1:])
