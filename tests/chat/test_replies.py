@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
+import secrets
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from parley.protocol.budget import REPLY_BUDGET
+from parley.store.sqlite import SQLiteStore
 from tests.helpers.chat import Chat
 from tests.helpers.process import ServerProcess
 
@@ -303,3 +308,47 @@ async def test_who_pages_after_a_member(connect: Connect) -> None:
     for bad in ("x", "not a name", 7):
         reply = await chats[0].command("who", room="lobby", after=bad)
         assert reply["code"] == "bad_request"
+
+
+async def test_who_of_a_room_with_more_members_than_a_page(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    # 1,500 members, made through the store before the server starts (registering them over
+    # HTTP would hash 1,500 passwords).
+    store = SQLiteStore(tmp_path / "parley.db")
+    await store.start()
+    try:
+        lobby = await store.get_room("lobby")
+        assert lobby is not None
+        names = [f"member{n:04d}" for n in range(1500)]
+        for start in range(0, len(names), 250):
+            users = await asyncio.gather(
+                *(store.create_user(name, "not-a-hash") for name in names[start : start + 250])
+            )
+            await asyncio.gather(*(store.join(lobby.id, u.id, u.name) for u in users))
+        token = secrets.token_urlsafe(32)
+        first = await store.get_user(names[0])
+        assert first is not None
+        expires = int(time.time() * 1000) + 3_600_000
+        await store.create_session(first.id, hashlib.sha256(token.encode()).hexdigest(), expires)
+    finally:
+        await store.close()
+    server = server_factory("serve")
+    chat = await Chat.connect(server.ws_url, token)
+    try:
+        page = await chat.command("who", room="lobby")
+        assert page["members"] == names[:1000]
+        assert page["online"] == [names[0]]
+        assert page["more"] is True
+        assert page["next"] == names[999]
+        assert size(page) <= MOST
+        rest = await chat.command("who", room="lobby", after=page["next"])
+        assert rest["members"] == names[1000:]
+        assert rest["online"] == []
+        assert rest["more"] is False
+        assert "next" not in rest
+        # A join's `ok` reports who is online among the first page of members: bounded too.
+        joined = await chat.command("join", room="lobby")
+        assert joined["online"] == [names[0]]
+    finally:
+        await chat.close()
