@@ -282,8 +282,20 @@ class Node:
             events = await self.store.events_after(feed.room_id, feed.last_seq, REPLAY_PAGE)
             if not events:
                 break
+            queued = 0
             for event in events:
-                _, delivered = feed.offer(event.seq, self._event_item(event))
+                if queued >= REPLY_BUDGET:
+                    # Let the connections write what was queued (once per loop pass) before
+                    # more: a backlog of long messages must not land in every live peer's
+                    # send buffer at once. (Events that arrive meanwhile are ordered by the
+                    # feed, which passes what it already has.)
+                    await asyncio.sleep(0)
+                    queued = 0
+                    if self.feeds.get(feed.room_id) is not feed:
+                        return
+                item = self._event_item(event)
+                _, delivered = feed.offer(event.seq, item)
+                queued += len(item[0].payload)
                 self.stats.deliveries += delivered
         if self.feeds.get(feed.room_id) is feed:
             self._follow_gap(feed)
