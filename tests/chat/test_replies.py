@@ -119,6 +119,7 @@ async def test_a_slow_reader_resumes_without_being_cut_off(
             message = json.loads(await asyncio.wait_for(ws.recv(), 30))
             if message["type"] == "resumed":
                 break
+            assert message["type"] == "event", message
             got.append(message["seq"])
             await asyncio.sleep(0.005)  # a slow client: 150 messages take a second or more
         assert got == list(range(seen + 1, seqs[-1] + 1))
@@ -176,8 +177,10 @@ async def test_resumed_comes_after_the_replay_and_before_live_events(
         sent = await traffic
         await ws.close()
     assert sent > 10
-    busy_before = [m["seq"] for m in before if m.get("room") == "busy"]
-    lobby_before = [m["seq"] for m in before if m.get("room") == "lobby"]
+    events = [m for m in before if m["type"] == "event"]
+    assert events == before  # nothing but the replay before `resumed`
+    busy_before = [m["seq"] for m in events if m["room"] == "busy"]
+    lobby_before = [m["seq"] for m in events if m["room"] == "lobby"]
     reached = resumed["rooms"]
     # Every replayed event comes before `resumed`, which reports where each room got to:
     assert lobby_before == list(range(welcome_rooms["lobby"] + 1, reached["lobby"] + 1))
