@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -57,14 +58,24 @@ async def post(chat: Chat, room: str, count: int, text: str = LONG) -> list[int]
     return sorted(seqs)
 
 
-async def raw(server: ServerProcess, token: str, max_queue: int = 4) -> ClientConnection:
-    """A parley.v1 connection that reads only as fast as the test takes messages."""
+async def raw(
+    server: ServerProcess, token: str, max_queue: int = 4, receive_buffer: int = 0
+) -> ClientConnection:
+    """A parley.v1 connection that reads only as fast as the test takes messages (with
+    ``receive_buffer``, a small kernel buffer too, so that the server feels it at once)."""
+    sock = None
+    if receive_buffer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
     return await connect(
         server.ws_url + "/ws",
         subprotocols=["parley.v1"],  # type: ignore[list-item]
         additional_headers={"Authorization": f"Bearer {token}"},
         max_queue=max_queue,
         max_size=2**22,
+        sock=sock,
     )
 
 
@@ -149,7 +160,8 @@ async def test_resumed_comes_after_the_replay_and_before_live_events(
     async def live_traffic() -> int:
         n = 0
         while not stop.is_set():
-            await alice.command("send", room="busy", text=f"live {n}", cid=f"live-{n}")
+            sent = await alice.command("send", room="busy", text=f"live {n}", cid=f"live-{n}")
+            assert sent["type"] == "ack", sent
             n += 1
             await asyncio.sleep(0.005)
         return n
@@ -167,7 +179,7 @@ async def test_resumed_comes_after_the_replay_and_before_live_events(
                 resumed = message
                 break
             before.append(message)
-            await asyncio.sleep(0.003)
+            await asyncio.sleep(0.01)  # a slow reader: the lobby replays for a second or more
         after: list[dict[str, Any]] = []
         with contextlib.suppress(TimeoutError):
             while len(after) < 10:
@@ -355,3 +367,66 @@ async def test_who_of_a_room_with_more_members_than_a_page(
         assert joined["online"] == [names[0]]
     finally:
         await chat.close()
+
+
+async def test_a_held_room_that_gets_too_much_is_replayed_again(
+    server: ServerProcess, connect: Connect
+) -> None:
+    """busy is at its end when the resume starts, so it is held at once; 40 long messages
+    (640 kB) then arrive in it while the lobby (6.4 MB) replays to a slow reader: more than the
+    server keeps for a connection (256 KiB). busy is let go and replayed again from the store, and
+    the order holds: every event once, the replayed ones before ``resumed``, live ones after."""
+    alice, bob = await connect("alice"), await connect("bob")
+    await alice.command("create", room="busy")
+    await bob.command("join", room="busy")
+    welcome_rooms = {
+        r["name"]: r["seq"] for r in (await connect("bob", stream=False)).welcome["rooms"]
+    }
+    token = bob.token  # type: ignore[attr-defined]
+    await bob.close()
+    # More than the kernel's socket buffers hold (a few MB on loopback), so that the server
+    # is still replaying the lobby when busy's burst arrives.
+    await post(alice, "lobby", 400)
+
+    stop = asyncio.Event()
+
+    async def traffic() -> None:
+        await asyncio.sleep(0.2)  # busy is held by now: the lobby replays for a second
+        await post(alice, "busy", 40, LONG[:-5])
+        n = 0
+        while not stop.is_set():  # then a trickle, to see live events after `resumed`
+            await alice.command("send", room="busy", text=f"live {n}", cid=f"trickle-{n}")
+            n += 1
+            await asyncio.sleep(0.05)
+
+    ws = await raw(server, token, max_queue=2, receive_buffer=8192)
+    assert json.loads(await ws.recv())["type"] == "welcome"
+    await ws.send(json.dumps({"type": "resume", "id": "r", "rooms": welcome_rooms}))
+    sending = asyncio.create_task(traffic())
+    try:
+        before: list[dict[str, Any]] = []
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            if message["type"] == "resumed":
+                reached = message["rooms"]
+                break
+            before.append(message)
+            await asyncio.sleep(0.004)
+        after: list[dict[str, Any]] = []
+        with contextlib.suppress(TimeoutError):
+            while len(after) < 5:
+                after.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+    finally:
+        stop.set()
+        await sending
+        await ws.close()
+    assert all(m["type"] == "event" for m in before)
+    busy_before = [m["seq"] for m in before if m["room"] == "busy"]
+    lobby_before = [m["seq"] for m in before if m["room"] == "lobby"]
+    assert lobby_before == list(range(welcome_rooms["lobby"] + 1, reached["lobby"] + 1))
+    # Replayed again: busy had nothing to replay when the resume began.
+    assert len(busy_before) >= 40
+    assert busy_before == list(range(welcome_rooms["busy"] + 1, reached["busy"] + 1))
+    busy_after = [m["seq"] for m in after if m.get("room") == "busy" and m["type"] == "event"]
+    assert busy_after, after
+    assert busy_after == list(range(reached["busy"] + 1, reached["busy"] + 1 + len(busy_after)))
