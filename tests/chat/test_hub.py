@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parley.chat.hub import Arrival, FeedItem, RoomFeed
+from parley.chat.hub import Arrival, FeedItem, Holding, RoomFeed
 from parley.peer import PreparedText
 
 
@@ -166,3 +166,56 @@ def test_any_arrival_order_is_delivered_once_in_order(
         feed.offer(seq, item(seq))
     assert peer.frames == [f"e{seq}".encode() for seq in range(start + 1, 21)]
     assert not feed.gap
+
+
+def test_a_held_peer_gets_nothing_until_released_then_everything_in_order() -> None:
+    first, second = RoomFeed(1, "room:1"), RoomFeed(2, "room:2")
+    first.start(3)
+    second.start(0)
+    peer = FakePeer("bob")
+    holding = Holding(limit=100)
+    token = first.begin_catch_up(peer)
+    assert not first.hold(peer, token, 7, 2, holding)  # not at the end of its replay yet
+    assert first.hold(peer, token, 7, 3, holding)
+    first.offer(4, item(4))
+    first.deliver_transient(PreparedText("typing"), skip_user=0)  # as for a catching peer
+    assert peer.frames == []
+    assert [message.payload for _, message in holding.items] == [b"e4"]
+    token2 = second.begin_catch_up(peer)
+    assert second.hold(peer, token2, 7, 0, holding)
+    second.offer(1, item(1))
+    first.offer(5, item(5))
+    assert peer.frames == []
+    # The resume sends what was kept, in arrival order, then the rooms are live.
+    for _, message in holding.items:
+        peer.send_prepared(message)
+    assert first.release(peer)
+    assert second.release(peer)
+    first.offer(6, item(6))
+    assert peer.frames == [b"e4", b"e1", b"e5", b"e6"]
+    assert not first.release(peer)  # already live
+
+
+def test_a_room_whose_held_events_pass_the_limit_is_let_go() -> None:
+    feed, other = RoomFeed(1, "room:1"), RoomFeed(2, "room:2")
+    feed.start(0)
+    other.start(0)
+    peer = FakePeer("bob")
+    holding = Holding(limit=6)  # three events of two bytes
+    assert feed.hold(peer, feed.begin_catch_up(peer), 7, 0, holding)
+    assert other.hold(peer, other.begin_catch_up(peer), 7, 0, holding)
+    other.offer(1, item(1))
+    feed.offer(1, item(1))
+    feed.offer(2, item(2))
+    assert holding.size == 6
+    feed.offer(3, item(3))  # over the limit: the room is let go, with what it kept
+    assert holding.overflowed == {1}
+    assert [(room, message.payload) for room, message in holding.items] == [(2, b"e1")]
+    assert holding.size == 2
+    assert peer not in feed.holding
+    assert feed.empty  # (the resume replays it from the store)
+    assert not feed.release(peer)
+    # Dropping a held peer (it left the room) forgets what was kept for that room.
+    other.drop(peer)
+    assert holding.items == []
+    assert other.empty

@@ -295,3 +295,37 @@ async def test_a_send_cut_off_before_its_ack_is_resent_with_the_same_cid() -> No
     assert second_conn[0] == {"type": "resume", "id": second_conn[0]["id"], "rooms": {"lobby": 2}}
     assert first_conn[1]["cid"] == second_conn[1]["cid"]
     assert first_conn[1]["id"] != second_conn[1]["id"]
+
+
+async def test_a_welcome_in_pages_and_rooms_listed_page_by_page(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    server = server_factory("serve", "--rate-limit", "1000", "--rate-burst", "1000")
+    admin_token = register(server.http_url, "admin")  # the first account: no room quota
+    bob_token = register(server.http_url, "bob")
+    topic = "\N{GRINNING FACE}" * 250  # 1,000 bytes: 300 such rooms pass the reply budget
+    names = [f"r{n:03d}" for n in range(300)]
+    async with Client(server.http_url, token=admin_token) as admin:
+        for start in range(0, len(names), 50):
+            await asyncio.gather(*(admin.create(n, topic=topic) for n in names[start : start + 50]))
+    async with Client(server.http_url, token=admin_token) as admin:
+        # The welcome came in pages (welcome, more_rooms ...): the client has them all.
+        assert sorted(admin.rooms) == sorted([*names, "lobby"])
+        assert admin.welcome is not None
+        assert admin.welcome.more is False
+        await admin.send("r299", "the stream works after the last page")
+    async with Client(server.http_url, token=bob_token) as bob:
+        assert list(bob.rooms) == ["lobby"]  # public rooms are not in bob's welcome
+        page = await bob.rooms_page("R1", limit=60)
+        assert [r.name for r in page.rooms] == names[100:160]
+        assert page.more is True
+        assert page.next == "r159"
+        rest = await bob.rooms_page("R1", after=page.next, limit=60)
+        assert [r.name for r in rest.rooms] == names[160:200]
+        assert rest.more is False
+        assert rest.next is None
+        assert [r.name for r in await bob.list_rooms("r2")] == names[200:300]
+        assert len(await bob.list_rooms(most=120)) == 120
+        with pytest.raises(CommandError) as refused:
+            await bob.rooms_page("not a name")
+        assert refused.value.code == "bad_request"

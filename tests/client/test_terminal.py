@@ -95,6 +95,14 @@ async def test_chat_with_another_client(server: ServerProcess, terminal: Termina
         await expect(child, "@bob>")
         child.sendline("/rooms")
         await expect(child, r"#games +\(member\)")
+        child.sendline("/rooms GAM")  # a filter, any case
+        await expect(child, r"#games +\(member\)")
+        child.sendline("/rooms nothing-like-it")
+        await expect(child, r"\* no room matches")
+        child.sendline("/rooms 50%")
+        await expect(child, "a filter is part of a room name")
+        child.sendline("/rooms +")
+        await expect(child, "no more rooms")
         child.sendline("/nonsense")
         await expect(child, "unknown command /nonsense")
         child.sendline("/quit")
@@ -197,3 +205,25 @@ async def test_server_going_away_in_raw_mode_is_one_line_and_exit_1(
     await expect(child, pexpect.EOF)
     child.close()
     assert child.exitstatus == 1
+
+
+async def test_rooms_page_by_page(
+    server_factory: Callable[..., ServerProcess], terminal: Terminal
+) -> None:
+    server = server_factory("serve", "--rate-limit", "1000", "--rate-burst", "1000")
+    admin_token = register(server.http_url, "admin")  # the first account: no room quota
+    async with Client(server.http_url, token=admin_token) as admin:
+        for n in range(60):
+            await admin.create(f"room-{n:02d}")
+    child = terminal("connect", server.http_url, env={"PARLEY_TOKEN": admin_token})
+    await expect(child, "#lobby>")
+    child.sendline("/rooms ROOM-")
+    await expect(child, r"#room-49 +\(member\)")
+    await expect(child, r"\* more rooms: /rooms \+ shows the next page")
+    child.sendline("/rooms +")
+    await expect(child, r"#room-50 +\(member\)")
+    await expect(child, r"#room-59 +\(member\)")
+    child.sendline("/rooms +")
+    await expect(child, "no more rooms")
+    child.sendline("/quit")
+    await expect(child, pexpect.EOF)

@@ -517,6 +517,49 @@ async def test_rooms_for_shows_public_rooms_and_own_private_ones(
     assert all(v.last_read_seq >= 1 for v in views if v.member)
 
 
+async def test_member_rooms_and_visible_rooms_in_pages(
+    store: Store, alice: User, bob: User, carol: User
+) -> None:
+    await make_room(store, "zeta", bob)  # public, alice not a member
+    await make_room(store, "Alpha", alice)
+    await make_room(store, "a_b", bob)
+    await make_room(store, "axb", bob)
+    await make_room(store, "secret", bob, RoomKind.PRIVATE)  # not visible to alice
+    await make_room(store, "mine", alice, RoomKind.PRIVATE)
+    await store.open_direct(carol.id, alice.id)
+
+    # The welcome's list: member rooms only, whatever the number of public rooms.
+    members = [v.room.name for v in await store.member_rooms(alice.id)]
+    assert members == ["Alpha", "dm:alice:carol", "mine"]
+    assert [v.room.name for v in await store.member_rooms(UNKNOWN)] == []
+
+    async def names(**page: Any) -> list[str]:
+        return [v.room.name for v in await store.visible_rooms(alice.id, **page)]
+
+    everything = [v.room.name for v in await store.rooms_for(alice.id)]
+    assert await names(limit=100) == everything
+    assert await names(limit=2) == everything[:2]
+    assert await names(after="ALPHA", limit=2) == everything[everything.index("Alpha") + 1 :][:2]
+    assert await names(after="zzz") == []
+    assert await names(query="A_B") == ["a_b"]  # "_" is itself, not LIKE's wildcard
+    assert await names(query="x") == ["axb"]
+    assert await names(query="ALICE") == ["dm:alice:carol"]
+    assert await names(query="secret") == []  # bob's private room
+    assert await names(query="") == everything
+    [alpha] = await store.visible_rooms(alice.id, query="alpha")
+    assert alpha.member
+
+
+async def test_room_members_in_pages(store: Store, alice: User, bob: User, carol: User) -> None:
+    room = await make_room(store, "team", bob)
+    for user in (alice, carol):
+        await store.join(room.id, user.id, user.name)
+    assert [n for _, n in await store.room_members(room.id, limit=2)] == ["Alice", "bob"]
+    assert [n for _, n in await store.room_members(room.id, after="BOB")] == ["Carol"]
+    assert [n for _, n in await store.room_members(room.id, after="b", limit=1)] == ["bob"]
+    assert await store.room_members(room.id, after="zz") == []
+
+
 async def test_rooms_for_unknown_user_shows_public_rooms(store: Store, alice: User) -> None:
     await make_room(store, "open", alice)
     await make_room(store, "closed", alice, RoomKind.PRIVATE)

@@ -22,6 +22,10 @@ Subscribers:
 * ``catching`` peers are replaying from the store (see ``Node.stream``) and join ``live`` at
   the exact moment their cursor equals ``last_seq`` (:meth:`go_live`), so no event can fall
   between the replay and the live stream;
+* ``holding`` peers reached the end of their replay during a ``resume`` whose other rooms are
+  still replaying: their live events are kept in the connection's :class:`Holding` (bounded)
+  until ``resumed`` has been sent, then :meth:`release` makes them live. ``resumed`` thus
+  comes after every replayed event and before any live one;
 * ``guests`` are the tutorial's plain-text clients (lobby only), which get message text only.
 """
 
@@ -35,6 +39,43 @@ from parley.peer import Peer, PreparedText
 #: What a feed delivers for one event: the ``parley.v1`` message, and the plain-text guests'
 #: line (None when guests see nothing of it). Prepared once, queued for every subscriber.
 FeedItem = tuple[PreparedText, PreparedText | None]
+
+
+class Holding:
+    """The live events kept for one connection while its ``resume`` finishes (see the module
+    docstring), in the order they arrived, at most ``limit`` bytes.
+
+    An event that would pass the limit is not kept: its room is let go instead (all of its
+    kept events are dropped, and the room is named in :attr:`overflowed`). Nothing is lost:
+    the events are in the store, and the resume replays that room again from where its replay
+    had reached.
+    """
+
+    __slots__ = ("items", "limit", "overflowed", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.items: list[tuple[int, PreparedText]] = []
+        self.size = 0
+        self.limit = limit
+        #: Rooms let go since the resume last looked: they must be replayed again.
+        self.overflowed: set[int] = set()
+
+    def keep(self, room_id: int, message: PreparedText) -> bool:
+        """Keep a live event of ``room_id``; False (and the room let go) if over the limit."""
+        size = len(message.payload)
+        if self.size + size > self.limit:
+            self.forget(room_id)
+            self.overflowed.add(room_id)
+            return False
+        self.items.append((room_id, message))
+        self.size += size
+        return True
+
+    def forget(self, room_id: int) -> None:
+        """Drop what was kept for ``room_id`` (let go, or no longer streamed)."""
+        if any(kept == room_id for kept, _ in self.items):
+            self.items = [(kept, message) for kept, message in self.items if kept != room_id]
+            self.size = sum(len(message.payload) for _, message in self.items)
 
 
 class Arrival(Enum):
@@ -54,6 +95,7 @@ class RoomFeed:
         "channel",
         "guests",
         "held",
+        "holding",
         "last_seq",
         "live",
         "room_id",
@@ -70,6 +112,7 @@ class RoomFeed:
         self.held: dict[int, FeedItem] = {}
         self.live: dict[Peer, int] = {}  # peer -> its user id
         self.catching: dict[Peer, object] = {}  # peer -> the token of its catch-up
+        self.holding: dict[Peer, tuple[int, Holding]] = {}  # peer -> its user id, its holding
         self.guests: set[Peer] = set()
         self._reached: list[tuple[int, Callable[[], None]]] = []
 
@@ -116,6 +159,10 @@ class RoomFeed:
         for peer in self.live:
             peer.send_prepared(message)
         delivered = len(self.live)
+        if self.holding:
+            for peer, (_, holding) in list(self.holding.items()):
+                if not holding.keep(self.room_id, message):
+                    del self.holding[peer]
         if plain is not None:
             for guest in self.guests:
                 guest.send_prepared(plain)
@@ -146,13 +193,14 @@ class RoomFeed:
 
     @property
     def empty(self) -> bool:
-        return not (self.live or self.catching or self.guests)
+        return not (self.live or self.catching or self.holding or self.guests)
 
     def begin_catch_up(self, peer: Peer) -> object:
         """``peer`` (re)starts replaying the room from the store; the token names this
         catch-up (a later one, or :meth:`drop`, ends it)."""
         token = object()
         self.live.pop(peer, None)
+        self._unhold(peer)
         self.catching[peer] = token
         return token
 
@@ -168,6 +216,29 @@ class RoomFeed:
         self.live[peer] = user_id
         return True
 
+    def hold(self, peer: Peer, token: object, user_id: int, cursor: int, holding: Holding) -> bool:
+        """Like :meth:`go_live`, but the events that follow are kept in ``holding`` until
+        :meth:`release`."""
+        if cursor != self.last_seq or self.catching.get(peer) is not token:
+            return False
+        del self.catching[peer]
+        self.holding[peer] = (user_id, holding)
+        return True
+
+    def release(self, peer: Peer) -> bool:
+        """A held ``peer`` goes live (its holding's events were sent by the caller, first).
+        False if it was not held here (let go, or dropped)."""
+        entry = self.holding.pop(peer, None)
+        if entry is None:
+            return False
+        self.live[peer] = entry[0]
+        return True
+
+    def _unhold(self, peer: Peer) -> None:
+        entry = self.holding.pop(peer, None)
+        if entry is not None:
+            entry[1].forget(self.room_id)
+
     def end_catch_up(self, peer: Peer, token: object) -> None:
         """The catch-up ``token`` ended without going live (the peer closed, or was dropped)."""
         if self.catching.get(peer) is token:
@@ -177,6 +248,7 @@ class RoomFeed:
         """``peer`` no longer receives the room (live or catching up)."""
         self.live.pop(peer, None)
         self.catching.pop(peer, None)
+        self._unhold(peer)
 
     def deliver_transient(self, message: PreparedText, skip_user: int) -> None:
         """Queue a message that is not part of the stream (typing, presence) for live peers."""

@@ -34,11 +34,12 @@ import msgspec
 
 from parley.broker.base import Broker
 from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, user_channel
-from parley.chat.hub import Arrival, FeedItem, RoomFeed
+from parley.chat.hub import Arrival, FeedItem, Holding, RoomFeed
 from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.model import Event, EventKind, Room
 from parley.peer import Peer, PreparedText
 from parley.presence.base import Presence
+from parley.protocol.budget import REPLY_BUDGET
 from parley.protocol.codec import encode, event_message
 from parley.protocol.messages import Presence as PresenceMessage
 from parley.protocol.messages import TypingNotice
@@ -46,7 +47,9 @@ from parley.store.base import LOBBY, Store
 
 log = logging.getLogger(__name__)
 
-REPLAY_PAGE = 500
+#: Events read from the store at once, for a replay or a gap: the page sent is then cut at the
+#: reply budget (protocol/budget.py); this bounds what one read holds in memory.
+REPLAY_PAGE = 100
 
 
 def _ignore(_: float) -> None:
@@ -279,8 +282,20 @@ class Node:
             events = await self.store.events_after(feed.room_id, feed.last_seq, REPLAY_PAGE)
             if not events:
                 break
+            queued = 0
             for event in events:
-                _, delivered = feed.offer(event.seq, self._event_item(event))
+                if queued >= REPLY_BUDGET:
+                    # Let the connections write what was queued (once per loop pass) before
+                    # more: a backlog of long messages must not land in every live peer's
+                    # send buffer at once. (Events that arrive meanwhile are ordered by the
+                    # feed, which passes what it already has.)
+                    await asyncio.sleep(0)
+                    queued = 0
+                    if self.feeds.get(feed.room_id) is not feed:
+                        return
+                item = self._event_item(event)
+                _, delivered = feed.offer(event.seq, item)
+                queued += len(item[0].payload)
                 self.stats.deliveries += delivered
         if self.feeds.get(feed.room_id) is feed:
             self._follow_gap(feed)
@@ -317,7 +332,7 @@ class Node:
         user = await self.store.get_user_by_id(user_id)
         if user is None:
             return
-        rooms = [(v.room.id, v.room.name) for v in await self.store.rooms_for(user_id) if v.member]
+        rooms = [(v.room.id, v.room.name) for v in await self.store.member_rooms(user_id)]
         self.publish_presence(rooms, user.name, online)
 
     async def sync_feeds(self) -> None:
@@ -421,18 +436,38 @@ class Node:
         if room_id not in self.feeds:
             await self.broker.unsubscribe(channel)
 
-    async def stream(self, peer: Peer, user_id: int, room_id: int, cursor: int) -> int:
-        """Send ``peer`` the room's events after ``cursor``, then keep it live.
+    async def stream(
+        self,
+        peer: Peer,
+        user_id: int,
+        room_id: int,
+        cursor: int,
+        *,
+        turn: asyncio.Lock | None = None,
+        holding: Holding | None = None,
+    ) -> int:
+        """Send ``peer`` the room's events after ``cursor``, then keep it live (or, with a
+        ``holding``, held: see :meth:`release_held`).
+
+        The replay goes out in pages of at most the reply budget, and waits between pages
+        until the client has read most of what was sent (:meth:`Peer.drain`): a slow client
+        slows its replay down instead of overflowing its send buffer. ``turn``, one per
+        connection, makes the rooms of one resume read and send their pages one at a time, so
+        that one connection has one page in memory and in flight, however many rooms it has.
 
         Returns the seq reached when the peer went live (it may be past the stored events
         when the client already saw them). Returns early, without going live, when the peer
         closes or :meth:`stop_stream` is called meanwhile.
         """
+        turn = turn if turn is not None else asyncio.Lock()
         feed = await self.feed(room_id)
         token = feed.begin_catch_up(peer)
         try:
             while peer.open and feed.is_catching_up(peer, token):
-                if feed.go_live(peer, token, user_id, cursor):
+                if holding is not None:
+                    if feed.hold(peer, token, user_id, cursor, holding):
+                        return cursor
+                elif feed.go_live(peer, token, user_id, cursor):
                     return cursor
                 if cursor > feed.last_seq:
                     # The client (or the replay) is ahead of this node: wait for the node.
@@ -443,20 +478,50 @@ class Node:
                     except TimeoutError:
                         await self._catch_feed_up(feed, cursor)
                     continue
-                events = await self.store.events_after(room_id, cursor, REPLAY_PAGE)
-                if not feed.is_catching_up(peer, token):
-                    break
+                async with turn:
+                    events = await self.store.events_after(room_id, cursor, REPLAY_PAGE)
+                    if events and feed.is_catching_up(peer, token):
+                        cursor = await self._send_page(peer, events, cursor, feed, token)
                 if not events:
                     await asyncio.sleep(self.gap_timeout)
-                    continue
-                for event in events:
-                    peer.send_encoded_text(encode(event_message(event)))
-                    cursor = event.seq
-                await peer.drain()
             return cursor
         finally:
             feed.end_catch_up(peer, token)
             self._release(feed)
+
+    @staticmethod
+    async def _send_page(
+        peer: Peer, events: list[Event], cursor: int, feed: RoomFeed, token: object
+    ) -> int:
+        """Send stored events (those after ``cursor``), draining whenever the reply budget is
+        reached; returns the seq of the last one sent (the replay stops early if the peer
+        closes or is dropped)."""
+        sent = 0
+        for event in events:
+            frame = encode(event_message(event))
+            if sent and sent + len(frame) > REPLY_BUDGET:
+                await peer.drain()
+                sent = 0
+                if not (peer.open and feed.is_catching_up(peer, token)):
+                    return cursor
+            peer.send_encoded_text(frame)
+            sent += len(frame)
+            cursor = event.seq
+        await peer.drain()
+        return cursor
+
+    def release_held(self, peer: Peer, room_ids: Iterable[int], holding: Holding) -> None:
+        """End a resume: send what ``holding`` kept, in the order it arrived, and make
+        ``peer`` live in each of ``room_ids`` it is held in. Synchronous: nothing can be
+        delivered between the caller's ``resumed`` and these events."""
+        for _, message in holding.items:
+            peer.send_prepared(message)
+        holding.items.clear()
+        holding.size = 0
+        for room_id in room_ids:
+            feed = self.feeds.get(room_id)
+            if feed is not None:
+                feed.release(peer)
 
     def stop_stream(self, peer: Peer, room_id: int) -> None:
         """Stop sending the room to ``peer`` (live or catching up)."""

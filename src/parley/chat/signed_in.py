@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from parley.chat.errors import refusal
+from parley.chat.hub import Holding
 from parley.chat.member_rooms import FORBIDDEN_ROOM, MemberRooms
 from parley.chat.node import Node
 from parley.chat.notices import ReadNotice, RevokeNotice, RoomNotice, pack_notice, unpack_notice
@@ -27,11 +28,16 @@ from parley.chat.ratelimit import RateLimit
 from parley.model import Event, Room, RoomKind, RoomView, Session
 from parley.peer import CloseCode, Peer
 from parley.protocol import messages as m
+from parley.protocol.budget import REPLY_BUDGET, fitting_items
 from parley.protocol.codec import DEFAULT_MAX_TEXT
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import RoomQuotas, StoreError
 
 log = logging.getLogger(__name__)
+
+#: The most members one ``who`` reply lists (names are at most 32 ASCII characters, so a page
+#: stays far below the reply budget); also the members an ``ok``'s ``online`` looks at.
+WHO_PAGE = 1000
 
 #: Work queued on the connection (see ``ChatConnection.enqueue``).
 Job = Callable[[], Awaitable[None]]
@@ -108,10 +114,14 @@ class SignedIn:
         self.streaming = False
         #: Set once the node knows this connection (presence, user channel): it must forget it.
         self.attached = False
+        #: Set once the whole welcome (every page of it) was sent.
+        self.welcomed = False
         #: Set when the connection is gone: nothing is sent any more.
         self.ended = False
         #: Room id -> when this connection last sent a typing notice for it.
         self.typing_sent: dict[int, float] = {}
+        #: One replay page at a time for this connection (see ``Node.stream``).
+        self._turn = asyncio.Lock()
         self._send = send
         self._enqueue = enqueue
         self._close = close
@@ -180,7 +190,9 @@ class SignedIn:
         return room_info(room, member=member, seq=seq, members=members)
 
     async def online(self, room_id: int) -> list[str]:
-        members = await self.store.room_members(room_id)
+        """The members online now, for an ``ok``: the first :data:`WHO_PAGE` members by name
+        are looked at (``who`` pages through the rest), so that the reply stays bounded."""
+        members = await self.store.room_members(room_id, limit=WHO_PAGE)
         online = await self.node.presence.online(uid for uid, _ in members)
         return [name for uid, name in members if uid in online]
 
@@ -201,50 +213,90 @@ class SignedIn:
 
     # -- the event stream ------------------------------------------------------------------
 
-    async def stream(self, room_id: int, cursor: int) -> int:
-        return await self.node.stream(self.peer, self.user_id, room_id, cursor)
+    async def stream(self, room_id: int, cursor: int, holding: Holding | None = None) -> int:
+        return await self.node.stream(
+            self.peer, self.user_id, room_id, cursor, turn=self._turn, holding=holding
+        )
 
-    async def start_streaming(self, positions: dict[int, int]) -> dict[str, int]:
+    async def start_streaming(
+        self,
+        positions: dict[int, int],
+        finished: Callable[[dict[str, int]], None] | None = None,
+    ) -> dict[str, int]:
         """Stream every member room: listed ones from the given seq, others (on the first
         call) from the seq the client was last told about. Returns the seq each listed room
-        reached."""
+        reached, after calling ``finished`` with it (``resume`` sends ``resumed`` there).
+
+        Rooms whose replay is done wait, held (``chat/hub.py``), for the others: ``finished``
+        runs once every room's replay is done, and only then do live events flow, so that
+        ``resumed`` comes after every replayed event and before every live one, and reports
+        nothing lower than what the client got. A held room whose live events pass the reply
+        budget meanwhile is let go and replayed again from where it was.
+        """
         first = not self.streaming
         self.streaming = True
         targets = dict(positions)
         if first:
             for room_id, cursor in self.rooms.cursors.items():
                 targets.setdefault(room_id, cursor)
-        room_ids = list(targets)
-        reached = await asyncio.gather(*(self.stream(rid, targets[rid]) for rid in room_ids))
+        holding = Holding(REPLY_BUDGET)
+        reached: dict[int, int] = {}
+        pending = targets
+        try:
+            while pending:
+                room_ids = list(pending)
+                streams = (self.stream(rid, pending[rid], holding) for rid in room_ids)
+                seqs = await asyncio.gather(*streams)
+                reached.update(zip(room_ids, seqs, strict=True))
+                pending = {rid: reached[rid] for rid in holding.overflowed if rid in reached}
+                holding.overflowed.clear()
+        except BaseException:
+            for room_id in targets:  # nothing stays held: the client resumes again
+                self.node.stop_stream(self.peer, room_id)
+            raise
+        # From here to the end, no await: no live event can come before ``resumed``.
         named = {rid: self.rooms.by_id(rid) for rid in positions}
-        return {
-            room.name: seq
-            for rid, seq in zip(room_ids, reached, strict=True)
-            if (room := named.get(rid)) is not None
+        result = {
+            room.name: seq for rid, seq in reached.items() if (room := named.get(rid)) is not None
         }
+        if finished is not None:
+            finished(result)
+        self.node.release_held(self.peer, targets, holding)
+        return result
 
     # -- life cycle ------------------------------------------------------------------------
 
     async def welcome(self) -> None:
         """Load the user's rooms, attach to the node (presence, the user's channel), and send
         the ``welcome``."""
-        views = await self.store.rooms_for(self.user_id)
+        views = await self.store.member_rooms(self.user_id)
         if self.ended:
             return
         for view in views:
-            if view.member:
-                self.rooms.remember(view.room, view.room.last_seq)
+            self.rooms.remember(view.room, view.room.last_seq)
         self.attached = True
         came_online = await self.node.attach(self, self.conn_id)
         if came_online:
             self.node.publish_presence(self.rooms.names(), self.user.name, True)
+        infos = [view_info(view) for view in views]
+        count = fitting_items(infos)
         self.reply(
             m.Welcome(
                 user=m.UserInfo(name=self.user.name, admin=self.user.is_admin),
-                rooms=[view_info(view) for view in views],
+                rooms=infos[:count],
                 expires=self.login.expires_at,
+                more=count < len(infos),
             )
         )
+        # A user in very many rooms: the rest in pages, before anything else is sent (the
+        # connection reads no command until the welcome is out).
+        while count < len(infos):
+            await self.peer.drain()
+            rest = infos[count:]
+            page = fitting_items(rest)
+            count += page
+            self.reply(m.MoreRooms(rooms=rest[:page], more=count < len(infos)))
+        self.welcomed = True
 
     def end(self) -> None:
         """The connection is gone: stop every stream (the node is told by :meth:`detach`)."""
@@ -284,9 +336,16 @@ class SignedIn:
             if notice.token_hash == self.login.token_hash:
                 self.close(CloseCode.POLICY_VIOLATION, notice.reason)
         elif isinstance(notice, ReadNotice):
-            self.reply(m.Unread(room=notice.room, read=notice.read, unread=notice.unread))
+            unread = m.Unread(room=notice.room, read=notice.read, unread=notice.unread)
+            if self.welcomed:
+                self.reply(unread)
+            else:  # after the welcome's last page: nothing comes between its pages
+                self._enqueue(lambda: self._reply_later(unread))
         elif notice.origin != self.conn_id:
             self._enqueue(lambda: self.guarded(None, lambda: self._follow(notice)))
+
+    async def _reply_later(self, message: m.ServerMessage) -> None:
+        self.reply(message)
 
     async def _follow(self, notice: RoomNotice) -> None:
         """Another connection changed this user's membership: follow it here too."""

@@ -19,7 +19,7 @@ from prompt_toolkit.document import Document
 
 from parley.client.client import Client
 from parley.client.console import Console
-from parley.client.errors import ClientError
+from parley.client.errors import ClientError, CommandError
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
 from parley.client.sanitize import safe
 from parley.protocol import messages as m
@@ -28,7 +28,7 @@ from parley.protocol import messages as m
 COMMANDS = {
     "/join": ("ROOM", "join ROOM, or switch to it"),
     "/leave": ("[ROOM]", "leave ROOM (this room by default)"),
-    "/rooms": ("", "list the rooms you can see"),
+    "/rooms": ("[FILTER | +]", "list the rooms whose name holds FILTER (+: the next page)"),
     "/who": ("[ROOM]", "who is in ROOM and who is online"),
     "/dm": ("USER [TEXT]", "talk with USER in a direct room"),
     "/history": ("[N]", "show the last N events of this room (20 by default)"),
@@ -139,6 +139,8 @@ class ChatMode:
         self.console = console
         self.state = state
         self._sends: set[asyncio.Task[None]] = set()
+        #: Where ``/rooms +`` goes on: the filter and the last room listed (None: at the end).
+        self._rooms_next: tuple[str, str] | None = None
 
     async def run(self, initial_room: str | None) -> ClientError | None:
         """Until ``/quit`` or the end of input; returns the error that ended the client, if
@@ -154,7 +156,8 @@ class ChatMode:
         if room is not None:
             await self._join(room)
         # For Tab: the names of the rooms one could join, not only those one is in.
-        self.state.known_rooms.update(info.name for info in await self.client.list_rooms())
+        first = await self.client.rooms_page(limit=100)
+        self.state.known_rooms.update(info.name for info in first.rooms)
         self.console.note("* type a message, or /help for commands")
         printer = asyncio.create_task(self._print_events())
         try:
@@ -283,7 +286,7 @@ class ChatMode:
                 if state.room == info.name:
                     state.room = next(iter(self.client.rooms), None)
             case "/rooms":
-                await self._rooms()
+                await self._rooms(rest.strip())
             case "/who":
                 room = rest.lstrip("#") or state.room
                 if room is None:
@@ -318,15 +321,34 @@ class ChatMode:
         topic = f" — {safe(info.topic)}" if info.topic else ""
         self.console.note(f"* you are in {self.state.label(info.name)}{topic}")
 
-    async def _rooms(self) -> None:
-        rooms = await self.client.list_rooms()
-        for info in rooms:
+    async def _rooms(self, rest: str) -> None:
+        """One page of rooms: ``/rooms FILTER`` starts a listing, ``/rooms +`` goes on."""
+        if rest == "+":
+            if self._rooms_next is None:
+                self._error("no more rooms: /rooms [FILTER] lists them from the start")
+                return
+            query, after = self._rooms_next
+        else:
+            query, after = rest.lstrip("#"), None
+        try:
+            page = await self.client.rooms_page(query, after=after)
+        except CommandError as exc:
+            if exc.code != "bad_request":
+                raise
+            self._error("a filter is part of a room name: letters, digits, _ - . :")
+            return
+        self._rooms_next = (query, page.next) if page.more and page.next else None
+        if not page.rooms:
+            self.console.note("* no room matches" if query else "* no rooms")
+        for info in page.rooms:
             self.state.known_rooms.add(info.name)
             marks = ["member" if info.member else info.kind]
             if info.unread:
                 marks.append(f"{info.unread} unread")
             topic = f" — {safe(info.topic)}" if info.topic else ""
             self.console.write(f"{self.state.label(info.name):<24} ({', '.join(marks)}){topic}")
+        if self._rooms_next is not None:
+            self.console.note("* more rooms: /rooms + shows the next page")
 
     async def _history(self, rest: str) -> None:
         room = self.state.room

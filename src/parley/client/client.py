@@ -339,12 +339,32 @@ class Client:
         """Open (or find) the direct room with ``user``."""
         return _room_of(await self._typed(m.Ok, m.Dm(user=user), retry=True))
 
-    async def list_rooms(self) -> list[m.RoomInfo]:
-        """Every room this user can see: member rooms and public ones."""
-        return (await self._typed(m.RoomList, m.Rooms(), retry=True)).rooms
+    async def rooms_page(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> m.RoomList:
+        """One page of the rooms this user can see (public ones, and the user's own), sorted
+        by name, whose name contains ``query``; the next page starts ``after`` the reply's
+        ``next`` while its ``more`` is true."""
+        command = m.Rooms(query=query, after=after, limit=limit)
+        return await self._typed(m.RoomList, command, retry=True)
 
-    async def who(self, room: str) -> m.WhoReply:
-        return await self._typed(m.WhoReply, m.Who(room=room), retry=True)
+    async def list_rooms(self, query: str = "", *, most: int = 1000) -> list[m.RoomInfo]:
+        """The rooms this user can see whose name contains ``query``: page after page, at
+        most ``most`` of them (a server may hold many more public rooms than anyone reads)."""
+        rooms: list[m.RoomInfo] = []
+        after = None
+        while len(rooms) < most:
+            page = await self.rooms_page(query, after=after, limit=min(100, most - len(rooms)))
+            rooms.extend(page.rooms)
+            if not page.more or page.next is None:
+                break
+            after = page.next
+        return rooms
+
+    async def who(self, room: str, *, after: str | None = None) -> m.WhoReply:
+        """A page of the room's members (sorted by name, the first 1,000 by default; while
+        ``more``, the next page starts ``after`` the reply's ``next``)."""
+        return await self._typed(m.WhoReply, m.Who(room=room, after=after), retry=True)
 
     async def history(
         self, room: str, *, before: int | None = None, limit: int = 50
@@ -463,11 +483,36 @@ class Client:
                 raise ConnectError(self.url.ws_url, "no welcome from the server") from None
             raise
         if isinstance(welcome, m.Welcome):
+            if welcome.more:
+                welcome = await self._rest_of_welcome(ws, welcome)
             return ws, welcome
         await ws.close(CloseCode.PROTOCOL_ERROR, "expected welcome")
         if isinstance(welcome, m.Error) and welcome.code == "unauthorized":
             raise AuthError(f"the server refused the session: {welcome.message}")
         raise ClientError("the server did not start with a parley.v1 welcome")
+
+    async def _rest_of_welcome(self, ws: WebSocket, welcome: m.Welcome) -> m.Welcome:
+        """A user in very many rooms: the welcome's list goes on in ``more_rooms`` pages,
+        which come right after it. Returns the welcome with every room."""
+        rooms = list(welcome.rooms)
+        try:
+            while True:
+                message = await asyncio.wait_for(ws.recv(), self._opts.timeout)
+                page = (
+                    decode_server_message(message.text)
+                    if isinstance(message, TextMessage)
+                    else None
+                )
+                if isinstance(page, m.MoreRooms):
+                    rooms.extend(page.rooms)
+                    if not page.more:
+                        return msgspec.structs.replace(welcome, rooms=rooms, more=False)
+                elif isinstance(page, m.Error):
+                    raise ClientError(f"the server failed to welcome us: {page.message}")
+        except BaseException:
+            ws.abort()
+            await ws.wait_closed()
+            raise
 
     def _attach(self, ws: WebSocket) -> None:
         self._ws = ws

@@ -20,6 +20,7 @@ from parley.protocol.messages import (
     Error,
     EventMessage,
     HistoryReply,
+    MoreRooms,
     Ok,
     Pong,
     Presence,
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 AnyServerMessage = (
     Welcome
+    | MoreRooms
     | Ok
     | Ack
     | RoomList

@@ -24,6 +24,9 @@ MessageId = Annotated[int, Meta(ge=1)]
 Seq = Annotated[int, Meta(ge=0)]
 Topic = Annotated[str, Meta(max_length=250)]
 Limit = Annotated[int, Meta(ge=1, le=100)]
+#: A part of a room name to look for (``rooms``): the characters a room name (a direct room's
+#: ``dm:<user>:<user>`` included) may hold.
+RoomQuery = Annotated[str, Meta(pattern=r"\A[A-Za-z0-9_.:\-]{0,80}\Z")]
 Token = Annotated[str, Meta(min_length=1, max_length=512)]
 # The text limit is the server's setting (default 4,000 characters), checked by the codec; this
 # bound only stops absurd frames early.
@@ -64,11 +67,19 @@ class Invite(Command, tag="invite", frozen=True, kw_only=True):
 
 
 class Rooms(Command, tag="rooms", frozen=True, kw_only=True):
-    pass
+    """One page of the rooms you can see (public ones, and your private and direct ones),
+    sorted by name: those whose name contains ``query`` (any case), after the room ``after``."""
+
+    query: RoomQuery = ""
+    after: RoomRef | None = None
+    limit: Limit = 50
 
 
 class Who(Command, tag="who", frozen=True, kw_only=True):
+    """One page of a room's members (sorted by name), after the member named ``after``."""
+
     room: RoomRef
+    after: UserName | None = None
 
 
 class Send(Command, tag="send", frozen=True, kw_only=True):
@@ -218,10 +229,22 @@ class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
 
 
 class Welcome(ServerMessage, tag="welcome", frozen=True, kw_only=True):
+    """The first message of a connection: the user and the rooms the user is a member of.
+    ``more``: the list goes on in ``more_rooms`` messages (it is cut at the reply budget)."""
+
     user: UserInfo
     rooms: list[RoomInfo]
     #: Milliseconds since the epoch when this session expires.
     expires: int = 0
+    more: bool = False
+
+
+class MoreRooms(ServerMessage, tag="more_rooms", frozen=True, kw_only=True):
+    """The welcome's member rooms, continued (sent right after it, before anything else);
+    the last one has ``more`` false."""
+
+    rooms: list[RoomInfo]
+    more: bool
 
 
 class Ok(ServerMessage, tag="ok", frozen=True, kw_only=True):
@@ -243,15 +266,24 @@ class Ack(ServerMessage, tag="ack", frozen=True, kw_only=True):
 
 
 class RoomList(ServerMessage, tag="rooms", frozen=True, kw_only=True):
+    """A page of rooms. ``more``: more rooms match; ask again with ``after`` = ``next``."""
+
     re: str | None = None
     rooms: list[RoomInfo]
+    more: bool
+    next: str | None = None
 
 
 class WhoReply(ServerMessage, tag="who", frozen=True, kw_only=True):
+    """A page of a room's members and which of them are online. ``more``: more members
+    follow; ask again with ``after`` = ``next``."""
+
     re: str | None = None
     room: str
     members: list[str]
     online: list[str]
+    more: bool
+    next: str | None = None
 
 
 class HistoryReply(ServerMessage, tag="history", frozen=True, kw_only=True):

@@ -216,13 +216,29 @@ class Store(ABC):
         """Whether the user is a member of the room."""
 
     @abstractmethod
-    async def room_members(self, room_id: int) -> list[tuple[int, str]]:
-        """The room's members as ``(user id, name)``, sorted by name case-insensitively."""
+    async def room_members(
+        self, room_id: int, *, after: str | None = None, limit: int | None = None
+    ) -> list[tuple[int, str]]:
+        """The room's members as ``(user id, name)``, sorted by name case-insensitively: at
+        most ``limit`` (None: all), those after the name ``after`` (any case) when given."""
 
     @abstractmethod
     async def rooms_for(self, user_id: int) -> list[RoomView]:
         """The rooms a user can see: every public room, and the private and direct rooms the
         user is a member of. Sorted by name."""
+
+    @abstractmethod
+    async def member_rooms(self, user_id: int) -> list[RoomView]:
+        """The rooms a user is a member of (public, private, direct), sorted by name: what a
+        ``welcome`` lists, bounded by what the user joined, not by the server's size."""
+
+    @abstractmethod
+    async def visible_rooms(
+        self, user_id: int, *, query: str = "", after: str | None = None, limit: int = 50
+    ) -> list[RoomView]:
+        """A page of :meth:`rooms_for`: at most ``limit`` of the rooms the user can see whose
+        name contains ``query`` (any case), after the name ``after`` (any case), sorted by
+        name. ``query`` holds only the characters of room names."""
 
     # -- events --------------------------------------------------------------------------
 

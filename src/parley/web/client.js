@@ -240,10 +240,15 @@ export class ChatClient {
     this.store.emit("timeline", { room, kind: "loading" });
   }
 
-  async listRooms() {
-    const reply = await this.conn.request("rooms");
-    this.store.roomList(reply.rooms);
-    return reply.rooms;
+  /**
+   * One page of the rooms we can see whose name holds `query` (sorted by name): `{rooms, more,
+   * next}`; the next page is asked for with `after` = `next`. The rooms are not kept in the
+   * store: a server may have far more public rooms than a page should hold.
+   */
+  async listRooms(query = "", after = null) {
+    const fields = { query, limit: 50 };
+    if (after) fields.after = after;
+    return this.conn.request("rooms", fields);
   }
 
   async entered(reply) {

@@ -53,6 +53,7 @@ export class Connection {
     this.handlers = handlers;
     this.ws = null;
     this.welcomed = false;
+    this.partial = null;
     this.state = "idle";
     this.stopped = true;
     this.attempt = 0;
@@ -128,6 +129,7 @@ export class Connection {
     }
     this.ws = ws;
     this.welcomed = false;
+    this.partial = null;
     this.setState("connecting");
     ws.onmessage = (event) => this.frame(event.data);
     ws.onclose = (event) => this.lost(ws, event.code);
@@ -142,12 +144,8 @@ export class Connection {
       return; // not ours to interpret; parley.v1 frames are always JSON objects
     }
     if (msg === null || typeof msg !== "object") return;
-    if (msg.type === "welcome") {
-      this.welcomed = true;
-      this.attempt = 0;
-      this.setState("open");
-      this.startPing();
-      this.handlers.onWelcome(msg);
+    if (msg.type === "welcome" || msg.type === "more_rooms") {
+      this.welcomePart(msg);
       return;
     }
     const waiter = typeof msg.re === "string" ? this.waiting.get(msg.re) : undefined;
@@ -164,6 +162,26 @@ export class Connection {
       return;
     }
     this.handlers.onMessage(msg);
+  }
+
+  /**
+   * A welcome, or a page of its room list: a user in very many rooms gets the list in pages
+   * (`more`), each followed by a `more_rooms` message, before anything else. The welcome is
+   * handed on whole, once its last page arrived.
+   */
+  welcomePart(msg) {
+    if (msg.type === "welcome") this.partial = msg;
+    else if (this.partial) this.partial.rooms.push(...msg.rooms);
+    else return; // not after a welcome: nothing to continue
+    if (msg.more) return;
+    const welcome = this.partial;
+    this.partial = null;
+    welcome.more = false;
+    this.welcomed = true;
+    this.attempt = 0;
+    this.setState("open");
+    this.startPing();
+    this.handlers.onWelcome(welcome);
   }
 
   /**
@@ -228,6 +246,7 @@ export class Connection {
     clearInterval(this.pingTimer);
     const wasWelcomed = this.welcomed;
     this.welcomed = false;
+    this.partial = null;
     for (const waiter of this.waiting.values()) {
       clearTimeout(waiter.timer);
       waiter.reject(new CommandError("offline", "The connection was lost."));

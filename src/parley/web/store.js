@@ -214,16 +214,6 @@ export class Store {
     return room;
   }
 
-  /** The public rooms list (`rooms` reply): refresh what we know of rooms we are not in. */
-  roomList(infos) {
-    for (const info of infos) {
-      const room = this.rooms.get(info.name);
-      if (!room) this.rooms.set(info.name, new Room(info));
-      else if (!room.member && !info.member) room.update(info);
-    }
-    this.emit("rooms");
-  }
-
   // -- events ---------------------------------------------------------------------------
 
   /** One event of a room's stream (live, or replayed by resume). */

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from parley.chat.signed_in import SignedIn
 from parley.model import Event, Room
 from parley.protocol import messages as m
+from parley.protocol.budget import encoded_size, fitting
 from parley.protocol.codec import event_message
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import Archived, Forbidden, NotFound
@@ -93,11 +94,15 @@ async def history(ctx: SignedIn, command: m.History) -> None:
     more = len(events) > command.limit
     if more:
         events = events[1:]
+    # The newest events that fit the reply budget: the client pages back from the first.
+    messages = [event_message(event) for event in events]
+    count = fitting(encoded_size(message) for message in reversed(messages))
+    more = more or count < len(messages)
     ctx.reply(
         m.HistoryReply(
             re=command.id,
             room=room.name,
-            events=[event_message(event) for event in events],
+            events=messages[len(messages) - count :],
             more=more,
         )
     )

@@ -8,9 +8,10 @@ the user's other connections follow it through a notice on the user's channel
 
 from __future__ import annotations
 
-from parley.chat.signed_in import SignedIn, view_info
+from parley.chat.signed_in import WHO_PAGE, SignedIn, view_info
 from parley.model import RoomKind
 from parley.protocol import messages as m
+from parley.protocol.budget import encoded_size, fitting, fitting_items
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import Conflict
 
@@ -94,20 +95,36 @@ async def dm(ctx: SignedIn, command: m.Dm) -> None:
 
 
 async def rooms(ctx: SignedIn, command: m.Rooms) -> None:
-    views = await ctx.store.rooms_for(ctx.user_id)
-    ctx.reply(m.RoomList(re=command.id, rooms=[view_info(view) for view in views]))
+    """A page of the rooms the user can see (every public room, and the user's private and
+    direct ones); the server's size shows only in how many pages there are."""
+    views = await ctx.store.visible_rooms(
+        ctx.user_id, query=command.query, after=command.after, limit=command.limit + 1
+    )
+    infos = [view_info(view) for view in views[: command.limit]]
+    count = fitting_items(infos)
+    more = len(views) > command.limit or count < len(infos)
+    infos = infos[:count]
+    last = infos[-1].name if more and infos else None
+    ctx.reply(m.RoomList(re=command.id, rooms=infos, more=more, next=last))
 
 
 async def who(ctx: SignedIn, command: m.Who) -> None:
+    """A page of the room's members (the lobby has every user): see :data:`WHO_PAGE`."""
     room = await ctx.visible_room(command.room)
-    members = await ctx.store.room_members(room.id)
-    online = await ctx.node.presence.online(uid for uid, _ in members)
+    members = await ctx.store.room_members(room.id, after=command.after, limit=WHO_PAGE + 1)
+    page = members[:WHO_PAGE]
+    count = fitting(2 * encoded_size(name) for _, name in page)
+    more = len(members) > WHO_PAGE or count < len(page)
+    page = page[:count]
+    online = await ctx.node.presence.online(uid for uid, _ in page)
     ctx.reply(
         m.WhoReply(
             re=command.id,
             room=room.name,
-            members=[name for _, name in members],
-            online=[name for uid, name in members if uid in online],
+            members=[name for _, name in page],
+            online=[name for uid, name in page if uid in online],
+            more=more,
+            next=page[-1][1] if more and page else None,
         )
     )
 

@@ -35,5 +35,6 @@ async def resume(ctx: SignedIn, command: m.Resume) -> None:
             )
             continue
         positions[room.id] = seq
-    reached = await ctx.start_streaming(positions)
-    ctx.reply(m.Resumed(re=command.id, rooms=reached))
+    await ctx.start_streaming(
+        positions, lambda reached: ctx.reply(m.Resumed(re=command.id, rooms=reached))
+    )

@@ -420,12 +420,19 @@ async def is_member(conn: Connection, room_id: int, user_id: int) -> bool:
     return found is not None
 
 
-async def room_members(conn: Connection, room_id: int) -> list[tuple[int, str]]:
-    rows = await conn.fetch(
+async def room_members(
+    conn: Connection, room_id: int, after: str | None = None, limit: int | None = None
+) -> list[tuple[int, str]]:
+    # Paged by name_key (unique: names are unique in any case), the order of the listing.
+    sql = (
         "SELECT u.id, u.name FROM memberships AS m JOIN users AS u ON u.id = m.user_id"
-        " WHERE m.room_id = ? ORDER BY u.name_key, u.name",
-        room_id,
+        " WHERE m.room_id = ? AND u.name_key > ? ORDER BY u.name_key, u.name"
     )
+    start = key(after) if after is not None else ""
+    if limit is None:
+        rows = await conn.fetch(sql, room_id, start)
+    else:
+        rows = await conn.fetch(sql + " LIMIT ?", room_id, start, limit)
     return [(row["id"], row["name"]) for row in rows]
 
 
@@ -447,6 +454,42 @@ async def unread_count(conn: Connection, room_id: int, user_id: int) -> int:
 
 
 async def rooms_for(conn: Connection, user_id: int) -> list[RoomView]:
+    return await _room_views(conn, user_id, "(r.kind = 'public' OR m.user_id IS NOT NULL)")
+
+
+async def member_rooms(conn: Connection, user_id: int) -> list[RoomView]:
+    # An inner join, so that the user's memberships drive the query (their index), not the
+    # table of every room: a welcome costs the same with 10 public rooms or 10,000.
+    return await _room_views(conn, user_id, "m.user_id IS NOT NULL", inner=True)
+
+
+async def visible_rooms(
+    conn: Connection, user_id: int, query: str, after: str | None, limit: int
+) -> list[RoomView]:
+    # A query holds only the characters of room names (the protocol checks it): of LIKE's
+    # wildcards only "_" can occur, and it means itself.
+    pattern = "%" + key(query).replace("_", "\\_") + "%"
+    return await _room_views(
+        conn,
+        user_id,
+        "(r.kind = 'public' OR m.user_id IS NOT NULL)"
+        " AND r.name_key LIKE ? ESCAPE '\\' AND r.name_key > ?",
+        (pattern, key(after) if after is not None else ""),
+        limit,
+    )
+
+
+async def _room_views(
+    conn: Connection,
+    user_id: int,
+    where: str,
+    args: tuple[object, ...] = (),
+    limit: int | None = None,
+    *,
+    inner: bool = False,
+) -> list[RoomView]:
+    """The rooms matching ``where`` (one of the literal conditions above, never built from
+    values), as ``user_id`` sees them, sorted by name."""
     # One statement, so one snapshot: the unread counts and members agree with the rooms.
     members = conn.engine.names_array(
         "SELECT u.name FROM memberships AS dm JOIN users AS u ON u.id = dm.user_id"
@@ -461,11 +504,14 @@ async def rooms_for(conn: Connection, user_id: int) -> list[RoomView]:
         "   AND e.kind = 'message' AND NOT e.deleted"
         "   AND (e.user_id IS NULL OR e.user_id <> m.user_id) LIMIT ?) AS capped)"
         f" END AS unread, CASE WHEN r.kind = 'direct' THEN {members} END AS members"
-        " FROM rooms AS r LEFT JOIN memberships AS m ON m.room_id = r.id AND m.user_id = ?"
-        " WHERE NOT r.deleted AND (r.kind = 'public' OR m.user_id IS NOT NULL)"
-        " ORDER BY r.name_key, r.name",
+        f" FROM rooms AS r {'' if inner else 'LEFT '}JOIN memberships AS m"
+        " ON m.room_id = r.id AND m.user_id = ?"
+        f" WHERE NOT r.deleted AND {where}"
+        " ORDER BY r.name_key, r.name" + (" LIMIT ?" if limit is not None else ""),
         UNREAD_CAP,
         user_id,
+        *args,
+        *(() if limit is None else (limit,)),
     )
     return [
         RoomView(

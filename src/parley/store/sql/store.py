@@ -146,14 +146,24 @@ class SQLStore(Store):
     async def is_member(self, room_id: int, user_id: int) -> bool:
         return await self._read(lambda conn: ops.is_member(conn, room_id, user_id))
 
-    async def room_members(self, room_id: int) -> list[tuple[int, str]]:
-        return await self._read(lambda conn: ops.room_members(conn, room_id))
+    async def room_members(
+        self, room_id: int, *, after: str | None = None, limit: int | None = None
+    ) -> list[tuple[int, str]]:
+        return await self._read(lambda conn: ops.room_members(conn, room_id, after, limit))
 
     async def unread_count(self, room_id: int, user_id: int) -> int:
         return await self._read(lambda conn: ops.unread_count(conn, room_id, user_id))
 
     async def rooms_for(self, user_id: int) -> list[RoomView]:
         return await self._read(lambda conn: ops.rooms_for(conn, user_id))
+
+    async def member_rooms(self, user_id: int) -> list[RoomView]:
+        return await self._read(lambda conn: ops.member_rooms(conn, user_id))
+
+    async def visible_rooms(
+        self, user_id: int, *, query: str = "", after: str | None = None, limit: int = 50
+    ) -> list[RoomView]:
+        return await self._read(lambda conn: ops.visible_rooms(conn, user_id, query, after, limit))
 
     # -- events --------------------------------------------------------------------------
 

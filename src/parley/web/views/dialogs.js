@@ -45,8 +45,17 @@ export class Dialogs {
     this.browseList = $("browse-list");
     this.browseFilter = $("browse-filter");
     this.browseError = $("browse-error");
+    this.browseMore = $("browse-more");
+    this.browseRooms = [];
+    this.browseNext = null;
+    this.browseAsked = 0; // which listing is current: an older answer is ignored
+    this.browseTimer = null;
     $("browse-form").addEventListener("submit", (event) => event.preventDefault());
-    this.browseFilter.addEventListener("input", () => this.renderBrowse());
+    this.browseFilter.addEventListener("input", () => {
+      clearTimeout(this.browseTimer);
+      this.browseTimer = setTimeout(() => this.loadBrowse(false), 200);
+    });
+    this.browseMore.addEventListener("click", () => this.loadBrowse(true));
     $("browse-create").addEventListener("click", () => {
       this.browseDialog.close();
       this.create();
@@ -55,31 +64,59 @@ export class Dialogs {
 
   async browse() {
     this.browseFilter.value = "";
+    this.browseRooms = [];
+    this.browseNext = null;
     setFieldError(null, this.browseError, "");
-    this.renderBrowse();
+    this.renderBrowse("Loading…");
     this.browseDialog.showModal();
     this.browseFilter.focus();
+    await this.loadBrowse(false);
+  }
+
+  /**
+   * Ask the server for a page of rooms: the first page for the filter, or (`more`) the next
+   * page of the listing shown. The server filters by name and sorts; a page is bounded.
+   */
+  async loadBrowse(more) {
+    const filter = this.browseFilter.value.trim().replace(/^#/, "");
+    const asked = ++this.browseAsked;
+    setFieldError(null, this.browseError, "");
+    if (!/^[A-Za-z0-9_.:-]{0,80}$/.test(filter)) {
+      // No room name holds such characters: nothing can match (the server would refuse it).
+      this.browseRooms = [];
+      this.browseNext = null;
+      this.renderBrowse();
+      return;
+    }
     try {
-      await this.client.listRooms();
+      const reply = await this.client.listRooms(filter, more ? this.browseNext : null);
+      if (asked !== this.browseAsked) return;
+      const rooms = reply.rooms.filter((info) => info.kind === "public");
+      this.browseRooms = more ? [...this.browseRooms, ...rooms] : rooms;
+      this.browseNext = reply.more ? reply.next : null;
       this.renderBrowse();
     } catch (error) {
+      if (asked !== this.browseAsked) return;
       setFieldError(null, this.browseError, `Could not list the rooms: ${error.message}`);
+      this.renderBrowse();
     }
   }
 
-  renderBrowse() {
-    const filter = this.browseFilter.value.trim().toLowerCase();
-    const rooms = [...this.store.rooms.values()]
-      .filter((room) => room.kind === "public")
-      .filter((room) => !filter || room.name.toLowerCase().includes(filter) || room.topic.toLowerCase().includes(filter))
-      .sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" }));
-    if (!rooms.length) {
-      this.browseList.replaceChildren(el("li", { class: "empty", text: filter ? "No room matches." : "No public rooms yet." }));
+  renderBrowse(placeholder = null) {
+    const filter = this.browseFilter.value.trim();
+    this.browseMore.hidden = !this.browseNext;
+    if (!this.browseRooms.length) {
+      const text = placeholder || (filter ? "No room matches." : "No public rooms yet.");
+      this.browseList.replaceChildren(el("li", { class: "empty", text }));
       return;
     }
-    // The list is drawn again when the server's fresh list arrives: a row that had the focus
-    // keeps it (a keyboard user who tabbed in quickly is not thrown out of the list).
+    // The list is drawn again when a page arrives: a row that had the focus keeps it (a
+    // keyboard user who tabbed in quickly is not thrown out of the list).
     const focused = this.browseList.contains(document.activeElement) ? document.activeElement.dataset.room : null;
+    const rooms = this.browseRooms.map((info) => {
+      const known = this.store.rooms.get(info.name);
+      return known && known.member ? known : info;
+    });
     this.browseList.replaceChildren(...rooms.map((room, index) => el("li", {}, this.browseRow(room, index))));
     if (focused) {
       const row = [...this.browseList.querySelectorAll(".browse-row")].find((node) => node.dataset.room === focused);
