@@ -71,3 +71,17 @@ class Peer(Protocol):
         Long replays call this between pages so that a slow client slows the replay down
         instead of overflowing its send buffer.
         """
+
+    async def drained(self) -> None:
+        """Return when the peer's unsent bytes are below the high-water mark
+        (``--max-send-buffer``) or the connection is closed (:meth:`drain` is the same)."""
+
+    def hold_reading(self) -> None:
+        """Stop reading from this peer until :meth:`release_reading` (holds nest).
+
+        How the application applies backpressure to input: messages already read wait, in
+        order, and TCP slows the client down; nothing is dropped.
+        """
+
+    def release_reading(self) -> None:
+        """Undo one :meth:`hold_reading`."""

@@ -167,10 +167,20 @@ def test_fragments_adding_up_past_the_limit() -> None:
     assert failure_code(parser(max_message_size=100).feed(data)) == 1009
 
 
-def test_too_many_fragments() -> None:
+def test_many_fragments_that_carry_bytes_are_allowed() -> None:
+    """Past max_fragments a message may still have as many fragments as bytes: a legal
+    message the size limit allows is not refused for being split finely (issue 14, 6)."""
     p = parser(max_fragments=3)
-    data = client_frame(BINARY, b"a", fin=False) + client_frame(CONT, b"b", fin=False)
-    data += client_frame(CONT, b"c", fin=False) + client_frame(CONT, b"d")
+    data = client_frame(BINARY, b"a", fin=False)
+    data += b"".join(client_frame(CONT, b"b", fin=False) for _ in range(1000))
+    data += client_frame(CONT, b"d")
+    assert p.feed(data) == [BinaryMessage(b"a" + b"b" * 1000 + b"d")]
+
+
+def test_too_many_empty_fragments() -> None:
+    p = parser(max_fragments=3)
+    data = client_frame(BINARY, b"a", fin=False) + client_frame(CONT, b"", fin=False)
+    data += client_frame(CONT, b"", fin=False) + client_frame(CONT, b"d")
     assert failure_code(p.feed(data)) == 1009
 
 
