@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from tests.helpers.chat import Chat, register
 from tests.helpers.process import ServerProcess
