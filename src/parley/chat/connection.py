@@ -218,7 +218,7 @@ class ChatConnection:
 
     def _typing_token(self) -> bool:
         """Take a token from the user's typing bucket (False before sign-in, or none left)."""
-        return self._user is not None and self.node.bucket(self._user, TYPING_RATE).take()
+        return self._user is not None and self.node.bucket(self._user, TYPING_RATE, "typing").take()
 
     def _over_limit(self, re: str | None) -> bool:
         """Take a token for one frame; refuse it (and, past the burst, disconnect) if none."""

@@ -137,7 +137,7 @@ class Node:
         self._tasks: set[asyncio.Task[None]] = set()
         #: Rate-limit buckets of users, one table per limit (commands, typing): they outlive
         #: connections, so reconnecting does not refill them (see ``chat/ratelimit.py``).
-        self.buckets: dict[RateLimit, BucketTable[int]] = {}
+        self.buckets: dict[tuple[str, RateLimit], BucketTable[int]] = {}
         #: The store work every connection of this node has in flight (input backpressure).
         self.work = WorkQueue(flow or FlowLimits())
         self.stats = NodeStats()
@@ -488,12 +488,12 @@ class Node:
 
     # -- users -----------------------------------------------------------------------------
 
-    def bucket(self, user_id: int, limit: RateLimit) -> TokenBucket:
-        """The rate-limit bucket of ``limit`` that a user's connections on this node share;
-        kept after they close until it is full again."""
-        table = self.buckets.get(limit)
+    def bucket(self, user_id: int, limit: RateLimit, kind: str = "commands") -> TokenBucket:
+        """The rate-limit bucket of ``kind`` (``commands``, ``typing``) that a user's
+        connections on this node share; kept after they close until it is full again."""
+        table = self.buckets.get((kind, limit))
         if table is None:
-            table = self.buckets[limit] = BucketTable(limit)
+            table = self.buckets[kind, limit] = BucketTable(limit)
         return table.get(user_id)
 
     async def attach(self, listener: UserListener, conn_id: str) -> bool:
