@@ -575,10 +575,11 @@ class WebSocketConnection(asyncio.Protocol):
             self._run_pending()
             return
         try:
-            for index, event in enumerate(events):
+            remaining = iter(events)
+            for event in remaining:
                 self._dispatch(event)
-                if self._holds and index + 1 < len(events):
-                    self._pending.extend(events[index + 1 :])
+                if self._holds:  # the handler held reading: the rest waits, in order
+                    self._pending.extend(remaining)
                     return
         except Exception:
             self._internal_error()
