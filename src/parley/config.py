@@ -548,9 +548,14 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag(
         "--max-fragments",
         "websocket.max_fragments",
-        "Frames one WebSocket message may be split into; more close with 1009.",
+        "Frames of any size one WebSocket message may be split into; past this many, the "
+        "message needs at least one byte per frame on average, or it closes with 1009.",
         Integer(1),
-        limit=Limit("frames per message", "close 1009"),
+        limit=Limit(
+            "frames per message of any size (past it: at least one byte per frame on average)",
+            "close 1009 (a legal message the size limit allows is never refused for its "
+            "fragmentation unless padded with empty frames)",
+        ),
     ),
     Flag(
         "--max-send-buffer",
