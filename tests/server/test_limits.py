@@ -223,7 +223,15 @@ async def test_clients_that_never_read_are_cut_off_and_memory_stays_bounded(
     server_factory: Factory,
 ) -> None:
     server = server_factory(
-        "serve", "--max-send-buffer", "512KiB", "--rate-burst", "100000", "--rate-limit", "100000"
+        "serve",
+        "--max-send-buffer",
+        "512KiB",
+        "--rate-burst",
+        "100000",
+        "--rate-limit",
+        "100000",
+        "--guest-ip-rate",
+        "100000",
     )
     stuck = []
     for _ in range(5):
