@@ -133,13 +133,15 @@ class Result:
         return (self.peak_kib - self.before_kib) / 1024
 
 
-def start_server(folder: Path, size: int) -> tuple[subprocess.Popen[str], int]:
+def start_server(folder: Path, size: int, old: bool) -> tuple[subprocess.Popen[str], int]:
     argv = [
         sys.executable, "-m", "parley", "serve", "--port", "0", "--db", str(folder / "p.db"),
         "--max-text", str(size), "--max-message-size", "256KiB",
-        "--rate-limit", "1000000", "--rate-burst", "1000000", "--guest-ip-rate", "1000000",
+        "--rate-limit", "1000000", "--rate-burst", "1000000",
         "--auth-rate", "1000", "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
+    if not old:
+        argv += ["--guest-ip-rate", "1000000"]
     proc = subprocess.Popen(
         argv, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -163,9 +165,9 @@ def register(port: int) -> str:
         return str(json.loads(response.read())["token"])
 
 
-def run(mode: str, total: int, size: int, timeout: float) -> Result:
+def run(mode: str, total: int, size: int, timeout: float, old: bool) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_server(Path(tmp), size)
+        proc, port = start_server(Path(tmp), size, old)
         try:
             reader = Socket(port)
             if mode == "plain":
@@ -234,10 +236,16 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mode")
     parser.add_argument("--modes", default="plain,v1")
     parser.add_argument("--out", type=Path, help="append a Markdown table to this file")
+    parser.add_argument(
+        "--old",
+        action="store_true",
+        help="leave out the flags that code before flow control lacks (to measure it with "
+        "PYTHONPATH=<old checkout>/src)",
+    )
     args = parser.parse_args()
     rows = []
     for mode in args.modes.split(","):
-        result = run(mode, args.total, args.size, args.timeout)
+        result = run(mode, args.total, args.size, args.timeout, args.old)
         row = (
             f"| {mode} | {result.sent * args.size / 1e6:.0f} MB in {result.sent} messages | "
             f"{result.push_seconds:.1f} s | {result.before_kib / 1024:.1f} MiB | "
