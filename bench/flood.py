@@ -14,7 +14,9 @@ Per mode (``plain``: a guest of the tutorial's plain-text protocol; ``v1``: a si
   them (the pusher reads what the server sends it in another thread, so that it is not a
   slow reader itself);
 * the server's RSS is sampled every 20 ms from ``/proc``; reported: RSS before, peak, growth,
-  push time, messages the idle reader got, and whether anyone was closed.
+  push time (until the pusher's last ``sendall`` returned), messages the idle reader got,
+  whether anyone was closed, and the server's ``parley_reads_paused_total`` (how often a
+  socket stopped being read: the backpressure at work).
 
 Bounded: each mode stops after ``--timeout`` seconds. 127.0.0.1 only. Run from the repository
 root: ``.venv/bin/python bench/flood.py`` (``--out`` names the results file).
@@ -127,6 +129,7 @@ class Result:
     reader_got: int
     reader_closed: int | None
     pusher_closed: int | None
+    reads_paused: str
 
     @property
     def growth_mib(self) -> float:
@@ -152,6 +155,15 @@ def start_server(folder: Path, size: int, old: bool) -> tuple[subprocess.Popen[s
             threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining
             return proc, int(found.group(1))
     raise RuntimeError("the server did not start")
+
+
+def metric(port: int, name: str) -> str:
+    """A counter of the server's /metrics ("-" when it has none: older code)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return f"{float(line.split()[-1]):.0f}"
+    return "-"
 
 
 def register(port: int) -> str:
@@ -222,7 +234,7 @@ def run(mode: str, total: int, size: int, timeout: float, old: bool) -> Result:
                 time.sleep(0.02)
             return Result(
                 mode, before, peak, pushed, sent, reader.messages, reader.close_code,
-                pusher.close_code,
+                pusher.close_code, metric(port, "parley_reads_paused_total"),
             )  # fmt: skip
         finally:
             proc.terminate()
@@ -251,15 +263,16 @@ def main() -> None:
             f"{result.push_seconds:.1f} s | {result.before_kib / 1024:.1f} MiB | "
             f"{result.peak_kib / 1024:.1f} MiB | **{result.growth_mib:.1f} MiB** | "
             f"{result.reader_got} / {args.total // args.size} | "
-            f"{result.reader_closed or 'no'} | {result.pusher_closed or 'no'} |"
+            f"{result.reader_closed or 'no'} | {result.pusher_closed or 'no'} | "
+            f"{result.reads_paused} |"
         )
         print(row, flush=True)
         rows.append(row)
     table = "\n".join(
         [
             "| mode | pushed | push time | RSS before | RSS peak | growth | idle reader got | "
-            "reader closed | pusher closed |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "reader closed | pusher closed | reads paused |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             *rows,
         ]
     )

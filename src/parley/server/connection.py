@@ -111,6 +111,8 @@ class ConnectionStats:
     frames_out: int = 0
     writes: int = 0
     bytes_out: int = 0
+    #: Times a connection stopped being read (a first :meth:`WebSocketConnection.hold_reading`).
+    reads_paused: int = 0
     closed_by_code: Counter[int] = field(default_factory=Counter)
 
 
@@ -482,6 +484,7 @@ class WebSocketConnection(asyncio.Protocol):
         """
         self._holds += 1
         if self._holds == 1 and not self.transport.is_closing():
+            self.ctx.stats.reads_paused += 1
             self.transport.pause_reading()
 
     def release_reading(self) -> None:
