@@ -14,6 +14,7 @@ Each test fails on the code before these changes (see the report of branch ``flo
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 import threading
@@ -196,6 +197,71 @@ async def test_a_fast_sender_is_not_read_faster_than_the_store_commits(
     listener.stop = own.stop = True
     listener.client.close()
     pusher.close()
+
+
+async def test_a_fast_parley_v1_sender_is_slowed_and_every_send_is_acked_in_order(
+    server_factory: Factory,
+) -> None:
+    server = server_factory(
+        "serve",
+        "--max-text", "60000", "--max-message-size", "256KiB",
+        "--rate-limit", "100000", "--rate-burst", "100000", "--guest-ip-rate", "100000",
+        "--max-in-flight", "8",
+    )  # fmt: skip
+    token = register(server.http_url, "pusher")
+    listener = Drain(RawClient(server.port), b"pusher: q")
+    listener.start()
+    pusher = RawClient(
+        server.port,
+        "/ws",
+        headers={"Sec-WebSocket-Protocol": "parley.v1", "Authorization": f"Bearer {token}"},
+    )
+    acks = Drain(pusher, b'{"type":"ack"')
+    acks.start()
+    pusher.send_text('{"type":"resume","id":"r","rooms":{}}')
+    count, size = 400, 60_000
+    text = "z" * (size - 200)
+    frames = [
+        client_frame(
+            1,
+            json.dumps(
+                {
+                    "type": "send",
+                    "id": f"s{n}",
+                    "room": "lobby",
+                    "cid": f"c{n}",
+                    "text": f"q{n:05d}{text}",
+                }
+            ).encode(),
+        )
+        for n in range(count)
+    ]
+    before = peak = rss_kib(server.proc.pid)
+    pushing = threading.Thread(target=lambda: [pusher.sock.sendall(f) for f in frames], daemon=True)
+    pushing.start()
+    deadline = time.monotonic() + 120
+    while (len(listener.seen) < count or len(acks.seen) < count) and time.monotonic() < deadline:
+        peak = max(peak, rss_kib(server.proc.pid))
+        await asyncio.sleep(0.02)
+    assert len(acks.seen) == count  # every send acknowledged ...
+    assert [s[len(b"pusher: ") :] for s in listener.seen] == [
+        f"q{n:05d}".encode() + b"z" * 10 for n in range(count)
+    ]  # ... and delivered, in the order sent
+    assert acks.close_code is None
+    assert listener.close_code is None
+    assert peak - before < 32 * 1024, (before, peak)
+    assert await paused(server) > 0  # the server did stop reading the pusher
+    acks.stop = listener.stop = True
+    pusher.close()
+    listener.client.close()
+
+
+async def paused(server: ServerProcess) -> float:
+    with urllib.request.urlopen(server.http_url + "/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("parley_reads_paused_total "):
+                return float(line.split()[-1])
+    return 0.0
 
 
 # -- 4: guests over the rate limit are slowed ------------------------------------------------
