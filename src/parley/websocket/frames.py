@@ -127,7 +127,13 @@ class Inflater(Protocol):
     def inflate(self, payload: bytes, max_size: int) -> bytes | None: ...
 
 
-def unmask(payload: bytes, mask: bytes) -> bytes:
+#: Payloads longer than this are unmasked a chunk at a time (a multiple of 4, so that every
+#: chunk starts at the key's first byte): the big integers of one chunk are all that is held
+#: besides the input and the output, not four copies of a 64 MiB message.
+_UNMASK_CHUNK = 1 << 20
+
+
+def unmask(payload: bytes | bytearray | memoryview, mask: bytes | bytearray) -> bytes:
     """XOR ``payload`` with the 4-byte ``mask`` repeated (section 5.3); masking is the same.
 
     One big-integer XOR does the whole payload in C, which is much faster in CPython than a loop
@@ -136,11 +142,26 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     n = len(payload)
     if n == 0:
         return b""
-    key = (mask * ((n >> 2) + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+    if n <= _UNMASK_CHUNK:
+        key = (mask * ((n >> 2) + 1))[:n]
+        value = int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")
+        return value.to_bytes(n, "little")
+    whole_key = int.from_bytes(mask * (_UNMASK_CHUNK >> 2), "little")
+    view = memoryview(payload)
+    parts = []
+    for start in range(0, n, _UNMASK_CHUNK):
+        chunk = view[start : start + _UNMASK_CHUNK]
+        size = len(chunk)
+        key_int = (
+            whole_key
+            if size == _UNMASK_CHUNK
+            else int.from_bytes((mask * ((size >> 2) + 1))[:size], "little")
+        )
+        parts.append((int.from_bytes(chunk, "little") ^ key_int).to_bytes(size, "little"))
+    return b"".join(parts)
 
 
-def read_length(buf: bytes, pos: int) -> tuple[int, int] | None:
+def read_length(buf: bytes | bytearray, pos: int) -> tuple[int, int] | None:
     """The payload length of the frame starting at ``pos``, and where its length field ends
     (the masking key, if any, comes next); None while those bytes have not all arrived.
 
@@ -376,7 +397,7 @@ class FrameParser:
             partial += data
             if len(partial) < self._need:
                 return []
-            buf = bytes(partial)
+            buf: bytes | bytearray = partial  # parsed in place: no copy of a large frame
             self._partial = bytearray()
             self._need = 0
         else:
@@ -413,7 +434,12 @@ class FrameParser:
                     self._buffer = b""
                     return events
                 break
-            payload = unmask(buf[payload_start:frame_end], buf[header:payload_start])
+            body = (
+                memoryview(buf)[payload_start:frame_end]
+                if length > _UNMASK_CHUNK
+                else buf[payload_start:frame_end]
+            )
+            payload = unmask(body, buf[header:payload_start])
             pos = frame_end
             event = self._on_frame(first, opcode, payload)
             if event is not None:
@@ -423,7 +449,7 @@ class FrameParser:
                 if self._done:  # a close frame: nothing after it is read
                     self._buffer = b""
                     return events
-        self._buffer = buf[pos:] if pos < end else b""
+        self._buffer = bytes(buf[pos:]) if pos < end else b""
         return events
 
     def _fail(self, events: list[Event], failure: ProtocolFailure) -> list[Event]:
