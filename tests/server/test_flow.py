@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import struct
 import sys
 import threading
 import time
@@ -287,6 +288,29 @@ async def test_a_guest_over_the_rate_limit_is_slowed_not_dropped(server_factory:
         while len(listener.seen) < 301 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert listener.seen[-1] == b"g-still-here"
+    listener.stop = True
+    listener.client.close()
+
+
+async def test_messages_read_before_a_guest_vanishes_are_still_delivered(
+    server_factory: Factory,
+) -> None:
+    """A guest over its rate sends 30 lines in one write and drops the connection (RST): the
+    server had read them all (they were waiting behind the rate limit's hold), so all 30
+    are delivered, as they were before holds existed."""
+    server = server_factory("serve", "--rate-limit", "2", "--rate-burst", "5")
+    listener = Drain(RawClient(server.port), b"v")
+    listener.start()
+    guest = RawClient(server.port)
+    guest.send_raw(b"".join(client_frame(1, f"v{n:02d}".encode()) for n in range(30)))
+    deadline = time.monotonic() + 10
+    while len(listener.seen) < 5 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    guest.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    guest.sock.close()  # a reset: the server's next write to it fails
+    while len(listener.seen) < 30 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert [s.decode() for s in listener.seen] == [f"v{n:02d}" for n in range(30)]
     listener.stop = True
     listener.client.close()
 

@@ -596,6 +596,18 @@ class WebSocketConnection(asyncio.Protocol):
         except Exception:
             self._internal_error()
 
+    def _deliver_read_messages(self) -> None:
+        """The socket is gone while frames it sent wait behind a hold: hand over the messages
+        among them (up to a close frame or an error), holds or not. The server read them, so
+        they are not lost with the connection, as they would not have been without a hold."""
+        pending = self._pending
+        try:
+            while pending and isinstance(pending[0], TextMessage | BinaryMessage):
+                self._dispatch(pending.popleft())
+        except Exception:
+            log.exception("internal error while handling a message from %s", self.remote)
+        pending.clear()
+
     def _internal_error(self) -> None:
         log.exception("internal error while handling a message from %s", self.remote)
         self._pending.clear()
@@ -644,6 +656,8 @@ class WebSocketConnection(asyncio.Protocol):
         return False  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._pending and self._closing.state is _OPEN:
+            self._deliver_read_messages()
         before = self._closing.lost()
         if before is _CLOSED:
             return
