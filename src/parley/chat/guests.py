@@ -113,40 +113,41 @@ class Guests:
             reason = f"messages are limited to {self.max_text} characters"
             conn.close(CloseCode.MESSAGE_TOO_BIG, reason)
             return
-        if not self._throttle(conn, guest):
-            return
+        flooding = self._throttle(conn, guest)
         # The name and readiness are taken now: a message received before the guest left is
-        # still delivered, as the tutorial's server would.
+        # still delivered, as the tutorial's server would. So is the one that ends a flood:
+        # every message the server read is posted.
         assert guest.ready is not None
         size = len(text)
         guest.flight.start(size)
         self.node.spawn(self._post(conn, guest, text, size))
+        if flooding:
+            log.info(
+                "disconnecting a guest that kept flooding",
+                extra={"event": "rate_limit_close", "remote": conn.remote},
+            )
+            conn.close(CloseCode.RATE_LIMITED, "too many messages")
 
     def _throttle(self, conn: Peer, guest: _Guest) -> bool:
         """Charge the guest's buckets; over the rate, hold its reading until they refill.
-        False when the guest was closed for flooding (its message is then not posted)."""
+        True when the guest has been throttled without a break for longer than allowed."""
         own = guest.bucket.charge()
         shared = self._addresses.get(conn.remote).charge()
         wait = max(own, shared)
         now = time.monotonic()
         if wait <= 0.0:
             guest.throttled_since = None
-            return True
+            return False
         self.node.stats.rate_limited += 1
         if guest.throttled_since is None:
             guest.throttled_since = now
         elif now - guest.throttled_since > self.limits.max_throttle:
-            log.info(
-                "disconnecting a guest that kept flooding",
-                extra={"event": "rate_limit_close", "remote": conn.remote},
-            )
-            conn.close(CloseCode.RATE_LIMITED, "too many messages")
-            return False
+            return True
         if guest.resume is None:
             conn.hold_reading()
             loop = asyncio.get_running_loop()
             guest.resume = loop.call_later(wait, self._resume, conn, guest)
-        return True
+        return False
 
     def _resume(self, conn: Peer, guest: _Guest) -> None:
         guest.resume = None
