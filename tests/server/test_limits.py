@@ -275,6 +275,9 @@ async def test_clients_that_never_read_are_cut_off_and_memory_stays_bounded(
             break
         await asyncio.sleep(0.1)
     assert 'parley_disconnects_total{code="4001"} 5.0' in metrics
+    # They were cut at the hard cap (4 x 512 KiB), well before the 10 s grace period: the cap
+    # is what bounds a non-reader's memory while a busy room keeps adding to its buffer.
+    assert server.count("closing a slow client: unsent data over the cap of 2097152 bytes") == 5
     for client in stuck:
         client.close()
     await reader.close()
