@@ -26,6 +26,7 @@ from parley.chat.auth import AccountError, Accounts
 from parley.chat.operator import RoomAdmin, RoomAdminError, name_problems
 from parley.client.cli import connect, send, tail
 from parley.config import (
+    FRAME_HEADER_BYTES,
     SERVE_FLAGS,
     Choice,
     Duration,
@@ -38,10 +39,12 @@ from parley.config import (
     Switch,
     Text,
     WebSocketLimits,
+    check_send_buffer,
     hash_cost_from_environment,
     serve_flag,
     settings_from_flags,
 )
+from parley.echo import REPLY_PREFIX
 from parley.logs import configure_logging
 from parley.presence.base import PresenceUnavailable
 from parley.server.chat_app import ChatServer
@@ -49,6 +52,7 @@ from parley.server.echo_app import build_echo_app
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.runner import ListenError, run, serve_until_signalled
 from parley.store.base import Store, StoreError
+from parley.websocket.deflate import DeflateSettings
 
 
 class ByteSize(click.ParamType[int]):
@@ -165,19 +169,63 @@ def main() -> None:
 
 
 @main.command()
-@options(*map(serve_flag, ("--host", "--port", "--max-message-size", "--log-level")))
+@options(
+    *map(
+        serve_flag,
+        (
+            "--host",
+            "--port",
+            "--max-message-size",
+            "--max-fragments",
+            "--slow-client-grace",
+            "--log-level",
+            "--deflate",
+        ),
+    )
+)
+@click.option(
+    "--max-send-buffer",
+    type=ByteSize(),
+    default=None,
+    help="High-water mark of unsent data (default: 1MiB, or one largest message if more); "
+    "above it the echo stops reading its client.",
+)
 @click.option(
     "--verbatim",
     is_flag=True,
     help="Reply with each message unchanged (a conformance echo server for client tests).",
 )
-def echo(host: str, port: int, max_message_size: int, log_level: str, verbatim: bool) -> None:
+def echo(
+    host: str,
+    port: int,
+    max_message_size: int,
+    max_fragments: int,
+    slow_client_grace: float,
+    log_level: str,
+    deflate: bool,
+    max_send_buffer: int | None,
+    verbatim: bool,
+) -> None:
     """The tutorial's echo server: each message M is answered "We received your M".
 
-    GET / on the same port serves the tutorial's demo page.
+    GET / on the same port serves the tutorial's demo page. The echo applies backpressure:
+    while its client leaves more than --max-send-buffer unread, it stops reading from it.
     """
     configure_logging(log_level)
-    endpoint = WebSocketEndpoint(WebSocketLimits(max_message_size=max_message_size))
+    largest = max_message_size + len(REPLY_PREFIX.encode()) + FRAME_HEADER_BYTES
+    if max_send_buffer is None:
+        max_send_buffer = max(WebSocketLimits().max_send_buffer, largest)
+    try:
+        check_send_buffer(max_send_buffer, largest, flag="a reply to a --max-message-size message")
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+    limits = WebSocketLimits(
+        max_message_size=max_message_size,
+        max_fragments=max_fragments,
+        max_send_buffer=max_send_buffer,
+        slow_client_grace=slow_client_grace,
+    )
+    endpoint = WebSocketEndpoint(limits, deflate_settings=DeflateSettings() if deflate else None)
     app = build_echo_app(endpoint, verbatim=verbatim)
 
     def listening(bound: int) -> None:

@@ -26,8 +26,10 @@ from urllib.parse import urlsplit
 
 from parley.backends import BackendError, check_broker, check_db
 from parley.chat.auth import DEFAULT_SESSION_TTL, HashCost
+from parley.chat.inflight import FlowLimits
 from parley.chat.ratelimit import RateLimit
 from parley.logs import LEVELS
+from parley.protocol.budget import REPLY_BUDGET
 from parley.protocol.codec import DEFAULT_MAX_TEXT
 from parley.websocket.deflate import DeflateSettings
 
@@ -59,7 +61,10 @@ class WebSocketLimits:
 
     max_message_size: int = 64 * 1024
     max_fragments: int = 128
+    #: The high-water mark of unsent data (see ``parley.server.connection``).
     max_send_buffer: int = 1 << 20
+    #: Seconds a client may leave more than ``max_send_buffer`` unread before 4001.
+    slow_client_grace: float = 10.0
     #: Seconds to wait for the client's answer to our close frame.
     close_timeout: float = 5.0
     max_connections: int = 10_000
@@ -84,6 +89,30 @@ class HttpLimits:
 AUTH_BURST = 20
 #: ... or of this many seconds' worth, if that is more.
 AUTH_BURST_SECONDS = 10
+
+
+#: The largest reply the chat server sends in one frame: list replies are cut into pages of
+#: at most this many bytes (docs/protocol.md), and one event is far smaller. The send
+#: buffer's high-water mark may not be lower, or a single reply could never fit.
+MAX_REPLY_BYTES = REPLY_BUDGET
+#: A server frame's header at most (a 64-bit length, no mask).
+FRAME_HEADER_BYTES = 10
+
+
+def largest_chat_frame(max_text: int) -> int:
+    """The largest frame ``parley serve`` sends: a page of a reply, or one message event of
+    ``max_text`` characters of up to 4 bytes each plus its JSON."""
+    return max(MAX_REPLY_BYTES, 4 * max_text + 1024) + FRAME_HEADER_BYTES
+
+
+def check_send_buffer(max_send_buffer: int, largest_frame: int, *, flag: str) -> None:
+    """:class:`SettingsError` unless the high-water mark holds the largest frame sent."""
+    if max_send_buffer < largest_frame:
+        raise SettingsError(
+            f"--max-send-buffer ({max_send_buffer} bytes) must be at least the largest frame "
+            f"the server may send ({largest_frame} bytes, {flag}), or that frame alone "
+            "would count as a slow client"
+        )
 
 
 def sign_in_limit(rate: float = 1.0) -> RateLimit:
@@ -116,6 +145,11 @@ class ServeSettings:
     http: HttpLimits = field(default_factory=HttpLimits)
     rate: RateLimit = field(default_factory=RateLimit)
     auth_rate: RateLimit = field(default_factory=sign_in_limit)
+    flow: FlowLimits = field(default_factory=FlowLimits)
+    #: Messages per second of all the guests of one address (burst: three seconds' worth).
+    guest_ip_rate: float = 20.0
+    #: Seconds a guest may stay throttled without a break before it is closed with 4003.
+    max_throttle: float = 30.0
     #: permessage-deflate settings; None: the extension is declined.
     deflate: DeflateSettings | None = None
     allowed_origins: tuple[str, ...] = ()
@@ -141,6 +175,11 @@ class ServeSettings:
                 f"--max-message-size ({self.websocket.max_message_size} bytes) must leave room "
                 f"for a message of --max-text ({self.max_text}) characters plus 1 KiB of JSON"
             )
+        check_send_buffer(
+            self.websocket.max_send_buffer,
+            largest_chat_frame(self.max_text),
+            flag="a reply page or a message of --max-text",
+        )
         try:
             check_db(self.db)
             check_broker(self.broker)
@@ -510,19 +549,82 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag(
         "--max-fragments",
         "websocket.max_fragments",
-        "Frames one WebSocket message may be split into; more close with 1009.",
+        "Frames of any size one WebSocket message may be split into; past this many, the "
+        "message needs at least one byte per frame on average, or it closes with 1009.",
         Integer(1),
-        limit=Limit("frames per message", "close 1009"),
+        limit=Limit(
+            "frames per message of any size (past it: at least one byte per frame on average)",
+            "close 1009 (a legal message the size limit allows is never refused for its "
+            "fragmentation unless padded with empty frames)",
+        ),
     ),
     Flag(
         "--max-send-buffer",
         "websocket.max_send_buffer",
-        "Unsent data a connection may hold; a client that stops reading is closed with 4001.",
+        "High-water mark of unsent data per connection: above it the server stops reading "
+        "from that client, and closes it with 4001 if it reads nothing for "
+        "--slow-client-grace or reaches 4 times this (at least the largest frame the server "
+        "sends).",
         Size(),
         limit=Limit(
-            "unsent data per connection (a client that stops reading)",
-            'close 4001 ("too slow"); the socket is dropped if the client does not read the '
-            f"close within {_DEFAULTS.websocket.close_timeout:g} s",
+            "unsent data per connection: high-water mark (hard cap: 4 times it)",
+            "above it the client is not read; above it and reading nothing for "
+            '`--slow-client-grace`, or at the hard cap, close 4001 ("too slow"); the socket is '
+            "dropped if the client does not read the close within "
+            f"{_DEFAULTS.websocket.close_timeout:g} s",
+        ),
+    ),
+    Flag(
+        "--slow-client-grace",
+        "websocket.slow_client_grace",
+        "How long a client with more than --max-send-buffer unsent may read nothing before "
+        "it is closed with 4001.",
+        Duration(),
+        limit=Limit(
+            "time a client with more than `--max-send-buffer` unsent may read nothing",
+            'close 4001 ("too slow"); meanwhile the server does not read from that client',
+        ),
+    ),
+    Flag(
+        "--max-in-flight",
+        "flow.max_in_flight",
+        "Commands (guest lines) one connection may have sent and the server not yet handled; "
+        "past it the server stops reading that socket until it catches up.",
+        Integer(1),
+        limit=Limit(
+            "commands one connection has sent that are not yet handled (stored)",
+            "the server stops reading that socket until half are done (TCP slows the client)",
+        ),
+    ),
+    Flag(
+        "--max-in-flight-bytes",
+        "flow.max_in_flight_bytes",
+        "The bytes of those commands; past it the server stops reading that socket.",
+        Size(),
+        limit=Limit(
+            "bytes of those commands",
+            "the server stops reading that socket until half are done",
+        ),
+    ),
+    Flag(
+        "--max-store-queue",
+        "flow.max_store_queue",
+        "Commands all connections together may have waiting for the store; past it, every "
+        "connection that sends more stops being read until the store catches up.",
+        Integer(1),
+        limit=Limit(
+            "commands waiting for the store, all connections together",
+            "each connection that adds one is not read until the queue is down to half",
+        ),
+    ),
+    Flag(
+        "--max-store-queue-bytes",
+        "flow.max_store_queue_bytes",
+        "The bytes of those commands.",
+        Size(),
+        limit=Limit(
+            "bytes of the commands waiting for the store",
+            "each connection that adds one is not read until the queue is down to half",
         ),
     ),
     Flag(
@@ -569,7 +671,8 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         Number(0.1),
         limit=Limit(
             "commands per second per user (guests: per connection)",
-            "`rate_limited` error and the command is not run",
+            "`rate_limited` error and the command is not run (guests: the message is taken "
+            "and the socket not read until the bucket refills)",
         ),
     ),
     Flag(
@@ -579,7 +682,30 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         Integer(1),
         limit=Limit(
             "commands at once above that rate",
-            "`rate_limited`; after this many refusals in a row, close 4003",
+            "`rate_limited`; after this many refusals in a row, close 4003 (guests: see "
+            "`--max-throttle`)",
+        ),
+    ),
+    Flag(
+        "--guest-ip-rate",
+        "guest_ip_rate",
+        "Messages per second all guests of one client address may post together (burst: "
+        "three seconds' worth); faster guests are slowed.",
+        Number(0.1),
+        limit=Limit(
+            "guest messages per second per client address (burst: three seconds' worth)",
+            "the guests of that address are slowed: their sockets are not read until the "
+            "budget refills",
+        ),
+    ),
+    Flag(
+        "--max-throttle",
+        "max_throttle",
+        "A guest slowed by the rate limit without a break for this long is closed with 4003.",
+        Duration(),
+        limit=Limit(
+            "time a guest may keep sending faster than the rate limit without a break",
+            "close 4003",
         ),
     ),
     Flag(

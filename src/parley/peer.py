@@ -66,8 +66,19 @@ class Peer(Protocol):
         """Start the closing handshake with ``code``."""
 
     async def drain(self) -> None:
-        """Write what is queued and wait until the client has taken most of it.
+        """Write what is queued, then return when the peer's unsent bytes are below the
+        high-water mark (``--max-send-buffer``) or the connection is closed.
 
         Long replays call this between pages so that a slow client slows the replay down
         instead of overflowing its send buffer.
         """
+
+    def hold_reading(self) -> None:
+        """Stop reading from this peer until :meth:`release_reading` (holds nest).
+
+        How the application applies backpressure to input: messages already read wait, in
+        order, and TCP slows the client down; nothing is dropped.
+        """
+
+    def release_reading(self) -> None:
+        """Undo one :meth:`hold_reading`."""

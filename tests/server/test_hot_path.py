@@ -42,6 +42,9 @@ class RecordingTransport(asyncio.Transport):
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return (16384, 65536)
 
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass  # nothing is ever buffered here
+
     def is_closing(self) -> bool:
         return self.closed
 

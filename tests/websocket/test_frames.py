@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -167,10 +168,20 @@ def test_fragments_adding_up_past_the_limit() -> None:
     assert failure_code(parser(max_message_size=100).feed(data)) == 1009
 
 
-def test_too_many_fragments() -> None:
+def test_many_fragments_that_carry_bytes_are_allowed() -> None:
+    """Past max_fragments a message may still have as many fragments as bytes: a legal
+    message the size limit allows is not refused for being split finely (issue 14, 6)."""
     p = parser(max_fragments=3)
-    data = client_frame(BINARY, b"a", fin=False) + client_frame(CONT, b"b", fin=False)
-    data += client_frame(CONT, b"c", fin=False) + client_frame(CONT, b"d")
+    data = client_frame(BINARY, b"a", fin=False)
+    data += b"".join(client_frame(CONT, b"b", fin=False) for _ in range(1000))
+    data += client_frame(CONT, b"d")
+    assert p.feed(data) == [BinaryMessage(b"a" + b"b" * 1000 + b"d")]
+
+
+def test_too_many_empty_fragments() -> None:
+    p = parser(max_fragments=3)
+    data = client_frame(BINARY, b"a", fin=False) + client_frame(CONT, b"", fin=False)
+    data += client_frame(CONT, b"", fin=False) + client_frame(CONT, b"d")
     assert failure_code(p.feed(data)) == 1009
 
 
@@ -269,3 +280,23 @@ def test_any_split_of_valid_frames_gives_the_messages(
         events += p.feed(stream[i : i + step])
     expected = [TextMessage(t) if op == TEXT else BinaryMessage(t.encode()) for op, t in messages]
     assert events == expected
+
+
+def test_large_payloads_are_unmasked_in_chunks_exactly_as_small_ones() -> None:
+    mask = os.urandom(4)
+    big = os.urandom(2 * (1 << 20) + 7)  # over the chunk size, not a multiple of 4
+    pieces = b"".join(unmask(big[i : i + 4096], mask) for i in range(0, len(big), 4096))
+    assert unmask(big, mask) == pieces
+    assert unmask(memoryview(bytearray(big)), bytearray(mask)) == pieces
+    assert unmask(unmask(big, mask), mask) == big
+
+
+def test_a_large_frame_in_many_reads_is_parsed_once_whole() -> None:
+    payload = os.urandom(3 << 20)
+    data = client_frame(BINARY, payload[:10], fin=False) + client_frame(CONT, payload[10:])
+    p = parser(max_message_size=4 << 20)
+    events = []
+    for start in range(0, len(data), 65536):
+        events += p.feed(data[start : start + 65536])
+    assert events == [BinaryMessage(payload)]
+    assert p.buffered == 0

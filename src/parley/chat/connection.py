@@ -22,9 +22,17 @@ Frames are decoded as they arrive: a bad one gets an ``error`` at once, and the 
 stays usable. Valid commands run one after another on a worker task that exists only while
 there is work, so idle connections cost no task. Sends are pipelined: a ``send`` is handed to
 the store at once and the next command proceeds; any other command first waits for the sends
-before it, so that, say, a ``leave`` never overtakes them. Every frame but ``typing`` takes a
-rate-limit token: before authentication from the connection's own bucket, then from the
-user's, shared by all the user's connections on this server.
+before it, so that, say, a ``leave`` never overtakes them. Every frame takes a rate-limit
+token: before authentication from the connection's own bucket, then from the user's, shared
+by all the user's connections on this server and kept after they close (so reconnecting does
+not refill it). ``typing`` takes from its own small bucket first (:data:`TYPING_RATE`), and
+from the user's once that is empty, so a typing flood meets the same ``rate_limited`` errors
+and 4003 as any other. Over the limit a ``parley.v1`` client is refused with
+``rate_limited`` rather than slowed: it can be told, and it learns which command was refused.
+
+Input backpressure: every command read counts as in flight (``chat/inflight.py``) until it
+has run; past the connection's bound or the node's, the socket is not read until the work
+catches up.
 
 What commands do is in ``chat/commands/``; the signed-in state they share, in
 ``chat/signed_in.py``.
@@ -41,8 +49,9 @@ from enum import Enum
 from parley.chat.auth import Accounts
 from parley.chat.commands import dispatch
 from parley.chat.commands.messages import send
+from parley.chat.inflight import InFlight
 from parley.chat.node import Node
-from parley.chat.ratelimit import TokenBucket
+from parley.chat.ratelimit import RateLimit, TokenBucket
 from parley.chat.signed_in import ChatConfig, Job, SignedIn
 from parley.model import Session
 from parley.peer import CloseCode, Peer
@@ -52,6 +61,11 @@ from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import StoreError
 
 log = logging.getLogger(__name__)
+
+
+#: ``typing`` notices a user may send, across connections, before they cost ordinary tokens:
+#: a person types in a few rooms at once at most, and notices repeat every few seconds.
+TYPING_RATE = RateLimit(rate=1.0, burst=10)
 
 
 class Phase(Enum):
@@ -97,10 +111,11 @@ class ChatConnection:
         self._sends: set[asyncio.Task[None]] = set()
         self._auth_timer: asyncio.TimerHandle | None = None
         self._detached = False
-        # Until the user is known, the connection has its own bucket; then the user's.
-        self._bucket = (
-            node.bucket(login.user.id, config.rate) if login else TokenBucket(config.rate)
-        )
+        self._flight: InFlight | None = None
+        # Until the user is known, the connection has its own bucket; then the user's (looked
+        # up at each command: the node's table may have forgotten a full one meanwhile).
+        self._own_bucket = TokenBucket(config.rate)
+        self._user: int | None = login.user.id if login else None
 
     def _enter(self, phase: Phase) -> None:
         if phase not in TRANSITIONS[self.phase]:
@@ -111,6 +126,7 @@ class ChatConnection:
 
     def on_open(self, conn: Peer) -> None:
         self.peer = conn
+        self._flight = InFlight(conn, self.node.work)
         login = self._login
         if login is not None:
             self._enter(Phase.SIGNING_IN)
@@ -133,17 +149,29 @@ class ChatConnection:
                 # The first frame of a connection that must authenticate was not even valid.
                 self.close(CloseCode.POLICY_VIOLATION, "authenticate first")
             return
-        # Typing notices have their own, quieter limit (see commands/presence.py).
-        if not isinstance(command, m.Typing) and self._over_limit(command.id):
+        if isinstance(command, m.Typing) and self._typing_token():
+            pass  # typing notices take from their own bucket first
+        elif self._over_limit(command.id):
             return
+        size = len(text)
+        flight = self._flight
+        assert flight is not None  # set by on_open
+        flight.start(size)
         if self.phase is Phase.AWAITING_AUTH:
-            self._authenticate(command)
+            self._authenticate(command, size)
             return
         signed_in = self.signed_in
         if isinstance(command, m.Send) and signed_in is not None and signed_in.streaming:
-            self._enqueue_send(signed_in, command)
+            self._enqueue_send(signed_in, command, size)
             return
-        self._enqueue(lambda: self._run(command))
+
+        async def run() -> None:
+            try:
+                await self._run(command)
+            finally:
+                flight.finish(size)
+
+        self._enqueue(run)
 
     def on_binary(self, conn: Peer, data: bytes) -> None:
         if self.phase in _DEAF or self._over_limit(None):
@@ -155,6 +183,8 @@ class ChatConnection:
     def on_closed(self, conn: Peer) -> None:
         self._enter(Phase.CLOSED)
         self._inbox.clear()
+        if self._flight is not None:
+            self._flight.close()
         if self._auth_timer is not None:
             self._auth_timer.cancel()
         if self.signed_in is not None:
@@ -179,6 +209,16 @@ class ChatConnection:
             return
         self._enter(Phase.CLOSING)
         self.peer.close(code, reason)
+
+    @property
+    def _bucket(self) -> TokenBucket:
+        if self._user is None:
+            return self._own_bucket
+        return self.node.bucket(self._user, self.config.rate)
+
+    def _typing_token(self) -> bool:
+        """Take a token from the user's typing bucket (False before sign-in, or none left)."""
+        return self._user is not None and self.node.bucket(self._user, TYPING_RATE, "typing").take()
 
     def _over_limit(self, re: str | None) -> bool:
         """Take a token for one frame; refuse it (and, past the burst, disconnect) if none."""
@@ -221,20 +261,23 @@ class ChatConnection:
             if self.phase is Phase.CLOSED:
                 self._detach_once()
 
-    def _enqueue_send(self, signed_in: SignedIn, command: m.Send) -> None:
+    def _enqueue_send(self, signed_in: SignedIn, command: m.Send, size: int) -> None:
         if self._inbox or self._worker is not None:
             # Earlier commands are still running: keep the order.
             async def start_later() -> None:
-                self._start_send(signed_in, command)
+                self._start_send(signed_in, command, size)
 
             self._enqueue(start_later)
             return
-        self._start_send(signed_in, command)
+        self._start_send(signed_in, command, size)
 
-    def _start_send(self, signed_in: SignedIn, command: m.Send) -> None:
+    def _start_send(self, signed_in: SignedIn, command: m.Send, size: int) -> None:
         task = asyncio.create_task(signed_in.guarded(command, lambda: send(signed_in, command)))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
+        flight = self._flight
+        if flight is not None:
+            task.add_done_callback(lambda _: flight.finish(size))
 
     async def _run(self, command: m.AnyCommand) -> None:
         if not isinstance(command, m.Send) and self._sends:
@@ -246,8 +289,10 @@ class ChatConnection:
 
     # -- authentication and welcome --------------------------------------------------------
 
-    def _authenticate(self, command: m.AnyCommand) -> None:
+    def _authenticate(self, command: m.AnyCommand, size: int) -> None:
         """The first command of a connection that did not authenticate in the handshake."""
+        if self._flight is not None:
+            self._flight.finish(size)  # (signing in is bounded by the phase: one at a time)
         if not isinstance(command, m.Auth):
             self._send_error(ProtocolError(ErrorCode.UNAUTHORIZED, "send auth first", command.id))
             self.close(CloseCode.POLICY_VIOLATION, "authenticate first")
@@ -285,7 +330,7 @@ class ChatConnection:
             )
             self.close(CloseCode.POLICY_VIOLATION, "authentication failed")
             return
-        self._bucket = self.node.bucket(login.user.id, self.config.rate)
+        self._user = login.user.id
         await self._sign_in(login)
 
     async def _sign_in(self, login: Session) -> None:

@@ -35,7 +35,8 @@ import msgspec
 from parley.broker.base import Broker
 from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, user_channel
 from parley.chat.hub import Arrival, FeedItem, Holding, RoomFeed
-from parley.chat.ratelimit import RateLimit, TokenBucket
+from parley.chat.inflight import FlowLimits, WorkQueue
+from parley.chat.ratelimit import BucketTable, RateLimit, TokenBucket
 from parley.model import Event, EventKind, Room
 from parley.peer import Peer, PreparedText
 from parley.presence.base import Presence
@@ -114,6 +115,7 @@ class Node:
         gap_timeout: float = 0.25,
         sync_interval: float = 5.0,
         node_id: str | None = None,
+        flow: FlowLimits | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -136,7 +138,11 @@ class Node:
         self._user_channels: dict[int, asyncio.Future[None]] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.buckets: dict[int, TokenBucket] = {}
+        #: Rate-limit buckets of users, one table per limit (commands, typing): they outlive
+        #: connections, so reconnecting does not refill them (see ``chat/ratelimit.py``).
+        self.buckets: dict[tuple[str, RateLimit], BucketTable[int]] = {}
+        #: The store work every connection of this node has in flight (input backpressure).
+        self.work = WorkQueue(flow or FlowLimits())
         self.stats = NodeStats()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -547,12 +553,13 @@ class Node:
 
     # -- users -----------------------------------------------------------------------------
 
-    def bucket(self, user_id: int, limit: RateLimit) -> TokenBucket:
-        """The rate-limit bucket a user's connections on this node share."""
-        bucket = self.buckets.get(user_id)
-        if bucket is None:
-            bucket = self.buckets[user_id] = TokenBucket(limit)
-        return bucket
+    def bucket(self, user_id: int, limit: RateLimit, kind: str = "commands") -> TokenBucket:
+        """The rate-limit bucket of ``kind`` (``commands``, ``typing``) that a user's
+        connections on this node share; kept after they close until it is full again."""
+        table = self.buckets.get((kind, limit))
+        if table is None:
+            table = self.buckets[kind, limit] = BucketTable(limit)
+        return table.get(user_id)
 
     async def attach(self, listener: UserListener, conn_id: str) -> bool:
         """Register a signed-in connection; True if its user just came online."""
@@ -577,7 +584,6 @@ class Node:
             listeners.discard(listener)
             if not listeners:
                 del self.listeners[user_id]
-                self.buckets.pop(user_id, None)
                 self._user_channels.pop(user_id, None)
                 self.spawn(self._unsubscribe_user(user_id))
         return await self.presence.disconnect(user_id, conn_id)

@@ -32,9 +32,10 @@ from parley.backends import open_broker, open_presence, open_store
 from parley.broker.base import Broker
 from parley.chat.auth import Accounts
 from parley.chat.connection import ChatConnection
-from parley.chat.guests import Guests
+from parley.chat.guests import GuestLimits, Guests
 from parley.chat.node import Node, new_node_id
 from parley.chat.operator import name_problems
+from parley.chat.ratelimit import RateLimit
 from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
@@ -84,6 +85,7 @@ class ChatServer:
             # The sync also sweeps presence: a dead node's users go offline everywhere within
             # presence_ttl + this interval.
             sync_interval=min(5.0, settings.presence_ttl / 3),
+            flow=settings.flow,
         )
         self.accounts = Accounts(
             self.store,
@@ -106,7 +108,17 @@ class ChatServer:
                 invited=Quota(settings.invitations_per_hour, HOUR_MS),
             ),
         )
-        self.guests = Guests(self.node, max_text=settings.max_text, rate=settings.rate)
+        self.guests = Guests(
+            self.node,
+            max_text=settings.max_text,
+            limits=GuestLimits(
+                rate=settings.rate,
+                per_address=RateLimit(
+                    rate=settings.guest_ip_rate, burst=max(1, int(3 * settings.guest_ip_rate))
+                ),
+                max_throttle=settings.max_throttle,
+            ),
+        )
         self.metrics = Metrics(self.endpoint, self.node, token=settings.metrics_token)
         self.store.observe_commit = self.metrics.commit.observe
         self.hosts = HostPolicy(settings.host, settings.public_url, settings.allowed_hosts)

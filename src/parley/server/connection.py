@@ -9,8 +9,14 @@ their time delivering one message to many of them:
   connection's :class:`ConnectionHandler` synchronously, in order;
 * outgoing frames are appended to a per-connection outbox and written by the :class:`Flusher`
   once per event-loop pass, so several frames due to one connection cost one system call;
-* the outbox plus the transport's own buffer is bounded: a client that stops reading is
-  disconnected (close code 4001) instead of growing the server's memory;
+* flow control both ways. Output: the transport's buffer has a high-water mark
+  (``max_send_buffer``); while a client leaves more than that unread, the server stops reading
+  from it (it cannot ask for more than it takes), and a client above the mark that reads
+  nothing at all for ``slow_client_grace`` seconds, or whose unsent data reaches the hard cap
+  (:data:`SEND_BUFFER_CAP_FACTOR` times the mark, the most memory one connection may hold), is
+  closed with 4001. Input: the application may hold the socket's reading
+  (:meth:`WebSocketConnection.hold_reading`) while the work it already took is pending (store
+  writes in flight, a rate limit); frames already read wait, in order, until it lets go;
 * liveness is checked by one sweep over all connections (:meth:`ConnectionSet.sweep`), not a
   timer per connection: a connection silent for ``ping_interval`` gets a ping, and one that
   stays silent for ``ping_timeout`` more is dropped, so half-open TCP connections do not pile up.
@@ -25,7 +31,7 @@ import asyncio
 import logging
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,6 +43,7 @@ from parley.websocket.deflate import FrameCompressor
 from parley.websocket.frames import (
     BinaryMessage,
     CloseReceived,
+    Event,
     FrameParser,
     Ping,
     ProtocolFailure,
@@ -50,6 +57,12 @@ log = logging.getLogger(__name__)
 _TEXT, _BINARY = Opcode.TEXT, Opcode.BINARY
 _CLOSE, _PING, _PONG = Opcode.CLOSE, Opcode.PING, Opcode.PONG
 _OPEN, _CLOSED = ConnectionState.OPEN, ConnectionState.CLOSED
+
+#: The hard cap on one connection's unsent data, as a multiple of the high-water mark
+#: (``max_send_buffer``). Above the mark a client has ``slow_client_grace`` seconds to catch
+#: up, but a broadcast keeps adding to its buffer meanwhile: the cap is what bounds the
+#: memory one connection can hold (4 MiB with the defaults) whatever the traffic.
+SEND_BUFFER_CAP_FACTOR = 4
 
 
 def _plain_socket_fd(transport: asyncio.Transport) -> int:
@@ -98,6 +111,8 @@ class ConnectionStats:
     frames_out: int = 0
     writes: int = 0
     bytes_out: int = 0
+    #: Times a connection stopped being read (a first :meth:`WebSocketConnection.hold_reading`).
+    reads_paused: int = 0
     closed_by_code: Counter[int] = field(default_factory=Counter)
 
 
@@ -195,8 +210,15 @@ class WebSocketConnection(asyncio.Protocol):
         "_closing",
         "_drain_waiter",
         "_fd",
+        "_holds",
         "_out",
         "_out_size",
+        "_pending",
+        "_send_cap",
+        "_slow_mark",
+        "_slow_timer",
+        "_writing_paused",
+        "_written",
         "close_code",
         "close_reason",
         "compressor",
@@ -242,6 +264,17 @@ class WebSocketConnection(asyncio.Protocol):
         self._close_timer: asyncio.TimerHandle | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._fd = _plain_socket_fd(transport)
+        #: Reasons the socket is not read now (the application's holds and a full send buffer).
+        self._holds = 0
+        #: Events read before a hold, delivered in order once it is released.
+        self._pending: deque[Event] = deque()
+        self._writing_paused = False
+        self._slow_timer: asyncio.TimerHandle | None = None
+        #: Bytes handed to the transport in all, and how many of them the kernel had taken
+        #: when the grace period started: a client that took more since is making progress.
+        self._written = 0
+        self._slow_mark = 0
+        self._send_cap = ctx.limits.max_send_buffer * SEND_BUFFER_CAP_FACTOR
 
     def __repr__(self) -> str:
         return f"<WebSocketConnection {self.remote} state={self.state.value}>"
@@ -264,7 +297,7 @@ class WebSocketConnection(asyncio.Protocol):
         application does not call this (it sends payloads, see :class:`~parley.peer.Peer`).
 
         Does nothing once the connection is closing. Disconnects a client whose unsent data
-        exceeds the send buffer limit.
+        reaches the hard cap (see the module docstring).
         """
         if self._closing.state is not _OPEN:
             return
@@ -302,7 +335,7 @@ class WebSocketConnection(asyncio.Protocol):
         else:
             out.append(frame)
         self._out_size += len(frame)
-        if self._out_size > self.ctx.limits.max_send_buffer:
+        if self._out_size > self._send_cap:
             self._overflow()
 
     def send_binary(self, data: bytes) -> None:
@@ -317,7 +350,7 @@ class WebSocketConnection(asyncio.Protocol):
         else:
             out.append(frame)
         self._out_size += len(frame)
-        if self._out_size > self.ctx.limits.max_send_buffer:
+        if self._out_size > self._send_cap:
             self._overflow()
 
     def flush(self) -> None:
@@ -332,6 +365,7 @@ class WebSocketConnection(asyncio.Protocol):
         if transport.is_closing():
             return
         data = out[0] if len(out) == 1 else b"".join(out)
+        self._written += len(data)
         fd = self._fd
         if fd >= 0 and not transport.get_write_buffer_size():
             # Straight to the socket: the transport has nothing queued, so order is kept,
@@ -352,18 +386,16 @@ class WebSocketConnection(asyncio.Protocol):
         stats.frames_out += len(out)
         stats.writes += 1
         stats.bytes_out += size
-        # (The state is tested second: the buffer is rarely over the limit.)
-        if (
-            transport.get_write_buffer_size() > self.ctx.limits.max_send_buffer
-            and self._closing.state is _OPEN
-        ):
+        # (The state is tested second: the buffer is rarely over the cap.)
+        if transport.get_write_buffer_size() > self._send_cap and self._closing.state is _OPEN:
             self._overflow()
 
-    def _overflow(self) -> None:
+    def _overflow(self, why: str = "") -> None:
         """The client stopped reading: drop what it has not got and tell it why, then go."""
+        why = why or f"unsent data over the cap of {self._send_cap} bytes"
         log.info(
-            "closing a slow client: send buffer over %d bytes",
-            self.ctx.limits.max_send_buffer,
+            "closing a slow client: %s",
+            why,
             extra={"event": "slow_client", "remote": self.remote},
         )
         self._out = None
@@ -378,38 +410,101 @@ class WebSocketConnection(asyncio.Protocol):
         self._start_close_timer()
 
     async def drain(self) -> None:
-        """Flush the outbox, then wait while the transport's buffer is above its high mark.
-
-        Returns at once when the connection is closing or closed.
-        """
+        """Flush the outbox, then wait while the client leaves more than the high-water mark
+        (``max_send_buffer``) unread. Returns at once when the connection is closing or
+        closed, and when it closes while waiting."""
         self.flush()
-        if self._closing.state is not _OPEN:
-            return
-        high = self.transport.get_write_buffer_limits()[1]
-        if self.transport.get_write_buffer_size() <= high:
+        if self._closing.state is not _OPEN or not self._writing_paused:
             return
         if self._drain_waiter is None:
             self._drain_waiter = asyncio.get_running_loop().create_future()
         await asyncio.shield(self._drain_waiter)
 
     def pause_writing(self) -> None:
-        if self._drain_waiter is None:
-            self._drain_waiter = asyncio.get_running_loop().create_future()
+        """The transport's buffer passed the high-water mark: stop reading from this client
+        (it cannot ask for more than it takes) and give it ``slow_client_grace`` seconds."""
+        if self._writing_paused:
+            return
+        self._writing_paused = True
+        self.hold_reading()
+        if self._slow_timer is None and self._closing.state is _OPEN:
+            self._start_slow_timer()
+
+    def _start_slow_timer(self) -> None:
+        self._slow_mark = self._written - self.transport.get_write_buffer_size()
+        grace = self.ctx.limits.slow_client_grace
+        self._slow_timer = asyncio.get_running_loop().call_later(grace, self._too_slow)
 
     def resume_writing(self) -> None:
+        """The client caught up (the buffer fell to half the mark): read from it again."""
+        if not self._writing_paused:
+            return
+        self._writing_paused = False
+        if self._slow_timer is not None:
+            self._slow_timer.cancel()
+            self._slow_timer = None
         self._wake_drain()
+        self.release_reading()
+
+    def _too_slow(self) -> None:
+        """The grace period is over: a client that read nothing in it is closed; one that
+        read something gets another (the hard cap still bounds what it can hold)."""
+        self._slow_timer = None
+        if not self._writing_paused or self._closing.state is not _OPEN:
+            return
+        if self._written - self.transport.get_write_buffer_size() > self._slow_mark:
+            self._start_slow_timer()
+            return
+        self._overflow(
+            f"nothing read for {self.ctx.limits.slow_client_grace:g} s with more than "
+            f"{self.ctx.limits.max_send_buffer} bytes unsent"
+        )
 
     def _wake_drain(self) -> None:
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
         self._drain_waiter = None
 
+    # -- input flow control ------------------------------------------------------------------
+
+    @property
+    def reading_held(self) -> bool:
+        """True while the socket is not read (see :meth:`hold_reading`)."""
+        return self._holds > 0
+
+    def hold_reading(self) -> None:
+        """Stop reading the socket until a matching :meth:`release_reading`; holds nest.
+
+        Frames already read are delivered only after the last hold is released, in order;
+        the kernel's buffers then fill and TCP slows the client down: nothing is dropped.
+        """
+        self._holds += 1
+        if self._holds == 1 and not self.transport.is_closing():
+            self.ctx.stats.reads_paused += 1
+            self.transport.pause_reading()
+
+    def release_reading(self) -> None:
+        """Undo one :meth:`hold_reading`; at the last one, read again (frames already read
+        first)."""
+        if self._holds == 0:
+            return
+        self._holds -= 1
+        if self._holds:
+            return
+        # The client could not be heard while held: its silence proves nothing.
+        self.last_seen = time.monotonic()
+        self.ping_sent = 0.0
+        if self._pending:
+            asyncio.get_running_loop().call_soon(self._run_pending)
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
+
     # -- liveness --------------------------------------------------------------------------
 
     def check_alive(self, now: float) -> None:
         """Ping a connection quiet for ``ping_interval``; drop one that never answered."""
-        if self._closing.state is not _OPEN:
-            return
+        if self._closing.state is not _OPEN or self._holds:
+            return  # (a held socket is not read, so its silence says nothing)
         limits = self.ctx.limits
         if self.ping_sent:
             if now - self.ping_sent >= limits.ping_timeout:
@@ -459,43 +554,79 @@ class WebSocketConnection(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        high = self.ctx.limits.max_send_buffer
+        self.transport.set_write_buffer_limits(high=high, low=high // 2)
         self.ctx.connections.add(self)
         self.ctx.stats.opened += 1
         self.handler.on_open(self)
 
     def data_received(self, data: bytes) -> None:
-        """Parse ``data`` and dispatch each complete event, in order.
+        """Parse ``data`` and dispatch each complete event, in order (after any held back).
 
         A bug in a handler must not take the server down or leave the client guessing: it is
         logged with its traceback and the client is closed with 1011 (internal error).
         """
         self.last_seen = time.monotonic()
         self.ping_sent = 0.0
+        events = self.parser.feed(data)
+        if self._pending or self._holds:
+            self._pending.extend(events)
+            self._run_pending()
+            return
         try:
-            self._dispatch(data)
+            remaining = iter(events)
+            for event in remaining:
+                self._dispatch(event)
+                if self._holds:  # the handler held reading: the rest waits, in order
+                    self._pending.extend(remaining)
+                    return
+        except Exception:
+            self._internal_error()
+
+    def _run_pending(self) -> None:
+        """Deliver events held back by :meth:`hold_reading`, until the next hold."""
+        pending = self._pending
+        try:
+            while pending and not self._holds:
+                self._dispatch(pending.popleft())
+        except Exception:
+            self._internal_error()
+
+    def _deliver_read_messages(self) -> None:
+        """The socket is gone while frames it sent wait behind a hold: hand over the messages
+        among them (up to a close frame or an error), holds or not. The server read them, so
+        they are not lost with the connection, as they would not have been without a hold."""
+        pending = self._pending
+        try:
+            while pending and isinstance(pending[0], TextMessage | BinaryMessage):
+                self._dispatch(pending.popleft())
         except Exception:
             log.exception("internal error while handling a message from %s", self.remote)
-            self.close(CloseCode.INTERNAL_ERROR, "internal error")
+        pending.clear()
 
-    def _dispatch(self, data: bytes) -> None:
+    def _internal_error(self) -> None:
+        log.exception("internal error while handling a message from %s", self.remote)
+        self._pending.clear()
+        self.close(CloseCode.INTERNAL_ERROR, "internal error")
+
+    def _dispatch(self, event: Event) -> None:
         closing = self._closing
-        for event in self.parser.feed(data):
-            if isinstance(event, TextMessage):
-                if closing.delivers_data:
-                    self.ctx.stats.messages_in += 1
-                    self.handler.on_text(self, event.text)
-            elif isinstance(event, BinaryMessage):
-                if closing.delivers_data:
-                    self.ctx.stats.messages_in += 1
-                    self.handler.on_binary(self, event.data)
-            elif isinstance(event, Ping):
-                if closing.answers_pings:
-                    self._queue(encode_frame(_PONG, event.data))
-            elif isinstance(event, CloseReceived):
-                self._on_close_frame(event)
-            elif isinstance(event, ProtocolFailure):
-                self._on_failure(event)
-            # A Pong needs nothing: any data from the peer shows it is alive.
+        if isinstance(event, TextMessage):
+            if closing.delivers_data:
+                self.ctx.stats.messages_in += 1
+                self.handler.on_text(self, event.text)
+        elif isinstance(event, BinaryMessage):
+            if closing.delivers_data:
+                self.ctx.stats.messages_in += 1
+                self.handler.on_binary(self, event.data)
+        elif isinstance(event, Ping):
+            if closing.answers_pings:
+                self._queue(encode_frame(_PONG, event.data))
+        elif isinstance(event, CloseReceived):
+            self._on_close_frame(event)
+        elif isinstance(event, ProtocolFailure):
+            self._on_failure(event)
+        # A Pong needs nothing: any data from the peer shows it is alive.
 
     def _on_close_frame(self, event: CloseReceived) -> None:
         echo = self._closing.receive_close(event.code, event.reason)
@@ -521,12 +652,18 @@ class WebSocketConnection(asyncio.Protocol):
         return False  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._pending and self._closing.state is _OPEN:
+            self._deliver_read_messages()
         before = self._closing.lost()
         if before is _CLOSED:
             return
         if before is _OPEN:
             self.close_code = CloseCode.ABNORMAL
         self._out = None
+        self._pending.clear()
+        if self._slow_timer is not None:
+            self._slow_timer.cancel()
+            self._slow_timer = None
         self.ctx.connections.discard(self)
         self.ctx.stats.closed_by_code[self.close_code] += 1
         if self._close_timer is not None:

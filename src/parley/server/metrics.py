@@ -54,6 +54,12 @@ class _StatsCollector(Collector):
         yield CounterMetricFamily(
             "parley_bytes_out", "Bytes written to client sockets", value=conns.bytes_out
         )
+        yield CounterMetricFamily(
+            "parley_reads_paused",
+            "Times a connection's socket stopped being read (backpressure: work in flight, "
+            "rate limit, unread output)",
+            value=conns.reads_paused,
+        )
         closed = CounterMetricFamily(
             "parley_disconnects", "Closed WebSocket connections by close code", labels=["code"]
         )
@@ -73,7 +79,9 @@ class _StatsCollector(Collector):
             "parley_gap_fills", "Times a room feed caught up from the store", value=stats.gap_fills
         )
         yield CounterMetricFamily(
-            "parley_rate_limited", "Commands refused by the rate limit", value=stats.rate_limited
+            "parley_rate_limited",
+            "Commands refused, or guest messages slowed, by the rate limit",
+            value=stats.rate_limited,
         )
         yield GaugeMetricFamily(
             "parley_rooms_tracked", "Room feeds on this node", value=len(self.node.feeds)

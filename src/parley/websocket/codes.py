@@ -122,13 +122,15 @@ class CloseCode(IntEnum):
     TOO_SLOW = (
         4001,
         "too slow",
-        "too slow: the client did not read and its send buffer filled up",
+        "too slow: the client read nothing for `--slow-client-grace` with more than "
+        "`--max-send-buffer` unsent, or its unsent data reached the hard cap",
         "yes",
     )
     RATE_LIMITED = (
         4003,
         "rate limited",
-        "rate limited: the client kept sending after `rate_limited` errors",
+        "rate limited: the client kept sending after `rate_limited` errors (a guest: kept "
+        "its socket saturated past `--max-throttle`)",
         "yes, after a delay",
     )
 

@@ -127,7 +127,13 @@ class Inflater(Protocol):
     def inflate(self, payload: bytes, max_size: int) -> bytes | None: ...
 
 
-def unmask(payload: bytes, mask: bytes) -> bytes:
+#: Payloads longer than this are unmasked a chunk at a time (a multiple of 4, so that every
+#: chunk starts at the key's first byte): the big integers of one chunk are all that is held
+#: besides the input and the output, not four copies of a 64 MiB message.
+_UNMASK_CHUNK = 1 << 20
+
+
+def unmask(payload: bytes | bytearray | memoryview, mask: bytes | bytearray) -> bytes:
     """XOR ``payload`` with the 4-byte ``mask`` repeated (section 5.3); masking is the same.
 
     One big-integer XOR does the whole payload in C, which is much faster in CPython than a loop
@@ -136,11 +142,26 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     n = len(payload)
     if n == 0:
         return b""
-    key = (mask * ((n >> 2) + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+    if n <= _UNMASK_CHUNK:
+        key = (mask * ((n >> 2) + 1))[:n]
+        value = int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")
+        return value.to_bytes(n, "little")
+    whole_key = int.from_bytes(mask * (_UNMASK_CHUNK >> 2), "little")
+    view = memoryview(payload)
+    parts = []
+    for start in range(0, n, _UNMASK_CHUNK):
+        chunk = view[start : start + _UNMASK_CHUNK]
+        size = len(chunk)
+        key_int = (
+            whole_key
+            if size == _UNMASK_CHUNK
+            else int.from_bytes((mask * ((size >> 2) + 1))[:size], "little")
+        )
+        parts.append((int.from_bytes(chunk, "little") ^ key_int).to_bytes(size, "little"))
+    return b"".join(parts)
 
 
-def read_length(buf: bytes, pos: int) -> tuple[int, int] | None:
+def read_length(buf: bytes | bytearray, pos: int) -> tuple[int, int] | None:
     """The payload length of the frame starting at ``pos``, and where its length field ends
     (the masking key, if any, comes next); None while those bytes have not all arrived.
 
@@ -305,9 +326,17 @@ class FrameParser:
 
     Limits are enforced as early as possible, from the frame headers, before any payload is
     buffered: ``max_message_size`` bounds a whole message (after decompression, when an
-    extension is on), ``max_fragments`` the number of frames one message may be split into.
-    Text is validated incrementally, so invalid UTF-8 split across fragments fails on the
-    fragment that carries it.
+    extension is on). Text is validated incrementally, so invalid UTF-8 split across
+    fragments fails on the fragment that carries it.
+
+    Cost stays proportional to the bytes received, whatever the frame sizes: a frame whose
+    payload has not all arrived is collected in a ``bytearray`` (not re-joined with each read),
+    and fragments are appended to one ``bytearray`` (no object kept per fragment). So the
+    number of fragments is not what must be limited, only fragments that carry nothing:
+    ``max_fragments`` frames per message are allowed whatever their size, and beyond that
+    a message may have as many fragments as it has bytes so far (an average of at least one
+    byte each). A legal message the size limit allows is never refused for its fragmentation
+    unless it is padded with empty fragments.
     """
 
     __slots__ = (
@@ -320,6 +349,8 @@ class FrameParser:
         "_frag_parts",
         "_frag_size",
         "_inflater",
+        "_need",
+        "_partial",
         "max_fragments",
         "max_message_size",
     )
@@ -335,9 +366,12 @@ class FrameParser:
         self.max_fragments = max_fragments
         self._inflater = inflater
         self._buffer = b""
+        #: Bytes of a frame whose payload is still arriving, and how many it needs in all.
+        self._partial = bytearray()
+        self._need = 0
         self._done = False
         self._frag_opcode = -1  # -1: no fragmented message in progress
-        self._frag_parts: list[bytes] = []
+        self._frag_parts = bytearray()
         self._frag_size = 0
         self._frag_count = 0
         self._frag_compressed = False
@@ -351,13 +385,23 @@ class FrameParser:
     @property
     def buffered(self) -> int:
         """Bytes held for an incomplete frame or message (for memory accounting)."""
-        return len(self._buffer) + self._frag_size
+        return len(self._buffer) + len(self._partial) + self._frag_size
 
     def feed(self, data: bytes) -> list[Event]:
         """Parse ``data`` (any chunk of the stream) and return the events it completes."""
         if self._done:
             return []
-        buf = self._buffer + data if self._buffer else data
+        if self._need:
+            # A large frame is arriving: collect it without re-copying what came before.
+            partial = self._partial
+            partial += data
+            if len(partial) < self._need:
+                return []
+            buf: bytes | bytearray = partial  # parsed in place: no copy of a large frame
+            self._partial = bytearray()
+            self._need = 0
+        else:
+            buf = self._buffer + data if self._buffer else data
         events: list[Event] = []
         pos = 0
         end = len(buf)
@@ -384,8 +428,18 @@ class FrameParser:
             payload_start = header + 4
             frame_end = payload_start + length
             if frame_end > end:
+                if length >= 65536:  # worth collecting in a bytearray (see feed)
+                    self._partial = bytearray(buf[pos:])
+                    self._need = frame_end - pos
+                    self._buffer = b""
+                    return events
                 break
-            payload = unmask(buf[payload_start:frame_end], buf[header:payload_start])
+            body = (
+                memoryview(buf)[payload_start:frame_end]
+                if length > _UNMASK_CHUNK
+                else buf[payload_start:frame_end]
+            )
+            payload = unmask(body, buf[header:payload_start])
             pos = frame_end
             event = self._on_frame(first, opcode, payload)
             if event is not None:
@@ -395,13 +449,15 @@ class FrameParser:
                 if self._done:  # a close frame: nothing after it is read
                     self._buffer = b""
                     return events
-        self._buffer = buf[pos:] if pos < end else b""
+        self._buffer = bytes(buf[pos:]) if pos < end else b""
         return events
 
     def _fail(self, events: list[Event], failure: ProtocolFailure) -> list[Event]:
         self._done = True
         self._buffer = b""
-        self._frag_parts = []
+        self._partial = bytearray()
+        self._need = 0
+        self._frag_parts = bytearray()
         events.append(failure)
         return events
 
@@ -413,8 +469,12 @@ class FrameParser:
             failure = check_sequence(opcode, fragmented)
             if failure is not None:
                 return failure
-            if opcode == _CONT and self._frag_count >= self.max_fragments:
-                return ProtocolFailure(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
+            if (
+                opcode == _CONT
+                and self._frag_count >= self.max_fragments
+                and self._frag_count >= self._frag_size + length
+            ):
+                return ProtocolFailure(CloseCode.MESSAGE_TOO_BIG, "too many empty fragments")
         # A compressed message may expand; its size is checked again after inflating.
         if self._frag_size + length > self.max_message_size and not (
             first & 0x40 or self._frag_compressed
@@ -431,7 +491,7 @@ class FrameParser:
             if fin:
                 return self._complete(opcode, payload, compressed)
             self._frag_opcode = opcode
-            self._frag_parts = [payload]
+            self._frag_parts = bytearray(payload)
             self._frag_size = len(payload)
             self._frag_count = 1
             self._frag_compressed = compressed
@@ -441,7 +501,7 @@ class FrameParser:
                 return self._check_fragment_text(payload, final=False)
             return None
         if opcode == _CONT:
-            self._frag_parts.append(payload)
+            self._frag_parts += payload
             self._frag_size += len(payload)
             self._frag_count += 1
             if self._frag_size > self.max_message_size:
@@ -452,10 +512,10 @@ class FrameParser:
                     return failure
             if not fin:
                 return None
-            whole = b"".join(self._frag_parts)
+            whole = bytes(self._frag_parts)
             opcode, compressed = self._frag_opcode, self._frag_compressed
             self._frag_opcode = -1
-            self._frag_parts = []
+            self._frag_parts = bytearray()
             self._frag_size = 0
             self._frag_count = 0
             self._frag_decoder = None
