@@ -3,13 +3,22 @@
 The operations (row locks, names taken with ``ON CONFLICT``, gap-free counters) and the group
 commit are :mod:`parley.store.sql`'s; this module keeps what only PostgreSQL has:
 
-* **Writer tasks and a pool.** Each of ``writers`` tasks takes a batch of queued writes and
-  commits it (:mod:`parley.store.sql.batch`, which says why batches beat per-operation
-  transactions here too) on a pooled connection; reads use the other connections. Two writers
-  by default: on this CPU-bound host one and two were alike, but with the database across a
-  network one batch's round trips and commit overlap the other's execution, and batches of
-  different rooms proceed side by side. Each batch runs its writes in lock order, so
-  concurrent batches never wait for each other in a cycle.
+* **Writer tasks and a pool.** Each of ``writers`` tasks takes a batch of the writes queued
+  for it and commits it (:mod:`parley.store.sql.batch`, which says why batches beat
+  per-operation transactions here too) on a pooled connection; reads use the other
+  connections. Two writers by default: on this CPU-bound host one and two were alike, but
+  with the database across a network one batch's round trips and commit overlap the other's
+  execution, and batches of different rooms proceed side by side. Each batch runs its writes
+  in lock order, so concurrent batches never wait for each other in a cycle.
+* **One room, one writer.** Each writer has its own queue, and a room's writes always go to
+  the same one (:func:`~parley.store.sql.batch.lane`): a batch that waits for a pooled
+  connection or a lock, or runs again after a lost connection, is never overtaken by a later
+  batch of its room, so a connection's sends to a room commit in the order it sent them.
+  (Ordering commits per room across shared writers was the other way; it would keep a busy
+  room's second writer waiting for the first's commit anyway, since the room's row lock
+  serializes them, so partitioning loses nothing for one room and needs no coordination.)
+  A room whose batch waits (for a lock another process holds) delays the other rooms of its
+  lane meanwhile, never longer than ``timeout``.
 * **Races between processes end as SQLite's single writer would end them**: a write that
   violates a unique key a concurrent transaction has just committed (a ``cid`` posted twice at
   once) runs once more in its savepoint and finds the original; a deadlock victim's batch
@@ -50,7 +59,7 @@ import asyncpg.exceptions._base as asyncpg_base  # type: ignore[import-untyped]
 from parley.store import migrations
 from parley.store.base import Conflict, NotFound, StoreError, Unavailable
 from parley.store.sql import migrate
-from parley.store.sql.batch import GroupCommit, Op
+from parley.store.sql.batch import GroupCommit, Op, lane
 from parley.store.sql.engine import Connection, Engine, Row
 from parley.store.sql.store import Query, SQLStore
 
@@ -293,15 +302,15 @@ class PostgresStore(SQLStore):
         self._engine = PostgresEngine(describe_target(url))
         self._min_size = min_size
         self._max_size = max_size
-        self._writer_count = writers
         self._max_batch = max_batch
         self._command_timeout = command_timeout
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._start_retry = start_retry
         self._application_name = application_name
-        self._queue: asyncio.Queue[Op | None] = asyncio.Queue()
-        super().__init__(self._queue)
+        super().__init__()
+        # One queue per writer (None: its stop mark); see "One room, one writer" above.
+        self._queues: list[asyncio.Queue[Op | None]] = [asyncio.Queue() for _ in range(writers)]
         self._pool: _Pool | None = None
         self._writers: list[asyncio.Task[None]] = []
 
@@ -339,8 +348,8 @@ class PostgresStore(SQLStore):
             self, self._engine, self.stats, lambda: self._connection(pool), self._max_batch
         )
         self._writers = [
-            asyncio.create_task(commit.serve(self._queue), name=f"parley-store-writer-{i}")
-            for i in range(self._writer_count)
+            asyncio.create_task(commit.serve(writes), name=f"parley-store-writer-{i}")
+            for i, writes in enumerate(self._queues)
         ]
 
     async def _create_pool(self) -> _Pool:
@@ -380,8 +389,8 @@ class PostgresStore(SQLStore):
         if self._closed:
             return
         self._closed = True
-        for _ in self._writers:
-            self._queue.put_nowait(None)  # after every write already queued
+        for writes in self._queues:
+            writes.put_nowait(None)  # after every write already queued
         if self._writers:
             await asyncio.gather(*self._writers, return_exceptions=True)
         pool, self._pool = self._pool, None
@@ -390,9 +399,13 @@ class PostgresStore(SQLStore):
 
     # -- writes and reads ----------------------------------------------------------------
 
+    @property
+    def write_queue_depth(self) -> int:
+        return sum(writes.qsize() for writes in self._queues)
+
     def _submit(self, op: Op) -> None:
         self._usable(self._pool)
-        self._queue.put_nowait(op)
+        self._queues[lane(op.key, len(self._queues))].put_nowait(op)
 
     async def _read(self, query: Query[T]) -> T:
         """Run ``query`` (one statement: one snapshot) on a pooled connection."""

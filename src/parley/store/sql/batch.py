@@ -45,6 +45,7 @@ import contextlib
 import logging
 import queue
 import time
+import zlib
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -125,6 +126,19 @@ def take_batch(
         except (queue.Empty, asyncio.QueueEmpty):
             return batch, False
     return batch, True
+
+
+def lane(key: LockKey, lanes: int) -> int:
+    """Which of ``lanes`` writers runs a write with this :data:`LockKey`: a room's writes
+    always the same one (by room id), a name's always the same one (so that two claims of
+    one name queue behind each other instead of racing), the rest (users and sessions by id,
+    which no connection pipelines) the first."""
+    room_id, name = key
+    if room_id:
+        return room_id % lanes
+    if name:
+        return zlib.crc32(name.encode()) % lanes
+    return 0
 
 
 class _BatchLost(Exception):
@@ -330,6 +344,7 @@ __all__ = [
     "StoreStats",
     "Write",
     "deliver",
+    "lane",
     "settle",
     "take_batch",
 ]
