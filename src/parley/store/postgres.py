@@ -267,7 +267,8 @@ class PostgresStore(SQLStore):
 
     ``min_size`` and ``max_size`` bound the connection pool; ``writers`` of its connections at
     most are busy with write batches (by default two, or one for a pool of one: one batch
-    executes while the other commits), the rest serve reads. ``max_batch`` bounds how many
+    executes while another room's commits; a room's writes all go to one writer), the rest
+    serve reads. ``max_batch`` bounds how many
     writes share a transaction. ``command_timeout`` bounds each statement, ``timeout`` a whole
     read or write transaction (waiting for a pooled connection included) and
     ``connect_timeout`` each new connection, in seconds. ``start_retry`` is how long
