@@ -23,7 +23,6 @@ from parley.model import Appended, Room, RoomKind
 from parley.store import migrations
 from parley.store.base import LOBBY, Conflict, Unavailable
 from parley.store.postgres import MIGRATIONS, PostgresStore, describe_target
-from parley.store.sql.batch import lane
 from parley.store.sqlite import SQLiteStore
 from tests.store.conftest import (
     POSTER,
@@ -528,7 +527,7 @@ async def test_a_batch_run_again_after_a_lost_connection_is_not_overtaken(url: s
             )
             assert killed
             await wait_until(lambda: store.stats.retried_transactions == 1)
-            await wait_until_waiting_for_a_lock(watcher, store)  # "first" again, in its lane
+            await wait_until_waiting_for_a_lock(watcher, store)  # "first" again, lobby held
             await conn.execute("ROLLBACK")
         posted = await asyncio.wait_for(asyncio.gather(first, *later), 10)
         assert [p.event.seq for p in posted] == [1, 2, 3, 4, 5, 6]
@@ -538,26 +537,31 @@ async def test_a_batch_run_again_after_a_lost_connection_is_not_overtaken(url: s
         await store.close()
 
 
-async def test_rooms_of_other_writers_commit_while_one_room_waits(url: str) -> None:
-    """One writer per room keeps the order without serializing the store: while the lobby's
-    lock is held elsewhere (its writer waits), a room of the other writer commits."""
+async def test_other_rooms_commit_while_one_room_waits(url: str) -> None:
+    """One room's batches taking turns keeps the order without serializing the store: while
+    the lobby's batch waits for a lock held elsewhere, writes to other rooms commit (on the
+    other writer), and later lobby writes wait behind the held one."""
     store = new_store(url)  # two writers
     await store.start()
     try:
         lobby = await store.get_room(LOBBY)
         assert lobby is not None
         rooms = [await store.create_room(f"r{i}", RoomKind.PUBLIC, creator_id=None) for i in (1, 2)]
-        [other] = [room for room, _ in rooms if lane((room.id, ""), 2) != lane((lobby.id, ""), 2)]
         async with raw(url) as conn, raw(url) as watcher:
             await conn.execute("BEGIN")
             await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", lobby.id)
             held = asyncio.create_task(store.post_message(lobby.id, None, "g", "held"))
             await wait_until_waiting_for_a_lock(watcher, store)
-            posted = await asyncio.wait_for(store.post_message(other.id, None, "g", "free"), 5)
-            assert posted.event.seq == 1
+            behind = asyncio.create_task(store.post_message(lobby.id, None, "g", "behind"))
+            for room, _ in rooms:
+                posted = await asyncio.wait_for(store.post_message(room.id, None, "g", "free"), 5)
+                assert posted.event.seq == 1
             assert not held.done()
+            assert not behind.done()
+            assert store.write_queue_depth == 1  # "behind": the lobby is held by a batch
             await conn.execute("ROLLBACK")
         assert (await asyncio.wait_for(held, 10)).event.seq == 1
+        assert (await asyncio.wait_for(behind, 10)).event.seq == 2
     finally:
         await store.close()
 

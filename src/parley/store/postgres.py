@@ -10,15 +10,12 @@ commit are :mod:`parley.store.sql`'s; this module keeps what only PostgreSQL has
   with the database across a network one batch's round trips and commit overlap the other's
   execution, and batches of different rooms proceed side by side. Each batch runs its writes
   in lock order, so concurrent batches never wait for each other in a cycle.
-* **One room, one writer.** Each writer has its own queue, and a room's writes always go to
-  the same one (:func:`~parley.store.sql.batch.lane`): a batch that waits for a pooled
-  connection or a lock, or runs again after a lost connection, is never overtaken by a later
-  batch of its room, so a connection's sends to a room commit in the order it sent them.
-  (Ordering commits per room across shared writers was the other way; it would keep a busy
-  room's second writer waiting for the first's commit anyway, since the room's row lock
-  serializes them, so partitioning loses nothing for one room and needs no coordination.)
-  A room whose batch waits (for a lock another process holds) delays the other rooms of its
-  lane meanwhile, never longer than ``timeout``.
+* **One room, one batch at a time.** The writers take their batches from one
+  :class:`~parley.store.sql.write_queue.WriteQueue`, which gives a writer only the writes of
+  rooms no other writer's batch holds: a batch that waits for a pooled connection or a lock,
+  or runs again after a lost connection, is never overtaken by a later batch of its room, so
+  a connection's sends to a room commit in the order it sent them; a free writer takes any
+  other room's writes meanwhile (that module says why not a queue per writer).
 * **Races between processes end as SQLite's single writer would end them**: a write that
   violates a unique key a concurrent transaction has just committed (a ``cid`` posted twice at
   once) runs once more in its savepoint and finds the original; a deadlock victim's batch
@@ -59,9 +56,10 @@ import asyncpg.exceptions._base as asyncpg_base  # type: ignore[import-untyped]
 from parley.store import migrations
 from parley.store.base import Conflict, NotFound, StoreError, Unavailable
 from parley.store.sql import migrate
-from parley.store.sql.batch import GroupCommit, Op, lane
+from parley.store.sql.batch import GroupCommit, Op
 from parley.store.sql.engine import Connection, Engine, Row
 from parley.store.sql.store import Query, SQLStore
+from parley.store.sql.write_queue import WriteQueue
 
 T = TypeVar("T")
 
@@ -267,7 +265,7 @@ class PostgresStore(SQLStore):
 
     ``min_size`` and ``max_size`` bound the connection pool; ``writers`` of its connections at
     most are busy with write batches (by default two, or one for a pool of one: one batch
-    executes while another room's commits; a room's writes all go to one writer), the rest
+    executes while another room's commits; one room's batches never overlap), the rest
     serve reads. ``max_batch`` bounds how many
     writes share a transaction. ``command_timeout`` bounds each statement, ``timeout`` a whole
     read or write transaction (waiting for a pooled connection included) and
@@ -310,8 +308,8 @@ class PostgresStore(SQLStore):
         self._start_retry = start_retry
         self._application_name = application_name
         super().__init__()
-        # One queue per writer (None: its stop mark); see "One room, one writer" above.
-        self._queues: list[asyncio.Queue[Op | None]] = [asyncio.Queue() for _ in range(writers)]
+        self._writer_count = writers
+        self._writes = WriteQueue()  # see "One room, one batch at a time" above
         self._pool: _Pool | None = None
         self._writers: list[asyncio.Task[None]] = []
 
@@ -349,8 +347,8 @@ class PostgresStore(SQLStore):
             self, self._engine, self.stats, lambda: self._connection(pool), self._max_batch
         )
         self._writers = [
-            asyncio.create_task(commit.serve(writes), name=f"parley-store-writer-{i}")
-            for i, writes in enumerate(self._queues)
+            asyncio.create_task(commit.serve(self._writes), name=f"parley-store-writer-{i}")
+            for i in range(self._writer_count)
         ]
 
     async def _create_pool(self) -> _Pool:
@@ -390,8 +388,7 @@ class PostgresStore(SQLStore):
         if self._closed:
             return
         self._closed = True
-        for writes in self._queues:
-            writes.put_nowait(None)  # after every write already queued
+        self._writes.close()  # the writers stop after every write already queued
         if self._writers:
             await asyncio.gather(*self._writers, return_exceptions=True)
         pool, self._pool = self._pool, None
@@ -402,11 +399,11 @@ class PostgresStore(SQLStore):
 
     @property
     def write_queue_depth(self) -> int:
-        return sum(writes.qsize() for writes in self._queues)
+        return self._writes.qsize()
 
     def _submit(self, op: Op) -> None:
         self._usable(self._pool)
-        self._queues[lane(op.key, len(self._queues))].put_nowait(op)
+        self._writes.put(op)
 
     async def _read(self, query: Query[T]) -> T:
         """Run ``query`` (one statement: one snapshot) on a pooled connection."""
