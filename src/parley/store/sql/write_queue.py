@@ -11,10 +11,13 @@ Two batches of one key therefore never overlap, and each takes that key's writes
 order: they commit in the order they were submitted.
 
 Why not give each writer a fixed share of the rooms (a queue per writer, a room always on the
-same one)? That keeps the order too, but a writer then idles while the other has a backlog:
-measured with 100 posters over 100 rooms, the store alone committed about a third fewer posts
-a second than with one shared queue (each poster waits for the one writer of its room, not
-for whichever is free first). Here a free writer takes whatever no one holds; while a busy
+same one)? That keeps the order too, but a writer then idles while the other has a backlog
+(each write waits for the one writer of its room, not for whichever is free first). It was
+tried first: in one series of six alternating runs of ``bench/store_writers.py`` (100 posters
+over 100 rooms) it committed fewer posts a second than one shared queue in five (medians
+1,105 and 1,660), though later series on the same busy machine were too noisy to confirm it
+(bench/results/2026-12-06-order.md); this queue is never less work-conserving than the
+shared one. Here a free writer takes whatever no one holds; while a busy
 room's batch runs, its next writes accumulate and go in one larger batch after it, which is
 what makes one busy room faster than two writers queueing on its row lock.
 
