@@ -35,6 +35,9 @@ their load during the window is reported.
 SQLite's ``synchronous`` mode: ``parley serve`` has no flag for it, so every run uses the
 server's default (``full``). There is deliberately no ``--db-sync`` option here.
 
+``--postgres URL``: the same on PostgreSQL, each run on a database of its own created on that
+server (and dropped after): what PostgreSQL's writers and pool do to the same path.
+
 Run from the repository root: ``.venv/bin/python bench/send_ack.py --runs 3 --duration 10``.
 """
 
@@ -51,6 +54,7 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.parse
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +62,7 @@ from pathlib import Path
 from time import perf_counter
 
 from lib.cpus import CoreTimes, busy_shares, core_times, wait_for_quiet
+from lib.postgres import create_database, drop_database, with_database
 from lib.report import filesystem_of, machine_info, median, percentile, table
 from lib.server import (
     ParleyServer,
@@ -435,11 +440,16 @@ async def run_once(args: argparse.Namespace, mode: str, index: int) -> RunResult
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     text = b"x" * args.text_size
     perf = args.perf
+    flags = list(args.server_flags)
+    database = None
+    if args.postgres:  # a database of its own per run, as each SQLite run has a fresh file
+        database = await create_database(args.postgres)
+        flags += ["--db", with_database(args.postgres, database)]
     with tempfile.TemporaryDirectory(prefix="parley-bench-", dir=args.tmpdir) as tmp:
-        server = ParleyServer(Path(tmp), cpu=args.server_cpu, flags=args.server_flags)
-        await server.start()
+        server = ParleyServer(Path(tmp), cpu=args.server_cpu, flags=flags)
         clients: list[LeanClient] = []
         try:
+            await server.start()
             if server.affinity() != {args.server_cpu}:
                 raise RuntimeError(f"the server runs on CPUs {server.affinity()}")
             tokens = await register_users(server.port, args.senders)
@@ -488,6 +498,8 @@ async def run_once(args: argparse.Namespace, mode: str, index: int) -> RunResult
             result.server_log = server.log_problems()
             if server.returncode not in (0, None):
                 result.errors.append(f"the server exited with {server.returncode}")
+            if database is not None:
+                await drop_database(args.postgres, database)
     return result
 
 
@@ -726,6 +738,12 @@ def _with_median(
     return lines
 
 
+def describe(url: str) -> str:
+    """``host:port`` of a PostgreSQL URL, without a user or password (for the report)."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}"
+
+
 def render(args: argparse.Namespace, runs: Sequence[RunResult]) -> str:
     db_dir = args.tmpdir or tempfile.gettempdir()
     out = ["# Parley send → ack", ""]
@@ -737,8 +755,12 @@ def render(args: argparse.Namespace, runs: Sequence[RunResult]) -> str:
         f"- server: `parley serve {' '.join(args.server_flags)}` (flags that lift the per-user "
         "rate limit, when this version has them), pinned to CPU "
         f"{args.server_cpu}; load generator pinned to CPU {args.client_cpu}; loopback",
-        "- SQLite synchronous: full (the server's default; `parley serve` has no flag to "
-        "change it, so no other mode was measured)",
+        (
+            f"- store: PostgreSQL at {describe(args.postgres)}, a new database per run"
+            if args.postgres
+            else "- SQLite synchronous: full (the server's default; `parley serve` has no flag "
+            "to change it, so no other mode was measured)"
+        ),
         f"- databases in: {db_dir}, file system {filesystem_of(Path(db_dir))}",
         "",
         "CPU is a share of one core over the measured window. ⚠ marks a load generator above "
@@ -809,6 +831,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--text-size", type=int, default=64, help="bytes of text per message")
     parser.add_argument("--out", type=Path, default=None, help="also write the report here")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="store on this PostgreSQL server instead of SQLite (postgresql://user@host:port/db"
+        "; each run creates a database of its own there, dropped afterwards)",
+    )
     parser.add_argument("--server-cpu", type=int, default=0, help="CPU the server is pinned to")
     parser.add_argument("--client-cpu", type=int, default=1, help="CPU this process is pinned to")
     parser.add_argument(

@@ -8,7 +8,9 @@ with SIGKILL, a Redis restart and a database outage; nothing acknowledged is eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 import signal
 import time
 from dataclasses import dataclass, field
@@ -271,3 +273,84 @@ async def test_a_database_outage_gives_errors_never_false_acks_then_recovers(
     assert texts == ["before", "during"]
     assert healthz(node) == 200
     assert http_json(node.http_url + "/healthz")[1]["database"] == "ok"
+
+
+async def burst(chat: Chat, texts: list[str], timeout: float = 30) -> list[dict[str, Any]]:
+    """Send a message for each text on ``chat`` back to back, each frame written before any
+    reply is awaited (each text is also its cid), and return the replies in send order."""
+    loop = asyncio.get_running_loop()
+    replies = []
+    for text in texts:
+        ident = f"burst-{text}"
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        chat.replies[ident] = future
+        replies.append(future)
+        await chat.ws.send(
+            json.dumps({"type": "send", "id": ident, "room": ROOM, "text": text, "cid": text})
+        )
+    return list(await asyncio.wait_for(asyncio.gather(*replies), timeout))
+
+
+async def test_one_connections_burst_after_a_node_is_killed_is_stored_in_send_order(
+    cluster: Cluster,
+) -> None:
+    """Issue 14 finding 5: three nodes on PostgreSQL and Redis; a node is killed with SIGKILL
+    while its clients are sending, and right after, clients of the surviving nodes each send
+    a burst on one WebSocket while others keep the room (and the store's writers and pool)
+    busy. Each
+    connection's messages get seqs in the order they were sent; none lost, none stored twice;
+    every node's view agrees."""
+    victim, *others = [cluster.start_node() for _ in range(3)]
+    founder = Member("founder", register(others[0].http_url, "founder"))
+    founder.chat = await Chat.connect(others[0].ws_url, founder.token)
+    assert (await founder.chat.command("create", room=ROOM))["type"] == "ok"
+    doomed = await members_on([victim], ["doomed0", "doomed1"])
+    bursters = await members_on(others, ["burst0", "burst1", "burst2", "burst3"])
+    busy = await members_on(others, ["busy0", "busy1", "busy2"])
+    stop = asyncio.Event()
+
+    async def keep_busy(member: Member) -> None:
+        assert member.chat is not None
+        for n in itertools.count():
+            if stop.is_set():
+                return
+            texts = [f"{member.name}-{n}-{i}" for i in range(20)]
+            replies = await burst(member.chat, texts)
+            assert all(r["type"] == "ack" for r in replies), replies
+
+    async def until_killed(member: Member) -> None:
+        assert member.chat is not None
+        with contextlib.suppress(Exception):  # the node dies under it
+            for n in itertools.count():
+                await burst(member.chat, [f"{member.name}-{n}-{i}" for i in range(20)], 5)
+
+    readers = await members_on(others, [f"read{i}" for i in range(8)])
+
+    async def keep_reading(member: Member) -> None:  # the store's pool busy with reads too
+        assert member.chat is not None
+        while not stop.is_set():
+            reply = await member.chat.command("history", room=ROOM, limit=100)
+            assert reply["type"] == "history", reply
+
+    background = [asyncio.create_task(keep_busy(m)) for m in busy]
+    background += [asyncio.create_task(keep_reading(m)) for m in readers]
+    dying = [asyncio.create_task(until_killed(m)) for m in doomed]
+    await asyncio.sleep(0.5)
+    victim.signal(signal.SIGKILL)
+    sent = {m.name: [f"{m.name}:{n}" for n in range(150)] for m in bursters}
+    replies = await asyncio.gather(*(burst(m.chat, sent[m.name]) for m in bursters if m.chat))
+    stop.set()
+    await asyncio.gather(*background)
+    await asyncio.gather(*dying)
+    stored = await founder.chat.stored_texts(ROOM)
+    seq_of = {text: seq for seq, text in stored.items()}
+    assert len(seq_of) == len(stored), "a message stored twice"
+    for member, answers in zip(bursters, replies, strict=True):
+        assert [a["type"] for a in answers] == ["ack"] * len(answers), answers
+        acked = [a["seq"] for a in answers]
+        assert acked == sorted(acked), f"{member.name} sent in one order, stored in another"
+        assert acked == [seq_of[text] for text in sent[member.name]]  # stored, each once
+    for node in others:  # every surviving node serves the same history
+        watcher = await Chat.connect(node.ws_url, founder.token)
+        assert await watcher.stored_texts(ROOM) == stored
+        await watcher.close()

@@ -133,6 +133,7 @@ async def test_metrics_count_what_happens(server_factory: Factory) -> None:
     assert "parley_broker_lag_seconds_bucket" in text
     assert "parley_rate_limited_total" in text
     assert values["parley_broker_up"] == 1
+    assert values["parley_store_write_queue"] == 0  # every write acknowledged: none queued
 
 
 def test_metrics_can_be_switched_off(server_factory: Factory) -> None:

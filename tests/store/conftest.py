@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import secrets
 import sqlite3
 import subprocess
@@ -107,6 +108,12 @@ class Harness(ABC):
         """Make ``conn`` check foreign keys, as the store's own connections do (PostgreSQL
         always does: nothing to do)."""
 
+    @abstractmethod
+    def delay_transactions(self, monkeypatch: pytest.MonkeyPatch, most: float) -> None:
+        """Make every write transaction of the backend's stores start late, by a random time
+        up to ``most`` seconds: what a wait for a pooled connection, a busy server or a slow
+        network does to a batch, injected where a writer begins its transaction."""
+
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
@@ -142,6 +149,16 @@ class SQLiteHarness(Harness):
 
     async def enforce_foreign_keys(self, conn: Connection) -> None:
         await conn.execute("PRAGMA foreign_keys = ON")  # off by default, per connection
+
+    def delay_transactions(self, monkeypatch: pytest.MonkeyPatch, most: float) -> None:
+        original = SQLiteConnection.script
+
+        async def late(conn: SQLiteConnection, *statements: str) -> None:
+            if statements and statements[0] == conn.engine.begin:
+                time.sleep(random.uniform(0, most))  # the writer thread's own time
+            await original(conn, *statements)
+
+        monkeypatch.setattr(SQLiteConnection, "script", late)
 
     async def block_writes(self, conn: Connection) -> None:
         await conn.execute("BEGIN IMMEDIATE")  # the database's write lock
@@ -316,6 +333,16 @@ class PostgresHarness(Harness):
             yield PostgresConnection(conn, PostgresEngine(describe_target(self.db)))
         finally:
             await conn.close()
+
+    def delay_transactions(self, monkeypatch: pytest.MonkeyPatch, most: float) -> None:
+        original = PostgresConnection.script
+
+        async def late(conn: PostgresConnection, *statements: str) -> None:
+            if statements and statements[0] == conn.engine.begin:
+                await asyncio.sleep(random.uniform(0, most))
+            await original(conn, *statements)
+
+        monkeypatch.setattr(PostgresConnection, "script", late)
 
     async def block_writes(self, conn: Connection) -> None:
         await conn.execute("BEGIN")  # the lobby's row lock, which every write to it takes

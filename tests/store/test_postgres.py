@@ -499,6 +499,125 @@ async def test_a_batch_whose_connection_dies_before_commit_runs_again(url: str) 
         await store.close()
 
 
+async def test_a_batch_run_again_after_a_lost_connection_is_not_overtaken(url: str) -> None:
+    """Issue 14: with two writers sharing one queue, a batch whose connection was lost while
+    it waited for the room's lock ran again behind a later batch of the same room, which the
+    other writer had taken meanwhile: "first" was stored after the five sent after it."""
+    store = new_store(url)  # two writers
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        # (Another connection watches: in a transaction, pg_stat_activity stays as it was.)
+        async with raw(url) as conn, raw(url) as watcher:
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", lobby.id)
+            first = asyncio.create_task(store.post_message(lobby.id, None, "g", "first"))
+            await wait_until_waiting_for_a_lock(watcher, store)
+            later = [
+                asyncio.create_task(store.post_message(lobby.id, None, "g", f"later{i}"))
+                for i in range(5)
+            ]
+            await asyncio.sleep(0.2)  # time for another writer to take them, were it allowed
+            killed = await watcher.fetchval(  # the connection of the batch that waited first
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = $1 AND wait_event_type = 'Lock'"
+                " ORDER BY xact_start LIMIT 1",
+                store.application_name,
+            )
+            assert killed
+            await wait_until(lambda: store.stats.retried_transactions == 1)
+            await wait_until_waiting_for_a_lock(watcher, store)  # "first" again, lobby held
+            await conn.execute("ROLLBACK")
+        posted = await asyncio.wait_for(asyncio.gather(first, *later), 10)
+        assert [p.event.seq for p in posted] == [1, 2, 3, 4, 5, 6]
+        stored = await store.events_after(lobby.id, 0, 10)
+        assert [e.text for e in stored] == ["first", *(f"later{i}" for i in range(5))]
+    finally:
+        await store.close()
+
+
+async def test_other_rooms_commit_while_one_room_waits(url: str) -> None:
+    """One room's batches taking turns keeps the order without serializing the store: while
+    the lobby's batch waits for a lock held elsewhere, writes to other rooms commit (on the
+    other writer), and later lobby writes wait behind the held one."""
+    store = new_store(url)  # two writers
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        rooms = [await store.create_room(f"r{i}", RoomKind.PUBLIC, creator_id=None) for i in (1, 2)]
+        async with raw(url) as conn, raw(url) as watcher:
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", lobby.id)
+            held = asyncio.create_task(store.post_message(lobby.id, None, "g", "held"))
+            await wait_until_waiting_for_a_lock(watcher, store)
+            behind = asyncio.create_task(store.post_message(lobby.id, None, "g", "behind"))
+            for room, _ in rooms:
+                posted = await asyncio.wait_for(store.post_message(room.id, None, "g", "free"), 5)
+                assert posted.event.seq == 1
+            assert not held.done()
+            assert not behind.done()
+            assert store.write_queue_depth == 1  # "behind": the lobby is held by a batch
+            await conn.execute("ROLLBACK")
+        assert (await asyncio.wait_for(held, 10)).event.seq == 1
+        assert (await asyncio.wait_for(behind, 10)).event.seq == 2
+    finally:
+        await store.close()
+
+
+async def test_sends_keep_their_order_while_connections_are_cut(url: str) -> None:
+    """Connections pipeline sends to one room while the store's server connections are
+    terminated again and again: whatever is stored of each connection's sends is in the order
+    sent, every acknowledged send is stored with its seq, once; a send told ``unavailable``
+    (its COMMIT lost: stored or not, no client of a database can tell) is the only kind that
+    may be missing."""
+    store = new_store(url, max_batch=8)
+    await store.start()
+    try:
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        users = [await store.create_user(f"c{i}", "h") for i in range(4)]
+        done = asyncio.Event()
+
+        async def sender(user_id: int, name: str) -> list[Appended | BaseException]:
+            posts = []
+            for n in range(80):
+                text = f"{name}:{n}"
+                post = store.post_message(lobby.id, user_id, name, text, text)
+                posts.append(asyncio.ensure_future(post))
+                await asyncio.sleep(0.001)
+            return await asyncio.gather(*posts, return_exceptions=True)
+
+        async def cutter() -> int:
+            cuts = 0
+            async with raw(url) as conn:
+                while not done.is_set():
+                    await asyncio.sleep(0.03)
+                    cuts += await terminate_backends(conn, store)
+            return cuts
+
+        cutting = asyncio.create_task(cutter())
+        outcomes = await asyncio.gather(*(sender(u.id, u.name) for u in users))
+        done.set()
+        assert await cutting > 0
+        assert store.stats.retried_transactions > 0  # cut before their COMMIT: run again
+        stored = await store.events_after(lobby.id, 0, 10_000)
+        assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
+        for user, results in zip(users, outcomes, strict=True):
+            mine = [e for e in stored if e.user_id == user.id]
+            sent_at = [int((e.text or "").split(":")[1]) for e in mine]
+            assert sent_at == sorted(set(sent_at)), f"{user.name}: {sent_at}"
+            by_text = {e.text: e.seq for e in mine}
+            for result in results:
+                if isinstance(result, BaseException):
+                    assert isinstance(result, Unavailable), result
+                else:
+                    assert by_text[result.event.text] == result.event.seq
+    finally:
+        await store.close()
+
+
 async def test_an_unusable_database_is_unavailable_then_recovers() -> None:
     async with postgres_database() as url:
         store = new_store(url, min_size=2, timeout=5)

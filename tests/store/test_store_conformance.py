@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -1284,6 +1285,77 @@ async def test_a_failing_metrics_hook_does_not_fail_committed_writes(
     assert posted.event.seq == 1
     assert [e.text for e in await all_events(store, room)] == ["kept"]
     assert "observe_commit failed" in caplog.text
+
+
+async def pipelined(
+    store: Store, room: Room, user: User, count: int, pause: float
+) -> list[asyncio.Task[Appended]]:
+    """What one connection does with ``count`` sends to ``room``: each handed to the store as
+    it arrives, without waiting for the earlier ones (chat/connection.py pipelines ``send``),
+    with a random pause after each as a network would make. The posts' tasks, in send
+    order (a task's first step submits its write: they run in the order they were made)."""
+    posts = []
+    for n in range(count):
+        text = f"{user.name}:{n}"
+        posts.append(
+            asyncio.ensure_future(store.post_message(room.id, user.id, user.name, text, text))
+        )
+        await asyncio.sleep(random.uniform(0, pause))
+    return posts
+
+
+def assert_in_send_order(
+    events: list[Event], user: User, posts: list[asyncio.Task[Appended]]
+) -> None:
+    """``user``'s messages among ``events`` are every acknowledged post of ``posts``, stored
+    once each, their seqs in the order they were sent."""
+    acked = [
+        (post.result().event.seq, post.result().event.text)
+        for post in posts
+        if not post.exception()
+    ]
+    assert [seq for seq, _ in acked] == sorted(seq for seq, _ in acked), f"{user.name}: {acked}"
+    mine = [(e.seq, e.text) for e in events if e.user_id == user.id]
+    assert mine == acked, f"{user.name}: stored {mine}, acknowledged {acked}"
+
+
+async def test_a_connections_sends_commit_in_the_order_sent(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/protocol.md: a connection's sends are "stored in the order sent". Several
+    connections pipeline sends to one room (and two more to another room, alongside) while
+    every transaction starts late by a random time and, in the middle, a lock held elsewhere
+    holds the room: each connection's seqs follow its send order, none lost or stored twice,
+    and sending each cid again returns the original. Failed before the PostgreSQL store gave
+    each room one writer: its two writers took batches from one queue, and a batch that
+    started late committed after a later one of the same room."""
+    harness.delay_transactions(monkeypatch, 0.02)
+    async with started(harness.make(max_batch=8)) as store:  # small batches: many of them
+        lobby = await store.get_room(LOBBY)
+        assert lobby is not None
+        other = await make_room(store, "other")
+        users = [await store.create_user(f"c{i}", "h") for i in range(6)]
+        rooms = [lobby, lobby, lobby, lobby, other, other]
+        senders = [
+            asyncio.ensure_future(pipelined(store, room, user, 100, 0.001))
+            for room, user in zip(rooms, users, strict=True)
+        ]
+        await asyncio.sleep(0.02)
+        async with harness.raw() as conn:  # the lobby held by another process for a moment
+            await harness.block_writes(conn)
+            await asyncio.sleep(0.05)
+            await conn.execute("ROLLBACK")
+        posts = await asyncio.gather(*senders)
+        await asyncio.gather(*itertools.chain(*posts))
+        stored = {room.id: await all_events(store, room) for room in (lobby, other)}
+        for events in stored.values():
+            assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        for room, user, sent in zip(rooms, users, posts, strict=True):
+            assert_in_send_order(stored[room.id], user, sent)
+            first = sent[7].result().event  # exactly once: its cid finds the original
+            again = await store.post_message(room.id, user.id, user.name, "x", first.text)
+            assert again.duplicate
+            assert again.event.seq == first.seq
 
 
 async def test_max_batch_bounds_a_transaction(harness: Harness) -> None:

@@ -86,6 +86,15 @@ class _StatsCollector(Collector):
         yield GaugeMetricFamily(
             "parley_rooms_tracked", "Room feeds on this node", value=len(self.node.feeds)
         )
+        # Writes waiting for the store's writers (every writer's queue): a store that falls
+        # behind shows here before its commit times do.
+        depth = getattr(self.node.store, "write_queue_depth", None)
+        if isinstance(depth, int):
+            yield GaugeMetricFamily(
+                "parley_store_write_queue",
+                "Store writes queued for a writer, not yet in a transaction",
+                value=depth,
+            )
         broker_stats = getattr(self.node.broker, "stats", None)
         for field in ("published", "dropped", "received", "reconnects"):
             value = getattr(broker_stats, field, None)

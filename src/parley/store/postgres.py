@@ -3,13 +3,19 @@
 The operations (row locks, names taken with ``ON CONFLICT``, gap-free counters) and the group
 commit are :mod:`parley.store.sql`'s; this module keeps what only PostgreSQL has:
 
-* **Writer tasks and a pool.** Each of ``writers`` tasks takes a batch of queued writes and
-  commits it (:mod:`parley.store.sql.batch`, which says why batches beat per-operation
-  transactions here too) on a pooled connection; reads use the other connections. Two writers
-  by default: on this CPU-bound host one and two were alike, but with the database across a
-  network one batch's round trips and commit overlap the other's execution, and batches of
-  different rooms proceed side by side. Each batch runs its writes in lock order, so
-  concurrent batches never wait for each other in a cycle.
+* **Writer tasks and a pool.** Each of ``writers`` tasks takes a batch of the writes queued
+  for it and commits it (:mod:`parley.store.sql.batch`, which says why batches beat
+  per-operation transactions here too) on a pooled connection; reads use the other
+  connections. Two writers by default: on this CPU-bound host one and two were alike, but
+  with the database across a network one batch's round trips and commit overlap the other's
+  execution, and batches of different rooms proceed side by side. Each batch runs its writes
+  in lock order, so concurrent batches never wait for each other in a cycle.
+* **One room, one batch at a time.** The writers take their batches from one
+  :class:`~parley.store.sql.write_queue.WriteQueue`, which gives a writer only the writes of
+  rooms no other writer's batch holds: a batch that waits for a pooled connection or a lock,
+  or runs again after a lost connection, is never overtaken by a later batch of its room, so
+  a connection's sends to a room commit in the order it sent them; a free writer takes any
+  other room's writes meanwhile (that module says why not a queue per writer).
 * **Races between processes end as SQLite's single writer would end them**: a write that
   violates a unique key a concurrent transaction has just committed (a ``cid`` posted twice at
   once) runs once more in its savepoint and finds the original; a deadlock victim's batch
@@ -53,6 +59,7 @@ from parley.store.sql import migrate
 from parley.store.sql.batch import GroupCommit, Op
 from parley.store.sql.engine import Connection, Engine, Row
 from parley.store.sql.store import Query, SQLStore
+from parley.store.sql.write_queue import WriteQueue
 
 T = TypeVar("T")
 
@@ -258,7 +265,8 @@ class PostgresStore(SQLStore):
 
     ``min_size`` and ``max_size`` bound the connection pool; ``writers`` of its connections at
     most are busy with write batches (by default two, or one for a pool of one: one batch
-    executes while the other commits), the rest serve reads. ``max_batch`` bounds how many
+    executes while another room's commits; one room's batches never overlap), the rest
+    serve reads. ``max_batch`` bounds how many
     writes share a transaction. ``command_timeout`` bounds each statement, ``timeout`` a whole
     read or write transaction (waiting for a pooled connection included) and
     ``connect_timeout`` each new connection, in seconds. ``start_retry`` is how long
@@ -293,15 +301,15 @@ class PostgresStore(SQLStore):
         self._engine = PostgresEngine(describe_target(url))
         self._min_size = min_size
         self._max_size = max_size
-        self._writer_count = writers
         self._max_batch = max_batch
         self._command_timeout = command_timeout
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._start_retry = start_retry
         self._application_name = application_name
-        self._queue: asyncio.Queue[Op | None] = asyncio.Queue()
-        super().__init__(self._queue)
+        super().__init__()
+        self._writer_count = writers
+        self._writes = WriteQueue()  # see "One room, one batch at a time" above
         self._pool: _Pool | None = None
         self._writers: list[asyncio.Task[None]] = []
 
@@ -339,7 +347,7 @@ class PostgresStore(SQLStore):
             self, self._engine, self.stats, lambda: self._connection(pool), self._max_batch
         )
         self._writers = [
-            asyncio.create_task(commit.serve(self._queue), name=f"parley-store-writer-{i}")
+            asyncio.create_task(commit.serve(self._writes), name=f"parley-store-writer-{i}")
             for i in range(self._writer_count)
         ]
 
@@ -380,8 +388,7 @@ class PostgresStore(SQLStore):
         if self._closed:
             return
         self._closed = True
-        for _ in self._writers:
-            self._queue.put_nowait(None)  # after every write already queued
+        self._writes.close()  # the writers stop after every write already queued
         if self._writers:
             await asyncio.gather(*self._writers, return_exceptions=True)
         pool, self._pool = self._pool, None
@@ -390,9 +397,13 @@ class PostgresStore(SQLStore):
 
     # -- writes and reads ----------------------------------------------------------------
 
+    @property
+    def write_queue_depth(self) -> int:
+        return self._writes.qsize()
+
     def _submit(self, op: Op) -> None:
         self._usable(self._pool)
-        self._queue.put_nowait(op)
+        self._writes.put(op)
 
     async def _read(self, query: Query[T]) -> T:
         """Run ``query`` (one statement: one snapshot) on a pooled connection."""

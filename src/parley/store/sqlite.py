@@ -161,8 +161,8 @@ class SQLiteStore(SQLStore):
         self._max_batch = max_batch
         self._reader_count = readers
         self._busy_timeout = busy_timeout
-        self._queue: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
-        super().__init__(self._queue)
+        super().__init__()
+        self._queue: queue.SimpleQueue[Op | None] = queue.SimpleQueue()  # None: stop mark
         # Guards the life-cycle state, so that no write is queued after the writer's stop.
         self._lock = threading.Lock()
         self._writer: threading.Thread | None = None
@@ -248,6 +248,10 @@ class SQLiteStore(SQLStore):
         return conn
 
     # -- writes and reads ----------------------------------------------------------------
+
+    @property
+    def write_queue_depth(self) -> int:
+        return self._queue.qsize()
 
     def _submit(self, op: Op) -> None:
         with self._lock:

@@ -22,6 +22,11 @@ thread drives it without an event loop, PostgreSQL's writer tasks await it):
    it was committed. Where the engine says nothing can have been committed and another try
    may succeed (a deadlock victim; a connection lost before ``COMMIT`` was sent), the whole
    batch runs again first, up to :data:`ATTEMPTS` times.
+5. **One room, one batch at a time.** Where several writers commit concurrently (PostgreSQL),
+   they take their batches from a :class:`~parley.store.sql.write_queue.WriteQueue`, which
+   never gives a room (a key) to a writer while another writer's batch holds it: one room's
+   writes commit in the order they were submitted, re-runs included, which is the order a
+   connection sent them (docs/protocol.md: "stored in the order sent").
 
 The results go back to the callers' event loops by :func:`settle` (in the loop) or
 :func:`deliver` (from a thread: one wake-up per loop and batch, however many callers wait).
@@ -48,7 +53,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from parley.model import Appended
 from parley.store.base import NotFound, Store
@@ -127,6 +132,17 @@ def take_batch(
     return batch, True
 
 
+class Batches(Protocol):
+    """Where concurrent writer tasks take their batches (a
+    :class:`~parley.store.sql.write_queue.WriteQueue`)."""
+
+    async def take(self, max_batch: int) -> list[Op] | None:
+        """The next batch, or None: stop."""
+
+    def done(self, batch: list[Op]) -> None:
+        """``batch`` is settled."""
+
+
 class _BatchLost(Exception):
     """The transaction of a batch failed as a whole (its cause is ``__cause__``)."""
 
@@ -161,12 +177,14 @@ class GroupCommit:
             batch, stopping = take_batch(writes.get(), writes.get_nowait, self._max_batch)
             deliver(run_sync(self.run(batch)))
 
-    async def serve(self, writes: asyncio.Queue[Op | None]) -> None:
-        """A writer task's life: batch after batch until its stop mark (None)."""
-        stopping = False
-        while not stopping:
-            batch, stopping = take_batch(await writes.get(), writes.get_nowait, self._max_batch)
-            settle(await self.run(batch))
+    async def serve(self, writes: Batches) -> None:
+        """A writer task's life: batch after batch until there are no more. A batch is
+        settled, re-runs included, before ``writes`` hears it is done."""
+        while (batch := await writes.take(self._max_batch)) is not None:
+            try:
+                settle(await self.run(batch))
+            finally:
+                writes.done(batch)
 
     async def run(self, batch: list[Op]) -> list[Outcome]:
         """Commit ``batch``; the outcome of each of its calls not cancelled. Never raises."""
@@ -323,6 +341,7 @@ def deliver(outcomes: list[Outcome]) -> None:
 
 __all__ = [
     "ATTEMPTS",
+    "Batches",
     "GroupCommit",
     "LockKey",
     "Op",

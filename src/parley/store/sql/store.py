@@ -9,7 +9,6 @@ supplies only the way there: :meth:`SQLStore._submit` and :meth:`SQLStore._read`
 from __future__ import annotations
 
 import asyncio
-import queue
 from abc import abstractmethod
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -29,18 +28,15 @@ Query = Callable[[Connection], Coroutine[Any, Any, T]]
 class SQLStore(Store):
     """A :class:`Store` over an SQL database (see :mod:`parley.store.sql`)."""
 
-    def __init__(
-        self, write_queue: queue.SimpleQueue[Op | None] | asyncio.Queue[Op | None]
-    ) -> None:
+    def __init__(self) -> None:
         self.stats = StoreStats()
         self._started = False
         self._closed = False
-        self._queue = write_queue  # None: a writer's stop mark
 
     @property
+    @abstractmethod
     def write_queue_depth(self) -> int:
-        """How many write calls wait for a writer (a load metric)."""
-        return self._queue.qsize()
+        """How many write calls wait for a writer (a load metric), in every writer's queue."""
 
     def _starting(self) -> None:
         """Check that the store may start, and mark it started."""
