@@ -1038,6 +1038,8 @@ def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(
     # A room of the list is one Tab away from the filter, and Enter opens it.
     keyboard.press("Enter")
     keyboard.type("lobby")
+    # The server filters (after a short pause in typing): Tab once the list shows the match.
+    expect(page.locator("#browse-dialog .browse-row")).to_have_count(1)
     keyboard.press("Tab")
     expect(page.locator("#browse-dialog").get_by_role("button", name="Open #lobby")).to_be_focused()
     keyboard.press("Enter")

@@ -105,22 +105,24 @@ export class Dialogs {
   renderBrowse(placeholder = null) {
     const filter = this.browseFilter.value.trim();
     this.browseMore.hidden = !this.browseNext;
+    // The list is drawn again when a page arrives: a keyboard user who tabbed in before it
+    // came is not thrown out of the dialog. The row that had the focus keeps it; if that room
+    // is no longer listed, the first row takes it (or the filter, when nothing matches).
+    const focused = this.browseList.contains(document.activeElement) ? document.activeElement.dataset.room : null;
     if (!this.browseRooms.length) {
       const text = placeholder || (filter ? "No room matches." : "No public rooms yet.");
       this.browseList.replaceChildren(el("li", { class: "empty", text }));
+      if (focused) this.browseFilter.focus();
       return;
     }
-    // The list is drawn again when a page arrives: a row that had the focus keeps it (a
-    // keyboard user who tabbed in quickly is not thrown out of the list).
-    const focused = this.browseList.contains(document.activeElement) ? document.activeElement.dataset.room : null;
     const rooms = this.browseRooms.map((info) => {
       const known = this.store.rooms.get(info.name);
       return known && known.member ? known : info;
     });
     this.browseList.replaceChildren(...rooms.map((room, index) => el("li", {}, this.browseRow(room, index))));
     if (focused) {
-      const row = [...this.browseList.querySelectorAll(".browse-row")].find((node) => node.dataset.room === focused);
-      row?.focus();
+      const rows = [...this.browseList.querySelectorAll(".browse-row")];
+      (rows.find((node) => node.dataset.room === focused) || rows[0]).focus();
     }
   }
 
