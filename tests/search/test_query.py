@@ -25,7 +25,7 @@ def test_a_one_letter_last_word_is_a_whole_word() -> None:
 
 def test_case_and_accents_fold() -> None:
     assert parse("Élan CAFÉ ") == SearchQuery(words=("elan", "cafe"))
-    assert fold("Ｆｕｌｌ ﬁn Ñ") == "full fin n"
+    assert fold("\uff26\uff55\uff4c\uff4c \ufb01n \u00d1") == "full fin n"
 
 
 def test_phrases() -> None:

@@ -30,10 +30,11 @@ stored as given. Times are milliseconds since the epoch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+from parley.search.query import SearchQuery
 
 #: The room every store has from the start.
 LOBBY = "lobby"
@@ -306,6 +307,26 @@ class Store(ABC):
     async def events_before(self, room_id: int, before: int | None, limit: int) -> list[Event]:
         """The ``limit`` newest events with ``seq < before`` (or the newest overall when
         ``before`` is None), oldest first."""
+
+    @abstractmethod
+    async def search(
+        self,
+        user_id: int,
+        query: SearchQuery,
+        *,
+        public: bool = False,
+        room_ids: Sequence[int] = (),
+        before: int | None = None,
+        limit: int = 20,
+    ) -> list[Event]:
+        """Up to ``limit`` messages matching ``query``, newest first (by ``mid``), with
+        ``mid < before`` when given: their current state (edited text; never a deleted one).
+
+        Only from rooms the user is a member of, and every public room when ``public``;
+        within ``room_ids`` when given (a room there the user may not read gives nothing).
+        Indexed in the transaction that stores, edits or deletes a message: a committed
+        message is found at once, an edit's old text and a deleted message never.
+        """
 
     # -- the operator's tools (parley room ..., parley user rename) ------------------------
 

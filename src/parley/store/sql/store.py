@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import queue
 from abc import abstractmethod
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, Store, Unavailable
 from parley.store.sql import operations as ops
+from parley.store.sql import search
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
 
@@ -222,6 +224,28 @@ class SQLStore(Store):
 
     async def events_before(self, room_id: int, before: int | None, limit: int) -> list[Event]:
         return await self._read(lambda conn: ops.events_before(conn, room_id, before, limit))
+
+    async def search(
+        self,
+        user_id: int,
+        query: SearchQuery,
+        *,
+        public: bool = False,
+        room_ids: Sequence[int] = (),
+        before: int | None = None,
+        limit: int = 20,
+    ) -> list[Event]:
+        return await self._read(
+            lambda conn: search.search(
+                conn,
+                user_id,
+                query,
+                public=public,
+                room_ids=room_ids,
+                before=before,
+                limit=limit,
+            )
+        )
 
     # -- the operator's tools ------------------------------------------------------------
 

@@ -1,0 +1,59 @@
+-- Search (the `search` command, docs/protocol.md), PostgreSQL spelling of ../0005_search.sql:
+-- a `tsvector` of each live message's text, in a GIN index.
+--
+-- * Accents: the `unaccent` extension, created here if the server has it (Debian's
+--   postgresql-contrib, the server's own package, does). Creating an extension may be refused
+--   (not installed, no privilege): the migration then goes on without it and search is
+--   accent-sensitive; docs/deployment.md says how to add it later.
+-- * Words: the text search configuration `parley_search` is `simple` (no stemming, no stop
+--   words: chat is many languages) with `unaccent` before it when there is one. PostgreSQL's
+--   parser keeps host names, URLs and e-mail addresses whole (`docs.example.com` is one
+--   lexeme, so `example` would not find it: Mattermost's "won't fix"); ASCII punctuation is
+--   turned into spaces first, so they are their words, as on SQLite.
+-- * Same transaction: the vector is a generated column, computed by the INSERT or UPDATE
+--   that writes the text (edits re-index; a delete empties the text, and the column is NULL
+--   for deleted messages and every non-message event, which the partial index leaves out).
+--   The bench measured acknowledged sends per second with it against without
+--   (bench/results/*-search.md). GIN's pending list (fastupdate, on by default) keeps an
+--   insert's index work small; it is merged by vacuum.
+-- * No pg_trgm index: the words of URLs and host names and word prefixes are found without
+--   one, and a trigram index would cost every insert more than this one.
+
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS unaccent;
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'search: unaccent is not available (%), search is accent-sensitive', SQLERRM;
+END
+$$;
+
+CREATE TEXT SEARCH CONFIGURATION parley_search (COPY = pg_catalog.simple);
+
+DO $$
+DECLARE
+    home name;
+BEGIN
+    SELECT n.nspname INTO home
+    FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
+    WHERE x.extname = 'unaccent';
+    IF home IS NOT NULL THEN
+        EXECUTE format(
+            'ALTER TEXT SEARCH CONFIGURATION parley_search ALTER MAPPING FOR'
+            ' asciiword, asciihword, hword_asciipart, word, hword, hword_part,'
+            ' numword, numhword, hword_numpart WITH %I.unaccent, pg_catalog.simple',
+            home
+        );
+    END IF;
+END
+$$;
+
+ALTER TABLE events ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    CASE WHEN kind = 'message' AND NOT deleted THEN
+        to_tsvector(
+            'parley_search'::regconfig,
+            regexp_replace(coalesce(text, ''), '[!-/:-@[-`{-~]+', ' ', 'g')
+        )
+    END
+) STORED;
+
+CREATE INDEX events_search ON events USING gin (search) WHERE search IS NOT NULL;

@@ -1,0 +1,120 @@
+"""The ``search`` store operation: one statement per search, over the full-text index of
+migration 0005, in each database's spelling (``Engine.text_search``).
+
+The match is built from the parsed query's words only (:class:`~parley.search.query.SearchQuery`
+holds letters and digits, nothing else), each quoted: no input can become FTS5 or ``tsquery``
+syntax, and every value of the statement (the match included) is a parameter. The rest of
+the statement is assembled from fixed pieces with as many placeholders as there are values.
+
+Who may see what is decided in the same statement, from the database: the rooms the user is
+a member of, and public rooms when asked for; a private room or direct room of others is never
+read, whatever ``room_ids`` says. Results are the messages' current state (an edit's text, never
+a deleted message), newest first (by message id), after the cursor ``before``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from parley.model import Event
+from parley.search.query import SearchQuery
+from parley.store.sql.engine import Connection
+from parley.store.sql.operations import event
+
+#: The ``has:link`` condition: the words the index must hold, then the text itself.
+_LINK_WORDS = ("http", "https")
+_HAS_LINK = "(lower(e.text) LIKE '%http://%' OR lower(e.text) LIKE '%https://%')"
+
+
+def fts5_match(query: SearchQuery) -> str:
+    """``query`` as an FTS5 match expression (every word double-quoted, ANDed)."""
+    parts = [f'"{word}"' for word in query.words]
+    parts += ['"' + " ".join(phrase) + '"' for phrase in query.phrases]
+    if query.prefix is not None:
+        parts.append(f'"{query.prefix}"*')
+    if query.has_link:
+        parts.append("(" + " OR ".join(f'"{word}"' for word in _LINK_WORDS) + ")")
+    return " AND ".join(parts)
+
+
+def tsquery(query: SearchQuery) -> str:
+    """``query`` as ``to_tsquery`` input (every lexeme single-quoted, ANDed)."""
+    parts = [f"'{word}'" for word in query.words]
+    parts += ["(" + " <-> ".join(f"'{word}'" for word in phrase) + ")" for phrase in query.phrases]
+    if query.prefix is not None:
+        parts.append(f"'{query.prefix}':*")
+    if query.has_link:
+        parts.append("(" + " | ".join(f"'{word}'" for word in _LINK_WORDS) + ")")
+    return " & ".join(parts)
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" for _ in range(count))
+
+
+async def search(
+    conn: Connection,
+    user_id: int,
+    query: SearchQuery,
+    *,
+    public: bool,
+    room_ids: Sequence[int],
+    before: int | None,
+    limit: int,
+) -> list[Event]:
+    if limit <= 0:
+        return []
+    args: list[object] = []
+    if conn.engine.text_search == "fts5":
+        sql = (
+            "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
+            " e.edited, e.deleted, e.invited_by, e.cid, r.name AS room_name"
+            " FROM events_fts AS f JOIN events AS e ON e.id = f.rowid"
+            " JOIN rooms AS r ON r.id = e.room_id"
+            " WHERE events_fts MATCH ?"
+        )
+        args.append(fts5_match(query))
+        order = " ORDER BY f.rowid DESC LIMIT ?"
+        cursor = " AND f.rowid < ?"
+    else:
+        sql = (
+            "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
+            " e.edited, e.deleted, e.invited_by, e.cid, r.name AS room_name"
+            " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
+            " WHERE e.search @@ to_tsquery('parley_search', ?)"
+        )
+        args.append(tsquery(query))
+        order = " ORDER BY e.id DESC LIMIT ?"
+        cursor = " AND e.id < ?"
+    sql += (
+        " AND e.kind = 'message' AND NOT e.deleted AND NOT r.deleted"
+        " AND (e.room_id IN (SELECT m.room_id FROM memberships AS m WHERE m.user_id = ?)"
+        " OR (? AND r.kind = 'public'))"
+    )
+    args += [user_id, public]
+    if before is not None:
+        sql += cursor
+        args.append(before)
+    if room_ids:
+        sql += f" AND e.room_id IN ({_marks(len(room_ids))})"
+        args += list(room_ids)
+    if query.authors:
+        sql += (
+            " AND e.user_id IN (SELECT u.id FROM users AS u"  # noqa: S608 (placeholders only)
+            f" WHERE u.name_key IN ({_marks(len(query.authors))}))"
+        )
+        args += list(query.authors)
+    if query.since is not None:
+        sql += " AND e.ts >= ?"
+        args.append(query.since)
+    if query.until is not None:
+        sql += " AND e.ts < ?"
+        args.append(query.until)
+    if query.has_link:
+        sql += " AND " + _HAS_LINK
+    args.append(limit)
+    rows = await conn.fetch(sql + order, *args)
+    return [event(row, row["room_name"]) for row in rows]
+
+
+__all__ = ["fts5_match", "search", "tsquery"]
