@@ -1683,5 +1683,5 @@ async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upt
         # Messages stored before the search index existed are found (0005 indexed them).
         old = await store.get_user("old")
         assert old is not None
-        [found] = await store.search(old.id, parse("kept"), public=True)
+        [found] = (await store.search(old.id, parse("kept"), public=True)).events
         assert (found.room, found.seq, found.text) == ("past", 2, "kept")

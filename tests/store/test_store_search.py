@@ -3,7 +3,9 @@ what, edits, deletes and the cursor (migration 0005, ``store/sql/search.py``).""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -16,17 +18,27 @@ async def post(store: Store, room: Room, user: User, text: str) -> Event:
     return (await store.post_message(room.id, user.id, user.name, text)).event
 
 
-async def texts(store: Store, user: User, query: str, **scope: object) -> list[str]:
-    found = await store.search(user.id, parse(query), **scope)  # type: ignore[arg-type]
-    return [event.text or "" for event in found]
+async def found(store: Store, user: User, query: str, **scope: Any) -> list[Event]:
+    """What ``query`` finds once every stored message is searchable (SQLite indexes new
+    messages a moment after their commit: ``pending`` counts them; within 10 s)."""
+    for _ in range(200):
+        page = await store.search(user.id, parse(query), **scope)
+        if page.pending == 0:
+            return page.events
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still {page.pending} messages pending")
+
+
+async def texts(store: Store, user: User, query: str, **scope: Any) -> list[str]:
+    return [event.text or "" for event in await found(store, user, query, **scope)]
 
 
 async def test_words_all_match_newest_first(store: Store, alice: User, room: Room) -> None:
     for text in ("deploy failed", "the deploy worked", "failed again", "Deploy FAILED twice"):
         await post(store, room, alice, text)
     assert await texts(store, alice, "deploy failed ") == ["Deploy FAILED twice", "deploy failed"]
-    found = await store.search(alice.id, parse("twice "))
-    assert [(e.room, e.seq, e.user, e.kind.value) for e in found] == [
+    twice = await found(store, alice, "twice ")
+    assert [(e.room, e.seq, e.user, e.kind.value) for e in twice] == [
         ("room", 5, "Alice", "message")
     ]
 
@@ -117,7 +129,7 @@ async def test_edits_reindex_and_deletes_remove(store: Store, alice: User, room:
         room.id, alice.id, alice.name, first.mid, "better text", any_author=False
     )
     assert await texts(store, alice, "original") == []  # neither the message nor the edit row
-    [edited] = await store.search(alice.id, parse("better"))
+    [edited] = await found(store, alice, "better")
     assert (edited.mid, edited.text, edited.edited) == (first.mid, "better text", True)
     await store.edit_message(room.id, alice.id, alice.name, first.mid, "third", any_author=False)
     assert await texts(store, alice, "better") == []
@@ -145,16 +157,16 @@ async def test_the_cursor_pages_without_gaps_or_repeats(
     seen: list[int] = []
     before = None
     while True:
-        page = await store.search(alice.id, parse("item "), before=before, limit=10)
+        page = await found(store, alice, "item ", before=before, limit=10)
         if not page:
             break
         assert len(page) <= 10
         seen += [event.mid or 0 for event in page]
         before = page[-1].mid
     assert seen == sorted((event.mid or 0 for event in posted), reverse=True)
-    assert await store.search(alice.id, parse("item"), limit=0) == []
+    assert (await store.search(alice.id, parse("item"), limit=0)).events == []
 
 
 @pytest.mark.parametrize("query", ["x", "zzz ", '"a b"', "has:link", "de"])
 async def test_nothing_found_is_an_empty_list(store: Store, alice: User, query: str) -> None:
-    assert await store.search(alice.id, parse(query), public=True) == []
+    assert await found(store, alice, query, public=True) == []

@@ -306,6 +306,9 @@ class SearchReply(ServerMessage, tag="search", frozen=True, kw_only=True):
     more: bool
     #: The cursor for the next page (with ``more``): send it as the request's ``before``.
     before: int | None = None
+    #: Messages stored but not searchable yet (the newest; indexed within moments, and kept
+    #: below a bound): left out when 0.
+    pending: int = 0
 
 
 class Resumed(ServerMessage, tag="resumed", frozen=True, kw_only=True):

@@ -101,6 +101,15 @@ class Unavailable(StoreError):
     """The database cannot be used right now; nothing of this call was committed."""
 
 
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """What :meth:`Store.search` found, and how many stored messages it could not see yet
+    (committed, not yet indexed: newest ones)."""
+
+    events: list[Event]
+    pending: int = 0
+
+
 class Store(ABC):
     """See the module docstring for the rules every implementation keeps."""
 
@@ -318,14 +327,16 @@ class Store(ABC):
         room_ids: Sequence[int] = (),
         before: int | None = None,
         limit: int = 20,
-    ) -> list[Event]:
+    ) -> SearchPage:
         """Up to ``limit`` messages matching ``query``, newest first (by ``mid``), with
         ``mid < before`` when given: their current state (edited text; never a deleted one).
 
         Only from rooms the user is a member of, and every public room when ``public``;
         within ``room_ids`` when given (a room there the user may not read gives nothing).
-        Indexed in the transaction that stores, edits or deletes a message: a committed
-        message is found at once, an edit's old text and a deleted message never.
+        Edits and deletes change the index in their own transaction: an edit's old text and
+        a deleted message are never found. A new message may be indexed a moment after its
+        commit (SQLite; see migration 0005): ``SearchPage.pending`` counts those not yet
+        searchable, and the store's indexer keeps them below a bound.
         """
 
     # -- the operator's tools (parley room ..., parley user rename) ------------------------
@@ -380,6 +391,7 @@ __all__ = [
     "RoomKind",
     "RoomQuotas",
     "RoomView",
+    "SearchPage",
     "Session",
     "Store",
     "StoreError",

@@ -33,7 +33,7 @@ async def search(ctx: SignedIn, command: m.Search) -> None:
         room = await ctx.visible_room(name)
         room_ids.append(room.id)
         public = public or room.id not in ctx.rooms
-    found = await ctx.store.search(
+    page = await ctx.store.search(
         ctx.user_id,
         query,
         public=public,
@@ -41,6 +41,7 @@ async def search(ctx: SignedIn, command: m.Search) -> None:
         before=command.before,
         limit=command.limit + 1,
     )
+    found = page.events
     more = len(found) > command.limit
     results = [_result(event, query) for event in found[: command.limit]]
     fit = fitting_items(results)
@@ -52,6 +53,7 @@ async def search(ctx: SignedIn, command: m.Search) -> None:
             results=results,
             more=more,
             before=results[-1].mid if more and results else None,
+            pending=page.pending,
         )
     )
 

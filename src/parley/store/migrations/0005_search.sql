@@ -12,15 +12,26 @@
 -- already found, and a trigram table would be about three times the size of this one, every
 -- message paying for it on insert (docs/architecture.md, "Search"; bench/search.py).
 --
--- Kept in the same transaction as the messages, by triggers: a message is found as soon as
--- it is acknowledged, an edit replaces the indexed text, and a delete (the text becomes '',
--- `deleted` TRUE) or a deleted room removes it, committed together or not at all. Only the
--- message rows are indexed, live ones only: `edit` rows keep a copy of each version's text,
--- which search must never find. The bench measured acknowledged sends per second with these
--- triggers against without (bench/results/*-search.md).
+-- Indexed from a queue, not in the transaction that stores a message: tokenizing and indexing
+-- a message costs FTS5 several times what storing the row does (bench/search.py measured it,
+-- bench/results/*-search.md), and acknowledged sends per second would fall well below 90 % of
+-- what they are without an index. So storing a message only adds its id to `search_pending`
+-- (a trigger: a small b-tree insert), and the store's indexer (src/parley/store/sql/indexer.py)
+-- moves pending messages into the index in large chunks, through the same writer, when no
+-- write waits or when the queue passes its bound. `search` says how many messages are still
+-- pending (normally none: they are indexed within a fraction of a second).
+--
+-- Edits and deletes are not deferred: they change the index in their own transaction. An
+-- edit replaces the indexed text; a delete (the text becomes '', `deleted` TRUE) or a deleted
+-- room removes it, committed together or not at all: a deleted message is never found. A
+-- message still pending is not in the index yet, and is read as it is when its turn comes
+-- (its current text; nothing if deleted or gone). Only message rows are indexed, live ones
+-- only: `edit` rows keep a copy of each version's text, which search must never find.
 --
 -- An external-content index must be told the exact text it indexed to remove a row: the
--- triggers pass the old row's, and never remove a row they did not add (a deleted message).
+-- triggers pass the old row's, and never remove a row they did not add (a deleted or still
+-- pending message). Ids may be reused after a room's newest events are deleted (SQLite gives
+-- max(id) + 1): a reused id is queued again (INSERT OR IGNORE) and indexed with its new text.
 
 CREATE VIRTUAL TABLE events_fts USING fts5(
     text,
@@ -30,17 +41,20 @@ CREATE VIRTUAL TABLE events_fts USING fts5(
     prefix = '2 3'
 );
 
+-- Messages waiting to be indexed (their ids), oldest first.
+CREATE TABLE search_pending (id INTEGER PRIMARY KEY);
+
 INSERT INTO events_fts (rowid, text)
 SELECT id, text FROM events WHERE kind = 'message' AND NOT deleted;
 
 CREATE TRIGGER events_fts_insert AFTER INSERT ON events
-WHEN new.kind = 'message' AND NOT new.deleted
+WHEN new.kind = 'message'
 BEGIN
-    INSERT INTO events_fts (rowid, text) VALUES (new.id, new.text);
+    INSERT OR IGNORE INTO search_pending (id) VALUES (new.id);
 END;
 
 CREATE TRIGGER events_fts_update AFTER UPDATE OF text, deleted ON events
-WHEN old.kind = 'message'
+WHEN old.kind = 'message' AND NOT EXISTS (SELECT 1 FROM search_pending WHERE id = old.id)
 BEGIN
     INSERT INTO events_fts (events_fts, rowid, text)
     SELECT 'delete', old.id, old.text WHERE NOT old.deleted;
@@ -51,5 +65,8 @@ END;
 CREATE TRIGGER events_fts_delete AFTER DELETE ON events
 WHEN old.kind = 'message' AND NOT old.deleted
 BEGIN
-    INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO events_fts (events_fts, rowid, text)
+    SELECT 'delete', old.id, old.text
+    WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE id = old.id);
+    DELETE FROM search_pending WHERE id = old.id;
 END;

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from parley.model import Event
 from parley.search.query import SearchQuery
+from parley.store.base import SearchPage
 from parley.store.sql.engine import Connection
 from parley.store.sql.operations import event
 
@@ -52,6 +52,35 @@ def _marks(count: int) -> str:
     return ", ".join("?" for _ in range(count))
 
 
+#: How many pending messages one :func:`index_pending` moves into the index.
+INDEX_CHUNK = 2000
+
+
+async def index_pending(conn: Connection, chunk: int = INDEX_CHUNK) -> int:
+    """Index the oldest ``chunk`` pending messages (SQLite, whose index is deferred: see
+    migration 0005) as they are now; return how many are still pending. A write."""
+    await conn.execute(
+        "INSERT INTO events_fts (rowid, text) SELECT e.id, e.text FROM events AS e"
+        " WHERE e.id IN (SELECT p.id FROM search_pending AS p ORDER BY p.id LIMIT ?)"
+        " AND e.kind = 'message' AND NOT e.deleted",
+        chunk,
+    )
+    await conn.execute(
+        "DELETE FROM search_pending WHERE id IN"
+        " (SELECT p.id FROM search_pending AS p ORDER BY p.id LIMIT ?)",
+        chunk,
+    )
+    return await pending(conn)
+
+
+async def pending(conn: Connection) -> int:
+    """Messages stored but not searchable yet (always 0 where indexing is not deferred)."""
+    if not conn.engine.deferred_index:
+        return 0
+    count: int = await conn.fetchval("SELECT COUNT(*) FROM search_pending")
+    return count
+
+
 async def search(
     conn: Connection,
     user_id: int,
@@ -61,9 +90,10 @@ async def search(
     room_ids: Sequence[int],
     before: int | None,
     limit: int,
-) -> list[Event]:
+) -> SearchPage:
+    waiting = await pending(conn)
     if limit <= 0:
-        return []
+        return SearchPage([], waiting)
     args: list[object] = []
     if conn.engine.text_search == "fts5":
         sql = (
@@ -114,7 +144,7 @@ async def search(
         sql += " AND " + _HAS_LINK
     args.append(limit)
     rows = await conn.fetch(sql + order, *args)
-    return [event(row, row["room_name"]) for row in rows]
+    return SearchPage([event(row, row["room_name"]) for row in rows], waiting)
 
 
-__all__ = ["fts5_match", "search", "tsquery"]
+__all__ = ["INDEX_CHUNK", "fts5_match", "index_pending", "pending", "search", "tsquery"]

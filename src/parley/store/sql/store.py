@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
 from parley.search.query import SearchQuery
-from parley.store.base import RoomQuotas, Store, Unavailable
+from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
 from parley.store.sql import operations as ops
 from parley.store.sql import search
 from parley.store.sql.batch import LockKey, Op, StoreStats
@@ -234,7 +234,7 @@ class SQLStore(Store):
         room_ids: Sequence[int] = (),
         before: int | None = None,
         limit: int = 20,
-    ) -> list[Event]:
+    ) -> SearchPage:
         return await self._read(
             lambda conn: search.search(
                 conn,
@@ -246,6 +246,14 @@ class SQLStore(Store):
                 limit=limit,
             )
         )
+
+    async def count_pending(self) -> int:
+        """Messages stored but not yet in the search index (see ``indexer.py``)."""
+        return await self._read(search.pending)
+
+    async def index_pending(self) -> int:
+        """Index a chunk of pending messages; return how many are still pending."""
+        return await self._write(search.index_pending)
 
     # -- the operator's tools ------------------------------------------------------------
 
