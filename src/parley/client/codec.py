@@ -26,6 +26,7 @@ from parley.protocol.messages import (
     Resumed,
     RoomChanged,
     RoomList,
+    SearchReply,
     TypingNotice,
     Unread,
     Welcome,
@@ -41,6 +42,7 @@ AnyServerMessage = (
     | RoomList
     | WhoReply
     | HistoryReply
+    | SearchReply
     | Resumed
     | RoomChanged
     | Presence
