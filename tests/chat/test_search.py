@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from parley.protocol.budget import REPLY_BUDGET
-from tests.helpers.chat import Chat
+from tests.helpers.chat import Chat, register
+from tests.helpers.process import ServerProcess
+from tests.store.conftest import postgres_database
 
 Connect = Callable[..., Awaitable[Chat]]
 
@@ -162,3 +164,28 @@ async def test_history_around_a_seq(connect: Connect) -> None:
     assert (both["type"], both["code"]) == ("error", "bad_request")
     zero = await alice.command("history", room="lobby", around=0)
     assert (zero["type"], zero["code"]) == ("error", "bad_request")
+
+
+async def test_search_on_postgresql(server_factory: Callable[..., ServerProcess]) -> None:
+    """The command against a server on PostgreSQL: found at once (indexed in the transaction),
+    accents folded, an edit re-indexed, a delete gone, a bad query a ``bad_request``."""
+    async with postgres_database() as db:
+        server = server_factory("serve", "--db", db)
+        alice = await Chat.connect(server.ws_url, register(server.http_url, "alice"))
+        try:
+            text = "Réunion à https://meet.example.org"
+            sent = await alice.command("send", room="lobby", text=text)
+            reply = await alice.command("search", query="reunion example")
+            assert [r["mid"] for r in reply["results"]] == [sent["mid"]]
+            assert "pending" not in reply
+            ranges = reply["results"][0]["highlight"]
+            assert [text[a:b] for a, b in ranges] == ["Réunion", "example"]
+            await alice.command("edit", room="lobby", mid=sent["mid"], text="moved to friday")
+            assert (await alice.command("search", query="reunion "))["results"] == []
+            assert len((await alice.command("search", query="fri"))["results"]) == 1
+            await alice.command("delete", room="lobby", mid=sent["mid"])
+            assert (await alice.command("search", query="friday "))["results"] == []
+            refused = await alice.command("search", query="NEAR(x) -y")
+            assert (refused["type"], refused["code"]) == ("error", "bad_request")
+        finally:
+            await alice.close()
