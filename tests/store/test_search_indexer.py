@@ -131,3 +131,22 @@ async def test_the_indexer_lets_writers_first_until_its_bound() -> None:
     assert under.chunks == 0  # writers waiting, under the bound: they go first
     assert (over.chunks, over.pending) == (3, 200)  # back under the bound, then waits
     assert (idle.chunks, idle.pending) == (5, 0)
+
+
+class BrokenStore(FakeStore):
+    async def index_pending(self) -> int:
+        self.chunks += 1
+        raise RuntimeError("a bug")
+
+
+async def test_a_failing_chunk_is_logged_and_tried_again(caplog: pytest.LogCaptureFixture) -> None:
+    broken = BrokenStore(pending=5, queued_writes=0)
+    indexer = Indexer(broken, idle=0.01)
+    indexer.start()
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if broken.chunks >= 2:
+            break
+    await indexer.stop()
+    assert broken.chunks >= 2  # it lived on after the first failure
+    assert "search indexer failed" in caplog.text

@@ -76,6 +76,10 @@ class Indexer:
                 # keeps the messages; try again later.
                 log.warning("search indexer: %s", exc)
                 await asyncio.sleep(1.0)
+            except Exception:
+                # A bug: said loudly, and the indexer lives on (searches report what waits).
+                log.exception("search indexer failed; trying again in a second")
+                await asyncio.sleep(1.0)
             await asyncio.sleep(self._idle)
 
 
