@@ -212,7 +212,8 @@ def load_sqlite(path: Path, count: int, layout: Layout, text: Corpus) -> float:
         [(seq, 1000 + room) for room, seq in enumerate(seqs)],
     )
     db.execute(
-        "INSERT INTO events_fts (rowid, text) SELECT id, text FROM events WHERE kind = 'message'"
+        "INSERT INTO events_fts (rowid, text, author)"
+        " SELECT id, text, author FROM events WHERE kind = 'message'"
     )
     for sql in triggers:
         db.execute(sql)
@@ -380,7 +381,7 @@ def index_cost(texts: Sequence[str], batch: int, workdir: Path) -> dict[str, flo
     in the same transaction (the trigger 0005 would have had). The decision of 0005."""
     costs: dict[str, float] = {}
     fts5 = (
-        "CREATE VIRTUAL TABLE events_fts USING fts5(text, content = 'events',"
+        "CREATE VIRTUAL TABLE events_fts USING fts5(text, author, content = 'events',"
         " content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
     )
     setups = {
@@ -393,7 +394,8 @@ def index_cost(texts: Sequence[str], batch: int, workdir: Path) -> dict[str, flo
         "FTS5 in the transaction": [
             fts5,
             "CREATE TRIGGER f AFTER INSERT ON events WHEN new.kind = 'message'"
-            " BEGIN INSERT INTO events_fts (rowid, text) VALUES (new.id, new.text); END",
+            " BEGIN INSERT INTO events_fts (rowid, text, author)"
+            " VALUES (new.id, new.text, new.author); END",
         ],
     }
     for name, statements in setups.items():
@@ -405,7 +407,7 @@ def index_cost(texts: Sequence[str], batch: int, workdir: Path) -> dict[str, flo
             db.execute(f"PRAGMA {pragma}")
         db.execute(
             "CREATE TABLE events (id INTEGER PRIMARY KEY, room_id INTEGER, seq INTEGER,"
-            " kind TEXT, text TEXT, UNIQUE (room_id, seq))"
+            " kind TEXT, author TEXT, text TEXT, UNIQUE (room_id, seq))"
         )
         for statement in statements:
             db.execute(statement)
@@ -413,8 +415,12 @@ def index_cost(texts: Sequence[str], batch: int, workdir: Path) -> dict[str, flo
         for start in range(0, len(texts), batch):
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
-                "INSERT INTO events (room_id, seq, kind, text) VALUES (?, ?, 'message', ?)",
-                [(n % 50, n, texts[n]) for n in range(start, min(start + batch, len(texts)))],
+                "INSERT INTO events (room_id, seq, kind, author, text)"
+                " VALUES (?, ?, 'message', ?, ?)",
+                [
+                    (n % 50, n, f"u{n % USERS:04d}", texts[n])
+                    for n in range(start, min(start + batch, len(texts)))
+                ],
             )
             db.execute("COMMIT")
         costs[name] = (time.process_time() - began) / len(texts) * 1e6
@@ -573,8 +579,10 @@ async def search_store(
         await time_searches(opened, user_id, kinds, args.warmup)
     finally:
         await opened.close()
-        if database:
+        if database and not args.keep_db:
             await admin(f'DROP DATABASE IF EXISTS "{database}"')
+        elif database:
+            print(f"  kept the database {database} (--keep-db): drop it yourself", file=sys.stderr)
     return took, kinds, size
 
 
@@ -660,6 +668,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--send-duration", type=float, default=5.0, help="seconds per send run")
     parser.add_argument("--tmpdir", default=None, help="where the SQLite files go")
     parser.add_argument("--out", type=Path, default=None, help="the report file")
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the PostgreSQL database (to EXPLAIN queries)"
+    )
     args = parser.parse_args()
     if not 1 <= args.messages <= 5_000_000 or not 1 <= args.queries <= 10_000:
         parser.error("--messages must be 1 to 5,000,000 and --queries 1 to 10,000")

@@ -170,3 +170,24 @@ async def test_the_cursor_pages_without_gaps_or_repeats(
 @pytest.mark.parametrize("query", ["x", "zzz ", '"a b"', "has:link", "de"])
 async def test_nothing_found_is_an_empty_list(store: Store, alice: User, query: str) -> None:
     assert await found(store, alice, query, public=True) == []
+
+
+async def test_from_follows_renames_and_names_with_punctuation(
+    store: Store, alice: User, room: Room
+) -> None:
+    dotted = await store.create_user("bob.smith", "h")
+    dashed = await store.create_user("bob-smith", "h")
+    for user in (dotted, dashed):
+        await store.join(room.id, user.id, user.name)
+        await post(store, room, user, f"status from {user.name}")
+    await post(store, room, alice, "status from alice, naming bob.smith")
+    assert await texts(store, alice, "status from:bob.smith ") == ["status from bob.smith"]
+    assert await texts(store, alice, "status from:BOB-SMITH ") == ["status from bob-smith"]
+    both = await texts(store, alice, "status from:bob.smith from:bob-smith ")
+    assert sorted(both) == ["status from bob-smith", "status from bob.smith"]
+    # A query word never matches an author's name: only the text.
+    assert await texts(store, alice, "alice ") == ["status from alice, naming bob.smith"]
+    await store.rename_user(dotted.id, "robert")
+    assert await texts(store, alice, "status from:robert ") == ["status from bob.smith"]
+    assert await texts(store, alice, "status from:bob.smith ") == []
+    assert await texts(store, alice, "robert ") == []  # a name is not a word of the text

@@ -6,7 +6,9 @@
 -- letter or digit, so a host name or URL is its words (`example` finds
 -- `https://docs.example.com/x`), lower-cases, and with `remove_diacritics 2` drops accents.
 -- `prefix = '2 3'` keeps two- and three-letter prefixes in the index, so the last word of a
--- query (matched as a prefix as one types) does not walk the vocabulary.
+-- query (matched as a prefix as one types) does not walk the vocabulary. The author's name is
+-- a column of its own, so `from:alice` is answered by the index too (a search matches the
+-- query's words in `text` only); a renamed user's messages are re-indexed with the new name.
 --
 -- No trigram index: a word's beginning (prefix) and every part of a URL or host name are
 -- already found, and a trigram table would be about three times the size of this one, every
@@ -35,6 +37,7 @@
 
 CREATE VIRTUAL TABLE events_fts USING fts5(
     text,
+    author,
     content = 'events',
     content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 2',
@@ -44,8 +47,8 @@ CREATE VIRTUAL TABLE events_fts USING fts5(
 -- Messages waiting to be indexed (their ids), oldest first.
 CREATE TABLE search_pending (id INTEGER PRIMARY KEY);
 
-INSERT INTO events_fts (rowid, text)
-SELECT id, text FROM events WHERE kind = 'message' AND NOT deleted;
+INSERT INTO events_fts (rowid, text, author)
+SELECT id, text, author FROM events WHERE kind = 'message' AND NOT deleted;
 
 CREATE TRIGGER events_fts_insert AFTER INSERT ON events
 WHEN new.kind = 'message'
@@ -53,20 +56,20 @@ BEGIN
     INSERT OR IGNORE INTO search_pending (id) VALUES (new.id);
 END;
 
-CREATE TRIGGER events_fts_update AFTER UPDATE OF text, deleted ON events
+CREATE TRIGGER events_fts_update AFTER UPDATE OF text, deleted, author ON events
 WHEN old.kind = 'message' AND NOT EXISTS (SELECT 1 FROM search_pending WHERE id = old.id)
 BEGIN
-    INSERT INTO events_fts (events_fts, rowid, text)
-    SELECT 'delete', old.id, old.text WHERE NOT old.deleted;
-    INSERT INTO events_fts (rowid, text)
-    SELECT new.id, new.text WHERE NOT new.deleted;
+    INSERT INTO events_fts (events_fts, rowid, text, author)
+    SELECT 'delete', old.id, old.text, old.author WHERE NOT old.deleted;
+    INSERT INTO events_fts (rowid, text, author)
+    SELECT new.id, new.text, new.author WHERE NOT new.deleted;
 END;
 
 CREATE TRIGGER events_fts_delete AFTER DELETE ON events
 WHEN old.kind = 'message' AND NOT old.deleted
 BEGIN
-    INSERT INTO events_fts (events_fts, rowid, text)
-    SELECT 'delete', old.id, old.text
+    INSERT INTO events_fts (events_fts, rowid, text, author)
+    SELECT 'delete', old.id, old.text, old.author
     WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE id = old.id);
     DELETE FROM search_pending WHERE id = old.id;
 END;

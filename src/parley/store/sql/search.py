@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from parley.search.query import SearchQuery
+from parley.search.query import SearchQuery, words_of
 from parley.store.base import SearchPage
 from parley.store.sql.engine import Connection
 from parley.store.sql.operations import event
@@ -27,24 +27,38 @@ _HAS_LINK = "(lower(e.text) LIKE '%http://%' OR lower(e.text) LIKE '%https://%')
 
 
 def fts5_match(query: SearchQuery) -> str:
-    """``query`` as an FTS5 match expression (every word double-quoted, ANDed)."""
+    """``query`` as an FTS5 match expression: every word double-quoted, ANDed, in the
+    ``text`` column; ``from:`` names in the ``author`` column (any of them)."""
     parts = [f'"{word}"' for word in query.words]
     parts += ['"' + " ".join(phrase) + '"' for phrase in query.phrases]
     if query.prefix is not None:
         parts.append(f'"{query.prefix}"*')
     if query.has_link:
         parts.append("(" + " OR ".join(f'"{word}"' for word in _LINK_WORDS) + ")")
-    return " AND ".join(parts)
+    match = "text : (" + " AND ".join(parts) + ")"
+    if query.authors:
+        names = [" ".join(words_of(name)) for name in query.authors]
+        match += " AND author : (" + " OR ".join(f'"{name}"' for name in names) + ")"
+    return match
 
 
 def tsquery(query: SearchQuery) -> str:
-    """``query`` as ``to_tsquery`` input (every lexeme single-quoted, ANDed)."""
-    parts = [f"'{word}'" for word in query.words]
-    parts += ["(" + " <-> ".join(f"'{word}'" for word in phrase) + ")" for phrase in query.phrases]
+    """``query`` as ``to_tsquery`` input: every lexeme single-quoted, ANDed, of weight A (the
+    text); ``from:`` names of weight B (the author, any of them)."""
+    parts = [f"'{word}':A" for word in query.words]
+    parts += [
+        "(" + " <-> ".join(f"'{word}':A" for word in phrase) + ")" for phrase in query.phrases
+    ]
     if query.prefix is not None:
-        parts.append(f"'{query.prefix}':*")
+        parts.append(f"'{query.prefix}':*A")
     if query.has_link:
-        parts.append("(" + " | ".join(f"'{word}'" for word in _LINK_WORDS) + ")")
+        parts.append("(" + " | ".join(f"'{word}':A" for word in _LINK_WORDS) + ")")
+    if query.authors:
+        names = [
+            "(" + " <-> ".join(f"'{word}':B" for word in words_of(name)) + ")"
+            for name in query.authors
+        ]
+        parts.append("(" + " | ".join(names) + ")")
     return " & ".join(parts)
 
 
@@ -60,7 +74,8 @@ async def index_pending(conn: Connection, chunk: int = INDEX_CHUNK) -> int:
     """Index the oldest ``chunk`` pending messages (SQLite, whose index is deferred: see
     migration 0005) as they are now; return how many are still pending. A write."""
     await conn.execute(
-        "INSERT INTO events_fts (rowid, text) SELECT e.id, e.text FROM events AS e"
+        "INSERT INTO events_fts (rowid, text, author) SELECT e.id, e.text, e.author"
+        " FROM events AS e"
         " WHERE e.id IN (SELECT p.id FROM search_pending AS p ORDER BY p.id LIMIT ?)"
         " AND e.kind = 'message' AND NOT e.deleted",
         chunk,

@@ -47,12 +47,19 @@ BEGIN
 END
 $$;
 
+-- The text's words weigh A, the author's name B: `from:alice` is answered by the index too
+-- (a query's words match A lexemes only, `from:` B ones). A renamed user's messages get the new
+-- name (the rename updates `author`, which recomputes the column).
 ALTER TABLE events ADD COLUMN search tsvector GENERATED ALWAYS AS (
     CASE WHEN kind = 'message' AND NOT deleted THEN
-        to_tsvector(
+        setweight(to_tsvector(
             'parley_search'::regconfig,
             regexp_replace(coalesce(text, ''), '[!-/:-@[-`{-~]+', ' ', 'g')
-        )
+        ), 'A')
+        || setweight(to_tsvector(
+            'parley_search'::regconfig,
+            regexp_replace(author, '[!-/:-@[-`{-~]+', ' ', 'g')
+        ), 'B')
     END
 ) STORED;
 
