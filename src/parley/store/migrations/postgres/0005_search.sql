@@ -3,8 +3,11 @@
 --
 -- * Accents: the `unaccent` extension, created here if the server has it (Debian's
 --   postgresql-contrib, the server's own package, does). Creating an extension may be refused
---   (not installed, no privilege): the migration then goes on without it and search is
---   accent-sensitive; docs/deployment.md says how to add it later.
+--   (not installed, no privilege): the migration then goes on without it. The text's Latin
+--   accented letters (and the common combining accents) are folded by `translate` first in
+--   any case, so search still folds them (the query's words arrive folded: "café" is searched
+--   as "cafe"); without `unaccent`, other marks (Vietnamese, Greek tonos ...) are not folded
+--   in the text and such words are not found. docs/deployment.md says how to add it later.
 -- * Words: the text search configuration `parley_search` is `simple` (no stemming, no stop
 --   words: chat is many languages) with `unaccent` before it when there is one. PostgreSQL's
 --   parser keeps host names, URLs and e-mail addresses whole (`docs.example.com` is one
@@ -57,7 +60,14 @@ ALTER TABLE events ADD COLUMN search tsvector GENERATED ALWAYS AS (
     CASE WHEN kind = 'message' AND NOT deleted THEN
         setweight(to_tsvector(
             'parley_search'::regconfig,
-            regexp_replace(coalesce(text, ''), '[!-/:-@[-`{-~]+', ' ', 'g')
+            translate(
+                regexp_replace(coalesce(text, ''), '[!-/:-@[-`{-~]+', ' ', 'g'),
+                'àáâãäåāăąçćčďèéêëēėęěìíîïīįñńňòóôõöōőŕřśšşťùúûüūůűųýÿźżž'
+                || 'ÀÁÂÃÄÅĀĂĄÇĆČĎÈÉÊËĒĖĘĚÌÍÎÏĪĮÑŃŇÒÓÔÕÖŌŐŔŘŚŠŞŤÙÚÛÜŪŮŰŲÝŸŹŻŽ'
+                || U&'\0300\0301\0302\0303\0308\030A\030C\0327',
+                'aaaaaaaaacccdeeeeeeeeiiiiiinnnooooooorrssstuuuuuuuuyyzzz'
+                || 'AAAAAAAAACCCDEEEEEEEEIIIIIINNNOOOOOOORRSSSTUUUUUUUUYYZZZ'
+            )
         ), 'A')
         || setweight(to_tsvector(
             'parley_search'::regconfig,
