@@ -438,7 +438,9 @@ async def run_once(args: argparse.Namespace, mode: str, index: int) -> RunResult
     task = asyncio.current_task()
     if task is not None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    text = b"x" * args.text_size
+    # A caller may give the text itself (bench/search.py: words to index, not one long token).
+    given: str | None = getattr(args, "text", None)
+    text = given.encode() if given else b"x" * args.text_size
     perf = args.perf
     flags = list(args.server_flags)
     database = None

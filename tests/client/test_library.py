@@ -24,6 +24,7 @@ from parley.client import (
     HandshakeRefused,
     HistoryReply,
     RoomChanged,
+    SearchReply,
     WhoReply,
 )
 from parley.protocol import messages as m
@@ -105,6 +106,33 @@ async def test_rooms_history_who_edit_and_errors(server: ServerProcess, account:
         left = await bob.leave("games")
         assert left.member is False
         assert "games" not in bob.rooms
+
+
+async def test_search_pages_and_history_around(server: ServerProcess, account: Account) -> None:
+    (_, alice_token) = account("alice")
+    async with Client(server.http_url, token=alice_token) as alice:
+        sent = [await alice.send("lobby", f"report number {n} is ready") for n in range(5)]
+        await alice.send("lobby", "unrelated")
+        for _ in range(200):  # new messages are searchable a moment after their ack
+            reply = await alice.search("report", limit=2)
+            if reply.pending == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert isinstance(reply, SearchReply)
+        mids = [r.mid for r in reply.results]
+        while reply.more:
+            assert reply.before is not None
+            reply = await alice.search("report", limit=2, before=reply.before)
+            mids += [r.mid for r in reply.results]
+        assert mids == [ack.mid for ack in reversed(sent)]
+        first = (await alice.search("number 0 ", room="lobby")).results[0]
+        assert first.text[first.highlight[0][0] : first.highlight[0][1]] == "number"
+        context = await alice.history_around("lobby", first.seq, limit=3)
+        assert [e.seq for e in context.events] == [first.seq - 1, first.seq, first.seq + 1]
+        assert context.newer is True
+        with pytest.raises(CommandError) as refused:
+            await alice.search('"unclosed')
+        assert refused.value.code == "bad_request"
 
 
 async def test_a_dm_reaches_the_other_user_as_a_room_change(

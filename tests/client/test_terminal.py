@@ -103,6 +103,13 @@ async def test_chat_with_another_client(server: ServerProcess, terminal: Termina
         await expect(child, "a filter is part of a room name")
         child.sendline("/rooms +")
         await expect(child, "no more rooms")
+        child.sendline("/search dice in:games ")  # matches marked, each on its line
+        await expect(child, r"\d\d:\d\d #games #\d+ <bob> anyone for \[dice\]\?")
+        await expect(child, r"\d\d:\d\d #games #\d+ <alice> \[dice\]!")
+        child.sendline('/search "unclosed')
+        await expect(child, r"! .*a quote \(\"\) is not closed")
+        child.sendline("/search zzzzzz ")
+        await expect(child, r"\* nothing found for zzzzzz")
         child.sendline("/nonsense")
         await expect(child, "unknown command /nonsense")
         child.sendline("/quit")

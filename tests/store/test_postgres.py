@@ -13,6 +13,7 @@ import contextlib
 import secrets
 import subprocess
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from parley.model import Appended, Room, RoomKind
+from parley.search.query import parse
 from parley.store import migrations
 from parley.store.base import LOBBY, Conflict, Unavailable
 from parley.store.postgres import MIGRATIONS, PostgresStore, describe_target
@@ -716,3 +718,48 @@ async def test_a_nul_in_a_text_fails_alone_in_its_batch(store: PostgresStore, ur
     assert isinstance(before, Appended)
     assert isinstance(after, Appended)
     assert (before.event.seq, after.event.seq) == (1, 2)
+
+
+async def test_search_without_unaccent_still_folds_latin_accents() -> None:
+    """Migration 0005 when ``CREATE EXTENSION unaccent`` is refused (a role that may not
+    create anything in the database): it goes on, and Latin accents still fold."""
+    role = f"parley_noext_{secrets.token_hex(4)}"
+    async with postgres_database() as url:
+        admin = await postgres_connect(url)
+        try:
+            await admin.execute(f"CREATE ROLE {role} LOGIN")
+            await admin.execute(f"GRANT ALL ON SCHEMA public TO {role}")
+            await admin.execute(f"REVOKE CREATE ON DATABASE {url.rsplit('/', 1)[1]} FROM PUBLIC")
+        finally:
+            await admin.close()
+        parts = urllib.parse.urlsplit(url)
+        netloc = f"{role}@{parts.hostname}:{parts.port}"
+        as_role = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+        store = PostgresStore(as_role)
+        await store.start()
+        try:
+            alice = await store.create_user("alice", "h")
+            lobby = await store.get_room(LOBBY)
+            assert lobby is not None
+            await store.post_message(lobby.id, alice.id, "alice", "Le CAFÉ de Ζήτα")
+            for query in ("cafe ", "café ", "CAFE "):
+                page = await store.search(alice.id, parse(query), public=True)
+                assert [e.text for e in page.events] == ["Le CAFÉ de Ζήτα"], query
+            # Other marks are not folded without the extension (docs/deployment.md).
+            assert (await store.search(alice.id, parse("ζητα "), public=True)).events == []
+        finally:
+            await store.close()
+        admin = await postgres_connect(url)
+        try:
+            assert (
+                await admin.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'unaccent'")
+                == 0
+            )
+            await admin.execute(f"DROP OWNED BY {role}")
+        finally:
+            await admin.close()
+    admin = await postgres_connect()
+    try:
+        await admin.execute(f"DROP ROLE {role}")
+    finally:
+        await admin.close()

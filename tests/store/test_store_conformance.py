@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from parley.model import Appended, Event, EventKind, Room, RoomKind, User
+from parley.search.query import parse
 from parley.store.base import (
     LOBBY,
     Archived,
@@ -141,6 +142,7 @@ def every_call(store: Store) -> list[Callable[[], Awaitable[object]]]:
         lambda: store.mark_read(1, 1, 1),
         lambda: store.events_after(1, 0, 10),
         lambda: store.events_before(1, None, 10),
+        lambda: store.search(1, parse("x")),
     ]
 
 
@@ -149,7 +151,7 @@ async def test_every_method_is_unavailable_after_close(store_maker: StoreMaker) 
     await store.start()
     await store.close()
     calls = every_call(store)
-    assert len(calls) == 27  # every abstract method but start and close
+    assert len(calls) == 28  # every abstract method but start and close
     for call in calls:
         with pytest.raises(Unavailable):
             await call()
@@ -1793,3 +1795,8 @@ async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upt
         assert not past.archived
         assert (await store.set_archived(past.id, True, author="operator")) is not None
         assert (await store.events_after(past.id, 5, 10))[0].kind is EventKind.ARCHIVE
+        # Messages stored before the search index existed are found (0005 indexed them).
+        old = await store.get_user("old")
+        assert old is not None
+        [found] = (await store.search(old.id, parse("kept"), public=True)).events
+        assert (found.room, found.seq, found.text) == ("past", 2, "kept")

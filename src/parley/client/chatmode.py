@@ -33,6 +33,7 @@ COMMANDS = {
     "/dm": ("USER [TEXT]", "talk with USER in a direct room"),
     "/history": ("[N]", "show the last N events of this room (20 by default)"),
     "/edit": ("[#MID] TEXT", "change your last message here (or message MID)"),
+    "/search": ("QUERY", 'find messages: words, "a phrase", from:USER, in:ROOM, has:link'),
     "/help": ("", "show this list"),
     "/quit": ("", "leave (Ctrl-D does too)"),
 }
@@ -99,6 +100,19 @@ def _complete(word: str, candidates: Iterable[str]) -> Iterator[Completion]:
 
 def _clock(ts: int) -> str:
     return time.strftime("%H:%M", time.localtime(ts / 1000))
+
+
+def describe_result(result: m.SearchResult, state: ChatState) -> str:
+    """One search result as a line: where, when, who, and the text with its matches in
+    ``[brackets]`` (each piece made safe on its own, so the ranges stay right)."""
+    pieces, at = [], 0
+    for start, end in result.highlight:
+        pieces += [safe(result.text[at:start]), "[", safe(result.text[start:end]), "]"]
+        at = end
+    pieces.append(safe(result.text[at:]))
+    text = "".join(pieces).replace("\n", "\n      ")
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(result.ts / 1000))
+    return f"{when} {state.label(result.room)} #{result.mid} <{result.user}> {text}"
 
 
 def describe_event(event: m.EventMessage, state: ChatState) -> str:
@@ -308,6 +322,8 @@ class ChatMode:
                 await self._history(rest)
             case "/edit" if rest:
                 await self._edit(rest)
+            case "/search" if rest:
+                await self._search(rest)
             case _ if command in COMMANDS:
                 args, _what = COMMANDS[command]
                 self._error(f"usage: {command} {args}")
@@ -368,6 +384,19 @@ class ChatMode:
             mid = f"#{event.mid} " if event.mid else ""
             self.console.write(f"{mid}{describe_event(event, self.state)}")
         self.console.note("---")
+
+    async def _search(self, query: str) -> None:
+        reply = await self.client.search(query)
+        if not reply.results:
+            self.console.note(f"* nothing found for {safe(query)}")
+        for result in reversed(reply.results):  # oldest first, the newest by the prompt
+            self.state.users.add(result.user)
+            self.console.write(describe_result(result, self.state))
+        if reply.more:
+            shown = len(reply.results)
+            self.console.note(f"* the newest {shown}; narrow it (in:ROOM, before:DATE)")
+        if reply.pending:
+            self.console.note(f"* {reply.pending} newest messages are not searchable yet")
 
     async def _edit(self, rest: str) -> None:
         room = self.state.room

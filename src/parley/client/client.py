@@ -373,6 +373,28 @@ class Client:
         command = m.History(room=room, before=before, limit=limit)
         return await self._typed(m.HistoryReply, command, retry=True)
 
+    async def history_around(self, room: str, seq: int, *, limit: int = 50) -> m.HistoryReply:
+        """About ``limit`` events of ``room`` around ``seq`` (it included): a search result
+        in its context. ``more`` / ``newer`` say whether there is more on each side."""
+        command = m.History(room=room, around=seq, limit=limit)
+        return await self._typed(m.HistoryReply, command, retry=True)
+
+    async def search(
+        self,
+        query: str,
+        *,
+        room: str | None = None,
+        public: bool = False,
+        limit: int = 20,
+        before: int | None = None,
+    ) -> m.SearchReply:
+        """Messages matching ``query`` (the query language of docs/protocol.md), newest
+        first: in the rooms this user is a member of, public rooms too with ``public``, or
+        only ``room``. For the next page pass the reply's ``before`` (while ``more``).
+        A bad query raises :class:`CommandError` with ``code`` ``bad_request``."""
+        command = m.Search(query=query, room=room, public=public, limit=limit, before=before)
+        return await self._typed(m.SearchReply, command, retry=True)
+
     async def edit(self, room: str, mid: int, text: str) -> int:
         """Replace the text of message ``mid``; returns the seq of the edit event."""
         reply = await self._typed(m.Ok, m.Edit(room=room, mid=mid, text=text), retry=False)

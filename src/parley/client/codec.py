@@ -27,6 +27,7 @@ from parley.protocol.messages import (
     Resumed,
     RoomChanged,
     RoomList,
+    SearchReply,
     TypingNotice,
     Unread,
     Welcome,
@@ -43,6 +44,7 @@ AnyServerMessage = (
     | RoomList
     | WhoReply
     | HistoryReply
+    | SearchReply
     | Resumed
     | RoomChanged
     | Presence

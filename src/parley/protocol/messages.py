@@ -108,7 +108,25 @@ class SetTopic(Command, tag="topic", frozen=True, kw_only=True):
 class History(Command, tag="history", frozen=True, kw_only=True):
     room: RoomRef
     before: Annotated[int, Meta(ge=1)] | None = None
+    #: The events around this seq (it included), instead of before ``before``: a search
+    #: result shown in its context.
+    around: Annotated[int, Meta(ge=1)] | None = None
     limit: Limit = 50
+
+
+class Search(Command, tag="search", frozen=True, kw_only=True):
+    """Messages matching ``query`` (the query language: docs/protocol.md), newest first."""
+
+    #: Checked by the query parser (``search/query.py``: 256 characters); this bound only
+    #: stops absurd frames early.
+    query: Annotated[str, Meta(max_length=4096)]
+    #: Only this room (as ``in:room`` in the query does).
+    room: RoomRef | None = None
+    #: Public rooms one is not a member of too.
+    public: bool = False
+    limit: Annotated[int, Meta(ge=1, le=100)] = 20
+    #: The cursor of a previous reply (its ``before``): the results older than it.
+    before: MessageId | None = None
 
 
 class Resume(Command, tag="resume", frozen=True, kw_only=True):
@@ -149,6 +167,7 @@ AnyCommand = (
     | Delete
     | SetTopic
     | History
+    | Search
     | Resume
     | Typing
     | Read
@@ -171,6 +190,7 @@ COMMAND_TYPES = frozenset(
         Delete,
         SetTopic,
         History,
+        Search,
         Resume,
         Typing,
         Read,
@@ -292,6 +312,35 @@ class HistoryReply(ServerMessage, tag="history", frozen=True, kw_only=True):
     events: list[EventMessage]
     #: True when older events exist before the first one returned (always present).
     more: bool
+    #: With ``around``: True when newer events exist after the last one returned.
+    newer: bool = False
+
+
+class SearchResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One message found, as it is now (the edited text)."""
+
+    room: str
+    seq: int
+    mid: int
+    user: str
+    ts: int
+    text: str
+    edited: bool = False
+    #: Where ``text`` matches: ``[start, end)`` ranges in code points (not UTF-16 units),
+    #: in order. Marked up by the client; never HTML from the server.
+    highlight: list[list[int]] = msgspec.field(default_factory=list)
+
+
+class SearchReply(ServerMessage, tag="search", frozen=True, kw_only=True):
+    re: str | None = None
+    results: list[SearchResult]
+    #: True when older results exist: ask again with ``before`` (always present).
+    more: bool
+    #: The cursor for the next page (with ``more``): send it as the request's ``before``.
+    before: int | None = None
+    #: Messages stored but not searchable yet (the newest; indexed within moments, and kept
+    #: below a bound): left out when 0.
+    pending: int = 0
 
 
 class Resumed(ServerMessage, tag="resumed", frozen=True, kw_only=True):

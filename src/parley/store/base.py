@@ -30,10 +30,11 @@ stored as given. Times are milliseconds since the epoch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+from parley.search.query import SearchQuery
 
 #: The room every store has from the start.
 LOBBY = "lobby"
@@ -98,6 +99,15 @@ class LimitReached(StoreError):
 
 class Unavailable(StoreError):
     """The database cannot be used right now; nothing of this call was committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """What :meth:`Store.search` found, and how many stored messages it could not see yet
+    (committed, not yet indexed: newest ones)."""
+
+    events: list[Event]
+    pending: int = 0
 
 
 class Store(ABC):
@@ -323,6 +333,28 @@ class Store(ABC):
         """The ``limit`` newest events with ``seq < before`` (or the newest overall when
         ``before`` is None), oldest first."""
 
+    @abstractmethod
+    async def search(
+        self,
+        user_id: int,
+        query: SearchQuery,
+        *,
+        public: bool = False,
+        room_ids: Sequence[int] = (),
+        before: int | None = None,
+        limit: int = 20,
+    ) -> SearchPage:
+        """Up to ``limit`` messages matching ``query``, newest first (by ``mid``), with
+        ``mid < before`` when given: their current state (edited text; never a deleted one).
+
+        Only from rooms the user is a member of, and every public room when ``public``;
+        within ``room_ids`` when given (a room there the user may not read gives nothing).
+        Edits and deletes change the index in their own transaction: an edit's old text and
+        a deleted message are never found. A new message may be indexed a moment after its
+        commit (SQLite; see migration 0005): ``SearchPage.pending`` counts those not yet
+        searchable, and the store's indexer keeps them below a bound.
+        """
+
     # -- the operator's tools (parley room ..., parley user rename) ------------------------
 
     @abstractmethod
@@ -375,6 +407,7 @@ __all__ = [
     "RoomKind",
     "RoomQuotas",
     "RoomView",
+    "SearchPage",
     "Session",
     "Store",
     "StoreError",

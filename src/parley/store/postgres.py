@@ -121,6 +121,7 @@ class PostgresEngine(Engine):
     transaction_lock = "SELECT pg_advisory_xact_lock(?)"
     writable_cte = True
     orders_batches = True
+    text_search = "tsvector"
 
     def __init__(self, target: str) -> None:
         self.target = target

@@ -40,6 +40,7 @@ from parley.store.base import Unavailable
 from parley.store.sql import migrate
 from parley.store.sql.batch import GroupCommit, Op
 from parley.store.sql.engine import Engine, Row, run_sync
+from parley.store.sql.indexer import Indexer
 from parley.store.sql.store import Query, SQLStore
 
 T = TypeVar("T")
@@ -54,6 +55,7 @@ class SQLiteEngine(Engine):
 
     begin = "BEGIN IMMEDIATE"
     bulk_posts = True
+    deferred_index = True
 
     def names_array(self, select: str) -> str:
         return f"(SELECT json_group_array(name) FROM ({select}))"  # noqa: S608
@@ -167,6 +169,8 @@ class SQLiteStore(SQLStore):
         self._lock = threading.Lock()
         self._writer: threading.Thread | None = None
         self._readers: _ReaderPool | None = None
+        #: Moves new messages into the search index (deferred here: see migration 0005).
+        self._indexer = Indexer(self)
 
     @property
     def path(self) -> Path:
@@ -190,8 +194,10 @@ class SQLiteStore(SQLStore):
             )
             self._writer.start()
             self._readers = _ReaderPool(read_conns)
+        self._indexer.start()
 
     async def close(self) -> None:
+        await self._indexer.stop()
         with self._lock:
             if self._closed:
                 return

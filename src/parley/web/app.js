@@ -10,6 +10,7 @@ import { ChatClient } from "./client.js";
 import { el } from "./dom.js";
 import { AuthView } from "./views/auth.js";
 import { Dialogs } from "./views/dialogs.js";
+import { SearchView } from "./views/search.js";
 import { BannerView, ComposerView, RoomView } from "./views/room.js";
 import { SidebarView } from "./views/sidebar.js";
 import { TimelineView } from "./views/timeline.js";
@@ -76,6 +77,7 @@ const composer = new ComposerView(store, {
   onEditLast: () => timeline.editLast(),
 });
 const dialogs = new Dialogs(store, client, { open: (name) => openRoom(name), toast });
+const search = new SearchView(store, client, { open: (name) => openRoom(name) });
 const timeline = new TimelineView(store, client, {
   confirm: () => dialogs.confirm(),
   toast,
@@ -283,7 +285,12 @@ NARROW.addEventListener("change", () => {
 
 document.addEventListener("keydown", (event) => {
   if ($("chat").hidden || document.querySelector("dialog[open]")) return;
-  if (event.key === "Escape") {
+  const typing = event.target.closest?.("input, textarea, [contenteditable]");
+  if ((event.key === "k" && (event.ctrlKey || event.metaKey)) || (event.key === "/" && !typing)) {
+    // Ctrl+K (⌘K) anywhere, or "/" when not typing: search.
+    event.preventDefault();
+    search.open();
+  } else if (event.key === "Escape") {
     if (sidebarOpen) {
       setSidebar(false);
       $("open-sidebar").focus();

@@ -4,6 +4,7 @@
 * ``messages.py``: send, edit, delete, history
 * ``presence.py``: typing, ping
 * ``reading.py``: read
+* ``searching.py``: search, and history around a seq
 * ``streaming.py``: resume
 
 A handler is ``async def name(ctx: SignedIn, command) -> None``: it replies with
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from parley.chat.commands import messages, presence, reading, rooms, streaming
+from parley.chat.commands import messages, presence, reading, rooms, searching, streaming
 from parley.chat.signed_in import SignedIn
 from parley.protocol import messages as m
 from parley.protocol.errors import ErrorCode, ProtocolError
@@ -39,6 +40,7 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Edit: messages.edit,
     m.Delete: messages.delete,
     m.History: messages.history,
+    m.Search: searching.search,
     m.Typing: presence.typing,
     m.Ping: presence.ping,
     m.Read: reading.read,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from parley.chat.commands import searching
 from parley.chat.signed_in import SignedIn
 from parley.model import Event, Room
 from parley.protocol import messages as m
@@ -89,6 +90,9 @@ async def _change(room: Room, mid: int, change: Callable[[], Awaitable[Event]]) 
 
 
 async def history(ctx: SignedIn, command: m.History) -> None:
+    if command.around is not None:
+        await searching.history_around(ctx, command)
+        return
     room = await ctx.visible_room(command.room)
     events = await ctx.store.events_before(room.id, command.before, command.limit + 1)
     more = len(events) > command.limit

@@ -85,6 +85,12 @@ class Engine(ABC):
     #: Whether a batch runs its writes in lock order (``Op.key``) rather than queue order, so
     #: that concurrent batches take their locks in one order and never deadlock.
     orders_batches: bool = False
+    #: The full-text index of migration 0005 (``store/sql/search.py``): ``"fts5"`` (SQLite)
+    #: or ``"tsvector"`` (PostgreSQL).
+    text_search: str = "fts5"
+    #: Whether messages are indexed after their transaction, from ``search_pending`` by the
+    #: store's indexer (SQLite), rather than in it (PostgreSQL). See migration 0005.
+    deferred_index: bool = False
 
     def row_lock_of(self, alias: str) -> str:
         """:attr:`row_lock` for the rows of one table of a join."""

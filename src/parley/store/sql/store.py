@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from abc import abstractmethod
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
-from parley.store.base import RoomQuotas, Store, Unavailable
+from parley.search.query import SearchQuery
+from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
 from parley.store.sql import operations as ops
+from parley.store.sql import search
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
 
@@ -228,6 +230,36 @@ class SQLStore(Store):
 
     async def events_before(self, room_id: int, before: int | None, limit: int) -> list[Event]:
         return await self._read(lambda conn: ops.events_before(conn, room_id, before, limit))
+
+    async def search(
+        self,
+        user_id: int,
+        query: SearchQuery,
+        *,
+        public: bool = False,
+        room_ids: Sequence[int] = (),
+        before: int | None = None,
+        limit: int = 20,
+    ) -> SearchPage:
+        return await self._read(
+            lambda conn: search.search(
+                conn,
+                user_id,
+                query,
+                public=public,
+                room_ids=room_ids,
+                before=before,
+                limit=limit,
+            )
+        )
+
+    async def count_pending(self) -> int:
+        """Messages stored but not yet in the search index (see ``indexer.py``)."""
+        return await self._read(search.pending)
+
+    async def index_pending(self) -> int:
+        """Index a chunk of pending messages; return how many are still pending."""
+        return await self._write(search.index_pending)
 
     # -- the operator's tools ------------------------------------------------------------
 
