@@ -196,6 +196,7 @@ async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -
         "memberships",
         "events",
         "event_kinds",
+        "mentions",
         "schema_migrations",
     }
 

@@ -91,7 +91,9 @@ async def test_wal_mode_and_schema(store: SQLiteStore) -> None:
 
 def test_migration_files_ship_with_the_package() -> None:
     initial, *later = migrations.load()
-    assert [m.version for m in later] == list(range(2, len(later) + 2))  # numbered, no gap
+    # Numbered, no gap but 5: 0005 (search) is built on another branch; once merged this says
+    # list(range(2, len(later) + 2)) again.
+    assert [m.version for m in later] == [v for v in range(2, len(later) + 3) if v != 5]
     assert initial.version == 1
     assert initial.name == "0001_initial.sql"
     assert "CREATE TABLE events" in initial.sql

@@ -33,7 +33,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+from parley.model import (
+    Appended,
+    Event,
+    NotifyLevel,
+    Room,
+    RoomKind,
+    RoomView,
+    Session,
+    UnreadState,
+    User,
+)
 
 #: The room every store has from the start.
 LOBBY = "lobby"
@@ -57,6 +67,11 @@ class Conflict(StoreError):
 class Forbidden(StoreError):
     """The change is not allowed for this user (editing someone else's message, a direct
     room with oneself)."""
+
+
+class MentionRefused(Forbidden):
+    """The message mentions more people than allowed, or uses ``@room`` where its writer may
+    not; the message says which, for the writer."""
 
 
 class Archived(Forbidden):
@@ -299,6 +314,34 @@ class Store(ABC):
         event. ``RoomView.unread`` (from :meth:`rooms_for`) counts the same way."""
 
     @abstractmethod
+    async def unread_state(self, room_id: int, user_id: int) -> UnreadState:
+        """The member's read marker, :meth:`unread_count`, and how many of those unread
+        messages mention the user (by name, or ``@room`` by someone else; capped likewise).
+        All zero for a non-member. ``RoomView.mentions`` counts the same way."""
+
+    @abstractmethod
+    async def mentions_of(self, user_id: int, before: int | None, limit: int) -> list[Event]:
+        """Up to ``limit`` messages mentioning the user (by name, or ``@room`` by someone
+        else) in rooms the user is a member of, in their current state (the latest text;
+        never a deleted one), newest first: highest message id (``mid``) first, below
+        ``before`` when given.
+
+        Mentions are parsed when a message is posted or edited, and resolved against the
+        room's members then: ``post_message`` and ``edit_message`` raise
+        :class:`MentionRefused` for more than ``MAX_MENTIONS`` names or an ``@room`` the
+        writer may not use (a room of more than ``SMALL_ROOM`` members: only its creator and
+        admins). An edit's event names the mentions it added and removed; a delete's, those
+        it removed."""
+
+    @abstractmethod
+    async def set_notify(
+        self, room_id: int, user_id: int, level: NotifyLevel, muted_until: int
+    ) -> bool:
+        """Store the member's notification level for the room and the end of its mute (ms
+        since the epoch; 0: not muted); False, storing nothing, for a non-member. Leaving the
+        room forgets them. ``RoomView.notify`` and ``RoomView.muted_until`` show them."""
+
+    @abstractmethod
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
         """Up to ``limit`` events with ``seq > after``, oldest first."""
 
@@ -353,6 +396,7 @@ __all__ = [
     "Event",
     "Forbidden",
     "LimitReached",
+    "MentionRefused",
     "NotFound",
     "Quota",
     "Room",

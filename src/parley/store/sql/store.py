@@ -14,7 +14,18 @@ from abc import abstractmethod
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+from parley.model import (
+    Appended,
+    Event,
+    NotifyLevel,
+    Room,
+    RoomKind,
+    RoomView,
+    Session,
+    UnreadState,
+    User,
+)
+from parley.protocol.mentions import find_mentions
 from parley.store.base import RoomQuotas, Store, Unavailable
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
@@ -167,10 +178,14 @@ class SQLStore(Store):
     ) -> Appended:
         if user_id is None:
             cid = None  # guests have no cid scope
+        mentioned = find_mentions(text)
+        # A post that mentions someone is resolved in its transaction, one by one: the bulk
+        # insert of plain posts does not look at members.
+        plain = not (mentioned.names or mentioned.room)
         return await self._write(
-            lambda conn: ops.post_message(conn, room_id, user_id, author, text, cid),
+            lambda conn: ops.post_message(conn, room_id, user_id, author, text, cid, mentioned),
             (room_id, ""),
-            ops.Post(room_id, user_id, author, text, cid),
+            ops.Post(room_id, user_id, author, text, cid) if plain else None,
         )
 
     async def edit_message(
@@ -215,6 +230,20 @@ class SQLStore(Store):
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int:
         return await self._write(
             lambda conn: ops.mark_read(conn, room_id, user_id, seq), (room_id, "")
+        )
+
+    async def unread_state(self, room_id: int, user_id: int) -> UnreadState:
+        return await self._read(lambda conn: ops.unread_state(conn, room_id, user_id))
+
+    async def mentions_of(self, user_id: int, before: int | None, limit: int) -> list[Event]:
+        return await self._read(lambda conn: ops.mentions_of(conn, user_id, before, limit))
+
+    async def set_notify(
+        self, room_id: int, user_id: int, level: NotifyLevel, muted_until: int
+    ) -> bool:
+        return await self._write(
+            lambda conn: ops.set_notify(conn, room_id, user_id, level, muted_until),
+            (room_id, ""),
         )
 
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
