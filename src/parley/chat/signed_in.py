@@ -22,7 +22,14 @@ import msgspec
 from parley.chat.errors import refusal
 from parley.chat.member_rooms import FORBIDDEN_ROOM, MemberRooms
 from parley.chat.node import Node
-from parley.chat.notices import ReadNotice, RevokeNotice, RoomNotice, pack_notice, unpack_notice
+from parley.chat.notices import (
+    NotifyNotice,
+    ReadNotice,
+    RevokeNotice,
+    RoomNotice,
+    pack_notice,
+    unpack_notice,
+)
 from parley.chat.ratelimit import RateLimit
 from parley.model import Event, Room, RoomKind, RoomView, Session
 from parley.peer import CloseCode, Peer
@@ -74,7 +81,14 @@ def room_info(
 
 
 def view_info(view: RoomView) -> m.RoomInfo:
-    return room_info(view.room, member=view.member, unread=view.unread, members=list(view.members))
+    """A room as the user sees it in their list: with their counts and notification level."""
+    info = room_info(view.room, member=view.member, unread=view.unread, members=list(view.members))
+    return msgspec.structs.replace(
+        info,
+        mentions=view.mentions,
+        notify=view.notify.value,
+        muted_until=view.muted_until,
+    )
 
 
 class SignedIn:
@@ -284,7 +298,16 @@ class SignedIn:
             if notice.token_hash == self.login.token_hash:
                 self.close(CloseCode.POLICY_VIOLATION, notice.reason)
         elif isinstance(notice, ReadNotice):
-            self.reply(m.Unread(room=notice.room, read=notice.read, unread=notice.unread))
+            self.reply(
+                m.Unread(
+                    room=notice.room,
+                    read=notice.read,
+                    unread=notice.unread,
+                    mentions=notice.mentions,
+                )
+            )
+        elif isinstance(notice, NotifyNotice):
+            self.reply(m.NotifyChanged(room=notice.room, level=notice.level, until=notice.until))
         elif notice.origin != self.conn_id:
             self._enqueue(lambda: self.guarded(None, lambda: self._follow(notice)))
 

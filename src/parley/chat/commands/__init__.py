@@ -3,7 +3,8 @@
 * ``rooms.py``: create, join, leave, invite, dm, rooms, who, topic
 * ``messages.py``: send, edit, delete, history
 * ``presence.py``: typing, ping
-* ``reading.py``: read
+* ``reading.py``: read, notify
+* ``mentions.py``: mentions
 * ``streaming.py``: resume
 
 A handler is ``async def name(ctx: SignedIn, command) -> None``: it replies with
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from parley.chat.commands import messages, presence, reading, rooms, streaming
+from parley.chat.commands import mentions, messages, presence, reading, rooms, streaming
 from parley.chat.signed_in import SignedIn
 from parley.protocol import messages as m
 from parley.protocol.errors import ErrorCode, ProtocolError
@@ -42,6 +43,8 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Typing: presence.typing,
     m.Ping: presence.ping,
     m.Read: reading.read,
+    m.Notify: reading.notify,
+    m.Mentions: mentions.mentions,
     m.Resume: streaming.resume,
 }
 
