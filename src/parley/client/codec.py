@@ -20,6 +20,8 @@ from parley.protocol.messages import (
     Error,
     EventMessage,
     HistoryReply,
+    MentionsReply,
+    NotifyChanged,
     Ok,
     Pong,
     Presence,
@@ -46,6 +48,8 @@ AnyServerMessage = (
     | Presence
     | TypingNotice
     | Unread
+    | MentionsReply
+    | NotifyChanged
     | Pong
     | Error
     | EventMessage
