@@ -23,6 +23,7 @@ from parley.client.errors import ClientError
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
 from parley.client.sanitize import safe
 from parley.protocol import messages as m
+from parley.protocol.mentions import ROOM_MENTION
 
 #: name → (arguments, what it does)
 COMMANDS = {
@@ -32,6 +33,7 @@ COMMANDS = {
     "/who": ("[ROOM]", "who is in ROOM and who is online"),
     "/dm": ("USER [TEXT]", "talk with USER in a direct room"),
     "/history": ("[N]", "show the last N events of this room (20 by default)"),
+    "/mentions": ("", "show the latest messages that mention you"),
     "/edit": ("[#MID] TEXT", "change your last message here (or message MID)"),
     "/help": ("", "show this list"),
     "/quit": ("", "leave (Ctrl-D does too)"),
@@ -64,7 +66,7 @@ class ChatState:
 
 class ChatCompleter(Completer):
     """Tab completes command names, then rooms or users as the command expects, and user
-    names in ordinary text."""
+    names in ordinary text (``@al`` completes to ``@alice``, ``@ro`` to ``@room``)."""
 
     def __init__(self, state: ChatState) -> None:
         self.state = state
@@ -86,7 +88,10 @@ class ChatCompleter(Completer):
                 yield from _complete(rest, self.state.users - {self.state.me})
             return
         word = text.rsplit(" ", 1)[-1]
-        if word:
+        if word.startswith("@"):
+            names = {"@" + name for name in self.state.users - {self.state.me}} | {ROOM_MENTION}
+            yield from _complete(word, names)
+        elif word:
             yield from _complete(word, self.state.users)
 
 
@@ -101,10 +106,21 @@ def _clock(ts: int) -> str:
     return time.strftime("%H:%M", time.localtime(ts / 1000))
 
 
+def mentions_me(event: m.EventMessage, me: str) -> bool:
+    """Whether a message (or an edit that added the mention) names ``me``, or everyone."""
+    if event.user.lower() == me.lower():
+        return False
+    names = event.mentions_added if event.kind == "edit" else event.mentions
+    return any(name.lower() in (me.lower(), ROOM_MENTION) for name in names or ())
+
+
 def describe_event(event: m.EventMessage, state: ChatState) -> str:
-    """One room event as a line of the terminal (multi-line messages are indented)."""
+    """One room event as a line of the terminal (multi-line messages are indented); a
+    message that mentions the reader starts with ``»`` (and is shown highlighted)."""
     where = state.label(event.room)
     head = f"{_clock(event.ts)} {where}"
+    if mentions_me(event, state.me):
+        head = f"» {head}"
     text = safe(event.text or "").replace("\n", "\n      ")
     match event.kind:
         case "message":
@@ -199,7 +215,8 @@ class ChatMode:
             case m.EventMessage():
                 state.users.add(event.user)
                 state.known_rooms.add(event.room)
-                console.write(describe_event(event, state))
+                style = "bold ansiyellow" if mentions_me(event, state.me) else ""
+                console.write(describe_event(event, state), style)
                 if event.kind == "rename" and event.text:
                     state.known_rooms.discard(event.room)
                     state.known_rooms.add(event.text)
@@ -305,6 +322,8 @@ class ChatMode:
                 await self._history(rest)
             case "/edit" if rest:
                 await self._edit(rest)
+            case "/mentions":
+                await self._mentions()
             case _ if command in COMMANDS:
                 args, _what = COMMANDS[command]
                 self._error(f"usage: {command} {args}")
@@ -346,6 +365,15 @@ class ChatMode:
             mid = f"#{event.mid} " if event.mid else ""
             self.console.write(f"{mid}{describe_event(event, self.state)}")
         self.console.note("---")
+
+    async def _mentions(self) -> None:
+        reply = await self.client.mentions(limit=20)
+        if not reply.events:
+            self.console.note("* nobody has mentioned you")
+            return
+        self.console.note(f"--- the latest {len(reply.events)} messages that mention you ---")
+        for event in reversed(reply.events):
+            self.console.write(describe_event(event, self.state))
 
     async def _edit(self, rest: str) -> None:
         room = self.state.room
