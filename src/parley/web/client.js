@@ -156,6 +156,9 @@ export class ChatClient {
       case "unread":
         store.unread(msg);
         break;
+      case "notify":
+        store.notifyLevel(msg);
+        break;
       case "room": {
         if (msg.removed) {
           // The operator deleted the room: it is gone for everyone, with its history.
@@ -337,8 +340,9 @@ export class ChatClient {
     const store = this.store;
     const room = store.active ? store.room(store.active) : undefined;
     if (!room || !room.member || !store.viewing) return;
-    if (room.unread) {
+    if (room.unread || room.mentions) {
       room.unread = 0;
+      room.mentions = 0;
       store.emit("rooms");
     }
     if (room.lastSeq > room.readSent && this.conn.send({ type: "read", room: room.name, seq: room.lastSeq })) {
