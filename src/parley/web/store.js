@@ -520,12 +520,12 @@ export class Store {
   /** Whether a message (or an edit, by what it added) mentions me: by name, or `@room` —
    *  never my own. The server decided whom it mentions; this only reads it. */
   mentionsMe(event) {
-    return this.names(event, event.kind === "edit" ? event.mentions_added : event.mentions);
+    return this.namesMe(event, event.kind === "edit" ? event.mentions_added : event.mentions);
   }
 
   /** Whether `names` (a list of an event's, maybe missing) name me or everyone, in an event
    *  by someone else. */
-  names(event, names) {
+  namesMe(event, names) {
     if (this.isMe(event.user) || !Array.isArray(names)) return false;
     return names.some((name) => name === ROOM_MENTION || this.isMe(name));
   }
@@ -537,11 +537,11 @@ export class Store {
     const item = room.byMid.get(event.mid);
     const unread = unreadHere && (!item || item.seq > Math.max(room.readSent, room.baseline));
     if (!unread) return;
-    if (this.names(event, event.mentions_added)) {
+    if (this.namesMe(event, event.mentions_added)) {
       room.mentions += 1;
       this.emit("message", { room, event, mentioned: true });
     }
-    if (this.names(event, event.mentions_removed)) room.mentions = Math.max(0, room.mentions - 1);
+    if (this.namesMe(event, event.mentions_removed)) room.mentions = Math.max(0, room.mentions - 1);
     this.emit("rooms");
   }
 
