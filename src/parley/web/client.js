@@ -205,6 +205,12 @@ export class ChatClient {
 
   // -- rooms ----------------------------------------------------------------------------
 
+  /** My notification level of a room (`until`: muted until then, ms; 0: not muted). Every tab
+   *  of mine follows the `notify` notice that the server sends back. */
+  async setNotify(room, level, until = 0) {
+    await this.conn.request("notify", { room: room.name, level, until });
+  }
+
   async who(room) {
     const reply = await this.conn.request("who", { room: room.name });
     this.store.members(room, reply.members, reply.online);

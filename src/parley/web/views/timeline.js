@@ -193,6 +193,15 @@ export class TimelineView {
     }
   }
 
+  /** Scroll to the message of `seq` and flash it (a notification was clicked). */
+  reveal(seq) {
+    const node = this.list.querySelector(`[data-seq="${Number(seq)}"]`);
+    if (!node) return;
+    node.scrollIntoView({ block: "center" });
+    node.classList.add("flash");
+    setTimeout(() => node.classList.remove("flash"), 2000);
+  }
+
   update(item) {
     const old = this.nodes.get(item);
     if (!old) return;
