@@ -153,3 +153,15 @@ class Appended:
 
     event: Event
     duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EmailDue:
+    """A message to mail to a user who missed it: claimed by this node until ``claimed_until``
+    (see :meth:`~parley.store.base.Store.claim_emails`)."""
+
+    user_id: int
+    user: str
+    address: str
+    message: Event
+    attempts: int

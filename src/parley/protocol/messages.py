@@ -135,6 +135,25 @@ NotifyLevelName = Annotated[str, Meta(pattern=r"\A(?:all|mentions|none)\Z")]
 MuteEnd = Annotated[int, Meta(ge=0, le=2**53)]
 
 
+#: An email address for notifications, or "" for none: a plain one (no name, no comments, no
+#: spaces, angle brackets, commas or line breaks: it goes into a header).
+EmailAddress = Annotated[
+    str,
+    Meta(
+        max_length=254,
+        pattern=r"\A(?:[^\s@<>,;\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?)?\Z",
+    ),
+]
+
+
+class Email(Command, tag="email", frozen=True, kw_only=True):
+    """Your email for missed mentions and direct messages: ``address`` ("" for none) and
+    whether you want them (``notify``)."""
+
+    address: EmailAddress
+    notify: bool = True
+
+
 class Notify(Command, tag="notify", frozen=True, kw_only=True):
     """Set your notification level of a room; ``until``: muted until then (0: not muted)."""
 
@@ -166,6 +185,7 @@ AnyCommand = (
     | Dm
     | Mentions
     | Notify
+    | Email
     | Ping
 )
 
@@ -190,6 +210,7 @@ COMMAND_TYPES = frozenset(
         Dm,
         Mentions,
         Notify,
+        Email,
         Ping,
     )
 )

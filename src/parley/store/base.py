@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from parley.model import (
     Appended,
+    EmailDue,
     Event,
     NotifyLevel,
     Room,
@@ -340,6 +341,32 @@ class Store(ABC):
         """Store the member's notification level for the room and the end of its mute (ms
         since the epoch; 0: not muted); False, storing nothing, for a non-member. Leaving the
         room forgets them. ``RoomView.notify`` and ``RoomView.muted_until`` show them."""
+
+    # -- email for missed mentions and direct messages -------------------------------------
+
+    @abstractmethod
+    async def set_email(self, user_id: int, address: str | None, notify: bool) -> bool:
+        """Store the user's email address (None: none) and whether they want email for
+        missed mentions and direct messages; False for an unknown user."""
+
+    @abstractmethod
+    async def claim_emails(
+        self, *, now: int, due: int, since: int, lease_until: int, limit: int
+    ) -> list[EmailDue]:
+        """Claim up to ``limit`` messages to mail, each (user, message) at most once across
+        every process and restart: mentions of the user and direct messages to them made
+        within ``(since, due]``, still unread and not deleted, in rooms not set to ``none``
+        nor muted at ``now``, for users with an address and email on; then those given back by
+        :meth:`finish_emails` whose retry time came, and claims whose lease (``lease_until``
+        of the claimer) ran out. A retried one that is no longer due is dropped, not
+        returned."""
+
+    @abstractmethod
+    async def finish_emails(
+        self, keys: list[tuple[int, int]], *, sent: bool, now: int, retry_at: int
+    ) -> None:
+        """Record the outcome for (user id, message id) pairs: sent, or to be retried from
+        ``retry_at``."""
 
     @abstractmethod
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:

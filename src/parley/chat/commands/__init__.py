@@ -3,7 +3,7 @@
 * ``rooms.py``: create, join, leave, invite, dm, rooms, who, topic
 * ``messages.py``: send, edit, delete, history
 * ``presence.py``: typing, ping
-* ``reading.py``: read, notify
+* ``reading.py``: read, notify, email
 * ``mentions.py``: mentions
 * ``streaming.py``: resume
 
@@ -44,6 +44,7 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Ping: presence.ping,
     m.Read: reading.read,
     m.Notify: reading.notify,
+    m.Email: reading.email,
     m.Mentions: mentions.mentions,
     m.Resume: streaming.resume,
 }

@@ -21,6 +21,12 @@ async def read(ctx: SignedIn, command: m.Read) -> None:
     ctx.node.notify_user(ctx.user_id, pack_notice(notice))
 
 
+async def email(ctx: SignedIn, command: m.Email) -> None:
+    """Stored for the mailer (``--smtp-url``); with no address, nothing is mailed."""
+    await ctx.store.set_email(ctx.user_id, command.address or None, command.notify)
+    ctx.reply(m.Ok(re=command.id))
+
+
 async def notify(ctx: SignedIn, command: m.Notify) -> None:
     """Stored first (every node reads it from the store: the welcome, email), then told to
     every connection of the user, this one included (its ``ok`` comes first)."""

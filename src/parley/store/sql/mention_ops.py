@@ -125,9 +125,12 @@ async def store_rows(
     await conn.execute("DELETE FROM mentions WHERE message_id = ?", message.mid)
     if found.user_ids:
         await conn.executemany(
-            "INSERT INTO mentions (user_id, room_id, seq, message_id, author_id)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(uid, message.room_id, message.seq, message.mid, author_id) for uid in found.user_ids],
+            "INSERT INTO mentions (user_id, room_id, seq, message_id, author_id, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (uid, message.room_id, message.seq, message.mid, author_id, message.ts)
+                for uid in found.user_ids
+            ],
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from parley.model import (
     Appended,
+    EmailDue,
     Event,
     NotifyLevel,
     Room,
@@ -27,6 +28,7 @@ from parley.model import (
 )
 from parley.protocol.mentions import find_mentions
 from parley.store.base import RoomQuotas, Store, Unavailable
+from parley.store.sql import email_ops
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -245,6 +247,21 @@ class SQLStore(Store):
             lambda conn: ops.set_notify(conn, room_id, user_id, level, muted_until),
             (room_id, ""),
         )
+
+    async def set_email(self, user_id: int, address: str | None, notify: bool) -> bool:
+        return await self._write(lambda conn: email_ops.set_email(conn, user_id, address, notify))
+
+    async def claim_emails(
+        self, *, now: int, due: int, since: int, lease_until: int, limit: int
+    ) -> list[EmailDue]:
+        return await self._write(
+            lambda conn: email_ops.claim_emails(conn, now, due, since, lease_until, limit)
+        )
+
+    async def finish_emails(
+        self, keys: list[tuple[int, int]], *, sent: bool, now: int, retry_at: int
+    ) -> None:
+        await self._write(lambda conn: email_ops.finish_emails(conn, keys, sent, now, retry_at))
 
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
         return await self._read(lambda conn: ops.events_after(conn, room_id, after, limit))
