@@ -224,3 +224,25 @@ async def test_a_deleted_room_takes_its_mentions_along(
     await say(store, room, alice, "@bob bye")
     await store.delete_room(room.id)
     assert await store.mentions_of(bob.id, None, 10) == []
+
+
+async def test_a_refused_mention_fails_alone_among_posts_committed_together(
+    store: Store, alice: User, bob: User, carol: User
+) -> None:
+    big, _ = await store.create_room("big", RoomKind.PUBLIC, creator_id=carol.id)
+    users = [await store.create_user(f"member{i}", "h") for i in range(SMALL_ROOM)]
+    await member(store, big, bob, *users)
+    texts = [f"@bob plain {i}" if i != 7 else "@room refused" for i in range(15)]
+    results = await asyncio.gather(
+        *(say(store, big, users[i], text) for i, text in enumerate(texts)),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 1
+    assert isinstance(refused[0], MentionRefused)
+    stored = [r for r in results if isinstance(r, Event)]
+    assert sorted(e.text or "" for e in stored) == sorted(t for t in texts if "@room" not in t)
+    assert all(e.mentions == ("bob",) for e in stored)
+    seqs = sorted(e.seq for e in stored)
+    assert seqs == list(range(seqs[0], seqs[0] + 14))  # no gap where the refused one was
+    assert await counts(store, big, bob) == (14, 14)

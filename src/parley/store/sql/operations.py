@@ -57,6 +57,7 @@ from parley.store.base import (
     Conflict,
     Forbidden,
     LimitReached,
+    MentionRefused,
     NotFound,
     Quota,
     RoomQuotas,
@@ -791,6 +792,8 @@ class Post:
     author: str
     text: str
     cid: str | None
+    #: The text's mentions (None: it has none), resolved in the batch's transaction.
+    mentioned: Mentioned | None = None
 
 
 async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
@@ -803,7 +806,23 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
     message ids are the rows' ids, and a multi-row insert takes consecutive ids ending at
     ``last_insert_rowid()`` only because the store is the only writer and holds the
     database's write lock.
+
+    Mentions are resolved against each room's members before the insert, stored with the
+    row, and their ``mentions`` rows added after it. A refused one (:class:`MentionRefused`)
+    raises :class:`NotFound` here, so that the batch takes the one-by-one path too, where that
+    post alone fails, with its own error.
     """
+    try:
+        found = [
+            None
+            if post.mentioned is None
+            else await resolve_mentions(
+                conn, post.room_id, post.mentioned, writer_id=post.user_id, author_id=post.user_id
+            )
+            for post in posts
+        ]
+    except MentionRefused as refused:
+        raise NotFound("a post of the batch is refused: store them one by one") from refused
     per_room: dict[int, int] = {}
     for post in posts:
         per_room[post.room_id] = per_room.get(post.room_id, 0) + 1
@@ -825,18 +844,19 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
         names[counter["id"]] = counter["name"]
     ts = now_ms()
     rows = []
-    for post in posts:
+    for post, mentions in zip(posts, found, strict=True):
         seq = next_seq[post.room_id]
         next_seq[post.room_id] = seq + 1
-        rows.append((post.room_id, seq, post.user_id, post.author, ts, post.text, post.cid))
+        stored = join_names(mentions.names) if mentions is not None else None
+        rows.append((post.room_id, seq, post.user_id, post.author, ts, post.text, post.cid, stored))
     await conn.executemany(
-        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, text, cid)"
-        " VALUES (?, ?, 'message', ?, ?, ?, ?, ?)",
+        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, text, cid, mentions)"
+        " VALUES (?, ?, 'message', ?, ?, ?, ?, ?, ?)",
         rows,
     )
     last_id: int = await conn.fetchval("SELECT last_insert_rowid()")
     first_id = last_id - len(rows) + 1
-    return [
+    appended = [
         Appended(
             Event(
                 room=names[room_id],
@@ -849,11 +869,16 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
                 mid=first_id + index,
                 text=text,
                 cid=cid,
+                mentions=split_names(mentions),
             ),
             duplicate=False,
         )
-        for index, (room_id, seq, user_id, author, ts, text, cid) in enumerate(rows)
+        for index, (room_id, seq, user_id, author, ts, text, cid, mentions) in enumerate(rows)
     ]
+    for done, mentions in zip(appended, found, strict=True):
+        if mentions is not None and mentions.user_ids:
+            await store_rows(conn, done.event, done.event.user_id, mentions)
+    return appended
 
 
 async def message_by_cid(conn: Connection, user_id: int | None, cid: str) -> Event | None:

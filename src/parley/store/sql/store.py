@@ -180,14 +180,12 @@ class SQLStore(Store):
     ) -> Appended:
         if user_id is None:
             cid = None  # guests have no cid scope
-        mentioned = find_mentions(text)
-        # A post that mentions someone is resolved in its transaction, one by one: the bulk
-        # insert of plain posts does not look at members.
-        plain = not (mentioned.names or mentioned.room)
+        found = find_mentions(text)
+        mentioned = found if found.names or found.room else None
         return await self._write(
             lambda conn: ops.post_message(conn, room_id, user_id, author, text, cid, mentioned),
             (room_id, ""),
-            ops.Post(room_id, user_id, author, text, cid) if plain else None,
+            ops.Post(room_id, user_id, author, text, cid, mentioned),
         )
 
     async def edit_message(
