@@ -124,7 +124,7 @@ async def test_mentions_are_marked_completed_and_listed(
         said = await next_message(bob, user="alice")
         assert (said.text, said.mentions) == ("thanks @bob", ["bob"])
         child.sendline("/mentions")
-        await expect(child, "the latest 1 messages that mention you")
+        await expect(child, "the latest 1 message that mentions you")
         await expect(child, r"» \d\d:\d\d #lobby <bob> look @Alice")
         child.sendline("/quit")
         await expect(child, pexpect.EOF)

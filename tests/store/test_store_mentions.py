@@ -246,3 +246,16 @@ async def test_a_refused_mention_fails_alone_among_posts_committed_together(
     seqs = sorted(e.seq for e in stored)
     assert seqs == list(range(seqs[0], seqs[0] + 14))  # no gap where the refused one was
     assert await counts(store, big, bob) == (14, 14)
+
+
+async def test_a_guest_can_mention_and_is_never_a_mention(
+    store: Store, alice: User, bob: User
+) -> None:
+    lobby = await store.get_room("lobby")
+    assert lobby is not None
+    await member(store, lobby, bob)
+    posted = (await store.post_message(lobby.id, None, "guest-1234", "@bob hi from outside")).event
+    assert posted.mentions == ("bob",)
+    assert (await counts(store, lobby, bob))[1] == 1
+    said = await say(store, lobby, bob, "@guest-1234 hello")  # guests have no account
+    assert said.mentions == ()

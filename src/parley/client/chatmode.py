@@ -371,7 +371,9 @@ class ChatMode:
         if not reply.events:
             self.console.note("* nobody has mentioned you")
             return
-        self.console.note(f"--- the latest {len(reply.events)} messages that mention you ---")
+        count = len(reply.events)
+        what = "message that mentions" if count == 1 else "messages that mention"
+        self.console.note(f"--- the latest {count} {what} you ---")
         for event in reversed(reply.events):
             self.console.write(describe_event(event, self.state))
 
