@@ -197,6 +197,7 @@ async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -
         "events",
         "event_kinds",
         "mentions",
+        "email_outbox",
         "schema_migrations",
     }
 
