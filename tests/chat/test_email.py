@@ -39,12 +39,16 @@ async def test_a_missed_mention_is_mailed_once(
     )
     alice = await Chat.connect(server.ws_url, register(server.http_url, "alice"))
     bob = await Chat.connect(server.ws_url, register(server.http_url, "bob"))
-    assert (await bob.command("email", address="bob@mail.test"))["type"] == "ok"
+    asked = await bob.command("email")
+    assert (asked["type"], asked["address"], asked["notify"]) == ("email", "", True)
+    stored = await bob.command("email", address="bob@mail.test")
+    assert (stored["type"], stored["address"], stored["notify"]) == ("email", "bob@mail.test", True)
     for bad in ("not an address", "bob@mail.test\r\nBcc: eve@x.test", "<bob@mail.test>", 7):
         reply = await bob.command("email", address=bad)
         assert (reply["type"], reply["code"]) == ("error", "bad_request"), bad
-    reply = await bob.command("email")  # the address is required
+    reply = await bob.command("email", notify="yes")
     assert (reply["type"], reply["code"]) == ("error", "bad_request")
+    assert (await bob.command("email"))["address"] == "bob@mail.test"  # unchanged by refusals
     await alice.command("send", room="lobby", text="@bob ping")
     [mail] = smtp.wait_for(1, timeout=20)
     assert mail["To"] == "bob@mail.test"

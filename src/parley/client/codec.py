@@ -17,6 +17,7 @@ import msgspec
 from parley.protocol.messages import (
     Ack,
     Command,
+    EmailSettings,
     Error,
     EventMessage,
     HistoryReply,
@@ -49,6 +50,7 @@ AnyServerMessage = (
     | TypingNotice
     | Unread
     | MentionsReply
+    | EmailSettings
     | NotifyChanged
     | Pong
     | Error

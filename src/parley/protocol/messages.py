@@ -148,9 +148,9 @@ EmailAddress = Annotated[
 
 class Email(Command, tag="email", frozen=True, kw_only=True):
     """Your email for missed mentions and direct messages: ``address`` ("" for none) and
-    whether you want them (``notify``)."""
+    whether you want them (``notify``); without ``address``, only asks what they are."""
 
-    address: EmailAddress
+    address: EmailAddress | None = None
     notify: bool = True
 
 
@@ -365,6 +365,14 @@ class MentionsReply(ServerMessage, tag="mentions", frozen=True, kw_only=True):
     events: list[EventMessage]
     #: True when older ones exist: ask again with ``before`` = the last event's ``mid``.
     more: bool
+
+
+class EmailSettings(ServerMessage, tag="email", frozen=True, kw_only=True):
+    """Your email settings, as stored (the reply to ``email``; both fields always present)."""
+
+    re: str | None = None
+    address: str
+    notify: bool
 
 
 class NotifyChanged(ServerMessage, tag="notify", frozen=True, kw_only=True):

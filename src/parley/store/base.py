@@ -350,6 +350,10 @@ class Store(ABC):
         missed mentions and direct messages; False for an unknown user."""
 
     @abstractmethod
+    async def get_email(self, user_id: int) -> tuple[str | None, bool]:
+        """The user's email address (None: none) and whether they want email."""
+
+    @abstractmethod
     async def claim_emails(
         self, *, now: int, due: int, since: int, lease_until: int, limit: int
     ) -> list[EmailDue]:

@@ -22,9 +22,12 @@ async def read(ctx: SignedIn, command: m.Read) -> None:
 
 
 async def email(ctx: SignedIn, command: m.Email) -> None:
-    """Stored for the mailer (``--smtp-url``); with no address, nothing is mailed."""
-    await ctx.store.set_email(ctx.user_id, command.address or None, command.notify)
-    ctx.reply(m.Ok(re=command.id))
+    """Stored for the mailer (``--smtp-url``); with an empty address, nothing is mailed.
+    Without ``address`` only read. The reply says what is stored."""
+    if command.address is not None:
+        await ctx.store.set_email(ctx.user_id, command.address or None, command.notify)
+    address, notify = await ctx.store.get_email(ctx.user_id)
+    ctx.reply(m.EmailSettings(re=command.id, address=address or "", notify=notify))
 
 
 async def notify(ctx: SignedIn, command: m.Notify) -> None:

@@ -177,4 +177,11 @@ async def set_email(conn: Connection, user_id: int, address: str | None, notify:
     return found is not None
 
 
-__all__ = ["claim_emails", "finish_emails", "set_email"]
+async def get_email(conn: Connection, user_id: int) -> tuple[str | None, bool]:
+    row = await conn.fetchrow("SELECT email, email_notify FROM users WHERE id = ?", user_id)
+    if row is None:
+        return None, False
+    return row["email"], bool(row["email_notify"])
+
+
+__all__ = ["claim_emails", "finish_emails", "get_email", "set_email"]

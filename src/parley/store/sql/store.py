@@ -249,6 +249,9 @@ class SQLStore(Store):
     async def set_email(self, user_id: int, address: str | None, notify: bool) -> bool:
         return await self._write(lambda conn: email_ops.set_email(conn, user_id, address, notify))
 
+    async def get_email(self, user_id: int) -> tuple[str | None, bool]:
+        return await self._read(lambda conn: email_ops.get_email(conn, user_id))
+
     async def claim_emails(
         self, *, now: int, due: int, since: int, lease_until: int, limit: int
     ) -> list[EmailDue]:
