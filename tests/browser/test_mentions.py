@@ -227,3 +227,28 @@ def expect_notes(first: Page, second: Page, count: int) -> None:
         first.wait_for_timeout(100)
     first.wait_for_timeout(500)
     assert len(notes(first) + notes(second)) == count, notes(first) + notes(second)
+
+
+def test_email_settings_are_read_and_saved_from_the_page(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    server = server_factory("serve")
+    chat = open_chat(server)
+    page = chat.signed_in("dora", viewport=DESKTOP)
+    page.get_by_role("button", name="Email notifications…").click()
+    dialog = page.locator("#email-dialog")
+    expect(dialog.get_by_label("Email address")).to_have_value("")
+    expect(dialog.get_by_label("Email me about what I miss")).to_be_checked()
+    dialog.get_by_label("Email address").fill("dora@mail <x>")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator("#email-error")).to_have_text(
+        "That is not an email address Parley can use."
+    )
+    dialog.get_by_label("Email address").fill("dora@mail.test")
+    dialog.get_by_label("Email me about what I miss").uncheck()
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    page.reload()
+    page.get_by_role("button", name="Email notifications…").click()
+    expect(dialog.get_by_label("Email address")).to_have_value("dora@mail.test")
+    expect(dialog.get_by_label("Email me about what I miss")).not_to_be_checked()

@@ -92,12 +92,13 @@ new Notifier(store, { open: (name, seq) => openRoom(name, { reveal: seq }) });
 /** The "Enable desktop notifications" control: shown while the browser has not been asked. */
 function renderNotificationsOffer() {
   const permission = Notifier.permission();
-  $("notifications-offer").hidden = permission === "granted" || permission === "unsupported";
+  // The email control stays; the desktop one goes once the browser was asked.
   $("enable-notifications").hidden = permission !== "default";
   $("notifications-state").textContent =
     permission === "denied" ? "Notifications are blocked for this site in the browser's settings." : "";
 }
 
+$("email-settings").addEventListener("click", () => dialogs.email());
 $("enable-notifications").addEventListener("click", async () => {
   await Notifier.ask();
   renderNotificationsOffer();

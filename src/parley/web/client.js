@@ -211,6 +211,15 @@ export class ChatClient {
     await this.conn.request("notify", { room: room.name, level, until });
   }
 
+  /** My email settings: `{address, notify}`. */
+  async email() {
+    return this.conn.request("email", {});
+  }
+
+  async setEmail(address, notify) {
+    return this.conn.request("email", { address, notify });
+  }
+
   async who(room) {
     const reply = await this.conn.request("who", { room: room.name });
     this.store.members(room, reply.members, reply.online);
