@@ -29,6 +29,7 @@ from parley.chat.auth import DEFAULT_SESSION_TTL, HashCost
 from parley.chat.inflight import FlowLimits
 from parley.chat.ratelimit import RateLimit
 from parley.logs import LEVELS
+from parley.mail.smtp import SmtpTarget, SmtpUrlError
 from parley.protocol.budget import REPLY_BUDGET
 from parley.protocol.codec import DEFAULT_MAX_TEXT
 from parley.websocket.deflate import DeflateSettings
@@ -163,6 +164,9 @@ class ServeSettings:
     metrics_token: str | None = None
     rooms_per_day: int = 50
     invitations_per_hour: int = 30
+    # -- email for missed mentions and direct messages (off without --smtp-url) --
+    smtp_url: str | None = None
+    email_delay: float = 600.0
 
     @property
     def tls(self) -> bool:
@@ -204,6 +208,11 @@ class ServeSettings:
                     f"--allowed-host {host!r}: give a host name without scheme or port, "
                     "e.g. chat.example.com (or * for any)"
                 )
+        if self.smtp_url is not None:
+            try:
+                SmtpTarget.parse(self.smtp_url)
+            except SmtpUrlError as exc:
+                raise SettingsError(str(exc)) from None
         if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN:
             raise SettingsError(
                 f"--metrics-token needs at least {MIN_METRICS_TOKEN} characters "
@@ -795,6 +804,19 @@ SERVE_FLAGS: tuple[Flag, ...] = (
             "invitations (and new direct rooms) one user receives from others in an hour",
             "`limit_reached` error for the inviter (admins: never refused); nothing is changed",
         ),
+    ),
+    Flag(
+        "--smtp-url",
+        "smtp_url",
+        "Email people about mentions and direct messages they left unread, through this SMTP "
+        "server: smtp://[user:password@]host[:port][?from=ADDRESS&starttls=yes], or smtps://"
+        "... for TLS. Off by default.",
+    ),
+    Flag(
+        "--email-delay",
+        "email_delay",
+        "With --smtp-url: how long a mention or direct message stays unread before it is emailed.",
+        Duration(),
     ),
 )
 

@@ -35,6 +35,14 @@ class EventKind(StrEnum):
     UNARCHIVE = "unarchive"
 
 
+class NotifyLevel(StrEnum):
+    """Which messages of a room notify a member (the browser's notifications, email)."""
+
+    ALL = "all"  #: every message by others
+    MENTIONS = "mentions"  #: mentions of the member (and, in direct rooms, every message)
+    NONE = "none"  #: nothing
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: int
@@ -84,6 +92,22 @@ class RoomView:
     unread: int
     #: For a direct room, the two users' names; empty otherwise.
     members: tuple[str, ...] = ()
+    #: Of ``unread``, the messages that mention this user (by name or ``@room``).
+    mentions: int = 0
+    #: The member's notification level for the room (see :class:`NotifyLevel`).
+    notify: NotifyLevel = NotifyLevel.MENTIONS
+    #: The room is muted until then (ms since the epoch); 0: not muted.
+    muted_until: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadState:
+    """Where a member stands in a room: the read marker, the unread messages, and how many
+    of those mention the member."""
+
+    read: int
+    unread: int
+    mentions: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +135,12 @@ class Event:
     by: str | None = None  #: join by invitation: who invited
     cid: str | None = None  #: the client's message id of a message, if it gave one
     previous: str | None = None  #: rename: the room's name before
+    #: message: whom it mentions now (user names, ``@room`` for everyone); edit: whom the
+    #: message mentions after the edit. Parsed by the server (``protocol/mentions.py``).
+    mentions: tuple[str, ...] = ()
+    #: edit: the mentions it added (notified) and removed (retracted).
+    mentions_added: tuple[str, ...] = ()
+    mentions_removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +153,15 @@ class Appended:
 
     event: Event
     duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EmailDue:
+    """A message to mail to a user who missed it: claimed by this node until ``claimed_until``
+    (see :meth:`~parley.store.base.Store.claim_emails`)."""
+
+    user_id: int
+    user: str
+    address: str
+    message: Event
+    attempts: int

@@ -23,6 +23,8 @@ from parley.client import (
     EventMessage,
     HandshakeRefused,
     HistoryReply,
+    MentionsReply,
+    NotifyChanged,
     RoomChanged,
     SearchReply,
     WhoReply,
@@ -133,6 +135,30 @@ async def test_search_pages_and_history_around(server: ServerProcess, account: A
         with pytest.raises(CommandError) as refused:
             await alice.search('"unclosed')
         assert refused.value.code == "bad_request"
+
+
+async def test_mentions_and_notification_levels(server: ServerProcess, account: Account) -> None:
+    (_, alice_token), (_, bob_token) = account("alice"), account("bob")
+    async with (
+        Client(server.http_url, token=alice_token) as alice,
+        Client(server.http_url, token=bob_token) as bob,
+    ):
+        ack = await alice.send("lobby", "hi @bob")
+        event = await next_event(bob, EventMessage, kind="message", seq=ack.seq)
+        assert event.mentions == ["bob"]
+        listed = await bob.mentions(limit=5)
+        assert isinstance(listed, MentionsReply)
+        assert [(e.mid, e.text) for e in listed.events] == [(ack.mid, "hi @bob")]
+        assert listed.more is False
+        await bob.set_notify("lobby", "all", until=0)
+        changed = await next_event(bob, NotifyChanged, room="lobby")
+        assert (changed.level, changed.until) == ("all", 0)
+        with pytest.raises(CommandError) as refused:
+            await bob.set_notify("lobby", "loud")
+        assert refused.value.code == "bad_request"
+    async with Client(server.http_url, token=bob_token) as again:
+        lobby = again.rooms["lobby"]
+        assert (lobby.unread, lobby.mentions, lobby.notify) == (1, 1, "all")
 
 
 async def test_a_dm_reaches_the_other_user_as_a_room_change(

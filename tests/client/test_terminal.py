@@ -118,6 +118,35 @@ async def test_chat_with_another_client(server: ServerProcess, terminal: Termina
         assert child.exitstatus == 0
 
 
+async def test_mentions_are_marked_completed_and_listed(
+    server: ServerProcess, terminal: Terminal
+) -> None:
+    register(server.http_url, "alice")
+    bob_token = register(server.http_url, "bob")
+    async with Client(server.http_url, token=bob_token) as bob:
+        child = terminal("connect", server.http_url, "--user", "alice")
+        await expect(child, "Password: ")
+        child.sendline(PASSWORD)
+        await expect(child, "#lobby>")
+        await bob.send("lobby", "plain words")
+        await expect(child, r"\d\d:\d\d #lobby <bob> plain words")  # no mark
+        await bob.send("lobby", "look @Alice")
+        await expect(child, r"» \d\d:\d\d #lobby <bob> look @Alice")
+        # @ completes members' names (and @room).
+        child.send("thanks @bo\t")
+        # The completion is drawn whole or as the one missing letter after the typed ones.
+        await expect(child, r"@bo(?:\x1b\[[0-9;?]*[A-Za-z])*b")
+        child.send("\r")
+        said = await next_message(bob, user="alice")
+        assert (said.text, said.mentions) == ("thanks @bob", ["bob"])
+        child.sendline("/mentions")
+        await expect(child, "the latest 1 message that mentions you")
+        await expect(child, r"» \d\d:\d\d #lobby <bob> look @Alice")
+        child.sendline("/quit")
+        await expect(child, pexpect.EOF)
+        child.close()
+
+
 async def test_the_chat_survives_a_server_restart(
     server_factory: Callable[..., ServerProcess], terminal: Terminal
 ) -> None:

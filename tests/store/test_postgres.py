@@ -198,6 +198,8 @@ async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -
         "memberships",
         "events",
         "event_kinds",
+        "mentions",
+        "email_outbox",
         "schema_migrations",
     }
 

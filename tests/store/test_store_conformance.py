@@ -1533,7 +1533,7 @@ async def test_migrations_are_recorded_once(harness: Harness) -> None:
 
     first = await start_and_read_record()
     assert [version for version, _ in first] == [m.version for m in load(harness.migrations)]
-    assert [version for version, _ in first] == list(range(1, len(first) + 1))
+    assert [version for version, _ in first] == list(range(1, len(first) + 1))  # each once
     assert await start_and_read_record() == first  # the second start applied nothing
 
 
@@ -1793,8 +1793,14 @@ async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upt
         past = await store.get_room("past")
         assert past is not None
         assert not past.archived
+        # Mentions (0006) work on the upgraded data: the old member can be mentioned.
+        newcomer = await store.create_user("newcomer", "h")
+        await store.join(past.id, newcomer.id, newcomer.name)
+        said = await store.post_message(past.id, newcomer.id, newcomer.name, "@OLD hello")
+        assert said.event.mentions == ("old",)
+        assert [e.text for e in await store.mentions_of(user_id, None, 5)] == ["@OLD hello"]
         assert (await store.set_archived(past.id, True, author="operator")) is not None
-        assert (await store.events_after(past.id, 5, 10))[0].kind is EventKind.ARCHIVE
+        assert (await store.events_after(past.id, said.event.seq, 10))[0].kind is EventKind.ARCHIVE
         # Messages stored before the search index existed are found (0005 indexed them).
         old = await store.get_user("old")
         assert old is not None

@@ -1,8 +1,9 @@
 """Notices to one user's connections, carried on the user's broker channel.
 
 They keep a user's tabs and devices consistent: a room joined, left or opened in one is
-streamed (or dropped) in all of them; a read marker moved in one updates the unread count
-of the others; a session signed out is closed wherever it is connected.
+streamed (or dropped) in all of them; a read marker moved in one updates the unread (and
+unread mention) counts of the others; a notification level set in one is shown by all; a
+session signed out is closed wherever it is connected.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ class ReadNotice(msgspec.Struct, tag="read", frozen=True, kw_only=True):
     room: str
     read: int
     unread: int
+    mentions: int = 0
+
+
+class NotifyNotice(msgspec.Struct, tag="notify", frozen=True, kw_only=True):
+    """The user set their notification level of ``room`` (in any tab, on any node)."""
+
+    room: str
+    level: str
+    until: int = 0
 
 
 class RevokeNotice(msgspec.Struct, tag="revoke", frozen=True, kw_only=True):
@@ -34,7 +44,7 @@ class RevokeNotice(msgspec.Struct, tag="revoke", frozen=True, kw_only=True):
     reason: str = "session ended"
 
 
-AnyNotice = RoomNotice | ReadNotice | RevokeNotice
+AnyNotice = RoomNotice | ReadNotice | NotifyNotice | RevokeNotice
 
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[AnyNotice] = msgspec.json.Decoder(AnyNotice)

@@ -23,7 +23,14 @@ from parley.chat.errors import refusal
 from parley.chat.hub import Holding
 from parley.chat.member_rooms import FORBIDDEN_ROOM, MemberRooms
 from parley.chat.node import Node
-from parley.chat.notices import ReadNotice, RevokeNotice, RoomNotice, pack_notice, unpack_notice
+from parley.chat.notices import (
+    NotifyNotice,
+    ReadNotice,
+    RevokeNotice,
+    RoomNotice,
+    pack_notice,
+    unpack_notice,
+)
 from parley.chat.ratelimit import RateLimit
 from parley.model import Event, Room, RoomKind, RoomView, Session
 from parley.peer import CloseCode, Peer
@@ -80,7 +87,14 @@ def room_info(
 
 
 def view_info(view: RoomView) -> m.RoomInfo:
-    return room_info(view.room, member=view.member, unread=view.unread, members=list(view.members))
+    """A room as the user sees it in their list: with their counts and notification level."""
+    info = room_info(view.room, member=view.member, unread=view.unread, members=list(view.members))
+    return msgspec.structs.replace(
+        info,
+        mentions=view.mentions,
+        notify=view.notify.value,
+        muted_until=view.muted_until,
+    )
 
 
 class SignedIn:
@@ -336,11 +350,22 @@ class SignedIn:
             if notice.token_hash == self.login.token_hash:
                 self.close(CloseCode.POLICY_VIOLATION, notice.reason)
         elif isinstance(notice, ReadNotice):
-            unread = m.Unread(room=notice.room, read=notice.read, unread=notice.unread)
+            unread = m.Unread(
+                room=notice.room,
+                read=notice.read,
+                unread=notice.unread,
+                mentions=notice.mentions,
+            )
             if self.welcomed:
                 self.reply(unread)
             else:  # after the welcome's last page: nothing comes between its pages
                 self._enqueue(lambda: self._reply_later(unread))
+        elif isinstance(notice, NotifyNotice):
+            changed = m.NotifyChanged(room=notice.room, level=notice.level, until=notice.until)
+            if self.welcomed:
+                self.reply(changed)
+            else:
+                self._enqueue(lambda: self._reply_later(changed))
         elif notice.origin != self.conn_id:
             self._enqueue(lambda: self.guarded(None, lambda: self._follow(notice)))
 

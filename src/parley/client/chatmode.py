@@ -23,6 +23,7 @@ from parley.client.errors import ClientError, CommandError
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
 from parley.client.sanitize import safe
 from parley.protocol import messages as m
+from parley.protocol.mentions import ROOM_MENTION
 
 #: name → (arguments, what it does)
 COMMANDS = {
@@ -32,6 +33,7 @@ COMMANDS = {
     "/who": ("[ROOM]", "who is in ROOM and who is online"),
     "/dm": ("USER [TEXT]", "talk with USER in a direct room"),
     "/history": ("[N]", "show the last N events of this room (20 by default)"),
+    "/mentions": ("", "show the latest messages that mention you"),
     "/edit": ("[#MID] TEXT", "change your last message here (or message MID)"),
     "/search": ("QUERY", 'find messages: words, "a phrase", from:USER, in:ROOM, has:link'),
     "/help": ("", "show this list"),
@@ -65,7 +67,7 @@ class ChatState:
 
 class ChatCompleter(Completer):
     """Tab completes command names, then rooms or users as the command expects, and user
-    names in ordinary text."""
+    names in ordinary text (``@al`` completes to ``@alice``, ``@ro`` to ``@room``)."""
 
     def __init__(self, state: ChatState) -> None:
         self.state = state
@@ -87,7 +89,10 @@ class ChatCompleter(Completer):
                 yield from _complete(rest, self.state.users - {self.state.me})
             return
         word = text.rsplit(" ", 1)[-1]
-        if word:
+        if word.startswith("@"):
+            names = {"@" + name for name in self.state.users - {self.state.me}} | {ROOM_MENTION}
+            yield from _complete(word, names)
+        elif word:
             yield from _complete(word, self.state.users)
 
 
@@ -115,10 +120,21 @@ def describe_result(result: m.SearchResult, state: ChatState) -> str:
     return f"{when} {state.label(result.room)} #{result.mid} <{result.user}> {text}"
 
 
+def mentions_me(event: m.EventMessage, me: str) -> bool:
+    """Whether a message (or an edit that added the mention) names ``me``, or everyone."""
+    if event.user.lower() == me.lower():
+        return False
+    names = event.mentions_added if event.kind == "edit" else event.mentions
+    return any(name.lower() in (me.lower(), ROOM_MENTION) for name in names or ())
+
+
 def describe_event(event: m.EventMessage, state: ChatState) -> str:
-    """One room event as a line of the terminal (multi-line messages are indented)."""
+    """One room event as a line of the terminal (multi-line messages are indented); a
+    message that mentions the reader starts with ``»`` (and is shown highlighted)."""
     where = state.label(event.room)
     head = f"{_clock(event.ts)} {where}"
+    if mentions_me(event, state.me):
+        head = f"» {head}"
     text = safe(event.text or "").replace("\n", "\n      ")
     match event.kind:
         case "message":
@@ -216,7 +232,8 @@ class ChatMode:
             case m.EventMessage():
                 state.users.add(event.user)
                 state.known_rooms.add(event.room)
-                console.write(describe_event(event, state))
+                style = "bold ansiyellow" if mentions_me(event, state.me) else ""
+                console.write(describe_event(event, state), style)
                 if event.kind == "rename" and event.text:
                     state.known_rooms.discard(event.room)
                     state.known_rooms.add(event.text)
@@ -324,6 +341,8 @@ class ChatMode:
                 await self._edit(rest)
             case "/search" if rest:
                 await self._search(rest)
+            case "/mentions":
+                await self._mentions()
             case _ if command in COMMANDS:
                 args, _what = COMMANDS[command]
                 self._error(f"usage: {command} {args}")
@@ -397,6 +416,17 @@ class ChatMode:
             self.console.note(f"* the newest {shown}; narrow it (in:ROOM, before:DATE)")
         if reply.pending:
             self.console.note(f"* {reply.pending} newest messages are not searchable yet")
+
+    async def _mentions(self) -> None:
+        reply = await self.client.mentions(limit=20)
+        if not reply.events:
+            self.console.note("* nobody has mentioned you")
+            return
+        count = len(reply.events)
+        what = "message that mentions" if count == 1 else "messages that mention"
+        self.console.note(f"--- the latest {count} {what} you ---")
+        for event in reversed(reply.events):
+            self.console.write(describe_event(event, self.state))
 
     async def _edit(self, rest: str) -> None:
         room = self.state.room

@@ -419,6 +419,18 @@ class Client:
         with contextlib.suppress(ConnectionClosed):
             await ws.send_text(encode_command(m.Read(room=room, seq=seq)))
 
+    async def mentions(self, *, before: int | None = None, limit: int = 50) -> m.MentionsReply:
+        """Up to ``limit`` messages that mention this user, newest first, below message id
+        ``before``; ``more``: ask again with ``before`` = the last one's ``mid``."""
+        command = m.Mentions(before=before, limit=limit)
+        return await self._typed(m.MentionsReply, command, retry=True)
+
+    async def set_notify(self, room: str, level: str, *, until: int = 0) -> None:
+        """Set this user's notification level of ``room`` ("all", "mentions", "none"),
+        muted until ``until`` (ms since the epoch; 0: not muted). Every connection of the
+        user gets a :class:`~parley.protocol.messages.NotifyChanged`."""
+        await self._typed(m.Ok, m.Notify(room=room, level=level, until=until), retry=True)
+
     async def ping(self) -> None:
         """A round trip through the server's command queue."""
         await self._typed(m.Pong, m.Ping(), retry=True)
@@ -593,7 +605,7 @@ class Client:
             case m.RoomChanged():
                 self._track(message.room)
                 self._emit(message)
-            case m.Presence() | m.TypingNotice() | m.Unread():
+            case m.Presence() | m.TypingNotice() | m.Unread() | m.NotifyChanged():
                 self._emit(message)
             case m.Error() if message.re is None:
                 self._emit(message)

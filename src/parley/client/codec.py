@@ -17,10 +17,13 @@ import msgspec
 from parley.protocol.messages import (
     Ack,
     Command,
+    EmailSettings,
     Error,
     EventMessage,
     HistoryReply,
+    MentionsReply,
     MoreRooms,
+    NotifyChanged,
     Ok,
     Pong,
     Presence,
@@ -50,6 +53,9 @@ AnyServerMessage = (
     | Presence
     | TypingNotice
     | Unread
+    | MentionsReply
+    | EmailSettings
+    | NotifyChanged
     | Pong
     | Error
     | EventMessage

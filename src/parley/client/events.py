@@ -1,7 +1,7 @@
 """What :meth:`parley.client.Client.events` yields: typed values, one class per kind.
 
-Room events, presence, typing and read markers are the protocol's own message types
-(:mod:`parley.protocol.messages`); :class:`Connected`, :class:`Disconnected` and
+Room events, presence, typing, read markers and notification levels are the protocol's own
+message types (:mod:`parley.protocol.messages`); :class:`Connected`, :class:`Disconnected` and
 :class:`Reconnecting` are the client's, so that a program can show the connection's state
 without polling it. Room events (:class:`EventMessage`) are delivered exactly once and in
 ``seq`` order per room, across reconnections; the others are live hints, and an error is a
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from parley.protocol.messages import (
     Error,
     EventMessage,
+    NotifyChanged,
     Presence,
     RoomChanged,
     TypingNotice,
@@ -54,6 +55,7 @@ ClientEvent = (
     | TypingNotice
     | RoomChanged
     | Unread
+    | NotifyChanged
     | Error
     | Connected
     | Disconnected

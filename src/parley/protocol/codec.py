@@ -167,4 +167,7 @@ def event_message(event: Event) -> EventMessage:
         by=event.by,
         cid=event.cid,
         previous=event.previous,
+        mentions=list(event.mentions) or None,
+        mentions_added=list(event.mentions_added) or None,
+        mentions_removed=list(event.mentions_removed) or None,
     )

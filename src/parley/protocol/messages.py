@@ -150,6 +150,47 @@ class Dm(Command, tag="dm", frozen=True, kw_only=True):
     user: UserName
 
 
+class Mentions(Command, tag="mentions", frozen=True, kw_only=True):
+    """The messages that mention you, newest first; ``before``: a ``mid`` (the last one of
+    the previous page)."""
+
+    before: MessageId | None = None
+    limit: Limit = 50
+
+
+#: A notification level of a room (``model.NotifyLevel``).
+NotifyLevelName = Annotated[str, Meta(pattern=r"\A(?:all|mentions|none)\Z")]
+#: Milliseconds since the epoch; 0: not muted.
+MuteEnd = Annotated[int, Meta(ge=0, le=2**53)]
+
+
+#: An email address for notifications, or "" for none: a plain one (no name, no comments, no
+#: spaces, angle brackets, commas or line breaks: it goes into a header).
+EmailAddress = Annotated[
+    str,
+    Meta(
+        max_length=254,
+        pattern=r"\A(?:[^\s@<>,;\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?)?\Z",
+    ),
+]
+
+
+class Email(Command, tag="email", frozen=True, kw_only=True):
+    """Your email for missed mentions and direct messages: ``address`` ("" for none) and
+    whether you want them (``notify``); without ``address``, only asks what they are."""
+
+    address: EmailAddress | None = None
+    notify: bool = True
+
+
+class Notify(Command, tag="notify", frozen=True, kw_only=True):
+    """Set your notification level of a room; ``until``: muted until then (0: not muted)."""
+
+    room: RoomRef
+    level: NotifyLevelName
+    until: MuteEnd = 0
+
+
 class Ping(Command, tag="ping", frozen=True, kw_only=True):
     pass
 
@@ -172,6 +213,9 @@ AnyCommand = (
     | Typing
     | Read
     | Dm
+    | Mentions
+    | Notify
+    | Email
     | Ping
 )
 
@@ -195,6 +239,9 @@ COMMAND_TYPES = frozenset(
         Typing,
         Read,
         Dm,
+        Mentions,
+        Notify,
+        Email,
         Ping,
     )
 )
@@ -228,6 +275,12 @@ class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
     members: list[str] = msgspec.field(default_factory=list)
     #: Read-only: its history can be read, nothing can be posted (see the ``archive`` event).
     archived: bool = False
+    #: Of ``unread``, the messages that mention you (by name or ``@room``).
+    mentions: int = 0
+    #: Your notification level of the room: "all", "mentions" (the default) or "none".
+    notify: str = "mentions"
+    #: Muted until then (ms since the epoch); 0: not muted.
+    muted_until: int = 0
 
 
 class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
@@ -246,6 +299,13 @@ class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
     cid: str | None = None
     #: ``rename``: the room's name before (``text`` is the new one).
     previous: str | None = None
+    #: ``message``: whom it mentions (names; ``"@room"``: everyone); ``edit``: whom the
+    #: message mentions after it. Left out when nobody.
+    mentions: list[str] | None = None
+    #: ``edit``: the mentions it added (notify them); ``edit`` and ``delete``: those it
+    #: removed (no longer unread mentions).
+    mentions_added: list[str] | None = None
+    mentions_removed: list[str] | None = None
 
 
 class Welcome(ServerMessage, tag="welcome", frozen=True, kw_only=True):
@@ -375,6 +435,33 @@ class Unread(ServerMessage, tag="unread", frozen=True, kw_only=True):
     room: str
     read: int
     unread: int
+    #: Of ``unread``, the messages that mention you (always present).
+    mentions: int
+
+
+class MentionsReply(ServerMessage, tag="mentions", frozen=True, kw_only=True):
+    """Messages that mention you, newest first, in their current state."""
+
+    re: str | None = None
+    events: list[EventMessage]
+    #: True when older ones exist: ask again with ``before`` = the last event's ``mid``.
+    more: bool
+
+
+class EmailSettings(ServerMessage, tag="email", frozen=True, kw_only=True):
+    """Your email settings, as stored (the reply to ``email``; both fields always present)."""
+
+    re: str | None = None
+    address: str
+    notify: bool
+
+
+class NotifyChanged(ServerMessage, tag="notify", frozen=True, kw_only=True):
+    """Your notification level of a room is now this (set here or in another tab)."""
+
+    room: str
+    level: str
+    until: int
 
 
 class Pong(ServerMessage, tag="pong", frozen=True, kw_only=True):

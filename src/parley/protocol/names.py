@@ -25,6 +25,9 @@ ROOM_REF_PATTERN = (
 #: Names no account may take (any case): plain-text guests are shown as ``guest-xxxx``, and a
 #: ``guesthouse`` beside them would read like one.
 RESERVED_PREFIXES = ("guest",)
+#: Names no new account may take (any case): ``@room`` mentions everyone in a room
+#: (:mod:`parley.protocol.mentions`), so a user called ``room`` could never be mentioned.
+RESERVED_NAMES = frozenset({"room"})
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
@@ -87,6 +90,8 @@ def username_problem(name: str) -> str | None:
         )
     if name.lower().startswith(RESERVED_PREFIXES):
         return "user names starting with 'guest' are reserved for plain-text guests"
+    if name.lower() in RESERVED_NAMES:
+        return f"the user name {name!r} is reserved: @{name.lower()} mentions a whole room"
     return None
 
 

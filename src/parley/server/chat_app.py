@@ -39,6 +39,8 @@ from parley.chat.ratelimit import RateLimit
 from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
+from parley.mail.mailer import Mailer
+from parley.mail.smtp import SmtpTarget
 from parley.presence.base import Presence
 from parley.server.api import AccountRoutes, error_response
 from parley.server.cookies import SessionCookie
@@ -125,6 +127,15 @@ class ChatServer:
         self.origins = Origins(settings)
         self.cookie = SessionCookie(self.origins, settings.session_ttl)
         self._revalidator: asyncio.Task[None] | None = None
+        self.mailer: Mailer | None = None
+        if settings.smtp_url is not None:
+            self.mailer = Mailer(
+                self.store,
+                SmtpTarget.parse(settings.smtp_url),
+                delay=settings.email_delay,
+                base_url=settings.public_url or self._own_url(),
+            )
+        self._mailing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.hosts.needs_names:
@@ -137,7 +148,14 @@ class ChatServer:
         await self.presence.start()
         await self.node.start()
         self._revalidator = asyncio.create_task(self._revalidate_forever())
+        if self.mailer is not None:
+            self._mailing = asyncio.create_task(self.mailer.run_forever())
         self.node.spawn(self._report_name_problems())
+
+    def _own_url(self) -> str:
+        """The address links in emails use without ``--public-url``."""
+        scheme = "https" if self.settings.tls else "http"
+        return f"{scheme}://{self.settings.host}:{self.settings.port}"
 
     async def _report_name_problems(self) -> None:
         """Warn about names made under older, laxer rules (in the background: it reads every
@@ -161,10 +179,11 @@ class ChatServer:
 
     async def stop(self) -> None:
         """After the WebSockets are closed: stop the parts, committing queued writes."""
-        if self._revalidator is not None:
-            self._revalidator.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._revalidator
+        for task in (self._revalidator, self._mailing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.node.close()
         await self.presence.close()
         await self.store.close()

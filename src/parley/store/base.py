@@ -33,7 +33,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+from parley.model import (
+    Appended,
+    EmailDue,
+    Event,
+    NotifyLevel,
+    Room,
+    RoomKind,
+    RoomView,
+    Session,
+    UnreadState,
+    User,
+)
 from parley.search.query import SearchQuery
 
 #: The room every store has from the start.
@@ -58,6 +69,11 @@ class Conflict(StoreError):
 class Forbidden(StoreError):
     """The change is not allowed for this user (editing someone else's message, a direct
     room with oneself)."""
+
+
+class MentionRefused(Forbidden):
+    """The message mentions more people than allowed, or uses ``@room`` where its writer may
+    not; the message says which, for the writer."""
 
 
 class Archived(Forbidden):
@@ -325,6 +341,64 @@ class Store(ABC):
         event. ``RoomView.unread`` (from :meth:`rooms_for`) counts the same way."""
 
     @abstractmethod
+    async def unread_state(self, room_id: int, user_id: int) -> UnreadState:
+        """The member's read marker, :meth:`unread_count`, and how many of those unread
+        messages mention the user (by name, or ``@room`` by someone else; capped likewise).
+        All zero for a non-member. ``RoomView.mentions`` counts the same way."""
+
+    @abstractmethod
+    async def mentions_of(self, user_id: int, before: int | None, limit: int) -> list[Event]:
+        """Up to ``limit`` messages mentioning the user (by name, or ``@room`` by someone
+        else) in rooms the user is a member of, in their current state (the latest text;
+        never a deleted one), newest first: highest message id (``mid``) first, below
+        ``before`` when given.
+
+        Mentions are parsed when a message is posted or edited, and resolved against the
+        room's members then: ``post_message`` and ``edit_message`` raise
+        :class:`MentionRefused` for more than ``MAX_MENTIONS`` names or an ``@room`` the
+        writer may not use (a room of more than ``SMALL_ROOM`` members: only its creator and
+        admins). An edit's event names the mentions it added and removed; a delete's, those
+        it removed."""
+
+    @abstractmethod
+    async def set_notify(
+        self, room_id: int, user_id: int, level: NotifyLevel, muted_until: int
+    ) -> bool:
+        """Store the member's notification level for the room and the end of its mute (ms
+        since the epoch; 0: not muted); False, storing nothing, for a non-member. Leaving the
+        room forgets them. ``RoomView.notify`` and ``RoomView.muted_until`` show them."""
+
+    # -- email for missed mentions and direct messages -------------------------------------
+
+    @abstractmethod
+    async def set_email(self, user_id: int, address: str | None, notify: bool) -> bool:
+        """Store the user's email address (None: none) and whether they want email for
+        missed mentions and direct messages; False for an unknown user."""
+
+    @abstractmethod
+    async def get_email(self, user_id: int) -> tuple[str | None, bool]:
+        """The user's email address (None: none) and whether they want email."""
+
+    @abstractmethod
+    async def claim_emails(
+        self, *, now: int, due: int, since: int, lease_until: int, limit: int
+    ) -> list[EmailDue]:
+        """Claim up to ``limit`` messages to mail, each (user, message) at most once across
+        every process and restart: mentions of the user and direct messages to them made
+        within ``(since, due]``, still unread and not deleted, in rooms not set to ``none``
+        nor muted at ``now``, for users with an address and email on; then those given back by
+        :meth:`finish_emails` whose retry time came, and claims whose lease (``lease_until``
+        of the claimer) ran out. A retried one that is no longer due is dropped, not
+        returned."""
+
+    @abstractmethod
+    async def finish_emails(
+        self, keys: list[tuple[int, int]], *, sent: bool, now: int, retry_at: int
+    ) -> None:
+        """Record the outcome for (user id, message id) pairs: sent, or to be retried from
+        ``retry_at``."""
+
+    @abstractmethod
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
         """Up to ``limit`` events with ``seq > after``, oldest first."""
 
@@ -401,6 +475,7 @@ __all__ = [
     "Event",
     "Forbidden",
     "LimitReached",
+    "MentionRefused",
     "NotFound",
     "Quota",
     "Room",

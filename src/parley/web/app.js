@@ -8,6 +8,7 @@
 import * as api from "./api.js";
 import { ChatClient } from "./client.js";
 import { el } from "./dom.js";
+import { FaviconBadge, Notifier } from "./notify.js";
 import { AuthView } from "./views/auth.js";
 import { Dialogs } from "./views/dialogs.js";
 import { SearchView } from "./views/search.js";
@@ -84,6 +85,65 @@ const timeline = new TimelineView(store, client, {
   focusComposer: () => composer.focus(),
 });
 
+// -- notifications -------------------------------------------------------------------------------
+
+const favicon = new FaviconBadge();
+sidebar.onTitle = (mentions) => favicon.show(mentions);
+new Notifier(store, { open: (name, seq) => openRoom(name, { reveal: seq }) });
+
+/** The "Enable desktop notifications" control: shown while the browser has not been asked. */
+function renderNotificationsOffer() {
+  const permission = Notifier.permission();
+  // The email control stays; the desktop one goes once the browser was asked.
+  $("enable-notifications").hidden = permission !== "default";
+  $("notifications-state").textContent =
+    permission === "denied" ? "Notifications are blocked for this site in the browser's settings." : "";
+}
+
+$("email-settings").addEventListener("click", () => dialogs.email());
+$("enable-notifications").addEventListener("click", async () => {
+  await Notifier.ask();
+  renderNotificationsOffer();
+});
+
+/** The open room's level and mute, in the member panel. */
+function renderNotifyControls() {
+  const room = shownRoom;
+  $("notify-controls").hidden = !room;
+  if (!room) return;
+  $("notify-level").value = room.notify;
+  const mute = $("notify-mute");
+  mute.querySelector('option[value="until"]')?.remove();
+  if (room.mutedUntil > Date.now()) {
+    const until = new Date(room.mutedUntil).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    mute.append(el("option", { value: "until", text: `Until ${until}` }));
+    mute.value = "until";
+  } else mute.value = "0";
+}
+
+async function changeNotify(level, until) {
+  const room = shownRoom;
+  if (!room) return;
+  try {
+    await client.setNotify(room, level, until);
+  } catch (error) {
+    toast(`Could not change the notifications of #${room.name}: ${error.message}`);
+    renderNotifyControls();
+  }
+}
+
+$("notify-level").addEventListener("change", (event) => {
+  const room = shownRoom;
+  if (room) changeNotify(event.target.value, room.mutedUntil > Date.now() ? room.mutedUntil : 0);
+});
+$("notify-mute").addEventListener("change", (event) => {
+  const room = shownRoom;
+  if (!room || event.target.value === "until") return;
+  const span = Number(event.target.value);
+  changeNotify(room.notify, span ? Date.now() + span : 0);
+});
+store.on("rooms", () => renderNotifyControls());
+
 // -- signing in and out ------------------------------------------------------------------------
 
 async function boot() {
@@ -113,6 +173,7 @@ function startChat(user) {
   $("room-name").textContent = "Connecting…";
   $("room-topic").textContent = "";
   composer.show(null);
+  renderNotificationsOffer();
   layout();
   client.start();
 }
@@ -190,7 +251,7 @@ function hashRoom() {
  * Show a room. The URL's hash follows (a new history entry, unless `replace`), so the back
  * button goes to the previous room and a reload comes back here.
  */
-function openRoom(name, { replace = false, focus = true } = {}) {
+function openRoom(name, { replace = false, focus = true, reveal = 0 } = {}) {
   let room = name ? store.room(name) : undefined;
   if (room && !room.member) room = undefined;
   if (!room) room = store.room("lobby")?.member ? store.room("lobby") : store.memberRooms()[0];
@@ -199,6 +260,7 @@ function openRoom(name, { replace = false, focus = true } = {}) {
     else history.pushState(null, "", `#${room.name}`);
   }
   setSidebar(false);
+  if (reveal) requestAnimationFrame(() => timeline.reveal(reveal));
   if (room === shownRoom && room) return;
   shownRoom = room || null;
   store.active = room ? room.name : null;
@@ -207,6 +269,7 @@ function openRoom(name, { replace = false, focus = true } = {}) {
   roomView.show(shownRoom);
   composer.show(shownRoom);
   sidebar.render();
+  renderNotifyControls();
   if (room && client.connected) client.who(room).catch(() => {});
   if (focus && !NARROW.matches) composer.focus();
 }

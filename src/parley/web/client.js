@@ -156,6 +156,9 @@ export class ChatClient {
       case "unread":
         store.unread(msg);
         break;
+      case "notify":
+        store.notifyLevel(msg);
+        break;
       case "room": {
         if (msg.removed) {
           // The operator deleted the room: it is gone for everyone, with its history.
@@ -201,6 +204,21 @@ export class ChatClient {
   }
 
   // -- rooms ----------------------------------------------------------------------------
+
+  /** My notification level of a room (`until`: muted until then, ms; 0: not muted). Every tab
+   *  of mine follows the `notify` notice that the server sends back. */
+  async setNotify(room, level, until = 0) {
+    await this.conn.request("notify", { room: room.name, level, until });
+  }
+
+  /** My email settings: `{address, notify}`. */
+  async email() {
+    return this.conn.request("email", {});
+  }
+
+  async setEmail(address, notify) {
+    return this.conn.request("email", { address, notify });
+  }
 
   async who(room) {
     const reply = await this.conn.request("who", { room: room.name });
@@ -342,8 +360,9 @@ export class ChatClient {
     const store = this.store;
     const room = store.active ? store.room(store.active) : undefined;
     if (!room || !room.member || !store.viewing) return;
-    if (room.unread) {
+    if (room.unread || room.mentions) {
       room.unread = 0;
+      room.mentions = 0;
       store.emit("rooms");
     }
     if (room.lastSeq > room.readSent && this.conn.send({ type: "read", room: room.name, seq: room.lastSeq })) {

@@ -103,6 +103,33 @@ export function linkify(text) {
   return fragment;
 }
 
+/**
+ * Mark the mentions in a fragment of text (from `linkify`): each `@name` the server listed in
+ * the event's `mentions` becomes a `<span class="mention">`, and `mention me` when it is the
+ * reader (or `@room`). Only the names the server resolved are marked: it decided, not a regex.
+ */
+export function markMentions(fragment, names, isMe) {
+  if (!names || !names.length) return fragment;
+  const escaped = names.map((name) => name.replace(/^@/, "").replace(/[.*+?^${}()|[\]\\-]/g, "\\$&"));
+  const pattern = new RegExp(`@(${escaped.join("|")})(?![A-Za-z0-9_])`, "gi");
+  for (const node of [...fragment.childNodes]) {
+    if (node.nodeType !== Node.TEXT_NODE) continue;
+    const text = node.textContent;
+    const parts = document.createDocumentFragment();
+    let done = 0;
+    for (const match of text.matchAll(pattern)) {
+      if (match.index > done) parts.append(text.slice(done, match.index));
+      const me = match[1].toLowerCase() === "room" || isMe(match[1]);
+      parts.append(el("span", { class: me ? "mention me" : "mention", text: match[0] }));
+      done = match.index + match[0].length;
+    }
+    if (!done) continue;
+    if (done < text.length) parts.append(text.slice(done));
+    node.replaceWith(parts);
+  }
+  return fragment;
+}
+
 /** Show an element's error text (or hide it when `message` is empty), for form fields. */
 export function setFieldError(input, errorNode, message) {
   errorNode.textContent = message || "";

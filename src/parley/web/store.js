@@ -12,6 +12,9 @@ export const TYPING_SHOWN_FOR = 6000; // ms a typing notice stays shown (the ser
 /** Names are case-insensitive on the server ("Alice" is "alice"). */
 export const userKey = (name) => String(name).toLowerCase();
 
+/** How an event's `mentions` names everyone in the room. */
+export const ROOM_MENTION = "@room";
+
 export class Room {
   constructor(info) {
     this.name = info.name;
@@ -20,6 +23,9 @@ export class Room {
     this.member = false;
     this.members = []; // direct rooms: the two users
     this.unread = info.unread || 0;
+    this.mentions = info.mentions || 0; // of the unread, those that mention me
+    this.notify = info.notify || "mentions"; // my notification level: all | mentions | none
+    this.mutedUntil = info.muted_until || 0; // ms since the epoch; 0: not muted
     this.memberList = null; // Map userKey -> name, once `who` answered
     this.typing = new Map(); // userKey -> {name, until}
     this.pending = []; // messages of ours not yet in the timeline: {cid, text, state, error}
@@ -35,6 +41,8 @@ export class Room {
     this.topic = info.topic || "";
     this.member = Boolean(info.member);
     this.archived = Boolean(info.archived); // read-only: the composer is replaced by a note
+    if (info.notify) this.notify = info.notify;
+    if (info.muted_until !== undefined) this.mutedUntil = info.muted_until;
     if (Array.isArray(info.members) && info.members.length) this.members = info.members;
   }
 
@@ -68,6 +76,7 @@ function itemFrom(event) {
     by: event.by ?? null,
     cid: event.cid ?? null,
     previous: event.previous ?? null,
+    mentions: Array.isArray(event.mentions) ? event.mentions : [],
     guest: event.kind === "message" && /^guest-/i.test(event.user || ""),
   };
 }
@@ -157,6 +166,7 @@ export class Store {
         this.emit("timeline", { room, kind: "reset" });
       }
       room.unread = info.unread || 0;
+      room.mentions = info.mentions || 0;
     }
     for (const [name, room] of this.rooms) {
       if (!seen.has(name)) this.rooms.delete(name);
@@ -201,11 +211,13 @@ export class Store {
         // The stream of this room starts after info.seq (the seq of our join, minus one).
         room.reset(info.seq);
         room.unread = 0;
+        room.mentions = 0;
         this.emit("timeline", { room, kind: "reset" });
       }
       if (!info.member) {
         room.pending = [];
         room.unread = 0;
+        room.mentions = 0;
         room.memberList = null;
         if (room.kind !== "public") this.rooms.delete(room.name);
       }
@@ -239,13 +251,18 @@ export class Store {
         if (!this.isMe(event.user) && !event.deleted && event.seq > room.baseline) {
           if (!(this.active === room.name && this.viewing)) {
             room.unread += 1;
+            if (this.mentionsMe(event)) room.mentions += 1;
             this.emit("rooms");
           }
+        }
+        if (!this.isMe(event.user) && event.seq > room.baseline) {
+          this.emit("message", { room, event, mentioned: this.mentionsMe(event) });
         }
         break;
       case "edit":
       case "delete":
         this.change(room, event);
+        this.mentionChange(room, event);
         break;
       case "topic":
         room.topic = event.text || "";
@@ -327,9 +344,11 @@ export class Store {
     if (event.kind === "delete") {
       item.deleted = true;
       item.text = "";
+      item.mentions = [];
     } else if (!item.deleted) {
       item.text = event.text ?? "";
       item.edited = true;
+      item.mentions = Array.isArray(event.mentions) ? event.mentions : [];
     }
     this.emit("timeline", { room, kind: "update", item });
   }
@@ -473,13 +492,58 @@ export class Store {
     const room = this.rooms.get(msg.room);
     if (!room) return;
     room.readSent = Math.max(room.readSent, msg.read);
-    room.unread = this.active === room.name && this.viewing ? 0 : msg.unread;
+    const here = this.active === room.name && this.viewing;
+    room.unread = here ? 0 : msg.unread;
+    room.mentions = here ? 0 : msg.mentions || 0;
+    this.emit("rooms");
+  }
+
+  /** My notification level of a room changed (`notify`, from this tab or another). */
+  notifyLevel(msg) {
+    const room = this.rooms.get(msg.room);
+    if (!room) return;
+    room.notify = msg.level;
+    room.mutedUntil = msg.until || 0;
+    this.emit("rooms");
+  }
+
+  /** Whether a message (or an edit, by what it added) mentions me: by name, or `@room` —
+   *  never my own. The server decided whom it mentions; this only reads it. */
+  mentionsMe(event) {
+    return this.namesMe(event, event.kind === "edit" ? event.mentions_added : event.mentions);
+  }
+
+  /** Whether `names` (a list of an event's, maybe missing) name me or everyone, in an event
+   *  by someone else. */
+  namesMe(event, names) {
+    if (this.isMe(event.user) || !Array.isArray(names)) return false;
+    return names.some((name) => name === ROOM_MENTION || this.isMe(name));
+  }
+
+  /** An edit that added or removed a mention of me, or a delete that retracted one: the
+   *  unread mention count follows (the next `unread` notice or welcome has the exact one). */
+  mentionChange(room, event) {
+    const unreadHere = event.mid !== null && !(this.active === room.name && this.viewing);
+    const item = room.byMid.get(event.mid);
+    const unread = unreadHere && (!item || item.seq > Math.max(room.readSent, room.baseline));
+    if (!unread) return;
+    if (this.namesMe(event, event.mentions_added)) {
+      room.mentions += 1;
+      this.emit("message", { room, event, mentioned: true });
+    }
+    if (this.namesMe(event, event.mentions_removed)) room.mentions = Math.max(0, room.mentions - 1);
     this.emit("rooms");
   }
 
   totalUnread() {
     let total = 0;
     for (const room of this.rooms.values()) if (room.member) total += room.unread;
+    return total;
+  }
+
+  totalMentions() {
+    let total = 0;
+    for (const room of this.rooms.values()) if (room.member) total += room.mentions;
     return total;
   }
 }

@@ -3,7 +3,8 @@
 * ``rooms.py``: create, join, leave, invite, dm, rooms, who, topic
 * ``messages.py``: send, edit, delete, history
 * ``presence.py``: typing, ping
-* ``reading.py``: read
+* ``reading.py``: read, notify, email
+* ``mentions.py``: mentions
 * ``searching.py``: search, and history around a seq
 * ``streaming.py``: resume
 
@@ -20,7 +21,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from parley.chat.commands import messages, presence, reading, rooms, searching, streaming
+from parley.chat.commands import (
+    mentions,
+    messages,
+    presence,
+    reading,
+    rooms,
+    searching,
+    streaming,
+)
 from parley.chat.signed_in import SignedIn
 from parley.protocol import messages as m
 from parley.protocol.errors import ErrorCode, ProtocolError
@@ -44,6 +53,9 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Typing: presence.typing,
     m.Ping: presence.ping,
     m.Read: reading.read,
+    m.Notify: reading.notify,
+    m.Email: reading.email,
+    m.Mentions: mentions.mentions,
     m.Resume: streaming.resume,
 }
 

@@ -15,14 +15,17 @@ from parley.protocol import messages as m
 from parley.protocol.budget import encoded_size, fitting
 from parley.protocol.codec import event_message
 from parley.protocol.errors import ErrorCode, ProtocolError
-from parley.store.base import Archived, Forbidden, NotFound
+from parley.store.base import Archived, Forbidden, MentionRefused, NotFound
 
 
 async def send(ctx: SignedIn, command: m.Send) -> None:
     room = ctx.rooms.require(command.room)
-    appended = await ctx.store.post_message(
-        room.id, ctx.user_id, ctx.user.name, command.text, command.cid
-    )
+    try:
+        appended = await ctx.store.post_message(
+            room.id, ctx.user_id, ctx.user.name, command.text, command.cid
+        )
+    except MentionRefused as refused:  # says what to change: @room, or too many names
+        raise ProtocolError(ErrorCode.FORBIDDEN, str(refused)) from None
     event = appended.event
     if appended.duplicate and event.room_id != room.id:
         raise ProtocolError(
@@ -85,6 +88,8 @@ async def _change(room: Room, mid: int, change: Callable[[], Awaitable[Event]]) 
         ) from None
     except Archived:
         raise  # worded by chat/errors.py: the room is read-only for everyone
+    except MentionRefused as refused:
+        raise ProtocolError(ErrorCode.FORBIDDEN, str(refused)) from None
     except Forbidden:
         raise ProtocolError(ErrorCode.FORBIDDEN, "only its author can change a message") from None
 

@@ -35,7 +35,21 @@ from dataclasses import dataclass
 from typing import Final
 
 from parley.clock import now_ms
-from parley.model import Appended, Event, EventKind, Room, RoomKind, RoomView, Session, User
+from parley.model import (
+    Appended,
+    Event,
+    EventKind,
+    NotifyLevel,
+    Room,
+    RoomKind,
+    RoomView,
+    Session,
+    UnreadState,
+    User,
+)
+from parley.protocol.mentions import Mentioned, find_mentions
+from parley.protocol.mentions import join as join_names
+from parley.protocol.mentions import split as split_names
 from parley.store.base import (
     LOBBY,
     UNREAD_CAP,
@@ -43,12 +57,22 @@ from parley.store.base import (
     Conflict,
     Forbidden,
     LimitReached,
+    MentionRefused,
     NotFound,
     Quota,
     RoomQuotas,
     direct_room_name,
 )
 from parley.store.sql.engine import Connection, Row, lock_transaction
+from parley.store.sql.mention_ops import (
+    EVERYONE,
+    UNREAD_MENTIONS_SQL,
+    Mentions,
+    changes,
+    resolve_mentions,
+    store_rows,
+    unread_mentions,
+)
 
 #: The transaction lock (:func:`lock_transaction`) under which the first account is made the
 #: admin: "parley" and a number (one 64-bit key space per PostgreSQL database).
@@ -111,6 +135,9 @@ def event(row: Row, room_name: str) -> Event:
         by=None if kind is EventKind.RENAME else row["invited_by"],
         cid=row["cid"],
         previous=row["invited_by"] if kind is EventKind.RENAME else None,
+        mentions=split_names(row["mentions"]),
+        mentions_added=split_names(row["mentions_added"]),
+        mentions_removed=split_names(row["mentions_removed"]),
     )
 
 
@@ -503,11 +530,15 @@ async def _room_views(
         "   WHERE e.room_id = m.room_id AND e.seq > m.last_read_seq"
         "   AND e.kind = 'message' AND NOT e.deleted"
         "   AND (e.user_id IS NULL OR e.user_id <> m.user_id) LIMIT ?) AS capped)"
-        f" END AS unread, CASE WHEN r.kind = 'direct' THEN {members} END AS members"
+        f" END AS unread, CASE WHEN r.kind = 'direct' THEN {members} END AS members,"
+        f" CASE WHEN m.user_id IS NULL THEN 0 ELSE {UNREAD_MENTIONS_SQL} END AS mentions,"
+        " m.notify_level, COALESCE(m.muted_until, 0) AS muted_until"
         f" FROM rooms AS r {'' if inner else 'LEFT '}JOIN memberships AS m"
         " ON m.room_id = r.id AND m.user_id = ?"
         f" WHERE NOT r.deleted AND {where}"
         " ORDER BY r.name_key, r.name" + (" LIMIT ?" if limit is not None else ""),
+        UNREAD_CAP,
+        UNREAD_CAP,
         UNREAD_CAP,
         user_id,
         *args,
@@ -520,9 +551,72 @@ async def _room_views(
             last_read_seq=row["last_read_seq"],
             unread=row["unread"],
             members=conn.engine.names(row["members"]),
+            mentions=min(row["mentions"], UNREAD_CAP),
+            notify=NotifyLevel(row["notify_level"] or NotifyLevel.MENTIONS),
+            muted_until=row["muted_until"],
         )
         for row in rows
     ]
+
+
+async def unread_state(conn: Connection, room_id: int, user_id: int) -> UnreadState:
+    """The member's read marker, unread count and unread mentions, as one snapshot where the
+    engine reads in one (a read transaction on SQLite)."""
+    marker = await conn.fetchval(
+        "SELECT last_read_seq FROM memberships WHERE room_id = ? AND user_id = ?",
+        room_id,
+        user_id,
+    )
+    return UnreadState(
+        read=marker or 0,
+        unread=await unread_count(conn, room_id, user_id),
+        mentions=await unread_mentions(conn, room_id, user_id),
+    )
+
+
+async def mentions_of(
+    conn: Connection, user_id: int, before: int | None, limit: int
+) -> list[Event]:
+    """Up to ``limit`` messages that mention the user (by name, or ``@room`` by someone
+    else), in rooms the user is a member of, in their current state, newest (highest message
+    id) first, with message ids below ``before``. Deleted messages have no mention rows."""
+    if limit <= 0:
+        return []
+    rows = await conn.fetch(
+        "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
+        " e.edited, e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added,"
+        " e.mentions_removed, r.name AS room_name"
+        " FROM mentions AS x"
+        " JOIN memberships AS m ON m.room_id = x.room_id AND m.user_id = ?"
+        " JOIN events AS e ON e.id = x.message_id"
+        " JOIN rooms AS r ON r.id = x.room_id"
+        " WHERE (x.user_id = ? OR (x.user_id = ? AND (x.author_id IS NULL OR x.author_id <> ?)))"
+        " AND x.message_id < ? AND NOT e.deleted AND NOT r.deleted"
+        " ORDER BY x.message_id DESC LIMIT ?",
+        user_id,
+        user_id,
+        EVERYONE,
+        user_id,
+        before if before is not None else 2**62,
+        limit,
+    )
+    return [event(row, row["room_name"]) for row in rows]
+
+
+async def set_notify(
+    conn: Connection, room_id: int, user_id: int, level: NotifyLevel, muted_until: int
+) -> bool:
+    """Set the member's notification level and mute end (0: not muted) for the room; False
+    for a non-member (nothing stored)."""
+    found = await conn.fetchval(
+        "UPDATE memberships SET notify_level = ?, muted_until = ?"
+        " WHERE room_id = ? AND user_id = ? RETURNING 1",
+        level.value,
+        muted_until or None,
+        room_id,
+        user_id,
+    )
+    return found is not None
 
 
 # -- events --------------------------------------------------------------------------------
@@ -540,6 +634,7 @@ async def _append(
     invited_by: str | None = None,
     cid: str | None = None,
     archived_too: bool = False,
+    mentions: Mentions | None = None,
 ) -> Event:
     """Insert the room's next event. Raises :class:`NotFound` for an unknown room, and
     :class:`Archived` for an archived one unless ``archived_too`` (a leave, an unarchive).
@@ -547,7 +642,20 @@ async def _append(
     Where the engine allows it, one statement: the counter's ``UPDATE`` (which locks the
     room's row until the transaction ends, on PostgreSQL) feeds the ``INSERT``; one round trip.
     """
-    values = (kind.value, user_id, author, now_ms(), mid, text, invited_by, cid)
+    names = mentions or Mentions()
+    values = (
+        kind.value,
+        user_id,
+        author,
+        now_ms(),
+        mid,
+        text,
+        invited_by,
+        cid,
+        join_names(names.current),
+        join_names(names.added),
+        join_names(names.removed),
+    )
     if conn.engine.writable_cte:
         row = await conn.fetchrow(
             "WITH counter AS ("
@@ -555,12 +663,14 @@ async def _append(
             " WHERE id = ? AND NOT deleted AND (NOT archived OR ?)"
             " RETURNING id, last_seq, name)"
             " INSERT INTO events"
-            " (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid)"
+            " (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"
+            " mentions, mentions_added, mentions_removed)"
             " SELECT id, last_seq, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),"
             " CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT),"
-            " CAST(? AS TEXT) FROM counter"
+            " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM counter"
             " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
-            " invited_by, cid, (SELECT name FROM counter) AS room_name",
+            " invited_by, cid, mentions, mentions_added, mentions_removed,"
+            " (SELECT name FROM counter) AS room_name",
             room_id,
             archived_too,
             *values,
@@ -578,10 +688,11 @@ async def _append(
     if counter is None:
         raise await _not_appendable(conn, room_id)
     row = await conn.fetchrow(
-        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"
+        " mentions, mentions_added, mentions_removed)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
-        " invited_by, cid",
+        " invited_by, cid, mentions, mentions_added, mentions_removed",
         room_id,
         counter["last_seq"],
         *values,
@@ -689,7 +800,9 @@ async def post_message(
     author: str,
     text: str,
     cid: str | None,
+    mentioned: Mentioned | None = None,
 ) -> Appended:
+    """``mentioned``: the text's mentions if the caller parsed them already."""
     if user_id is None:
         cid = None  # guests have no cid scope
     else:
@@ -698,9 +811,21 @@ async def post_message(
         original = await message_by_cid(conn, user_id, cid)
         if original is not None:
             return Appended(original, duplicate=True)
+    if mentioned is None:
+        mentioned = find_mentions(text)
+    found = await resolve_mentions(conn, room_id, mentioned, writer_id=user_id, author_id=user_id)
     posted = await _append(
-        conn, room_id, EventKind.MESSAGE, user_id=user_id, author=author, text=text, cid=cid
+        conn,
+        room_id,
+        EventKind.MESSAGE,
+        user_id=user_id,
+        author=author,
+        text=text,
+        cid=cid,
+        mentions=Mentions(found.names),
     )
+    if found.user_ids:
+        await store_rows(conn, posted, user_id, found)
     return Appended(posted, duplicate=False)
 
 
@@ -713,6 +838,8 @@ class Post:
     author: str
     text: str
     cid: str | None
+    #: The text's mentions (None: it has none), resolved in the batch's transaction.
+    mentioned: Mentioned | None = None
 
 
 async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
@@ -725,7 +852,23 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
     message ids are the rows' ids, and a multi-row insert takes consecutive ids ending at
     ``last_insert_rowid()`` only because the store is the only writer and holds the
     database's write lock.
+
+    Mentions are resolved against each room's members before the insert, stored with the
+    row, and their ``mentions`` rows added after it. A refused one (:class:`MentionRefused`)
+    raises :class:`NotFound` here, so that the batch takes the one-by-one path too, where that
+    post alone fails, with its own error.
     """
+    try:
+        found = [
+            None
+            if post.mentioned is None
+            else await resolve_mentions(
+                conn, post.room_id, post.mentioned, writer_id=post.user_id, author_id=post.user_id
+            )
+            for post in posts
+        ]
+    except MentionRefused as refused:
+        raise NotFound("a post of the batch is refused: store them one by one") from refused
     per_room: dict[int, int] = {}
     for post in posts:
         per_room[post.room_id] = per_room.get(post.room_id, 0) + 1
@@ -747,18 +890,19 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
         names[counter["id"]] = counter["name"]
     ts = now_ms()
     rows = []
-    for post in posts:
+    for post, mentions in zip(posts, found, strict=True):
         seq = next_seq[post.room_id]
         next_seq[post.room_id] = seq + 1
-        rows.append((post.room_id, seq, post.user_id, post.author, ts, post.text, post.cid))
+        stored = join_names(mentions.names) if mentions is not None else None
+        rows.append((post.room_id, seq, post.user_id, post.author, ts, post.text, post.cid, stored))
     await conn.executemany(
-        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, text, cid)"
-        " VALUES (?, ?, 'message', ?, ?, ?, ?, ?)",
+        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, text, cid, mentions)"
+        " VALUES (?, ?, 'message', ?, ?, ?, ?, ?, ?)",
         rows,
     )
     last_id: int = await conn.fetchval("SELECT last_insert_rowid()")
     first_id = last_id - len(rows) + 1
-    return [
+    appended = [
         Appended(
             Event(
                 room=names[room_id],
@@ -771,17 +915,23 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
                 mid=first_id + index,
                 text=text,
                 cid=cid,
+                mentions=split_names(mentions),
             ),
             duplicate=False,
         )
-        for index, (room_id, seq, user_id, author, ts, text, cid) in enumerate(rows)
+        for index, (room_id, seq, user_id, author, ts, text, cid, mentions) in enumerate(rows)
     ]
+    for done, mentions in zip(appended, found, strict=True):
+        if mentions is not None and mentions.user_ids:
+            await store_rows(conn, done.event, done.event.user_id, mentions)
+    return appended
 
 
 async def message_by_cid(conn: Connection, user_id: int | None, cid: str) -> Event | None:
     row = await conn.fetchrow(
         "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
-        " e.deleted, e.invited_by, e.cid, r.name AS room_name"
+        " e.deleted, e.invited_by, e.cid, e.mentions,"
+        " e.mentions_added, e.mentions_removed, r.name AS room_name"
         " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
         " WHERE e.user_id = ? AND e.cid = ? AND e.kind = 'message'",
         user_id,
@@ -792,8 +942,9 @@ async def message_by_cid(conn: Connection, user_id: int | None, cid: str) -> Eve
 
 async def _check_may_change(
     conn: Connection, room_id: int, user_id: int, mid: int, any_author: bool
-) -> None:
-    """Raise unless ``user_id`` may edit or delete message ``mid`` of the room.
+) -> Row:
+    """Raise unless ``user_id`` may edit or delete message ``mid`` of the room; return the
+    message's ``user_id``, ``seq`` and ``mentions``.
 
     The room's row is locked first: no other transaction can delete or change the message
     between this check and the change.
@@ -802,7 +953,8 @@ async def _check_may_change(
         raise NotFound(f"no room {room_id}")
     await require_user(conn, user_id)
     row = await conn.fetchrow(
-        "SELECT user_id, deleted FROM events WHERE id = ? AND room_id = ? AND kind = 'message'",
+        "SELECT user_id, seq, deleted, mentions FROM events"
+        " WHERE id = ? AND room_id = ? AND kind = 'message'",
         mid,
         room_id,
     )
@@ -810,6 +962,7 @@ async def _check_may_change(
         raise NotFound(f"no message {mid} in room {room_id}")
     if row["user_id"] != user_id and not any_author:
         raise Forbidden("only its author may change this message")
+    return row
 
 
 async def edit_message(
@@ -821,29 +974,70 @@ async def edit_message(
     text: str,
     any_author: bool,
 ) -> Event:
-    await _check_may_change(conn, room_id, user_id, mid, any_author)
-    edited = await _append(
-        conn, room_id, EventKind.EDIT, user_id=user_id, author=author, mid=mid, text=text
+    message = await _check_may_change(conn, room_id, user_id, mid, any_author)
+    # Mentions follow the message's current state: re-resolved from the new text, the
+    # author's rights deciding nothing (the editor's do: an admin may add @room).
+    found = await resolve_mentions(
+        conn, room_id, find_mentions(text), writer_id=user_id, author_id=message["user_id"]
     )
-    await conn.execute("UPDATE events SET text = ?, edited = TRUE WHERE id = ?", text, mid)
+    changed = changes(split_names(message["mentions"]), found.names)
+    edited = await _append(
+        conn,
+        room_id,
+        EventKind.EDIT,
+        user_id=user_id,
+        author=author,
+        mid=mid,
+        text=text,
+        mentions=changed,
+    )
+    await conn.execute(
+        "UPDATE events SET text = ?, edited = TRUE, mentions = ? WHERE id = ?",
+        text,
+        join_names(found.names),
+        mid,
+    )
+    if changed.added or changed.removed:
+        target = Event(
+            room=edited.room,
+            room_id=room_id,
+            seq=message["seq"],
+            kind=EventKind.MESSAGE,
+            user=author,
+            user_id=message["user_id"],
+            ts=edited.ts,
+            mid=mid,
+        )
+        await store_rows(conn, target, message["user_id"], found)
     return edited
 
 
 async def delete_message(
     conn: Connection, room_id: int, user_id: int, author: str, mid: int, any_author: bool
 ) -> Event:
-    await _check_may_change(conn, room_id, user_id, mid, any_author)
+    message = await _check_may_change(conn, room_id, user_id, mid, any_author)
+    # The delete retracts the message's mentions: the event names them (clients lower their
+    # counts), and their rows go.
     deleted = await _append(
-        conn, room_id, EventKind.DELETE, user_id=user_id, author=author, mid=mid
+        conn,
+        room_id,
+        EventKind.DELETE,
+        user_id=user_id,
+        author=author,
+        mid=mid,
+        mentions=Mentions(removed=split_names(message["mentions"])),
     )
-    # The text is removed from the database, not just hidden: from the message and its edits.
+    # The text is removed from the database, not just hidden: from the message and its edits,
+    # and with it what they said of mentions.
     await conn.execute(
-        "UPDATE events SET text = '', deleted = (id = ?)"
+        "UPDATE events SET text = '', deleted = (id = ?), mentions = NULL,"
+        " mentions_added = NULL, mentions_removed = NULL"
         " WHERE id = ? OR (mid = ? AND kind = 'edit')",
         mid,
         mid,
         mid,
     )
+    await conn.execute("DELETE FROM mentions WHERE message_id = ?", mid)
     return deleted
 
 
@@ -852,7 +1046,8 @@ async def events_after(conn: Connection, room_id: int, after: int, limit: int) -
         return []
     rows = await conn.fetch(
         "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
-        " e.deleted, e.invited_by, e.cid, r.name AS room_name"
+        " e.deleted, e.invited_by, e.cid, e.mentions,"
+        " e.mentions_added, e.mentions_removed, r.name AS room_name"
         " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
         " WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?",
         room_id,
@@ -872,7 +1067,8 @@ async def events_before(
     if before is None:
         rows = await conn.fetch(
             "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
-            " e.edited, e.deleted, e.invited_by, e.cid, r.name AS room_name"
+            " e.edited, e.deleted, e.invited_by, e.cid, e.mentions,"
+            " e.mentions_added, e.mentions_removed, r.name AS room_name"
             " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
             " WHERE e.room_id = ? ORDER BY e.seq DESC LIMIT ?",
             room_id,
@@ -881,7 +1077,8 @@ async def events_before(
     else:
         rows = await conn.fetch(
             "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
-            " e.edited, e.deleted, e.invited_by, e.cid, r.name AS room_name"
+            " e.edited, e.deleted, e.invited_by, e.cid, e.mentions,"
+            " e.mentions_added, e.mentions_removed, r.name AS room_name"
             " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
             " WHERE e.room_id = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?",
             room_id,
@@ -960,6 +1157,7 @@ async def delete_room(conn: Connection, room_id: int) -> list[int]:
         raise Forbidden("the lobby cannot be deleted: everyone starts there")
     members = await conn.fetch("SELECT user_id FROM memberships WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM memberships WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM mentions WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM events WHERE room_id = ?", room_id)
     # The row stays, empty and nameless, so that its id is never another room's (see 0003).
     await conn.execute(

@@ -13,11 +13,23 @@ from abc import abstractmethod
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from parley.model import Appended, Event, Room, RoomKind, RoomView, Session, User
+from parley.model import (
+    Appended,
+    EmailDue,
+    Event,
+    NotifyLevel,
+    Room,
+    RoomKind,
+    RoomView,
+    Session,
+    UnreadState,
+    User,
+)
+from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
+from parley.store.sql import email_ops, search
 from parley.store.sql import operations as ops
-from parley.store.sql import search
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
 
@@ -175,10 +187,12 @@ class SQLStore(Store):
     ) -> Appended:
         if user_id is None:
             cid = None  # guests have no cid scope
+        found = find_mentions(text)
+        mentioned = found if found.names or found.room else None
         return await self._write(
-            lambda conn: ops.post_message(conn, room_id, user_id, author, text, cid),
+            lambda conn: ops.post_message(conn, room_id, user_id, author, text, cid, mentioned),
             (room_id, ""),
-            ops.Post(room_id, user_id, author, text, cid),
+            ops.Post(room_id, user_id, author, text, cid, mentioned),
         )
 
     async def edit_message(
@@ -224,6 +238,38 @@ class SQLStore(Store):
         return await self._write(
             lambda conn: ops.mark_read(conn, room_id, user_id, seq), (room_id, "")
         )
+
+    async def unread_state(self, room_id: int, user_id: int) -> UnreadState:
+        return await self._read(lambda conn: ops.unread_state(conn, room_id, user_id))
+
+    async def mentions_of(self, user_id: int, before: int | None, limit: int) -> list[Event]:
+        return await self._read(lambda conn: ops.mentions_of(conn, user_id, before, limit))
+
+    async def set_notify(
+        self, room_id: int, user_id: int, level: NotifyLevel, muted_until: int
+    ) -> bool:
+        return await self._write(
+            lambda conn: ops.set_notify(conn, room_id, user_id, level, muted_until),
+            (room_id, ""),
+        )
+
+    async def set_email(self, user_id: int, address: str | None, notify: bool) -> bool:
+        return await self._write(lambda conn: email_ops.set_email(conn, user_id, address, notify))
+
+    async def get_email(self, user_id: int) -> tuple[str | None, bool]:
+        return await self._read(lambda conn: email_ops.get_email(conn, user_id))
+
+    async def claim_emails(
+        self, *, now: int, due: int, since: int, lease_until: int, limit: int
+    ) -> list[EmailDue]:
+        return await self._write(
+            lambda conn: email_ops.claim_emails(conn, now, due, since, lease_until, limit)
+        )
+
+    async def finish_emails(
+        self, keys: list[tuple[int, int]], *, sent: bool, now: int, retry_at: int
+    ) -> None:
+        await self._write(lambda conn: email_ops.finish_emails(conn, keys, sent, now, retry_at))
 
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
         return await self._read(lambda conn: ops.events_after(conn, room_id, after, limit))

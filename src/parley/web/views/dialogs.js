@@ -32,6 +32,7 @@ export class Dialogs {
     this.setupDm();
     this.setupInvite();
     this.setupTopic();
+    this.setupEmail();
   }
 
   closeAll() {
@@ -302,6 +303,44 @@ export class Dialogs {
     } finally {
       button.disabled = false;
     }
+  }
+
+  // -- email ---------------------------------------------------------------------------------------
+
+  setupEmail() {
+    this.emailDialog = $("email-dialog");
+    this.emailAddress = $("email-address");
+    this.emailNotify = $("email-notify");
+    this.emailError = $("email-error");
+    $("email-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = event.submitter || event.target.querySelector("[type=submit]");
+      button.disabled = true;
+      try {
+        await this.client.setEmail(this.emailAddress.value.trim(), this.emailNotify.checked);
+        this.emailDialog.close();
+        this.nav.toast("Email notifications saved.", "info");
+      } catch (error) {
+        const message = error.code === "bad_request" ? "That is not an email address Parley can use." : sentence(error.message);
+        setFieldError(this.emailAddress, this.emailError, message);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  async email() {
+    setFieldError(this.emailAddress, this.emailError, "");
+    try {
+      const settings = await this.client.email();
+      this.emailAddress.value = settings.address;
+      this.emailNotify.checked = settings.notify;
+    } catch (error) {
+      this.nav.toast(`Could not read your email settings: ${error.message}`);
+      return;
+    }
+    this.emailDialog.showModal();
+    this.emailAddress.focus();
   }
 
   // -- topic ---------------------------------------------------------------------------------------

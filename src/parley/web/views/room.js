@@ -130,12 +130,22 @@ export class ComposerView {
       if (this.room) this.room.draft = this.input.value;
       if (this.input.value.trim()) this.actions.onTyping(this.room);
       this.autosize();
+      this.suggest();
     });
+    this.input.addEventListener("blur", () => this.closeSuggestions());
+    // `@` suggests the room's members (and @room): a listbox under the text, picked with Tab,
+    // Enter or a click; Escape closes it.
+    this.suggestions = el("ul", { id: "mention-suggestions", class: "mention-suggestions", role: "listbox", "aria-label": "Mention someone" });
+    this.suggestions.hidden = true;
+    this.form.querySelector(".composer-box").append(this.suggestions);
+    this.picks = [];
+    this.picked = 0;
     store.on("typing", ({ room }) => room === this.room && this.renderTyping());
   }
 
   show(room) {
     if (this.room) this.room.draft = this.input.value;
+    this.closeSuggestions?.();
     this.room = room || null;
     this.form.hidden = !this.room;
     if (!this.room) return;
@@ -150,6 +160,25 @@ export class ComposerView {
   }
 
   keydown(event) {
+    if (this.picks.length && !event.isComposing) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        this.picked = (this.picked + step + this.picks.length) % this.picks.length;
+        this.renderSuggestions();
+        return;
+      }
+      if (event.key === "Tab" || (event.key === "Enter" && !event.shiftKey)) {
+        event.preventDefault();
+        this.complete(this.picks[this.picked]);
+        return;
+      }
+      if (event.key === "Escape") {
+        event.preventDefault();
+        this.closeSuggestions();
+        return;
+      }
+    }
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
       // Enter sends; Shift+Enter falls through and inserts a new line.
       event.preventDefault();
@@ -171,6 +200,71 @@ export class ComposerView {
 
   focus() {
     if (!this.form.hidden) this.input.focus({ preventScroll: true });
+  }
+
+  /** The `@word` being typed just before the caret, or null. */
+  mentionAtCaret() {
+    const before = this.input.value.slice(0, this.input.selectionStart);
+    const match = /(^|[\s([{"'])@([A-Za-z0-9_.-]{0,32})$/.exec(before);
+    return match ? { start: before.length - match[2].length - 1, prefix: match[2] } : null;
+  }
+
+  suggest() {
+    const room = this.room;
+    const at = room ? this.mentionAtCaret() : null;
+    if (!at) return this.closeSuggestions();
+    let names;
+    if (room.memberList) names = [...room.memberList.values()];
+    else names = room.kind === "direct" ? room.members : [];
+    const prefix = at.prefix.toLowerCase();
+    const picks = names.filter((name) => !this.store.isMe(name) && name.toLowerCase().startsWith(prefix));
+    picks.sort((a, b) => a.localeCompare(b, undefined, { sensitivity: "base" }));
+    if ("room".startsWith(prefix)) picks.push("room");
+    this.picks = picks.slice(0, 8);
+    this.picked = 0;
+    this.renderSuggestions();
+  }
+
+  renderSuggestions() {
+    this.suggestions.hidden = !this.picks.length;
+    this.input.setAttribute("aria-expanded", this.picks.length ? "true" : "false");
+    this.suggestions.replaceChildren(
+      ...this.picks.map((name, index) =>
+        el("li", {
+          role: "option",
+          class: index === this.picked ? "suggestion picked" : "suggestion",
+          "aria-selected": index === this.picked ? "true" : "false",
+          "data-name": name,
+          text: name === "room" ? "@room — everyone here" : `@${name}`,
+          // mousedown, not click: the textarea must not lose the caret first.
+          onmousedown: (event) => {
+            event.preventDefault();
+            this.complete(name);
+          },
+        }),
+      ),
+    );
+  }
+
+  complete(name) {
+    const at = this.mentionAtCaret();
+    if (!at) return this.closeSuggestions();
+    const value = this.input.value;
+    const caret = this.input.selectionStart;
+    const inserted = `@${name} `;
+    this.input.value = value.slice(0, at.start) + inserted + value.slice(caret);
+    const position = at.start + inserted.length;
+    this.input.setSelectionRange(position, position);
+    if (this.room) this.room.draft = this.input.value;
+    this.closeSuggestions();
+    this.autosize();
+  }
+
+  closeSuggestions() {
+    this.picks = [];
+    this.suggestions.hidden = true;
+    this.suggestions.replaceChildren();
+    this.input.setAttribute("aria-expanded", "false");
   }
 
   autosize() {

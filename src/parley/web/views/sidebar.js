@@ -40,7 +40,11 @@ export class SidebarView {
     this.total.textContent = total > 99 ? "99+" : total > 0 ? String(total) : "new";
     const active = store.active ? store.room(store.active) : undefined;
     const where = active ? (active.kind === "direct" ? store.title(active) : `#${active.name}`) : "";
-    document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Parley`;
+    // The title counts mentions apart: "(@2) (5) #dev · Parley".
+    const mentions = store.totalMentions();
+    const counts = `${mentions ? `(@${mentions}) ` : ""}${total ? `(${total}) ` : ""}`;
+    document.title = `${counts}${where ? `${where} · ` : ""}Parley`;
+    this.onTitle?.(mentions, total);
   }
 
   entry(room) {
@@ -59,11 +63,14 @@ export class SidebarView {
     }
     // The badge: the unread count; for a room someone just added us to, "new" until a message
     // comes (what was said before we came is not unread) or we open it.
+    // Mentions of me get a badge of their own ("@2"), drawn apart from the plain count.
     let badge = "";
     let news = "";
+    const mentions = !active && room.mentions > 0 ? (room.mentions > 99 ? "99+" : String(room.mentions)) : "";
+    if (mentions) news = `, ${room.mentions} mentioning you`;
     if (!active && room.unread > 0) {
       badge = room.unread > 99 ? "99+" : String(room.unread);
-      news = `, ${room.unread} unread`;
+      news += `, ${room.unread} unread`;
     } else if (!active && room.invitedBy) {
       badge = "new";
       news = ", new";
@@ -81,6 +88,7 @@ export class SidebarView {
       },
       mark,
       el("span", { class: "room-link-name", text: title }),
+      mentions ? el("span", { class: "badge mention-badge", "aria-hidden": "true", text: `@${mentions}` }) : null,
       badge ? el("span", { class: "badge", "aria-hidden": "true", text: badge }) : null,
     );
     return el("li", {}, link);

@@ -5,7 +5,7 @@
 // live events append a node, edits replace one, and loading history rebuilds the list from the
 // cached nodes while keeping the same message under the user's eyes.
 
-import { el, icon, linkify } from "../dom.js";
+import { el, icon, linkify, markMentions } from "../dom.js";
 import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
@@ -193,6 +193,15 @@ export class TimelineView {
     }
   }
 
+  /** Scroll to the message of `seq` and flash it (a notification was clicked). */
+  reveal(seq) {
+    const node = this.list.querySelector(`[data-seq="${Number(seq)}"]`);
+    if (!node) return;
+    node.scrollIntoView({ block: "center" });
+    node.classList.add("flash");
+    setTimeout(() => node.classList.remove("flash"), 2000);
+  }
+
   update(item) {
     const old = this.nodes.get(item);
     if (!old) return;
@@ -262,7 +271,8 @@ export class TimelineView {
   messageNode(item) {
     const mine = this.store.isMe(item.user);
     // My messages can be focused (tabindex -1): on a touch screen, a tap shows their actions.
-    const node = el("li", { class: mine ? "msg mine" : "msg", "data-seq": item.seq, tabindex: mine || this.store.admin ? "-1" : null });
+    const toMe = !mine && !item.deleted && this.store.mentionsMe({ kind: "message", user: item.user, mentions: item.mentions });
+    const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: mine || this.store.admin ? "-1" : null });
     // The gutter is as wide as an avatar: "10:47 PM" did not fit and ran into the text.
     node.append(avatar(item.user), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
     const head = el(
@@ -293,7 +303,7 @@ export class TimelineView {
   body(item) {
     if (item.deleted) return el("div", { class: "msg-body" }, el("p", { class: "text deleted", text: "This message was deleted." }));
     const text = el("p", { class: "text" });
-    text.append(linkify(item.text));
+    text.append(markMentions(linkify(item.text), item.mentions, (name) => this.store.isMe(name)));
     return el("div", { class: "msg-body" }, text, item.edited ? el("span", { class: "edited", title: "This message was edited", text: "(edited)" }) : null);
   }
 
