@@ -51,6 +51,8 @@ def test_a_cross_origin_page_cannot_open_a_signed_in_websocket(
         result = page.evaluate(OPEN_SOCKET, ws_url)
         assert result["opened"] is False  # ... and the server refuses it all the same
         assert result["code"] == 1006
+        # The log line may reach the test's reader a moment after the browser saw the refusal.
+        server.wait_for_count("refused a cross-origin WebSocket", 1)
         assert server.count("refused a cross-origin WebSocket") == 1
     finally:
         context.close()

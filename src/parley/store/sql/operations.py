@@ -114,6 +114,13 @@ def room(row: Row) -> Room:
     )
 
 
+#: The ``events`` columns :func:`event` reads, for a query over ``events AS e``.
+EVENT_COLUMNS = (
+    "e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
+    " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed"
+)
+
+
 def event(row: Row, room_name: str) -> Event:
     """An ``events`` row as an :class:`Event`; a message's row holds its current state."""
     kind = EventKind(row["kind"])

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from parley.search.query import SearchQuery, words_of
 from parley.store.base import SearchPage
 from parley.store.sql.engine import Connection
-from parley.store.sql.operations import event
+from parley.store.sql.operations import EVENT_COLUMNS, event
 
 #: The ``has:link`` condition: the words the index must hold, then the text itself.
 _LINK_WORDS = ("http", "https")
@@ -134,8 +134,7 @@ async def search(
     args: list[object] = []
     if conn.engine.text_search == "fts5":
         sql = (
-            "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
-            " e.edited, e.deleted, e.invited_by, e.cid, r.name AS room_name"
+            f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608 (a constant)
             " FROM events_fts AS f JOIN events AS e ON e.id = f.rowid"
             " JOIN rooms AS r ON r.id = e.room_id"
             " WHERE events_fts MATCH ?"
@@ -151,8 +150,7 @@ async def search(
         if rooms is not None:
             matched += f" & ({rooms})"
         sql = (
-            "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
-            " e.edited, e.deleted, e.invited_by, e.cid, r.name AS room_name"
+            f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608 (a constant)
             " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
             " WHERE e.search @@ to_tsquery('parley_search', ?)"
         )
