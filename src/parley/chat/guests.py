@@ -100,6 +100,20 @@ class Guests:
         self._guests[conn] = guest
         log.info("Client connected")
         guest.ready = asyncio.create_task(self.node.add_guest(conn))
+        guest.ready.add_done_callback(lambda task: self._added(conn, task))
+
+    def _added(self, conn: Peer, task: asyncio.Task[None]) -> None:
+        """Joining the lobby's feed failed (the store went away, e.g. at shutdown): the guest
+        is told to come back later, as when a message cannot be stored, and the failure is
+        retrieved here even for a guest that never sends (no orphaned task exception)."""
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        if isinstance(error, StoreError):
+            log.warning("could not add a guest to the lobby (%s); closing that guest", error)
+            conn.close(CloseCode.TRY_AGAIN_LATER, "the server cannot store messages now")
+        else:
+            log.error("could not add a guest to the lobby", exc_info=error)
+            conn.close(CloseCode.INTERNAL_ERROR, "internal error")
 
     def on_text(self, conn: Peer, text: str) -> None:
         guest = self._guests.get(conn)
@@ -156,8 +170,8 @@ class Guests:
     async def _post(self, conn: Peer, guest: _Guest, text: str, size: int) -> None:
         try:
             assert guest.ready is not None
-            await asyncio.shield(guest.ready)
             try:
+                await asyncio.shield(guest.ready)  # its failure is handled by _added
                 appended = await self.node.store.post_message(
                     self.node.lobby_id, None, guest.name, text
                 )
