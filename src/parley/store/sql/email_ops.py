@@ -21,6 +21,7 @@ from __future__ import annotations
 from parley.model import EmailDue, Event, EventKind
 from parley.protocol.mentions import split as split_names
 from parley.store.sql.engine import Connection, Row
+from parley.store.sql.operations import EVENT_COLUMNS
 
 #: Conditions on ``m`` (membership), ``u`` (user), ``e`` (the message) for "missed".
 _MISSED = (
@@ -110,9 +111,7 @@ async def _still_missed(conn: Connection, user_id: int, message_id: int, now: in
     """The message and its reader, if the message is still to be mailed: the same rules as
     the scan (a mention that an edit removed counts no longer; a direct message does)."""
     return await conn.fetchrow(
-        "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"  # noqa: S608
-        " e.edited, e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added,"
-        " e.mentions_removed, r.name AS room_name, u.name AS user_name, u.email, o.attempts"
+        f"SELECT {EVENT_COLUMNS}, r.name AS room_name, u.name AS user_name, u.email, o.attempts"  # noqa: S608
         " FROM email_outbox AS o JOIN events AS e ON e.id = o.message_id"
         " JOIN rooms AS r ON r.id = e.room_id"
         " JOIN memberships AS m ON m.room_id = e.room_id AND m.user_id = o.user_id"

@@ -590,9 +590,7 @@ async def mentions_of(
     if limit <= 0:
         return []
     rows = await conn.fetch(
-        "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
-        " e.edited, e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added,"
-        " e.mentions_removed, r.name AS room_name"
+        f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608
         " FROM mentions AS x"
         " JOIN memberships AS m ON m.room_id = x.room_id AND m.user_id = ?"
         " JOIN events AS e ON e.id = x.message_id"
@@ -936,9 +934,7 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
 
 async def message_by_cid(conn: Connection, user_id: int | None, cid: str) -> Event | None:
     row = await conn.fetchrow(
-        "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
-        " e.deleted, e.invited_by, e.cid, e.mentions,"
-        " e.mentions_added, e.mentions_removed, r.name AS room_name"
+        f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608
         " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
         " WHERE e.user_id = ? AND e.cid = ? AND e.kind = 'message'",
         user_id,
@@ -1052,9 +1048,7 @@ async def events_after(conn: Connection, room_id: int, after: int, limit: int) -
     if limit <= 0:
         return []
     rows = await conn.fetch(
-        "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
-        " e.deleted, e.invited_by, e.cid, e.mentions,"
-        " e.mentions_added, e.mentions_removed, r.name AS room_name"
+        f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608
         " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
         " WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?",
         room_id,
@@ -1073,9 +1067,7 @@ async def events_before(
     # along the (room_id, seq) index from where the page starts.
     if before is None:
         rows = await conn.fetch(
-            "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
-            " e.edited, e.deleted, e.invited_by, e.cid, e.mentions,"
-            " e.mentions_added, e.mentions_removed, r.name AS room_name"
+            f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608
             " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
             " WHERE e.room_id = ? ORDER BY e.seq DESC LIMIT ?",
             room_id,
@@ -1083,9 +1075,7 @@ async def events_before(
         )
     else:
         rows = await conn.fetch(
-            "SELECT e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text,"
-            " e.edited, e.deleted, e.invited_by, e.cid, e.mentions,"
-            " e.mentions_added, e.mentions_removed, r.name AS room_name"
+            f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608
             " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
             " WHERE e.room_id = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?",
             room_id,
