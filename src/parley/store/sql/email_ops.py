@@ -18,10 +18,9 @@ their lease runs out; both are taken again with ``FOR UPDATE SKIP LOCKED`` on Po
 
 from __future__ import annotations
 
-from parley.model import EmailDue, Event, EventKind
-from parley.protocol.mentions import split as split_names
+from parley.model import EmailDue
 from parley.store.sql.engine import Connection, Row
-from parley.store.sql.operations import EVENT_COLUMNS
+from parley.store.sql.operations import EVENT_COLUMNS, event
 
 #: Conditions on ``m`` (membership), ``u`` (user), ``e`` (the message) for "missed".
 _MISSED = (
@@ -77,7 +76,7 @@ async def claim_emails(
                 user_id=user_id,
                 user=row["user_name"],
                 address=row["email"],
-                message=_message(row),
+                message=event(row, row["room_name"]),
                 attempts=row["attempts"],
             )
         )
@@ -122,22 +121,6 @@ async def _still_missed(conn: Connection, user_id: int, message_id: int, now: in
         user_id,
         message_id,
         now,
-    )
-
-
-def _message(row: Row) -> Event:
-    return Event(
-        room=row["room_name"],
-        room_id=row["room_id"],
-        seq=row["seq"],
-        kind=EventKind.MESSAGE,
-        user=row["author"],
-        user_id=row["user_id"],
-        ts=row["ts"],
-        mid=row["id"],
-        text=row["text"],
-        edited=bool(row["edited"]),
-        mentions=split_names(row["mentions"]),
     )
 
 
