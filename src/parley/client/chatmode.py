@@ -36,9 +36,12 @@ COMMANDS = {
     "/mentions": ("", "show the latest messages that mention you"),
     "/edit": ("[#MID] TEXT", "change your last message here (or message MID)"),
     "/search": ("QUERY", 'find messages: words, "a phrase", from:USER, in:ROOM, has:link'),
+    "/context": ("N", "show search result N among the messages around it"),
     "/help": ("", "show this list"),
     "/quit": ("", "leave (Ctrl-D does too)"),
 }
+#: How many events ``/context`` shows around a search result (it included).
+CONTEXT_EVENTS = 11
 _ROOM_ARG = frozenset(("/join", "/leave", "/who", "/history"))
 _USER_ARG = frozenset(("/dm",))
 
@@ -107,9 +110,10 @@ def _clock(ts: int) -> str:
     return time.strftime("%H:%M", time.localtime(ts / 1000))
 
 
-def describe_result(result: m.SearchResult, state: ChatState) -> str:
-    """One search result as a line: where, when, who, and the text with its matches in
-    ``[brackets]`` (each piece made safe on its own, so the ranges stay right)."""
+def describe_result(result: m.SearchResult, state: ChatState, number: int) -> str:
+    """One search result as a line: its ``number`` (for ``/context``), where, when, who, and
+    the text with its matches in ``[brackets]`` (each piece made safe on its own, so the
+    ranges stay right)."""
     pieces, at = [], 0
     for start, end in result.highlight:
         pieces += [safe(result.text[at:start]), "[", safe(result.text[start:end]), "]"]
@@ -117,7 +121,7 @@ def describe_result(result: m.SearchResult, state: ChatState) -> str:
     pieces.append(safe(result.text[at:]))
     text = "".join(pieces).replace("\n", "\n      ")
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(result.ts / 1000))
-    return f"{when} {state.label(result.room)} #{result.mid} <{result.user}> {text}"
+    return f"[{number}] {when} {state.label(result.room)} #{result.mid} <{result.user}> {text}"
 
 
 def mentions_me(event: m.EventMessage, me: str) -> bool:
@@ -171,6 +175,8 @@ class ChatMode:
         self._sends: set[asyncio.Task[None]] = set()
         #: Where ``/rooms +`` goes on: the filter and the last room listed (None: at the end).
         self._rooms_next: tuple[str, str] | None = None
+        #: The last search's results, numbered from 1 as printed, for ``/context N``.
+        self._found: list[m.SearchResult] = []
 
     async def run(self, initial_room: str | None) -> ClientError | None:
         """Until ``/quit`` or the end of input; returns the error that ended the client, if
@@ -341,6 +347,8 @@ class ChatMode:
                 await self._edit(rest)
             case "/search" if rest:
                 await self._search(rest)
+            case "/context" if rest:
+                await self._context(rest.strip())
             case "/mentions":
                 await self._mentions()
             case _ if command in COMMANDS:
@@ -406,16 +414,40 @@ class ChatMode:
 
     async def _search(self, query: str) -> None:
         reply = await self.client.search(query)
+        self._found = list(reply.results)
         if not reply.results:
             self.console.note(f"* nothing found for {safe(query)}")
-        for result in reversed(reply.results):  # oldest first, the newest by the prompt
+        # Oldest first, the newest by the prompt; numbered newest first as the server ranks.
+        for number, result in reversed(list(enumerate(reply.results, 1))):
             self.state.users.add(result.user)
-            self.console.write(describe_result(result, self.state))
+            self.console.write(describe_result(result, self.state, number))
         if reply.more:
             shown = len(reply.results)
             self.console.note(f"* the newest {shown}; narrow it (in:ROOM, before:DATE)")
         if reply.pending:
             self.console.note(f"* {reply.pending} newest messages are not searchable yet")
+        if reply.results:
+            self.console.note("* /context N shows result N among the messages around it")
+
+    async def _context(self, rest: str) -> None:
+        """Search result ``rest`` (its number) in its room's history: the events around it,
+        the result marked with ``>``: the terminal's "jump to the message"."""
+        number = int(rest) if rest.isdigit() else 0
+        if not 1 <= number <= len(self._found):
+            if not self._found:
+                self._error("search first: /search QUERY, then /context N")
+            else:
+                self._error(f"usage: /context N, N from 1 to {len(self._found)}")
+            return
+        found = self._found[number - 1]
+        reply = await self.client.history_around(found.room, found.seq, limit=CONTEXT_EVENTS)
+        label = self.state.label(found.room)
+        self.console.note(f"--- result {number} in {label} ---")
+        for event in reply.events:
+            self.state.users.add(event.user)
+            mark = "> " if event.seq == found.seq else "  "
+            self.console.write(f"{mark}{describe_event(event, self.state)}")
+        self.console.note("---")
 
     async def _mentions(self) -> None:
         reply = await self.client.mentions(limit=20)
