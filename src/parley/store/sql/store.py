@@ -28,7 +28,7 @@ from parley.model import (
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
-from parley.store.sql import email_ops, search, transfer_ops
+from parley.store.sql import claim_ops, email_ops, search, transfer_ops
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -125,6 +125,12 @@ class SQLStore(Store):
 
     async def delete_sessions_of(self, user_id: int) -> list[str]:
         return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id))
+
+    async def claimable(self, token_hash: str, now: int) -> User | None:
+        return await self._read(lambda conn: claim_ops.claimable(conn, token_hash, now))
+
+    async def claim(self, token_hash: str, password_hash: str, now: int) -> User | None:
+        return await self._write(lambda conn: claim_ops.claim(conn, token_hash, password_hash, now))
 
     # -- rooms ---------------------------------------------------------------------------
 
