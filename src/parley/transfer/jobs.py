@@ -23,7 +23,11 @@ async def into_empty_store(
     sink = Sink(store, progress)
     await sink.begin()
     try:
-        result = await fill(sink)
+        try:
+            result = await fill(sink)
+        except BaseException:
+            await sink.abandon()  # no write left running behind the error
+            raise
     except ImportFailed as exc:
         exc.partial = True
         raise
