@@ -219,3 +219,37 @@ async def test_a_bad_export_is_refused_with_the_line(
     async with fresh(harness_name, tmp_path / "a") as store:
         with pytest.raises(ImportFailed, match=re.escape(message)):
             await import_parley(store, io.BytesIO(data), quiet())
+
+
+async def test_claim_tokens_are_single_use_and_expire(harness_name: str, tmp_path: Path) -> None:
+    from parley.chat.auth import hash_token
+    from parley.transfer.claims import issue_claims
+
+    async with fresh(harness_name, tmp_path / "a") as original:
+        await fill(original)
+        data = await exported(original)
+    async with fresh(harness_name, tmp_path / "b") as store:
+        await import_parley(store, io.BytesIO(data), quiet())
+        tokens = {name: token async for name, token in issue_claims(store, ttl_ms=60_000)}
+        assert sorted(tokens) == ["Alice", "bob", "carol.x"]
+        again = {name: token async for name, token in issue_claims(store, ttl_ms=60_000)}
+        now = 1  # far before any expiry
+        bob = await store.claimable(hash_token(tokens["bob"]), now)
+        assert bob is not None
+        assert bob.name == "bob"
+        assert await store.claimable(hash_token("not a token"), now) is None
+        late = 2**62
+        assert await store.claimable(hash_token(tokens["bob"]), late) is None  # expired
+        assert await store.claim(hash_token(tokens["bob"]), "hash-new", late) is None
+        claimed = await store.claim(hash_token(tokens["bob"]), "hash-new", now)
+        assert claimed is not None
+        assert claimed.password_hash == "hash-new"
+        assert await store.claim(hash_token(tokens["bob"]), "hash-x", now) is None  # used
+        assert await store.claimable(hash_token(again["bob"]), now) is None  # all of bob's
+        assert await store.claimable(hash_token(again["Alice"]), now) is not None
+        stored = await store.get_user("bob")
+        assert stored is not None
+        assert stored.password_hash == "hash-new"
+        # A claimed account has a password: no new token is issued for it.
+        names = [name async for name, _ in issue_claims(store)]
+        assert "bob" not in names
