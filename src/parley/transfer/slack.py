@@ -412,7 +412,9 @@ class _Import:
             ts,
             text,
             edited=message.edited is not None,
-            cid=f"slack:{state.channel_id}:{message.ts}",
+            # The Slack message's identity, as a client message id (an account's only:
+            # messages without one have no cid scope, as guests' posts).
+            cid=f"slack:{state.channel_id}:{message.ts}" if user_id is not None else None,
             mentions=join_names(names),
         )
         report.messages += 1
