@@ -200,6 +200,13 @@ BAD_INPUTS = {
         b'{"table":"memberships","row":[7,7,0]}\n{"end":{"memberships":1}}\n',
         "the database refused a row",
     ),
+    "duplicate users": (
+        b'{"format":"parley-export","version":1,"tables":'
+        b'{"users":["created_at","id","name","name_key"]}}\n'
+        b'{"table":"users","row":[0,1,"ann","ann"]}\n{"table":"users","row":[0,2,"Ann","ann"]}\n'
+        b'{"end":{"users":2}}\n',
+        "the database refused a row",
+    ),
     "a line too long": (
         b'{"format":"parley-export","version":1,"tables":{"users":["id","name"]}}\n'
         + b'{"table":"users","row":[1,"'
