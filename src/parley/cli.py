@@ -52,6 +52,13 @@ from parley.server.echo_app import build_echo_app
 from parley.server.endpoint import WebSocketEndpoint
 from parley.server.runner import ListenError, run, serve_until_signalled
 from parley.store.base import Store, StoreError
+from parley.store.sql.store import SQLStore
+from parley.transfer import parley_format
+from parley.transfer.claims import claim_link, issue_claims
+from parley.transfer.jobs import import_parley, index_imported
+from parley.transfer.progress import Progress
+from parley.transfer.sink import ImportFailed
+from parley.transfer.slack import import_slack
 from parley.websocket.deflate import DeflateSettings
 
 
@@ -546,6 +553,96 @@ def check(db: str) -> None:
     if problems:
         sys.exit(1)
     click.echo("every user and room name follows the rules")
+
+
+# -- parley export / import ---------------------------------------------------------------
+
+
+def _sql_store(store: Store) -> SQLStore:
+    assert isinstance(store, SQLStore)  # every backend open_store makes is one
+    return store
+
+
+def _progress(verb: str, quiet: bool) -> Progress:
+    return Progress(verb, None if quiet else sys.stderr)
+
+
+@main.command("export")
+@option(serve_flag("--db"))
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write (default: standard output).",
+)
+@click.option("--quiet", is_flag=True, help="No progress lines on standard error.")
+def export_command(db: str, output: str, quiet: bool) -> None:
+    """Write every account (without its password), room, membership and event as JSON lines
+    (docs/architecture.md, "Export format"), for `parley import`."""
+    progress = _progress("exported", quiet)
+
+    async def job(store: Store) -> None:
+        with click.open_file(output, "wb") as out:
+            await parley_format.export(_sql_store(store), out, progress)
+
+    _with_store(db, job)
+
+
+@main.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option(
+    "--from",
+    "source_format",
+    type=click.Choice(["parley", "slack"]),
+    default="parley",
+    show_default=True,
+    help="A `parley export` file (`-`: standard input), or Slack's export zip.",
+)
+@option(serve_flag("--db"))
+@click.option(
+    "--public-url",
+    default=None,
+    help="The server's URL, to print claim links rather than bare claim tokens.",
+)
+@click.option(
+    "--claim-ttl", type=Seconds(), default="7d", show_default=True, help="Claim tokens expire."
+)
+@click.option("--quiet", is_flag=True, help="No progress lines on standard error.")
+def import_command(
+    source: str,
+    source_format: str,
+    db: str,
+    public_url: str | None,
+    claim_ttl: float,
+    quiet: bool,
+) -> None:
+    """Fill an EMPTY database (a new file, or a new PostgreSQL database) from an export, then
+    print one claim link per account: `name<TAB>link` (imported accounts have no password)."""
+
+    async def job(store: Store) -> None:
+        sql = _sql_store(store)
+        progress = _progress("imported", quiet)
+        if source_format == "slack":
+            report = await import_slack(sql, Path(source), progress)
+            for line in report.lines():
+                click.echo(line, err=True)
+        else:
+            with click.open_file(source, "rb") as stream:
+                await import_parley(sql, stream, progress)
+        await index_imported(sql, _progress("indexed for search", quiet))
+        async for name, token in issue_claims(sql, ttl_ms=round(claim_ttl * 1000)):
+            click.echo(f"{name}\t{claim_link(public_url, token)}")
+
+    try:
+        _with_store(db, job)
+    except ImportFailed as exc:
+        after = (
+            "; the database holds part of the import: import again into a new, empty one"
+            if exc.partial
+            else ""
+        )
+        _fail(f"import failed: {exc}{after}", 1)
 
 
 # The client's commands (parley connect / send / tail) live with the client.

@@ -36,7 +36,7 @@ NETWORK_NOISE = ("Failed to load resource: net::", "WebSocket connection to")
 #: The browser logs every 4xx as an error, also the account API's refusals that the page shows
 #: next to the form (wrong password, name taken, weak password): expected there, nowhere else.
 REFUSED = "Failed to load resource: the server responded with a status of 4"
-FORM_ANSWERS = ("/api/login", "/api/register")
+FORM_ANSWERS = ("/api/login", "/api/register", "/api/claim")
 
 # A shared, noisy 2-core machine: be patient (but never sleep) before calling a check failed.
 expect.set_options(timeout=20_000)

@@ -149,6 +149,24 @@ class Accounts:
             await self.store.set_password(user.id, await self.hash_password(password))
         return await self._start_session(user)
 
+    async def claim(self, token: str, password: str) -> tuple[Session, str]:
+        """Set the password of an imported account with its claim token (single use), and
+        sign it in. ``AccountError("invalid_claim")`` for a token that is unknown, used or
+        expired; the password is checked as at registration."""
+        live = await self.store.claimable(hash_token(token), now_ms()) if token else None
+        if live is None or len(token) > 512:
+            raise AccountError("invalid_claim", "this claim link is unknown, used or expired")
+        if live.disabled:
+            raise AccountError("account_disabled", "this account is disabled")
+        problem = password_problem(password, live.name)
+        if problem:
+            raise AccountError("weak_password", problem)
+        password_hash = await self.hash_password(password)
+        claimed = await self.store.claim(hash_token(token), password_hash, now_ms())
+        if claimed is None:
+            raise AccountError("invalid_claim", "this claim link is unknown, used or expired")
+        return await self._start_session(claimed)
+
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
             self._dummy_hash = await self.hash_password(new_token())

@@ -1,4 +1,4 @@
-"""The account API over HTTP: register, log in, log out, who am I.
+"""The account API over HTTP: register, log in, log out, who am I, claim an imported account.
 
 Requests and responses are JSON. A successful registration or login answers with the user and
 a session token, and sets the same token as the session cookie (``server/cookies.py``), so
@@ -33,6 +33,7 @@ from parley.protocol.names import username_problem
 from parley.server.cookies import SessionCookie
 from parley.server.endpoint import client_address
 from parley.server.origins import Origins
+from parley.server.pages import page
 from parley.server.throttle import SignInGuard
 from parley.store.base import Unavailable
 
@@ -41,6 +42,7 @@ _STATUS = {
     "weak_password": 400,
     "bad_request": 400,
     "wrong_credentials": 401,
+    "invalid_claim": 400,
     "unauthorized": 401,
     "registration_closed": 403,
     "forbidden_origin": 403,
@@ -92,6 +94,8 @@ class AccountRoutes:
         app.router.add_post("/api/login", self.login)
         app.router.add_post("/api/logout", self.logout)
         app.router.add_get("/api/me", self.me)
+        app.router.add_post("/api/claim", self.claim)
+        app.router.add_get("/claim", self.claim_page)
 
     def _address(self, request: web.Request) -> str:
         return client_address(request, behind_proxy=self.behind_proxy)
@@ -187,6 +191,30 @@ class AccountRoutes:
             return error_response("unavailable", "the server cannot sign you in right now")
         self.guard.refund(address, account)
         return self._signed_in(request, session, token, 200)
+
+    async def claim(self, request: web.Request) -> web.Response:
+        """Set an imported account's password with its claim token, and sign it in."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        retry_after = self.guard.attempt(self._address(request))
+        if retry_after:
+            return _throttled(retry_after)
+        try:
+            body = await self._body(request)
+            token, password = body.get("token"), body.get("password")
+            if not isinstance(token, str) or not isinstance(password, str):
+                raise AccountError("bad_request", 'send {"token": "...", "password": "..."}')
+            session, session_token = await self.accounts.claim(token, password)
+        except AccountError as error:
+            return error_response(error.code, error.message)
+        except Unavailable:
+            return error_response("unavailable", "the server cannot store accounts right now")
+        return self._signed_in(request, session, session_token, 200)
+
+    async def claim_page(self, request: web.Request) -> web.FileResponse:
+        """The page a claim link opens (the token is in its fragment, never sent here)."""
+        return page("claim.html")
 
     async def logout(self, request: web.Request) -> web.Response:
         refused = self._refusal(request)

@@ -194,6 +194,15 @@ class Store(ABC):
     async def delete_sessions_of(self, user_id: int) -> list[str]:
         """Revoke every session of a user; return their token hashes."""
 
+    @abstractmethod
+    async def claimable(self, token_hash: str, now: int) -> User | None:
+        """The account a live claim token (``parley import``, migration 0011) is for."""
+
+    @abstractmethod
+    async def claim(self, token_hash: str, password_hash: str, now: int) -> User | None:
+        """Use a live claim token: set its account's password and delete the account's claim
+        tokens, in one transaction; None if the token is not live (used meanwhile)."""
+
     # -- rooms ---------------------------------------------------------------------------
 
     @abstractmethod

@@ -123,11 +123,26 @@ class PostgresEngine(Engine):
     orders_batches = True
     text_search = "tsvector"
 
+    columns_query = (
+        "SELECT column_name::text, data_type::text, is_generated <> 'NEVER'"
+        " FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
+    )
+    # The ids are GENERATED ALWAYS: a row may bring its own only when the insert says so.
+    given_ids = " OVERRIDING SYSTEM VALUE"
+
     def __init__(self, target: str) -> None:
         self.target = target
 
     def row_lock_of(self, alias: str) -> str:
         return f"{self.row_lock} OF {alias}"
+
+    def resync_ids(self, table: str) -> str | None:
+        # The identity's sequence does not see ids given explicitly: move it past them.
+        return (
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608
+            f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+        )
 
     def names_array(self, select: str) -> str:
         return f"ARRAY({select})"

@@ -57,6 +57,9 @@ class SQLiteEngine(Engine):
     bulk_posts = True
     deferred_index = True
 
+    # hidden: 0 for an ordinary column, 2 or 3 for a generated one (1: a virtual table's).
+    columns_query = "SELECT name, type, hidden <> 0 FROM pragma_table_xinfo(?) ORDER BY cid"
+
     def names_array(self, select: str) -> str:
         return f"(SELECT json_group_array(name) FROM ({select}))"  # noqa: S608
 

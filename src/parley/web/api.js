@@ -52,3 +52,5 @@ export const register = (username, password) => call("POST", "/api/register", { 
 // An empty JSON object: the server refuses a logout that is not JSON (a cross-site form could
 // otherwise sign the user out).
 export const logout = () => call("POST", "/api/logout", {});
+// An imported account's claim token (its claim link, /claim#TOKEN) and the password chosen.
+export const claim = (token, password) => call("POST", "/api/claim", { token, password });

@@ -92,6 +92,18 @@ class Engine(ABC):
     #: store's indexer (SQLite), rather than in it (PostgreSQL). See migration 0005.
     deferred_index: bool = False
 
+    #: One table's columns, in the table's order (its one parameter: the table's name), for
+    #: ``parley export`` / ``import`` (``store/sql/transfer_ops.py``): each row is the name,
+    #: the declared type, and whether the database computes the column (never written).
+    columns_query: str = ""
+    #: Between an ``INSERT``'s column list and ``VALUES``, for rows that bring their own ids.
+    given_ids: str = ""
+
+    def resync_ids(self, table: str) -> str | None:
+        """A statement making the next id ``table`` assigns follow its highest one, after
+        rows were inserted with their own ids; None where the database does that itself."""
+        return None
+
     def row_lock_of(self, alias: str) -> str:
         """:attr:`row_lock` for the rows of one table of a join."""
         return ""

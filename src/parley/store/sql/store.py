@@ -28,7 +28,7 @@ from parley.model import (
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
-from parley.store.sql import email_ops, search
+from parley.store.sql import claim_ops, email_ops, search, transfer_ops
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -125,6 +125,12 @@ class SQLStore(Store):
 
     async def delete_sessions_of(self, user_id: int) -> list[str]:
         return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id))
+
+    async def claimable(self, token_hash: str, now: int) -> User | None:
+        return await self._read(lambda conn: claim_ops.claimable(conn, token_hash, now))
+
+    async def claim(self, token_hash: str, password_hash: str, now: int) -> User | None:
+        return await self._write(lambda conn: claim_ops.claim(conn, token_hash, password_hash, now))
 
     # -- rooms ---------------------------------------------------------------------------
 
@@ -328,6 +334,47 @@ class SQLStore(Store):
     async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
         return await self._write(
             lambda conn: ops.rename_user(conn, user_id, name), (0, "u:" + ops.key(name))
+        )
+
+    # -- export and import (parley export / parley import; store/sql/transfer_ops.py) -------
+
+    async def table_columns(self, table: transfer_ops.Table) -> tuple[transfer_ops.Column, ...]:
+        return await self._read(lambda conn: transfer_ops.columns(conn, table))
+
+    async def export_page(
+        self,
+        table: transfer_ops.Table,
+        names: Sequence[str],
+        after: Sequence[transfer_ops.Value] | None,
+        limit: int,
+    ) -> list[tuple[transfer_ops.Value, ...]]:
+        return await self._read(lambda conn: transfer_ops.page(conn, table, names, after, limit))
+
+    async def begin_import(self) -> None:
+        """Refuse (:class:`~parley.store.base.Conflict`) unless the database is empty."""
+        await self._write(transfer_ops.begin_import)
+
+    async def import_rows(
+        self, table: transfer_ops.Table, names: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        await self._write(lambda conn: transfer_ops.insert_rows(conn, table, names, rows))
+
+    async def set_room_counters(self, counters: Sequence[tuple[int, int]]) -> None:
+        await self._write(lambda conn: transfer_ops.set_counters(conn, counters))
+
+    async def finish_import(self) -> None:
+        await self._write(transfer_ops.finish_import)
+
+    async def users_without_password(self, after: int, limit: int) -> list[tuple[int, str]]:
+        return await self._read(
+            lambda conn: transfer_ops.users_without_password(conn, after, limit)
+        )
+
+    async def add_claim_tokens(
+        self, tokens: Sequence[tuple[str, int]], created_at: int, expires_at: int
+    ) -> None:
+        await self._write(
+            lambda conn: transfer_ops.add_claim_tokens(conn, tokens, created_at, expires_at)
         )
 
 

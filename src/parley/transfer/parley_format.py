@@ -1,0 +1,163 @@
+"""Parley's export format: JSON lines, written and read as a stream.
+
+One JSON value per line (UTF-8, ``\\n`` after each), in this order::
+
+    {"format":"parley-export","version":1,"tables":{"users":["created_at","disabled",...],...}}
+    {"table":"users","row":[1700000000000,false,...]}       one line per row, table by table
+    ...
+    {"end":{"users":2,"rooms":3,...}}                      the rows of each table: a cut file
+                                                           is told from a complete one
+
+The header names each table's columns, sorted by name; a row is the list of its values in
+that order: numbers, strings, ``true``/``false``, ``null``. The tables (and the order of their
+rows, by primary key) are those of :data:`~parley.store.sql.transfer_ops.TABLES`: users
+(without password hashes), rooms (deleted ones included, so that their ids are never given
+again), memberships, events (messages with their current state, edits, deletes, joins ...:
+every kind, with its ``seq``), mentions, the email outbox, and thread references of
+imported Slack messages. Ids, seqs and timestamps are kept as they are, so the same export
+read into an empty server and exported again gives the same bytes.
+
+``version`` changes when a reader of the old version would misread a new file (not when a
+column or table is added: a reader refuses a column or table it does not know, naming it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import IO, Any, Final
+
+import msgspec
+
+from parley.store.sql.store import SQLStore
+from parley.store.sql.transfer_ops import TABLES, TABLES_BY_NAME, Value
+from parley.transfer.progress import Progress
+from parley.transfer.sink import ImportFailed, Sink
+
+FORMAT: Final = "parley-export"
+VERSION: Final = 1
+#: The longest line read: a row is at most a message's worth, far below this.
+MAX_LINE: Final = 1024 * 1024
+#: Rows read per page while exporting.
+PAGE: Final = 2000
+
+_encoder = msgspec.json.Encoder()
+
+
+def _line(value: object) -> bytes:
+    return _encoder.encode(value) + b"\n"
+
+
+async def export(store: SQLStore, out: IO[bytes], progress: Progress) -> dict[str, int]:
+    """Write the whole store to ``out``; return the rows of each table. Reads page by page
+    (memory: one page), so a server may run meanwhile; rows it writes during the export may
+    or may not be in it (for an exact copy, export a server that is stopped)."""
+    columns = {table.name: await store.table_columns(table) for table in TABLES}
+    names = {table: [column.name for column in found] for table, found in columns.items()}
+    out.write(_line({"format": FORMAT, "version": VERSION, "tables": names}))
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        width = len(names[table.name])
+        booleans = [i for i, column in enumerate(columns[table.name]) if column.type == "bool"]
+        after: Sequence[Value] | None = None
+        count = 0
+        while True:
+            rows = await store.export_page(table, names[table.name], after, PAGE)
+            for row in rows:
+                values = list(row[:width])
+                for i in booleans:  # SQLite gives 0 and 1
+                    if values[i] is not None:
+                        values[i] = bool(values[i])
+                out.write(_line({"table": table.name, "row": values}))
+            count += len(rows)
+            progress.tick(len(rows))
+            if len(rows) < PAGE:
+                break
+            after = rows[-1][width:]
+        counts[table.name] = count
+    out.write(_line({"end": counts}))
+    progress.done()
+    return counts
+
+
+async def read_into(stream: IO[bytes], sink: Sink) -> None:
+    """Read an export from ``stream`` into ``sink`` (begun, not finished). Raises
+    :class:`ImportFailed` with the line number for anything but a complete, valid export."""
+    number = 0
+
+    def next_line() -> bytes | None:
+        nonlocal number
+        line = stream.readline(MAX_LINE + 1)
+        if not line:
+            return None
+        number += 1
+        if len(line) > MAX_LINE:
+            raise ImportFailed(f"line {number} is longer than {MAX_LINE} bytes")
+        return line
+
+    def decoded(line: bytes) -> dict[str, Any]:
+        try:
+            value = msgspec.json.decode(line)
+        except msgspec.DecodeError as exc:
+            raise ImportFailed(f"line {number}: not JSON ({exc})") from None
+        if not isinstance(value, dict):
+            raise ImportFailed(f"line {number}: expected a JSON object")
+        return value
+
+    first = next_line()
+    if first is None:
+        raise ImportFailed("the file is empty")
+    header = decoded(first)
+    if header.get("format") != FORMAT:
+        raise ImportFailed('line 1: not a Parley export (no "format": "parley-export")')
+    version = header.get("version")
+    if version != VERSION:
+        raise ImportFailed(
+            f"line 1: export format version {version!r}, but this Parley reads version"
+            f" {VERSION} only"
+        )
+    tables = header.get("tables")
+    if not isinstance(tables, dict):
+        raise ImportFailed('line 1: no "tables" object')
+    for table, names in tables.items():
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ImportFailed(f"line 1: the columns of {table!r} are not a list of names")
+        try:
+            sink.declare(table, names)
+        except ImportFailed as exc:
+            raise ImportFailed(f"line 1: {exc}") from None
+
+    seen: dict[str, int] = {}
+    while (line := next_line()) is not None:
+        item = decoded(line)
+        if "end" in item:
+            _check_end(item["end"], seen, number)
+            if any(rest.strip() for rest in iter(lambda: stream.readline(MAX_LINE), b"")):
+                raise ImportFailed(f"line {number}: more lines after the end line")
+            return
+        table, row = item.get("table"), item.get("row")
+        if not isinstance(table, str) or not isinstance(row, list):
+            raise ImportFailed(f'line {number}: expected {{"table": ..., "row": [...]}}')
+        if table not in tables:
+            raise ImportFailed(f"line {number}: table {table!r} is not in the header")
+        try:
+            await sink.add(table, row)
+        except ImportFailed as exc:
+            raise ImportFailed(f"line {number}: {exc}") from None
+        seen[table] = seen.get(table, 0) + 1
+    raise ImportFailed(f"the export is cut short after line {number}: it has no end line")
+
+
+def _check_end(end: object, seen: dict[str, int], number: int) -> None:
+    if not isinstance(end, dict):
+        raise ImportFailed(f'line {number}: "end" must be an object of row counts')
+    for table in set(end) | set(seen):
+        if table not in TABLES_BY_NAME:
+            raise ImportFailed(f"line {number}: unknown table {table!r} in the end line")
+        if end.get(table, 0) != seen.get(table, 0):
+            raise ImportFailed(
+                f"line {number}: the end line counts {end.get(table, 0)} rows of {table!r},"
+                f" the file has {seen.get(table, 0)}"
+            )
+
+
+__all__ = ["FORMAT", "MAX_LINE", "VERSION", "export", "read_into"]

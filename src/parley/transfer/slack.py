@@ -1,0 +1,483 @@
+"""``parley import --from slack``: Slack's export zip into an empty Parley (docs/deployment.md).
+
+Into an EMPTY server only, like a Parley export: the import gives every row its id and every
+event its ``seq`` itself (so history, resume and search work on it unchanged), which it can
+only do where nothing holds ids or names yet. A team moving to Parley starts a new server
+from Slack's export, then opens it.
+
+What becomes what:
+
+* each user of ``users.json`` an account without a password (a claim link is printed for
+  it), its Slack name made a valid Parley name (accents dropped, other characters ``-``; a
+  name taken twice gets ``-2``...: each renaming is reported); deleted users are disabled;
+  Slack's admins and owners are admins; the profile's email is kept;
+* each public channel of ``channels.json`` a public room (same rules for its name), with its
+  topic, archived if it was, and its ``members`` as members (their read markers at the end
+  of the imported history: imported history is not unread);
+* each day file's messages, oldest first, events of the room with their Slack time (``ts``, to
+  the millisecond): messages (bots' too, authored by the bot's name, as a guest is),
+  ``channel_join`` / ``channel_leave`` as join and leave events, ``channel_topic`` as a topic
+  event. Markup is converted (:mod:`parley.transfer.slack_text`); the mentions in the
+  converted text are found and resolved against the channel's members exactly as the server
+  does, so unread mention counts and the mentions view work on imported history. An edited
+  message is marked edited (Slack's export keeps only its last text). A file shared with a
+  message is listed in its text as ``[file: name]`` (the export has no file contents). A
+  thread reply is a message whose thread root is recorded in ``imported_threads``
+  (migration 0011), as this schema has no thread column; a reply whose root is not in the
+  export has no row, and is counted.
+* not imported, and reported: private channels and direct messages (``groups.json``,
+  ``dms.json``, ``mpims.json``), subtypes that are settings rather than messages
+  (``channel_purpose``, ``channel_name``, ``pinned_item`` ...), empty messages, members of
+  channels who are not in ``users.json``. A message from a user missing from ``users.json``
+  is kept, authored by the Slack id, without an account.
+
+Memory: the users and channels lists, one day file at a time, and per channel the ids of its
+thread roots (not of every message).
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from parley.clock import now_ms
+from parley.model import EventKind, RoomKind
+from parley.protocol.mentions import MAX_MENTIONS, ROOM_MENTION, find_mentions, resolve
+from parley.protocol.mentions import join as join_names
+from parley.protocol.names import room_problem, username_problem
+from parley.protocol.text import is_blank
+from parley.store.sql.store import SQLStore
+from parley.transfer.jobs import into_empty_store
+from parley.transfer.progress import Progress
+from parley.transfer.sink import ImportFailed, Sink
+from parley.transfer.slack_archive import (
+    SlackArchive,
+    SlackChannel,
+    SlackMessage,
+    SlackUser,
+)
+from parley.transfer.slack_text import clean, convert
+
+#: The columns the Slack import fills; the others take the database's defaults.
+COLUMNS: Final = {
+    "users": ("id", "name", "name_key", "is_admin", "disabled", "created_at", "email"),
+    "rooms": (
+        "id",
+        "name",
+        "name_key",
+        "kind",
+        "topic",
+        "created_at",
+        "last_seq",
+        "archived",
+        "created_by",
+    ),
+    "memberships": ("room_id", "user_id", "joined_at", "last_read_seq"),
+    "events": (
+        "id",
+        "room_id",
+        "seq",
+        "kind",
+        "user_id",
+        "author",
+        "ts",
+        "text",
+        "edited",
+        "cid",
+        "mentions",
+    ),
+    "mentions": ("user_id", "room_id", "seq", "message_id", "author_id", "ts"),
+    "imported_threads": ("message_id", "room_id", "root_id"),
+}
+
+#: Subtypes that record a change of settings, not something said: not imported, counted.
+SETTINGS_SUBTYPES: Final = frozenset(
+    {
+        "channel_purpose",
+        "channel_name",
+        "channel_archive",
+        "channel_unarchive",
+        "channel_convert_to_private",
+        "group_join",
+        "group_leave",
+        "pinned_item",
+        "unpinned_item",
+        "tombstone",
+        "bot_add",
+        "bot_remove",
+    }
+)
+
+#: Files of the export that hold what this import leaves out (private conversations).
+PRIVATE_FILES: Final = ("groups.json", "dms.json", "mpims.json")
+
+_TS: Final = re.compile(r"\A(\d{1,12})(?:\.(\d{1,6}))?\Z")
+_NAME_CHARS: Final = re.compile(r"[^A-Za-z0-9_.\-]")
+_ROOM_CHARS: Final = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+@dataclass
+class SlackReport:
+    """What a Slack import did and left out (printed on standard error)."""
+
+    users: int = 0
+    channels: int = 0
+    messages: int = 0
+    joins: int = 0
+    leaves: int = 0
+    topics: int = 0
+    replies: int = 0
+    replies_without_root: int = 0
+    edited: int = 0
+    files: int = 0
+    characters_replaced: int = 0
+    mentions_cut: int = 0
+    skipped: collections.Counter[str] = field(default_factory=collections.Counter)
+    unknown_users: set[str] = field(default_factory=set)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        said = [
+            f"slack: {self.users} users, {self.channels} public channels, {self.messages}"
+            f" messages ({self.replies} thread replies, {self.edited} edited, {self.files}"
+            f" files listed), {self.joins} joins, {self.leaves} leaves, {self.topics} topics",
+        ]
+        said += [f"slack: renamed {old!r} to {new!r}" for old, new in self.renamed]
+        if self.replies_without_root:
+            said.append(
+                f"slack: {self.replies_without_root} thread replies whose root is not in the"
+                " export: imported as plain messages"
+            )
+        if self.unknown_users:
+            said.append(
+                f"slack: {len(self.unknown_users)} user ids not in users.json (their messages"
+                " are kept, authored by the id; they are no members)"
+            )
+        if self.characters_replaced:
+            said.append(
+                f"slack: {self.characters_replaced} characters Parley's text policy refuses"
+                " were replaced by U+FFFD"
+            )
+        if self.mentions_cut:
+            said.append(
+                f"slack: {self.mentions_cut} messages mention more than {MAX_MENTIONS} people:"
+                f" the first {MAX_MENTIONS} are counted as mentions"
+            )
+        said += [
+            f"slack: not imported: {count} {what}" for what, count in sorted(self.skipped.items())
+        ]
+        said += [f"slack: not imported: {what}" for what in self.left_out]
+        return said
+
+
+def ts_ms(ts: str, where: str) -> int:
+    """A Slack timestamp (``"1700000000.123456"``, seconds) in milliseconds."""
+    match = _TS.match(ts)
+    if match is None:
+        raise ImportFailed(f"{where}: {ts!r} is not a Slack timestamp")
+    micros = int((match.group(2) or "").ljust(6, "0"))
+    return int(match.group(1)) * 1000 + micros // 1000
+
+
+def _name(
+    wanted: str,
+    fallback: str,
+    taken: set[str],
+    chars: re.Pattern[str],
+    longest: int,
+    problem: Callable[[str], str | None],
+) -> str:
+    """A valid, untaken (case-insensitively) name for ``wanted``; ``fallback`` if nothing of
+    it is usable. Adds it to ``taken``."""
+    ascii_only = unicodedata.normalize("NFKD", wanted).encode("ascii", "ignore").decode()
+    base = chars.sub("-", ascii_only).lstrip("_.-")[:longest]
+    if problem(base) is not None:
+        base = fallback[:longest]
+    name, number = base, 2
+    while name.lower() in taken or problem(name) is not None:
+        suffix = f"-{number}"
+        name = base[: longest - len(suffix)] + suffix
+        number += 1
+    taken.add(name.lower())
+    return name
+
+
+class _Import:
+    """One Slack export into one :class:`Sink`."""
+
+    def __init__(self, archive: SlackArchive, sink: Sink, report: SlackReport) -> None:
+        self.archive = archive
+        self.sink = sink
+        self.report = report
+        self.user_ids: dict[str, int] = {}  # Slack id -> Parley id
+        self.user_names: dict[str, str] = {}  # Slack id -> Parley name
+        self.room_names: dict[str, str] = {}  # Slack channel id -> Parley room name
+        self.next_event = 1
+        self.counters: list[tuple[int, int]] = []
+
+    async def run(self, users: list[SlackUser], channels: list[SlackChannel]) -> None:
+        for table, names in COLUMNS.items():
+            self.sink.declare(table, names)
+        await self._users(users)
+        taken: set[str] = set()
+        public = [
+            (room_id, channel, self._room_name(channel, taken))
+            for room_id, channel in enumerate(channels, start=1)
+        ]
+        for room_id, channel, name in public:
+            await self._channel(room_id, channel, name)
+        await self.sink.finish(self.counters)
+
+    async def _users(self, users: list[SlackUser]) -> None:
+        taken: set[str] = set()
+        now = now_ms()
+        for user_id, slack in enumerate(users, start=1):
+            if slack.id in self.user_ids:
+                raise ImportFailed(f"users.json: user {slack.id!r} is listed twice")
+            name = _name(
+                slack.name or slack.id,
+                "slack-" + slack.id.lower(),
+                taken,
+                _NAME_CHARS,
+                32,
+                username_problem,
+            )
+            if name != slack.name:
+                self.report.renamed.append((slack.name, name))
+            self.user_ids[slack.id] = user_id
+            self.user_names[slack.id] = name
+            email = slack.profile.email if slack.profile else None
+            await self.sink.add(
+                "users",
+                (
+                    user_id,
+                    name,
+                    name.lower(),
+                    slack.is_admin or slack.is_owner,
+                    slack.deleted,
+                    now,
+                    email,
+                ),
+            )
+            self.report.users += 1
+
+    def _room_name(self, channel: SlackChannel, taken: set[str]) -> str:
+        if channel.id in self.room_names:
+            raise ImportFailed(f"channels.json: channel {channel.id!r} is listed twice")
+        name = _name(
+            channel.name, "slack-" + channel.id.lower(), taken, _ROOM_CHARS, 40, room_problem
+        )
+        if name != channel.name:
+            self.report.renamed.append(("#" + channel.name, "#" + name))
+        self.room_names[channel.id] = name
+        return name
+
+    async def _channel(self, room_id: int, channel: SlackChannel, name: str) -> None:
+        created = channel.created * 1000
+        topic = clean(channel.topic.value if channel.topic else "", one_line=True)
+        self.report.characters_replaced += topic.replaced
+        await self.sink.add(
+            "rooms",
+            (
+                room_id,
+                name,
+                name.lower(),
+                RoomKind.PUBLIC.value,
+                topic.text,
+                created,
+                0,  # set by finish(): the events come after the row
+                channel.is_archived,
+                self.user_ids.get(channel.creator or ""),
+            ),
+        )
+        self.report.channels += 1
+        members: dict[str, int] = {}
+        for slack_id in channel.members:
+            user_id = self.user_ids.get(slack_id)
+            if user_id is None:
+                self.report.unknown_users.add(slack_id)
+            else:
+                members[self.user_names[slack_id]] = user_id
+        by_key = {member.lower(): member for member in members}
+        state = _Channel(room_id, channel.id, members, by_key)
+        for day in self.archive.days(channel.name):
+            messages = self.archive.read(day, list[SlackMessage])
+            timed = sorted(
+                ((ts_ms(message.ts, day), i, message) for i, message in enumerate(messages)),
+                key=lambda item: (item[0], item[1]),
+            )
+            seen: set[str] = set()
+            for ts, _, message in timed:
+                if message.ts in seen:
+                    self.report.skipped["messages listed twice"] += 1
+                    continue
+                seen.add(message.ts)
+                await self._message(state, message, ts)
+        self.counters.append((room_id, state.seq))
+        for user_id in members.values():
+            await self.sink.add("memberships", (room_id, user_id, created, state.seq))
+
+    def _author(self, message: SlackMessage) -> tuple[int | None, str]:
+        if message.user is not None and message.user in self.user_ids:
+            return self.user_ids[message.user], self.user_names[message.user]
+        if message.subtype == "bot_message" or message.bot_id is not None:
+            return None, message.username or message.bot_id or "bot"
+        if message.user is not None:
+            self.report.unknown_users.add(message.user)
+            return None, message.user
+        return None, "unknown"
+
+    async def _event(
+        self,
+        state: _Channel,
+        kind: EventKind,
+        user_id: int | None,
+        author: str,
+        ts: int,
+        text: str | None = None,
+        edited: bool = False,
+        cid: str | None = None,
+        mentions: str | None = None,
+    ) -> int:
+        event_id = self.next_event
+        self.next_event += 1
+        state.seq += 1
+        await self.sink.add(
+            "events",
+            (
+                event_id,
+                state.room_id,
+                state.seq,
+                kind.value,
+                user_id,
+                author,
+                ts,
+                text,
+                edited,
+                cid,
+                mentions,
+            ),
+        )
+        return event_id
+
+    async def _message(self, state: _Channel, message: SlackMessage, ts: int) -> None:
+        report = self.report
+        subtype = message.subtype
+        user_id, author = self._author(message)
+        if subtype in ("channel_join", "channel_leave"):
+            if user_id is None:
+                report.skipped[f"{subtype} of users not in users.json"] += 1
+                return
+            joining = subtype == "channel_join"
+            await self._event(
+                state, EventKind.JOIN if joining else EventKind.LEAVE, user_id, author, ts
+            )
+            if joining:
+                report.joins += 1
+            else:
+                report.leaves += 1
+            return
+        if subtype == "channel_topic":
+            topic = clean(message.topic or "", one_line=True)
+            report.characters_replaced += topic.replaced
+            await self._event(state, EventKind.TOPIC, user_id, author, ts, topic.text)
+            report.topics += 1
+            return
+        if subtype in SETTINGS_SUBTYPES or message.type != "message":
+            report.skipped[f"{subtype or message.type} events"] += 1
+            return
+        converted = convert(message.text, self.user_names, self.room_names)
+        report.characters_replaced += converted.replaced
+        text = converted.text
+        for shared in message.files or ():
+            label = clean(shared.name or shared.title or "unnamed", one_line=True)
+            text += f"\n[file: {label.text}]"
+            report.files += 1
+        text = text.strip("\n")
+        if is_blank(text):
+            report.skipped["empty messages"] += 1
+            return
+        names, ids = self._mentions(state, text, author)
+        event_id = await self._event(
+            state,
+            EventKind.MESSAGE,
+            user_id,
+            author,
+            ts,
+            text,
+            edited=message.edited is not None,
+            # The Slack message's identity, as a client message id (an account's only:
+            # messages without one have no cid scope, as guests' posts).
+            cid=f"slack:{state.channel_id}:{message.ts}" if user_id is not None else None,
+            mentions=join_names(names),
+        )
+        report.messages += 1
+        report.edited += message.edited is not None
+        for mentioned in ids:
+            await self.sink.add(
+                "mentions", (mentioned, state.room_id, state.seq, event_id, user_id, ts)
+            )
+        thread = message.thread_ts
+        if thread is not None and thread != message.ts:
+            root = state.roots.get(thread)
+            if root is None:
+                report.replies_without_root += 1
+            else:
+                await self.sink.add("imported_threads", (event_id, state.room_id, root))
+                report.replies += 1
+        elif thread is not None:
+            state.roots[thread] = event_id
+
+    def _mentions(self, state: _Channel, text: str, author: str) -> tuple[list[str], list[int]]:
+        """The members the text mentions (names, ids; ``@room`` first, id 0), as the server
+        resolves them (``store/sql/mention_ops.py``): never the author."""
+        mentioned = find_mentions(text)
+        names = [name for name in resolve(mentioned, state.by_key) if name != author]
+        if len(names) > MAX_MENTIONS:
+            self.report.mentions_cut += 1
+            names = names[:MAX_MENTIONS]
+        ids = [state.members[name] for name in names]
+        if mentioned.room:
+            names.insert(0, ROOM_MENTION)
+            ids.insert(0, 0)
+        return names, ids
+
+
+@dataclass
+class _Channel:
+    room_id: int
+    channel_id: str
+    members: dict[str, int]  # Parley name -> id
+    by_key: dict[str, str]  # lower-cased name -> name
+    seq: int = 0
+    roots: dict[str, int] = field(default_factory=dict)  # thread_ts -> message id
+
+
+async def import_slack(store: SQLStore, path: Path, progress: Progress) -> SlackReport:
+    """Import Slack's export at ``path`` into the empty ``store`` (see the module docstring)."""
+    report = SlackReport()
+    with SlackArchive(path) as archive:
+        users = archive.read("users.json", list[SlackUser])
+        channels = archive.read("channels.json", list[SlackChannel])
+        known = {"users.json", "channels.json", *(channel.name for channel in channels)}
+        for private in PRIVATE_FILES:
+            if archive.has(private):
+                report.left_out.append(f"{private} (private conversations)")
+        others = sum(1 for _ in archive.others(known | set(PRIVATE_FILES)))
+        if others:
+            report.left_out.append(f"{others} other files of the archive")
+
+        async def fill(sink: Sink) -> None:
+            await _Import(archive, sink, report).run(users, channels)
+
+        await into_empty_store(store, progress, fill)
+    return report
+
+
+__all__ = ["COLUMNS", "SlackReport", "import_slack", "ts_ms"]
