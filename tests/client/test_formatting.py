@@ -30,7 +30,7 @@ def test_render(text: str, shown: str) -> None:
 def test_control_characters_stay_escaped() -> None:
     hostile = "**\x1b]52;c;AAAA\x07** > \x1b[2J\n```\n\x9b31m\n```"
     shown = render(safe(hostile))
-    assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) <= 0x9F for c in shown)
+    assert not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in shown)
     assert "\\x1b" in shown
 
 
