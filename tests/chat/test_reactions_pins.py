@@ -4,9 +4,12 @@ input (emoji that are not one, unknown and deleted messages, other rooms, non-me
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
-from tests.helpers.chat import Chat
+from tests.helpers.chat import Chat, register
+from tests.helpers.process import ServerProcess
 
 Connect = Callable[..., Awaitable[Chat]]
 
@@ -206,3 +209,35 @@ async def test_versions_list_every_text_and_vanish_with_the_message(connect: Con
     for bad in ({"mid": 0}, {"limit": 0}, {"limit": 101}, {"before": 0}):
         refused = await bob.command("versions", **{"room": "lobby", "mid": 1, **bad})
         assert (refused["type"], refused["code"]) == ("error", "bad_request"), bad
+
+
+async def test_reaction_spam_takes_from_the_rate_limit(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    server = server_factory("serve", "--rate-limit", "5", "--rate-burst", "10")
+    spammer = await Chat.connect(server.ws_url, register(server.http_url, "spammer"))
+    calm = await Chat.connect(server.ws_url, register(server.http_url, "calm"))
+    said = await calm.command("send", room="lobby", text="react to me")
+    for n in range(30):
+        emoji = "👍" if n % 2 == 0 else "👎"
+        kind = "react" if n % 4 < 2 else "unreact"
+        await spammer.send_raw(
+            {"type": kind, "id": f"s{n}", "room": "lobby", "mid": said["mid"], "emoji": emoji}
+        )
+    for _ in range(20):  # past the burst of refusals: disconnected
+        with contextlib.suppress(Exception):
+            await spammer.send_raw({"type": "ping"})
+    assert await asyncio.wait_for(spammer.closed, 10) == 4003
+    codes = []
+    while not spammer.inbox.empty():
+        frame = spammer.inbox.get_nowait()
+        if frame["type"] == "error":
+            codes.append(frame["code"])
+    assert "rate_limited" in codes
+    # Someone else's reactions are not limited by the spammer's bucket.
+    assert (await calm.command("react", room="lobby", mid=said["mid"], emoji="🎉"))["seq"]
+    # What got through is consistent: at most one reaction per (user, emoji) is counted.
+    history = await calm.command("history", room="lobby", limit=100)
+    totals = {r["emoji"]: r["count"] for r in message(history, said["mid"]).get("reactions", [])}
+    assert all(count <= 1 for emoji, count in totals.items() if emoji != "🎉")
+    await calm.close()

@@ -196,3 +196,26 @@ async def test_threads_pages_by_last_reply(connect: Connect) -> None:
     for bad in ({"after": "x"}, {"after": "1:"}, {"limit": 0}, {"limit": 101}):
         refused = await alice.command("threads", **bad)
         assert (refused["type"], refused["code"]) == ("error", "bad_request"), bad
+
+
+async def test_a_thread_page_keeps_to_the_reply_budget(connect: Connect) -> None:
+    alice = await connect("alice")
+    root = await alice.command("send", room="lobby", text="r" * 3900)
+    big = "é" * 3900  # two bytes each in JSON: about 60 replies fill the budget
+    acks = [
+        await alice.command("send", room="lobby", text=big, thread=root["mid"]) for _ in range(80)
+    ]
+    seen: list[int] = []
+    before = None
+    pages = 0
+    while True:
+        fields = {"before": before} if before else {}
+        page = await alice.command("history", room="lobby", thread=root["mid"], limit=100, **fields)
+        pages += 1
+        assert len(page["events"]) < 80
+        seen = [e["mid"] for e in page["events"]] + seen
+        if not page["more"]:
+            break
+        before = page["events"][0]["seq"]
+    assert pages >= 2
+    assert seen == [a["mid"] for a in acks]  # every reply once, in order
