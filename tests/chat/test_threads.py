@@ -6,9 +6,13 @@ alone)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
+from websockets.asyncio.client import connect as ws_connect
+
 from tests.helpers.chat import Chat
+from tests.helpers.process import ServerProcess
 
 Connect = Callable[..., Awaitable[Chat]]
 
@@ -219,3 +223,18 @@ async def test_a_thread_page_keeps_to_the_reply_budget(connect: Connect) -> None
         before = page["events"][0]["seq"]
     assert pages >= 2
     assert seen == [a["mid"] for a in acks]  # every reply once, in order
+
+
+async def test_guests_see_the_main_timeline_only(server: ServerProcess, connect: Connect) -> None:
+    alice = await connect("alice")
+    guest = await ws_connect(server.ws_url + "/")
+    await guest.send("guest here")
+    assert await asyncio.wait_for(guest.recv(), 5) == "guest here"
+    root = await alice.command("send", room="lobby", text="root")
+    await alice.command("send", room="lobby", text="in the thread", thread=root["mid"])
+    await alice.command("send", room="lobby", text="to all", thread=root["mid"], broadcast=True)
+    await alice.command("react", room="lobby", mid=root["mid"], emoji="👍")
+    await alice.command("send", room="lobby", text="after")
+    received = [await asyncio.wait_for(guest.recv(), 5) for _ in range(3)]
+    assert received == ["alice: root", "alice: to all", "alice: after"]
+    await guest.close()

@@ -1,5 +1,6 @@
 -- Threads (replies), reactions, pins and edit versions (issue 17; docs/protocol.md,
--- "Threads, reactions and pins").
+-- "Threads, reactions and pins"): the PostgreSQL spelling of ../0007_threads_reactions_pins.sql
+-- (BIGINT ids; ADD COLUMN IF NOT EXISTS).
 --
 -- Every one of them is a room event: the new kinds are rows of `event_kinds` (0003), so the
 -- events table is not rebuilt; its new columns are added with defaults (no rewrite).
