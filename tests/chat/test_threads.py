@@ -187,16 +187,19 @@ async def test_threads_pages_by_last_reply(connect: Connect) -> None:
         await alice.command("send", room="lobby", text="r", thread=root["mid"])
     # The first thread gets the newest reply: it comes first.
     await alice.command("send", room="lobby", text="again", thread=roots[0]["mid"])
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
     after = None
     while True:
         page = await alice.command("threads", limit=2, **({"after": after} if after else {}))
-        seen += [t["root"]["mid"] for t in page["threads"]]
+        seen += [(t["root"]["last_reply_ts"], t["root"]["mid"]) for t in page["threads"]]
         if not page["more"]:
             assert "next" not in page
             break
         after = page["next"]
-    assert seen == [roots[0]["mid"]] + [r["mid"] for r in reversed(roots[1:])]
+    # Most recently replied-to first (a tie in the millisecond: the newer root first), once each.
+    assert seen == sorted(seen, reverse=True)
+    assert sorted(mid for _, mid in seen) == [r["mid"] for r in roots]
+    assert dict((mid, ts) for ts, mid in seen)[roots[0]["mid"]] == max(ts for ts, _ in seen)
     for bad in ({"after": "x"}, {"after": "1:"}, {"limit": 0}, {"limit": 101}):
         refused = await alice.command("threads", **bad)
         assert (refused["type"], refused["code"]) == ("error", "bad_request"), bad
