@@ -135,6 +135,18 @@ async def test_unread_counts_the_main_timeline_and_threads_count_for_followers(
         await store.set_following(room.id, dave.id, 10**9, True)
 
 
+async def test_the_roots_author_follows_even_after_reading_it_first(
+    store: Store, room: Room, alice: User, bob: User
+) -> None:
+    await member(store, room, bob)
+    root = await say(store, room, alice, "root")
+    await store.mark_thread_read(room.id, alice.id, root.mid or 0, root.seq)  # a marker only
+    assert await store.followed_threads(alice.id, None, 10) == []
+    await say(store, room, bob, "reply", root.mid)
+    [view] = await store.followed_threads(alice.id, None, 10)
+    assert (view.root.mid, view.unread) == (root.mid, 1)
+
+
 async def test_followed_threads_page_by_last_reply(store: Store, room: Room, alice: User) -> None:
     roots = [await say(store, room, alice, f"root {i}") for i in range(4)]
     for root in roots:

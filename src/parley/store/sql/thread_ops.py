@@ -96,7 +96,7 @@ async def mark_thread_read(
     marker = min(seq, latest)
     await conn.execute(
         "INSERT INTO thread_follows (thread, user_id, room_id, following, read_seq)"
-        " VALUES (?, ?, ?, FALSE, ?) ON CONFLICT (thread, user_id) DO UPDATE"
+        " VALUES (?, ?, ?, NULL, ?) ON CONFLICT (thread, user_id) DO UPDATE"
         " SET read_seq = CASE WHEN thread_follows.read_seq > excluded.read_seq"
         " THEN thread_follows.read_seq ELSE excluded.read_seq END",
         root.id,
