@@ -202,6 +202,8 @@ async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -
         "email_outbox",
         "claim_tokens",
         "imported_threads",
+        "reactions",
+        "thread_follows",
         "schema_migrations",
     }
 

@@ -1796,6 +1796,12 @@ async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upt
         # Mentions (0006) work on the upgraded data: the old member can be mentioned.
         newcomer = await store.create_user("newcomer", "h")
         await store.join(past.id, newcomer.id, newcomer.name)
+        # Threads, reactions and pins (0007) work on a message stored before them.
+        reply = await store.post_message(past.id, newcomer.id, newcomer.name, "re", thread=mid)
+        assert (reply.event.thread, reply.event.replies) == (mid, 1)
+        reacted = await store.react(past.id, newcomer.id, newcomer.name, mid, "👍", add=True)
+        assert reacted.event is not None
+        assert (await store.pin(past.id, user_id, "old", mid, pinned=True)).event is not None
         said = await store.post_message(past.id, newcomer.id, newcomer.name, "@OLD hello")
         assert said.event.mentions == ("old",)
         assert [e.text for e in await store.mentions_of(user_id, None, 5)] == ["@OLD hello"]
@@ -1804,5 +1810,7 @@ async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upt
         # Messages stored before the search index existed are found (0005 indexed them).
         old = await store.get_user("old")
         assert old is not None
+        while await store.count_pending():  # upgraded from 0005 on: queued for the indexer
+            await asyncio.sleep(0.01)
         [found] = (await store.search(old.id, parse("kept"), public=True)).events
         assert (found.room, found.seq, found.text) == ("past", 2, "kept")

@@ -53,6 +53,8 @@ TABLES: Final = (
     Table("mentions", ("user_id", "room_id", "seq")),
     Table("email_outbox", ("user_id", "message_id")),
     Table("imported_threads", ("message_id",)),
+    Table("reactions", ("message_id", "emoji", "user_id")),
+    Table("thread_follows", ("thread", "user_id")),
 )
 
 TABLES_BY_NAME: Final = {table.name: table for table in TABLES}
