@@ -5,8 +5,9 @@
 // live events append a node, edits replace one, and loading history rebuilds the list from the
 // cached nodes while keeping the same message under the user's eyes.
 
-import { el, icon, linkify, markMentions } from "../dom.js";
+import { el, icon } from "../dom.js";
 import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
+import { renderText } from "../richtext.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -302,9 +303,18 @@ export class TimelineView {
 
   body(item) {
     if (item.deleted) return el("div", { class: "msg-body" }, el("p", { class: "text deleted", text: "This message was deleted." }));
-    const text = el("p", { class: "text" });
-    text.append(markMentions(linkify(item.text), item.mentions, (name) => this.store.isMe(name)));
+    const text = el("div", { class: "text" });
+    text.append(this.formatted(item.text, item.mentions));
     return el("div", { class: "msg-body" }, text, item.edited ? el("span", { class: "edited", title: "This message was edited", text: "(edited)" }) : null);
+  }
+
+  /** A message's text, formatted (richtext.js): mentions of me stand out, known rooms are links. */
+  formatted(text, mentions = []) {
+    return renderText(text, {
+      mentions: mentions || [],
+      isMe: (name) => this.store.isMe(name),
+      isRoom: (name) => Boolean(this.store.room(name)),
+    });
   }
 
   // -- messages being sent -----------------------------------------------------------------
@@ -331,8 +341,8 @@ export class TimelineView {
 
   pendingNode(room, pending) {
     const me = this.store.me;
-    const text = el("p", { class: "text" });
-    text.append(linkify(pending.text));
+    const text = el("div", { class: "text" });
+    text.append(this.formatted(pending.text));
     const status = el("p", { class: "send-status" });
     if (pending.state === "sending") status.append("Sending…");
     else if (pending.state === "sent") status.append("Sent");
