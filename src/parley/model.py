@@ -33,6 +33,11 @@ class EventKind(StrEnum):
     #: The room became read-only (history stays), or writable again.
     ARCHIVE = "archive"
     UNARCHIVE = "unarchive"
+    #: A user added (or, with ``removed``, took back) an emoji on message ``mid``.
+    REACTION = "reaction"
+    #: Message ``mid`` was pinned to the room, or unpinned.
+    PIN = "pin"
+    UNPIN = "unpin"
 
 
 class NotifyLevel(StrEnum):
@@ -111,6 +116,16 @@ class UnreadState:
 
 
 @dataclass(frozen=True, slots=True)
+class Reaction:
+    """One emoji's reactions on a message: how many, and the first few who reacted (in the
+    order they did; bounded, ``count`` says how many in all)."""
+
+    emoji: str
+    count: int
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One event of a room's stream, as stored.
 
@@ -141,6 +156,57 @@ class Event:
     #: edit: the mentions it added (notified) and removed (retracted).
     mentions_added: tuple[str, ...] = ()
     mentions_removed: tuple[str, ...] = ()
+    #: message: the root's ``mid`` when it is a reply in a thread; delete: the same, of the
+    #: reply deleted.
+    thread: int | None = None
+    #: A reply shown in the room's main timeline too.
+    broadcast: bool = False
+    #: The thread's summary: on a root, its own; on a reply (and the delete of one), its
+    #: thread's. ``last_reply_ts`` is None when the thread never had a reply.
+    replies: int = 0
+    last_reply_ts: int | None = None
+    repliers: tuple[str, ...] = ()
+    #: message, read back: its current reactions, by first use.
+    reactions: tuple[Reaction, ...] = ()
+    #: message, read back: the seq of the ``pin`` event that pinned it (None: not pinned).
+    pinned: int | None = None
+    #: reaction: the emoji; ``count``: that emoji's total on the message after it (read
+    #: back: now); ``removed``: the reaction was taken back.
+    emoji: str | None = None
+    count: int | None = None
+    removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Toggled:
+    """The result of a change that may already be in place (react, unreact, pin, unpin):
+    ``event`` is the event appended, or None when nothing changed; ``seq`` is the seq of the
+    event that made the current state (None when there is none, e.g. an unreact of nothing)."""
+
+    event: Event | None
+    seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One version of a message's text: as sent (the message's seq, ts and author) or as an
+    edit made it (the edit's)."""
+
+    seq: int
+    ts: int
+    user: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    """A thread a user follows: its root message (current state), the user's read marker in
+    it, and the replies by others after it (``unread``; ``mentions`` of them mention the user)."""
+
+    root: Event
+    read: int
+    unread: int
+    mentions: int
 
 
 @dataclass(frozen=True, slots=True)

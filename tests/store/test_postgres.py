@@ -200,6 +200,8 @@ async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -
         "event_kinds",
         "mentions",
         "email_outbox",
+        "reactions",
+        "thread_follows",
         "schema_migrations",
     }
 

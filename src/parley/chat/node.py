@@ -100,6 +100,8 @@ def guest_line(event: Event) -> str | None:
     """
     if event.kind is not EventKind.MESSAGE or event.text is None:
         return None
+    if event.thread is not None and not event.broadcast:
+        return None  # a reply only in its thread: not in the room's main timeline
     return event.text if event.user_id is None else f"{event.user}: {event.text}"
 
 

@@ -27,6 +27,16 @@ class ReadNotice(msgspec.Struct, tag="read", frozen=True, kw_only=True):
     read: int
     unread: int
     mentions: int = 0
+    #: The marker of this thread (its root's mid) moved, not the room's.
+    thread: int | None = None
+
+
+class FollowNotice(msgspec.Struct, tag="follow", frozen=True, kw_only=True):
+    """The user followed or stopped following a thread (in any tab, on any node)."""
+
+    room: str
+    thread: int
+    following: bool
 
 
 class NotifyNotice(msgspec.Struct, tag="notify", frozen=True, kw_only=True):
@@ -44,7 +54,7 @@ class RevokeNotice(msgspec.Struct, tag="revoke", frozen=True, kw_only=True):
     reason: str = "session ended"
 
 
-AnyNotice = RoomNotice | ReadNotice | NotifyNotice | RevokeNotice
+AnyNotice = RoomNotice | ReadNotice | NotifyNotice | FollowNotice | RevokeNotice
 
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[AnyNotice] = msgspec.json.Decoder(AnyNotice)

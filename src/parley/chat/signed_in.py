@@ -24,6 +24,7 @@ from parley.chat.hub import Holding
 from parley.chat.member_rooms import FORBIDDEN_ROOM, MemberRooms
 from parley.chat.node import Node
 from parley.chat.notices import (
+    FollowNotice,
     NotifyNotice,
     ReadNotice,
     RevokeNotice,
@@ -355,13 +356,20 @@ class SignedIn:
                 read=notice.read,
                 unread=notice.unread,
                 mentions=notice.mentions,
+                thread=notice.thread,
             )
             if self.welcomed:
                 self.reply(unread)
             else:  # after the welcome's last page: nothing comes between its pages
                 self._enqueue(lambda: self._reply_later(unread))
-        elif isinstance(notice, NotifyNotice):
-            changed = m.NotifyChanged(room=notice.room, level=notice.level, until=notice.until)
+        elif isinstance(notice, NotifyNotice | FollowNotice):
+            changed: m.ServerMessage = (
+                m.NotifyChanged(room=notice.room, level=notice.level, until=notice.until)
+                if isinstance(notice, NotifyNotice)
+                else m.FollowChanged(
+                    room=notice.room, thread=notice.thread, following=notice.following
+                )
+            )
             if self.welcomed:
                 self.reply(changed)
             else:

@@ -20,19 +20,23 @@ from parley.protocol.messages import (
     EmailSettings,
     Error,
     EventMessage,
+    FollowChanged,
     HistoryReply,
     MentionsReply,
     MoreRooms,
     NotifyChanged,
     Ok,
+    PinsReply,
     Pong,
     Presence,
     Resumed,
     RoomChanged,
     RoomList,
     SearchReply,
+    ThreadsReply,
     TypingNotice,
     Unread,
+    VersionsReply,
     Welcome,
     WhoReply,
 )
@@ -59,6 +63,10 @@ AnyServerMessage = (
     | Pong
     | Error
     | EventMessage
+    | PinsReply
+    | VersionsReply
+    | ThreadsReply
+    | FollowChanged
 )
 
 _decoder: msgspec.json.Decoder[AnyServerMessage] = msgspec.json.Decoder(AnyServerMessage)

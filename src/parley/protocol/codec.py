@@ -20,6 +20,7 @@ from parley.protocol.messages import (
     Edit,
     Error,
     EventMessage,
+    ReactionInfo,
     Send,
     ServerMessage,
 )
@@ -170,4 +171,18 @@ def event_message(event: Event) -> EventMessage:
         mentions=list(event.mentions) or None,
         mentions_added=list(event.mentions_added) or None,
         mentions_removed=list(event.mentions_removed) or None,
+        thread=event.thread,
+        broadcast=event.broadcast,
+        # A thread's summary is there once it had a reply (replies may be 0 again).
+        replies=None if event.last_reply_ts is None else event.replies,
+        last_reply_ts=event.last_reply_ts,
+        repliers=None if event.last_reply_ts is None else list(event.repliers),
+        reactions=[
+            ReactionInfo(emoji=r.emoji, count=r.count, users=list(r.users)) for r in event.reactions
+        ]
+        or None,
+        pinned=event.pinned,
+        emoji=event.emoji,
+        count=event.count,
+        removed=event.removed,
     )

@@ -87,6 +87,10 @@ class Send(Command, tag="send", frozen=True, kw_only=True):
     text: Text
     #: The client's id for this message: resending with the same cid never duplicates it.
     cid: ClientMessageId | None = None
+    #: A reply in the thread of this message (a reply's ``mid``: its root's thread).
+    thread: MessageId | None = None
+    #: A reply shown in the room's main timeline too (only with ``thread``).
+    broadcast: bool = False
 
 
 class Edit(Command, tag="edit", frozen=True, kw_only=True):
@@ -112,6 +116,8 @@ class History(Command, tag="history", frozen=True, kw_only=True):
     #: result shown in its context.
     around: Annotated[int, Meta(ge=1)] | None = None
     limit: Limit = 50
+    #: Only the replies of this message's thread (the reply carries its ``root`` too).
+    thread: MessageId | None = None
 
 
 class Search(Command, tag="search", frozen=True, kw_only=True):
@@ -144,6 +150,8 @@ class Typing(Command, tag="typing", frozen=True, kw_only=True):
 class Read(Command, tag="read", frozen=True, kw_only=True):
     room: RoomRef
     seq: Seq
+    #: Move the marker of this message's thread instead of the room's.
+    thread: MessageId | None = None
 
 
 class Dm(Command, tag="dm", frozen=True, kw_only=True):
@@ -191,6 +199,77 @@ class Notify(Command, tag="notify", frozen=True, kw_only=True):
     until: MuteEnd = 0
 
 
+#: One emoji or a ``:shortcode:``: checked whole by ``protocol/reactions.py``; this bound
+#: only stops absurd frames early.
+Emoji = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class React(Command, tag="react", frozen=True, kw_only=True):
+    """Add your reaction ``emoji`` to message ``mid``."""
+
+    room: RoomRef
+    mid: MessageId
+    emoji: Emoji
+
+
+class Unreact(Command, tag="unreact", frozen=True, kw_only=True):
+    """Take back your reaction ``emoji`` on message ``mid``."""
+
+    room: RoomRef
+    mid: MessageId
+    emoji: Emoji
+
+
+class Pin(Command, tag="pin", frozen=True, kw_only=True):
+    room: RoomRef
+    mid: MessageId
+
+
+class Unpin(Command, tag="unpin", frozen=True, kw_only=True):
+    room: RoomRef
+    mid: MessageId
+
+
+class Pins(Command, tag="pins", frozen=True, kw_only=True):
+    """A room's pinned messages, most recently pinned first; ``before``: a pin's seq."""
+
+    room: RoomRef
+    before: Annotated[int, Meta(ge=1)] | None = None
+    limit: Limit = 50
+
+
+class Versions(Command, tag="versions", frozen=True, kw_only=True):
+    """A message's versions (as sent, then each edit), oldest first."""
+
+    room: RoomRef
+    mid: MessageId
+    before: Annotated[int, Meta(ge=1)] | None = None
+    limit: Limit = 50
+
+
+class Follow(Command, tag="follow", frozen=True, kw_only=True):
+    """Follow the thread of message ``mid``."""
+
+    room: RoomRef
+    mid: MessageId
+
+
+class Unfollow(Command, tag="unfollow", frozen=True, kw_only=True):
+    room: RoomRef
+    mid: MessageId
+
+
+#: The ``next`` of a ``threads`` reply: ``<last_reply_ts>:<root mid>``.
+ThreadsCursor = Annotated[str, Meta(pattern=r"\A[0-9]{1,16}:[0-9]{1,16}\Z")]
+
+
+class Threads(Command, tag="threads", frozen=True, kw_only=True):
+    """The threads you follow, most recently replied-to first."""
+
+    after: ThreadsCursor | None = None
+    limit: Limit = 20
+
+
 class Ping(Command, tag="ping", frozen=True, kw_only=True):
     pass
 
@@ -216,6 +295,15 @@ AnyCommand = (
     | Mentions
     | Notify
     | Email
+    | React
+    | Unreact
+    | Pin
+    | Unpin
+    | Pins
+    | Versions
+    | Follow
+    | Unfollow
+    | Threads
     | Ping
 )
 
@@ -242,6 +330,15 @@ COMMAND_TYPES = frozenset(
         Mentions,
         Notify,
         Email,
+        React,
+        Unreact,
+        Pin,
+        Unpin,
+        Pins,
+        Versions,
+        Follow,
+        Unfollow,
+        Threads,
         Ping,
     )
 )
@@ -283,6 +380,15 @@ class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
     muted_until: int = 0
 
 
+class ReactionInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One emoji's reactions on a message: the total, and the first who reacted (at most 10,
+    in the order they did)."""
+
+    emoji: str
+    count: int
+    users: list[str]
+
+
 class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
     """One event of a room's stream, in ``seq`` order."""
 
@@ -306,6 +412,24 @@ class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
     #: removed (no longer unread mentions).
     mentions_added: list[str] | None = None
     mentions_removed: list[str] | None = None
+    #: ``message``: a reply in the thread of this root ``mid``; ``delete``: of such a reply.
+    thread: int | None = None
+    #: A reply shown in the room's main timeline too.
+    broadcast: bool = False
+    #: The thread's summary (on a root; on a reply and the delete of one, their thread's):
+    #: replies not deleted, when the newest was posted, who replied (most recent first, 5).
+    replies: int | None = None
+    last_reply_ts: int | None = None
+    repliers: list[str] | None = None
+    #: ``message``, read back: its reactions, by first use.
+    reactions: list[ReactionInfo] | None = None
+    #: ``message``, read back: the seq of the ``pin`` event that pinned it.
+    pinned: int | None = None
+    #: ``reaction``: the emoji, its total on the message after the event (read back: now),
+    #: and ``removed`` for an ``unreact``.
+    emoji: str | None = None
+    count: int | None = None
+    removed: bool = False
 
 
 class Welcome(ServerMessage, tag="welcome", frozen=True, kw_only=True):
@@ -374,6 +498,67 @@ class HistoryReply(ServerMessage, tag="history", frozen=True, kw_only=True):
     more: bool
     #: With ``around``: True when newer events exist after the last one returned.
     newer: bool = False
+    #: With ``thread`` and no ``before``: the thread's root message, in its current state.
+    root: EventMessage | None = None
+
+
+class PinsReply(ServerMessage, tag="pins", frozen=True, kw_only=True):
+    """A room's pinned messages, most recently pinned first: ask again with ``before`` = the
+    last event's ``pinned`` while ``more``."""
+
+    re: str | None = None
+    room: str
+    events: list[EventMessage]
+    more: bool
+
+
+class VersionInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One version of a message's text, with the event that made it (the message, an edit)."""
+
+    seq: int
+    ts: int
+    user: str
+    text: str
+
+
+class VersionsReply(ServerMessage, tag="versions", frozen=True, kw_only=True):
+    """A message's versions, oldest first; ``more``: older ones exist (ask again with
+    ``before`` = the first version's ``seq``)."""
+
+    re: str | None = None
+    room: str
+    mid: int
+    versions: list[VersionInfo]
+    more: bool
+
+
+class ThreadInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A thread you follow: its room, its root (current state), your marker in it, and the
+    replies by others after it (``mentions``: of those, the ones mentioning you)."""
+
+    room: str
+    root: EventMessage
+    read: int
+    unread: int
+    mentions: int
+
+
+class ThreadsReply(ServerMessage, tag="threads", frozen=True, kw_only=True):
+    """The threads you follow, most recently replied-to first; ``more``: ask again with
+    ``after`` = ``next``."""
+
+    re: str | None = None
+    threads: list[ThreadInfo]
+    more: bool
+    next: str | None = None
+
+
+class FollowChanged(ServerMessage, tag="follow", frozen=True, kw_only=True):
+    """You followed or stopped following a thread (here or in another tab)."""
+
+    room: str
+    thread: int
+    following: bool
 
 
 class SearchResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -437,6 +622,8 @@ class Unread(ServerMessage, tag="unread", frozen=True, kw_only=True):
     unread: int
     #: Of ``unread``, the messages that mention you (always present).
     mentions: int
+    #: The marker of this thread (a root's ``mid``) moved, not the room's.
+    thread: int | None = None
 
 
 class MentionsReply(ServerMessage, tag="mentions", frozen=True, kw_only=True):

@@ -42,8 +42,11 @@ from parley.model import (
     RoomKind,
     RoomView,
     Session,
+    ThreadView,
+    Toggled,
     UnreadState,
     User,
+    Version,
 )
 from parley.search.query import SearchQuery
 
@@ -78,6 +81,10 @@ class MentionRefused(Forbidden):
 
 class Archived(Forbidden):
     """The room is archived: read-only until the operator unarchives it."""
+
+
+class TooManyReactions(StoreError):
+    """The message already carries the most different emoji allowed; nothing was changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,12 +283,22 @@ class Store(ABC):
         author: str,
         text: str,
         cid: str | None = None,
+        *,
+        thread: int | None = None,
+        broadcast: bool = False,
     ) -> Appended:
         """Append a ``message`` event. ``user_id`` None is a guest (plain-text client).
 
         With a ``cid`` the author already used (per user; guests have no ``cid`` scope, theirs
         is ignored) returns the original with ``duplicate=True`` and stores nothing.
         Raises :class:`NotFound` for an unknown room.
+
+        ``thread``: a reply in the thread of that message of the room (a reply's: its root's;
+        the event's ``thread`` is the root's id), :class:`NotFound` when it is not a message
+        of the room or is deleted; the event carries the thread's summary after it, and the
+        writer, the root's author and the members mentioned follow the thread.
+        ``broadcast``: shown in the room's main timeline too (only with ``thread``). Only
+        main-timeline messages count in :meth:`unread_count` and unread mentions.
         """
 
     @abstractmethod
@@ -397,6 +414,69 @@ class Store(ABC):
     ) -> None:
         """Record the outcome for (user id, message id) pairs: sent, or to be retried from
         ``retry_at``."""
+
+    # -- threads, reactions, pins, versions (docs/protocol.md) ------------------------------
+
+    @abstractmethod
+    async def react(
+        self, room_id: int, user_id: int, author: str, mid: int, emoji: str, *, add: bool
+    ) -> Toggled:
+        """Add (``add``) or take back the member's reaction ``emoji`` on message ``mid``: a
+        ``reaction`` event (``removed`` when taken back) whose ``count`` is that emoji's
+        total after it. Already so: nothing appended, and ``seq`` is the event that added it
+        (None for a reaction not there). :class:`NotFound` for a message not in the room or
+        deleted, :class:`Forbidden` for a non-member, :class:`TooManyReactions` for a new
+        emoji on a message that has the most."""
+
+    @abstractmethod
+    async def pin(
+        self, room_id: int, user_id: int, author: str, mid: int, *, pinned: bool
+    ) -> Toggled:
+        """Pin (``pinned``) or unpin message ``mid``: a ``pin`` / ``unpin`` event. Already so:
+        nothing appended (``seq``: the pin event of a pinned message). :class:`NotFound` as
+        :meth:`react`; :class:`Forbidden` for a non-member or one who may not pin it (not its
+        author, the room's creator or an admin)."""
+
+    @abstractmethod
+    async def pinned_messages(self, room_id: int, before: int | None, limit: int) -> list[Event]:
+        """Up to ``limit`` pinned messages, most recently pinned first (``Event.pinned``: the
+        pin's seq, below ``before``), in their current state."""
+
+    @abstractmethod
+    async def versions(
+        self, room_id: int, mid: int, before: int | None, limit: int
+    ) -> tuple[list[Version], bool]:
+        """The newest ``limit`` versions of message ``mid`` with seqs below ``before``,
+        oldest first (as sent, then each edit), and whether older ones exist.
+        :class:`NotFound` for a message not in the room, or deleted (a delete erases them)."""
+
+    @abstractmethod
+    async def thread_replies(
+        self, room_id: int, mid: int, before: int | None, limit: int
+    ) -> tuple[Event, list[Event]]:
+        """The root of the thread of message ``mid`` (deleted or not) and the newest
+        ``limit`` replies with seqs below ``before``, oldest first, current state.
+        :class:`NotFound` when ``mid`` is not a message of the room."""
+
+    @abstractmethod
+    async def set_following(self, room_id: int, user_id: int, mid: int, following: bool) -> int:
+        """Follow or stop following the thread of message ``mid``; the root's id.
+        :class:`NotFound` when ``mid`` is not a live message of the room."""
+
+    @abstractmethod
+    async def mark_thread_read(
+        self, room_id: int, user_id: int, mid: int, seq: int
+    ) -> tuple[int, UnreadState]:
+        """Move the user's marker of the thread of ``mid`` to ``seq`` (never back, never past
+        the room's latest seq); the root's id and the thread's unread replies by others and
+        mentions of the user after the marker."""
+
+    @abstractmethod
+    async def followed_threads(
+        self, user_id: int, after: tuple[int, int] | None, limit: int
+    ) -> list[ThreadView]:
+        """Up to ``limit`` threads the user follows with replies, in the user's rooms, most
+        recently replied-to first, after ``(last_reply_ts, root id)``."""
 
     @abstractmethod
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:

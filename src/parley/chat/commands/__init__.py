@@ -6,6 +6,10 @@
 * ``reading.py``: read, notify, email
 * ``mentions.py``: mentions
 * ``searching.py``: search, and history around a seq
+* ``threads.py``: history of a thread, follow, unfollow, read of a thread, threads
+* ``reactions.py``: react, unreact
+* ``pins.py``: pin, unpin, pins
+* ``versions.py``: versions
 * ``streaming.py``: resume
 
 A handler is ``async def name(ctx: SignedIn, command) -> None``: it replies with
@@ -24,11 +28,15 @@ from typing import Any
 from parley.chat.commands import (
     mentions,
     messages,
+    pins,
     presence,
+    reactions,
     reading,
     rooms,
     searching,
     streaming,
+    threads,
+    versions,
 )
 from parley.chat.signed_in import SignedIn
 from parley.protocol import messages as m
@@ -57,6 +65,15 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Email: reading.email,
     m.Mentions: mentions.mentions,
     m.Resume: streaming.resume,
+    m.React: reactions.react,
+    m.Unreact: reactions.unreact,
+    m.Pin: pins.pin,
+    m.Unpin: pins.unpin,
+    m.Pins: pins.pins,
+    m.Versions: versions.versions,
+    m.Follow: threads.follow,
+    m.Unfollow: threads.unfollow,
+    m.Threads: threads.threads,
 }
 
 

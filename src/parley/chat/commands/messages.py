@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from parley.chat.commands import searching
+from parley.chat.commands import searching, threads
 from parley.chat.signed_in import SignedIn
 from parley.model import Event, Room
 from parley.protocol import messages as m
@@ -19,13 +19,27 @@ from parley.store.base import Archived, Forbidden, MentionRefused, NotFound
 
 
 async def send(ctx: SignedIn, command: m.Send) -> None:
+    if command.broadcast and command.thread is None:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "broadcast is only for a reply: give thread too")
     room = ctx.rooms.require(command.room)
     try:
         appended = await ctx.store.post_message(
-            room.id, ctx.user_id, ctx.user.name, command.text, command.cid
+            room.id,
+            ctx.user_id,
+            ctx.user.name,
+            command.text,
+            command.cid,
+            thread=command.thread,
+            broadcast=command.broadcast,
         )
     except MentionRefused as refused:  # says what to change: @room, or too many names
         raise ProtocolError(ErrorCode.FORBIDDEN, str(refused)) from None
+    except NotFound:
+        if command.thread is None:
+            raise  # the room is gone: worded by chat/errors.py
+        raise ProtocolError(
+            ErrorCode.NOT_FOUND, f"no message {command.thread} in room {room.name!r}"
+        ) from None
     event = appended.event
     if appended.duplicate and event.room_id != room.id:
         raise ProtocolError(
@@ -95,6 +109,9 @@ async def _change(room: Room, mid: int, change: Callable[[], Awaitable[Event]]) 
 
 
 async def history(ctx: SignedIn, command: m.History) -> None:
+    if command.thread is not None:
+        await threads.history(ctx, command)
+        return
     if command.around is not None:
         await searching.history_around(ctx, command)
         return

@@ -4,6 +4,7 @@ channel: the new unread and unread-mention counts, or the new level."""
 
 from __future__ import annotations
 
+from parley.chat.commands import threads
 from parley.chat.notices import NotifyNotice, ReadNotice, pack_notice
 from parley.chat.signed_in import SignedIn
 from parley.model import NotifyLevel
@@ -12,6 +13,9 @@ from parley.protocol.errors import ErrorCode, ProtocolError
 
 
 async def read(ctx: SignedIn, command: m.Read) -> None:
+    if command.thread is not None:
+        await threads.read(ctx, command)
+        return
     room = ctx.rooms.require(command.room)
     await ctx.store.mark_read(room.id, ctx.user_id, command.seq)
     state = await ctx.store.unread_state(room.id, ctx.user_id)

@@ -47,6 +47,9 @@ _NEW_DUE = (
     "  JOIN users AS u ON u.id = m.user_id"
     "  JOIN events AS e ON e.room_id = r.id AND e.seq > m.last_read_seq"
     "  WHERE r.kind = 'direct' AND NOT r.deleted AND e.ts > ? AND e.ts <= ? AND" + _MISSED + ""
+    # A reply only to the thread's followers (docs/protocol.md, threads).
+    "  AND (e.thread IS NULL OR e.broadcast OR EXISTS (SELECT 1 FROM thread_follows AS f"
+    "   WHERE f.thread = e.thread AND f.user_id = m.user_id AND f.following))"
     " ) AS due WHERE TRUE ORDER BY message_id, user_id LIMIT ?"
     " ON CONFLICT (user_id, message_id) DO NOTHING RETURNING user_id, message_id"
 )

@@ -120,15 +120,17 @@ async def _check_room_mention(conn: Connection, room_id: int, writer_id: int | N
 async def store_rows(
     conn: Connection, message: Event, author_id: int | None, found: Resolved
 ) -> None:
-    """Make ``found`` the mentions rows of ``message`` (replacing any it had)."""
+    """Make ``found`` the mentions rows of ``message`` (replacing any it had). A reply's
+    (without ``broadcast``) are ``in_thread``: not counted in the room's unread mentions."""
     assert message.mid is not None
+    in_thread = message.thread is not None and not message.broadcast
     await conn.execute("DELETE FROM mentions WHERE message_id = ?", message.mid)
     if found.user_ids:
         await conn.executemany(
-            "INSERT INTO mentions (user_id, room_id, seq, message_id, author_id, ts)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO mentions (user_id, room_id, seq, message_id, author_id, ts, in_thread)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (uid, message.room_id, message.seq, message.mid, author_id, message.ts)
+                (uid, message.room_id, message.seq, message.mid, author_id, message.ts, in_thread)
                 for uid in found.user_ids
             ],
         )
@@ -148,12 +150,12 @@ def changes(before: tuple[str, ...], after: tuple[str, ...]) -> Mentions:
 
 #: The unread mentions of a member (``m``: their membership row) in a room: their own rows
 #: and the room's ``@room`` rows by others, after the read marker, each counted up to the cap
-#: along the primary key.
+#: along the primary key; those in threads only (not ``broadcast``) count in the thread.
 UNREAD_MENTIONS_SQL: Final = (
     "(SELECT COUNT(*) FROM (SELECT 1 FROM mentions AS x WHERE x.user_id = m.user_id"
-    "  AND x.room_id = m.room_id AND x.seq > m.last_read_seq LIMIT ?) AS own)"
+    "  AND x.room_id = m.room_id AND x.seq > m.last_read_seq AND NOT x.in_thread LIMIT ?) AS own)"
     " + (SELECT COUNT(*) FROM (SELECT 1 FROM mentions AS x WHERE x.user_id = 0"
-    "  AND x.room_id = m.room_id AND x.seq > m.last_read_seq"
+    "  AND x.room_id = m.room_id AND x.seq > m.last_read_seq AND NOT x.in_thread"
     "  AND (x.author_id IS NULL OR x.author_id <> m.user_id) LIMIT ?) AS everyone)"
 )
 

@@ -63,6 +63,7 @@ from parley.store.base import (
     RoomQuotas,
     direct_room_name,
 )
+from parley.store.sql.current_state import with_current_state
 from parley.store.sql.engine import Connection, Row, lock_transaction
 from parley.store.sql.mention_ops import (
     EVERYONE,
@@ -73,10 +74,16 @@ from parley.store.sql.mention_ops import (
     store_rows,
     unread_mentions,
 )
+from parley.store.sql.thread_state import after_reply, after_reply_deleted, thread_root
 
 #: The transaction lock (:func:`lock_transaction`) under which the first account is made the
 #: admin: "parley" and a number (one 64-bit key space per PostgreSQL database).
 FIRST_USER_LOCK: Final = 0x7061726C65790002
+
+
+#: An event ``e`` of a room's main timeline: not a reply, or a reply also sent to the room
+#: (``broadcast``). Only those count as unread in the room (docs/protocol.md, threads).
+MAIN_TIMELINE_SQL: Final = "(e.thread IS NULL OR e.broadcast)"
 
 
 def key(name: str) -> str:
@@ -117,8 +124,12 @@ def room(row: Row) -> Room:
 #: The ``events`` columns :func:`event` reads, for a query over ``events AS e``.
 EVENT_COLUMNS = (
     "e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
-    " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed"
+    " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed,"
+    " e.thread, e.broadcast, e.reply_count, e.last_reply_ts, e.pinned_seq, e.emoji, e.removed"
 )
+
+#: The same columns, unqualified: what an ``INSERT INTO events`` returns.
+_RETURNED_COLUMNS = EVENT_COLUMNS.replace("e.", "")
 
 
 def event(row: Row, room_name: str) -> Event:
@@ -145,6 +156,13 @@ def event(row: Row, room_name: str) -> Event:
         mentions=split_names(row["mentions"]),
         mentions_added=split_names(row["mentions_added"]),
         mentions_removed=split_names(row["mentions_removed"]),
+        thread=row["thread"],
+        broadcast=bool(row["broadcast"]),
+        replies=row["reply_count"],
+        last_reply_ts=row["last_reply_ts"],
+        pinned=row["pinned_seq"],
+        emoji=row["emoji"],
+        removed=bool(row["removed"]),
     )
 
 
@@ -475,9 +493,9 @@ async def unread_count(conn: Connection, room_id: int, user_id: int) -> int:
     # UNIQUE (room_id, seq) index and capped, so that a room a user never reads does not make
     # every welcome slower. (As in rooms_for.)
     count: int | None = await conn.fetchval(
-        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM events AS e"
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM events AS e"  # noqa: S608
         "  WHERE e.room_id = m.room_id AND e.seq > m.last_read_seq"
-        "  AND e.kind = 'message' AND NOT e.deleted"
+        "  AND e.kind = 'message' AND NOT e.deleted AND " + MAIN_TIMELINE_SQL + ""
         "  AND (e.user_id IS NULL OR e.user_id <> m.user_id) LIMIT ?) AS capped)"
         " FROM memberships AS m WHERE m.room_id = ? AND m.user_id = ?",
         UNREAD_CAP,
@@ -535,7 +553,7 @@ async def _room_views(
         " COALESCE(m.last_read_seq, 0) AS last_read_seq,"
         " CASE WHEN m.user_id IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM (SELECT 1 FROM events AS e"
         "   WHERE e.room_id = m.room_id AND e.seq > m.last_read_seq"
-        "   AND e.kind = 'message' AND NOT e.deleted"
+        "   AND e.kind = 'message' AND NOT e.deleted AND " + MAIN_TIMELINE_SQL + ""
         "   AND (e.user_id IS NULL OR e.user_id <> m.user_id) LIMIT ?) AS capped)"
         f" END AS unread, CASE WHEN r.kind = 'direct' THEN {members} END AS members,"
         f" CASE WHEN m.user_id IS NULL THEN 0 ELSE {UNREAD_MENTIONS_SQL} END AS mentions,"
@@ -605,7 +623,7 @@ async def mentions_of(
         before if before is not None else 2**62,
         limit,
     )
-    return [event(row, row["room_name"]) for row in rows]
+    return await with_current_state(conn, [event(row, row["room_name"]) for row in rows])
 
 
 async def set_notify(
@@ -640,6 +658,10 @@ async def _append(
     cid: str | None = None,
     archived_too: bool = False,
     mentions: Mentions | None = None,
+    thread: int | None = None,
+    broadcast: bool = False,
+    emoji: str | None = None,
+    removed: bool = False,
 ) -> Event:
     """Insert the room's next event. Raises :class:`NotFound` for an unknown room, and
     :class:`Archived` for an archived one unless ``archived_too`` (a leave, an unarchive).
@@ -660,22 +682,26 @@ async def _append(
         join_names(names.current),
         join_names(names.added),
         join_names(names.removed),
+        thread,
+        broadcast,
+        emoji,
+        removed,
     )
     if conn.engine.writable_cte:
         row = await conn.fetchrow(
-            "WITH counter AS ("
+            "WITH counter AS ("  # noqa: S608
             " UPDATE rooms SET last_seq = last_seq + 1"
             " WHERE id = ? AND NOT deleted AND (NOT archived OR ?)"
             " RETURNING id, last_seq, name)"
             " INSERT INTO events"
             " (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"
-            " mentions, mentions_added, mentions_removed)"
+            " mentions, mentions_added, mentions_removed, thread, broadcast, emoji, removed)"
             " SELECT id, last_seq, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),"
             " CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT),"
-            " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM counter"
-            " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
-            " invited_by, cid, mentions, mentions_added, mentions_removed,"
-            " (SELECT name FROM counter) AS room_name",
+            " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),"
+            " CAST(? AS BIGINT), CAST(? AS BOOLEAN), CAST(? AS TEXT), CAST(? AS BOOLEAN)"
+            " FROM counter"
+            f" RETURNING {_RETURNED_COLUMNS}, (SELECT name FROM counter) AS room_name",
             room_id,
             archived_too,
             *values,
@@ -693,11 +719,10 @@ async def _append(
     if counter is None:
         raise await _not_appendable(conn, room_id)
     row = await conn.fetchrow(
-        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"
-        " mentions, mentions_added, mentions_removed)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
-        " invited_by, cid, mentions, mentions_added, mentions_removed",
+        "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"  # noqa: S608
+        " mentions, mentions_added, mentions_removed, thread, broadcast, emoji, removed)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f" RETURNING {_RETURNED_COLUMNS}",
         room_id,
         counter["last_seq"],
         *values,
@@ -806,8 +831,12 @@ async def post_message(
     text: str,
     cid: str | None,
     mentioned: Mentioned | None = None,
+    thread: int | None = None,
+    broadcast: bool = False,
 ) -> Appended:
-    """``mentioned``: the text's mentions if the caller parsed them already."""
+    """``mentioned``: the text's mentions if the caller parsed them already. ``thread``: the
+    message is a reply in the thread of that message (of the same room; a reply's thread is
+    its root's); ``broadcast``: shown in the room's main timeline too."""
     if user_id is None:
         cid = None  # guests have no cid scope
     else:
@@ -816,6 +845,12 @@ async def post_message(
         original = await message_by_cid(conn, user_id, cid)
         if original is not None:
             return Appended(original, duplicate=True)
+    root = None
+    if thread is not None:
+        # The room's row is locked first, so the root cannot be deleted before the reply is in.
+        if not await lock_room(conn, room_id):
+            raise NotFound(f"no room {room_id}")
+        root = await thread_root(conn, room_id, thread, deleted_too=False)
     if mentioned is None:
         mentioned = find_mentions(text)
     found = await resolve_mentions(conn, room_id, mentioned, writer_id=user_id, author_id=user_id)
@@ -828,9 +863,13 @@ async def post_message(
         text=text,
         cid=cid,
         mentions=Mentions(found.names),
+        thread=None if root is None else root.id,
+        broadcast=root is not None and broadcast,
     )
     if found.user_ids:
         await store_rows(conn, posted, user_id, found)
+    if root is not None:
+        posted = await after_reply(conn, posted, root, found.user_ids)
     return Appended(posted, duplicate=False)
 
 
@@ -940,14 +979,16 @@ async def message_by_cid(conn: Connection, user_id: int | None, cid: str) -> Eve
         user_id,
         cid,
     )
-    return None if row is None else event(row, row["room_name"])
+    if row is None:
+        return None
+    return (await with_current_state(conn, [event(row, row["room_name"])]))[0]
 
 
 async def _check_may_change(
     conn: Connection, room_id: int, user_id: int, mid: int, any_author: bool
 ) -> Row:
     """Raise unless ``user_id`` may edit or delete message ``mid`` of the room; return the
-    message's ``user_id``, ``seq`` and ``mentions``.
+    message's ``user_id``, ``seq``, ``mentions``, ``thread`` and ``broadcast``.
 
     The room's row is locked first: no other transaction can delete or change the message
     between this check and the change.
@@ -956,7 +997,7 @@ async def _check_may_change(
         raise NotFound(f"no room {room_id}")
     await require_user(conn, user_id)
     row = await conn.fetchrow(
-        "SELECT user_id, seq, deleted, mentions FROM events"
+        "SELECT user_id, seq, deleted, mentions, thread, broadcast FROM events"
         " WHERE id = ? AND room_id = ? AND kind = 'message'",
         mid,
         room_id,
@@ -994,8 +1035,11 @@ async def edit_message(
         text=text,
         mentions=changed,
     )
+    # The text it was sent with is kept on its first edit (its first version; the edit rows
+    # keep the later ones). The right-hand sides read the row as it was.
     await conn.execute(
-        "UPDATE events SET text = ?, edited = TRUE, mentions = ? WHERE id = ?",
+        "UPDATE events SET original = CASE WHEN edited THEN original ELSE text END,"
+        " text = ?, edited = TRUE, mentions = ? WHERE id = ?",
         text,
         join_names(found.names),
         mid,
@@ -1010,6 +1054,8 @@ async def edit_message(
             user_id=message["user_id"],
             ts=edited.ts,
             mid=mid,
+            thread=message["thread"],
+            broadcast=bool(message["broadcast"]),
         )
         await store_rows(conn, target, message["user_id"], found)
     return edited
@@ -1029,18 +1075,23 @@ async def delete_message(
         author=author,
         mid=mid,
         mentions=Mentions(removed=split_names(message["mentions"])),
+        thread=message["thread"],
     )
-    # The text is removed from the database, not just hidden: from the message and its edits,
-    # and with it what they said of mentions.
+    # The text is removed from the database, not just hidden: from the message and its edits
+    # (every version), and with it what they said of mentions; it is no longer pinned, and
+    # its reactions go.
     await conn.execute(
         "UPDATE events SET text = '', deleted = (id = ?), mentions = NULL,"
-        " mentions_added = NULL, mentions_removed = NULL"
+        " mentions_added = NULL, mentions_removed = NULL, original = NULL, pinned_seq = NULL"
         " WHERE id = ? OR (mid = ? AND kind = 'edit')",
         mid,
         mid,
         mid,
     )
     await conn.execute("DELETE FROM mentions WHERE message_id = ?", mid)
+    await conn.execute("DELETE FROM reactions WHERE message_id = ?", mid)
+    if deleted.thread is not None:
+        deleted = await after_reply_deleted(conn, deleted)
     return deleted
 
 
@@ -1055,7 +1106,7 @@ async def events_after(conn: Connection, room_id: int, after: int, limit: int) -
         after,
         limit,
     )
-    return [event(row, row["room_name"]) for row in rows]
+    return await with_current_state(conn, [event(row, row["room_name"]) for row in rows])
 
 
 async def events_before(
@@ -1082,7 +1133,7 @@ async def events_before(
             before,
             limit,
         )
-    return [event(row, row["room_name"]) for row in reversed(rows)]
+    return await with_current_state(conn, [event(row, row["room_name"]) for row in reversed(rows)])
 
 
 # -- the operator's room and account tools --------------------------------------------------
@@ -1155,6 +1206,8 @@ async def delete_room(conn: Connection, room_id: int) -> list[int]:
     members = await conn.fetch("SELECT user_id FROM memberships WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM memberships WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM mentions WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM reactions WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM thread_follows WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM events WHERE room_id = ?", room_id)
     # The row stays, empty and nameless, so that its id is never another room's (see 0003).
     await conn.execute(

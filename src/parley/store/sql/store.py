@@ -22,13 +22,23 @@ from parley.model import (
     RoomKind,
     RoomView,
     Session,
+    ThreadView,
+    Toggled,
     UnreadState,
     User,
+    Version,
 )
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
-from parley.store.sql import email_ops, search
+from parley.store.sql import (
+    email_ops,
+    pin_ops,
+    reaction_ops,
+    search,
+    thread_ops,
+    version_ops,
+)
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -184,15 +194,23 @@ class SQLStore(Store):
         author: str,
         text: str,
         cid: str | None = None,
+        *,
+        thread: int | None = None,
+        broadcast: bool = False,
     ) -> Appended:
         if user_id is None:
             cid = None  # guests have no cid scope
         found = find_mentions(text)
         mentioned = found if found.names or found.room else None
         return await self._write(
-            lambda conn: ops.post_message(conn, room_id, user_id, author, text, cid, mentioned),
+            lambda conn: ops.post_message(
+                conn, room_id, user_id, author, text, cid, mentioned, thread, broadcast
+            ),
             (room_id, ""),
-            ops.Post(room_id, user_id, author, text, cid, mentioned),
+            # A reply takes the one-by-one path (its thread's rows change with it).
+            None
+            if thread is not None
+            else ops.Post(room_id, user_id, author, text, cid, mentioned),
         )
 
     async def edit_message(
@@ -270,6 +288,59 @@ class SQLStore(Store):
         self, keys: list[tuple[int, int]], *, sent: bool, now: int, retry_at: int
     ) -> None:
         await self._write(lambda conn: email_ops.finish_emails(conn, keys, sent, now, retry_at))
+
+    async def react(
+        self, room_id: int, user_id: int, author: str, mid: int, emoji: str, *, add: bool
+    ) -> Toggled:
+        return await self._write(
+            lambda conn: reaction_ops.react(conn, room_id, user_id, author, mid, emoji, add),
+            (room_id, ""),
+        )
+
+    async def pin(
+        self, room_id: int, user_id: int, author: str, mid: int, *, pinned: bool
+    ) -> Toggled:
+        return await self._write(
+            lambda conn: pin_ops.pin(conn, room_id, user_id, author, mid, pinned), (room_id, "")
+        )
+
+    async def pinned_messages(self, room_id: int, before: int | None, limit: int) -> list[Event]:
+        return await self._read(lambda conn: pin_ops.pinned_messages(conn, room_id, before, limit))
+
+    async def versions(
+        self, room_id: int, mid: int, before: int | None, limit: int
+    ) -> tuple[list[Version], bool]:
+        return await self._read(
+            lambda conn: version_ops.versions(conn, room_id, mid, before, limit)
+        )
+
+    async def thread_replies(
+        self, room_id: int, mid: int, before: int | None, limit: int
+    ) -> tuple[Event, list[Event]]:
+        return await self._read(
+            lambda conn: thread_ops.thread_replies(conn, room_id, mid, before, limit)
+        )
+
+    async def set_following(self, room_id: int, user_id: int, mid: int, following: bool) -> int:
+        return await self._write(
+            lambda conn: thread_ops.set_following(conn, room_id, user_id, mid, following),
+            (room_id, ""),
+        )
+
+    async def mark_thread_read(
+        self, room_id: int, user_id: int, mid: int, seq: int
+    ) -> tuple[int, UnreadState]:
+        return await self._write(
+            lambda conn: thread_ops.mark_thread_read(conn, room_id, user_id, mid, seq),
+            (room_id, ""),
+        )
+
+    async def followed_threads(
+        self, user_id: int, after: tuple[int, int] | None, limit: int
+    ) -> list[ThreadView]:
+        return await self._read(
+            lambda conn: thread_ops.followed_threads(conn, user_id, after, limit)
+        )
 
     async def events_after(self, room_id: int, after: int, limit: int) -> list[Event]:
         return await self._read(lambda conn: ops.events_after(conn, room_id, after, limit))
