@@ -40,6 +40,9 @@ const ICONS = {
   edit: ["M4 20h4L19 9l-4-4L4 16z", "M13.5 6.5l4 4"],
   trash: ["M5 7h14", "M10 7V4.5h4V7", "M6.5 7l1 13h9l1-13"],
   retry: ["M4.5 12a7.5 7.5 0 1 0 2.2-5.3", "M4.5 4.5v4h4"],
+  smile: ["M12 3.5a8.5 8.5 0 1 0 0 17a8.5 8.5 0 1 0 0-17", "M8.5 14.5c1.8 2 5.2 2 7 0", "M9 9.5v.5", "M15 9.5v.5"],
+  thread: ["M4 5h16v10H9l-5 4z", "M8 9h8", "M8 12h5"],
+  pin: ["M9 4h6l-1 6 3 3H7l3-3z", "M12 13v7"],
 };
 
 /** A small line icon (decorative: hidden from screen readers). */

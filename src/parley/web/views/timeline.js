@@ -8,6 +8,7 @@
 import { el, icon } from "../dom.js";
 import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
+import { editedMark, messageFooter, socialButtons } from "./messagebits.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -25,7 +26,7 @@ export class TimelineView {
   /**
    * @param {import("../store.js").Store} store
    * @param {import("../client.js").ChatClient} client
-   * @param {{confirm: Function, toast: Function, focusComposer: Function}} ui
+   * @param {{confirm: Function, toast: Function, focusComposer: Function, bits: import("./messagebits.js").MessageContext}} ui
    */
   constructor(store, client, ui) {
     this.store = store;
@@ -271,9 +272,9 @@ export class TimelineView {
 
   messageNode(item) {
     const mine = this.store.isMe(item.user);
-    // My messages can be focused (tabindex -1): on a touch screen, a tap shows their actions.
+    // Messages can be focused (tabindex -1): on a touch screen, a tap shows their actions.
     const toMe = !mine && !item.deleted && this.store.mentionsMe({ kind: "message", user: item.user, mentions: item.mentions });
-    const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: mine || this.store.admin ? "-1" : null });
+    const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: "-1" });
     // The gutter is as wide as an avatar: "10:47 PM" did not fit and ran into the text.
     node.append(avatar(item.user), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
     const head = el(
@@ -284,17 +285,21 @@ export class TimelineView {
       mine ? el("span", { class: "you", text: "you" }) : null,
       timeNode(item.ts, "msg-time"),
     );
-    node.append(el("div", { class: "msg-main" }, head, this.body(item)));
-    // Authors edit and delete their messages; an admin may also delete anyone's (moderation).
-    if ((mine || this.store.admin) && !item.deleted && item.mid !== null) {
+    node.append(el("div", { class: "msg-main" }, head, this.body(item), messageFooter(this.ui.bits, this.room, item)));
+    // Everyone reacts, replies and pins (the server says who may pin); authors edit and delete
+    // their messages, and an admin may also delete anyone's (moderation).
+    const social = socialButtons(this.ui.bits, this.room, item);
+    if (social.length) {
+      const own = (mine || this.store.admin) && !item.deleted && item.mid !== null;
       node.append(
         el(
           "div",
           { class: "msg-actions" },
-          mine
+          social,
+          own && mine
             ? el("button", { type: "button", class: "icon-button", "aria-label": "Edit message", title: "Edit", onclick: () => this.startEdit(item) }, icon("edit"))
             : null,
-          el("button", { type: "button", class: "icon-button", "aria-label": "Delete message", title: "Delete", onclick: () => this.confirmDelete(item) }, icon("trash")),
+          own ? el("button", { type: "button", class: "icon-button", "aria-label": "Delete message", title: "Delete", onclick: () => this.confirmDelete(item) }, icon("trash")) : null,
         ),
       );
     }
@@ -305,7 +310,7 @@ export class TimelineView {
     if (item.deleted) return el("div", { class: "msg-body" }, el("p", { class: "text deleted", text: "This message was deleted." }));
     const text = el("div", { class: "text" });
     text.append(this.formatted(item.text, item.mentions));
-    return el("div", { class: "msg-body" }, text, item.edited ? el("span", { class: "edited", title: "This message was edited", text: "(edited)" }) : null);
+    return el("div", { class: "msg-body" }, text, editedMark(this.ui.bits, this.room, item));
   }
 
   /** A message's text, formatted (richtext.js): mentions of me stand out, known rooms are links. */
