@@ -115,7 +115,7 @@ export function reactionBar(item, actions) {
     el(
       "button",
       { type: "button", class: "reaction add-reaction", "aria-label": "Add a reaction", title: "Add a reaction", onclick: (event) => actions.pick(event.currentTarget) },
-      "＋",
+      "+",
     ),
   );
   return bar;

@@ -94,6 +94,7 @@ export class ThreadView {
     this.broadcastLabel.textContent = room.kind === "direct" ? "Also send to the conversation" : `Also send to #${room.name}`;
     this.broadcast.checked = false;
     this.status.textContent = "Loading replies…";
+    this.status.hidden = false;
     this.panel.hidden = false;
     this.ui.onToggle(true);
     this.input.focus();
@@ -146,6 +147,7 @@ export class ThreadView {
   renderStatus() {
     const count = this.list.children.length;
     this.status.textContent = count ? "" : "No replies yet: write the first one.";
+    this.status.hidden = Boolean(count);
   }
 
   onThread(room, kind, item) {
