@@ -123,6 +123,7 @@ def test_a_person_replies_in_a_thread_reacts_pins_and_reads_an_edit_history(
     thumbs.press("Enter")
     expect(thumbs.locator(".reaction-count")).to_have_text("1")
     expect(thumbs).to_have_attribute("aria-pressed", "false")
+    expect(thumbs).to_be_focused()  # the message was drawn again: the focus stayed on it
     question.locator('.reaction[data-emoji="🎉"]').click()
     expect(question.locator('.reaction[data-emoji="🎉"] .reaction-count')).to_have_text("2")
     # The picker remembers what I used last.

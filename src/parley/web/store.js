@@ -267,7 +267,11 @@ export class Store {
         const item = itemFrom(event);
         if (item.thread !== null) this.reply(room, item, event);
         this.typingStopped(room, event.user);
-        if (!inMainTimeline(event)) break; // a reply in its thread only (unread there: threads)
+        if (!inMainTimeline(event)) {
+          // A reply in its thread only (unread there: `threads`); a mention of me still notifies.
+          if (event.seq > room.baseline && this.mentionsMe(event)) this.emit("message", { room, event, mentioned: true });
+          break;
+        }
         this.appendItem(room, item);
         this.settlePending(room, event);
         if (!this.isMe(event.user) && !event.deleted && event.seq > room.baseline) {

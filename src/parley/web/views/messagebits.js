@@ -96,4 +96,19 @@ export function messageFooter(ctx, room, item, { inThread = false } = {}) {
   return parts.length ? el("div", { class: "msg-foot" }, parts) : null;
 }
 
+/**
+ * A message's node was drawn again (a reaction, a pin, a reply count) while something in it
+ * had the keyboard focus: put the focus on the same control in the new node (the same
+ * reaction, the same menu button). Returns false when there is none.
+ */
+export function refocus(focused, node) {
+  if (!focused) return false;
+  const emoji = focused.getAttribute("data-emoji");
+  const label = focused.getAttribute("aria-label");
+  const selector = emoji ? `.reactions [data-emoji="${CSS.escape(emoji)}"]` : label ? `[aria-label="${CSS.escape(label)}"]` : null;
+  const twin = selector ? node.querySelector(selector) : null;
+  if (twin) twin.focus();
+  return Boolean(twin);
+}
+
 export { closePicker };

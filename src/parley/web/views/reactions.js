@@ -123,13 +123,15 @@ export function reactionBar(item, actions) {
 
 let openPicker = null;
 
-/** Close the picker if one is open (returns whether one was). */
-export function closePicker() {
+/** Close the picker if one is open (returns whether one was); the focus goes back to the
+ *  button that opened it unless `refocus` is false (the user went elsewhere). */
+export function closePicker(refocus = true) {
   if (!openPicker) return false;
-  const { node, anchor } = openPicker;
+  const { node, anchor, outside } = openPicker;
   openPicker = null;
   node.remove();
-  if (anchor && anchor.isConnected) anchor.focus();
+  document.removeEventListener("pointerdown", outside, true);
+  if (refocus && anchor && anchor.isConnected) anchor.focus();
   return true;
 }
 
@@ -180,8 +182,11 @@ export function showPicker(anchor, choose) {
     }
   });
   node.addEventListener("focusout", (event) => {
-    if (!node.contains(event.relatedTarget) && event.relatedTarget) closePicker();
+    if (event.relatedTarget && !node.contains(event.relatedTarget)) closePicker(false);
   });
+  const outside = (event) => {
+    if (!node.contains(event.target)) closePicker(false);
+  };
   render();
   const rect = anchor.getBoundingClientRect();
   document.body.append(node);
@@ -192,7 +197,8 @@ export function showPicker(anchor, choose) {
   const top = rect.bottom + height + 8 < window.innerHeight ? rect.bottom + 4 : Math.max(8, rect.top - height - 4);
   node.style.left = `${left}px`;
   node.style.top = `${top}px`;
-  openPicker = { node, anchor };
+  openPicker = { node, anchor, outside };
+  document.addEventListener("pointerdown", outside, true);
   search.focus();
 }
 

@@ -9,7 +9,7 @@
 import { el } from "../dom.js";
 import { fullTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
-import { editedMark, messageFooter, socialButtons } from "./messagebits.js";
+import { editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
 import { avatar } from "./timeline.js";
 
 export class ThreadView {
@@ -162,14 +162,20 @@ export class ThreadView {
       if (this.store.isMe(item.user)) this.setFollowing(true);
     } else if (kind === "update") {
       if (item.mid === this.root) {
+        const old = this.rootBox.firstElementChild;
+        const focused = old && old.contains(document.activeElement) ? document.activeElement : null;
         this.rootItem = item;
-        this.rootBox.replaceChildren(this.node(item, true));
+        const node = this.node(item, true);
+        this.rootBox.replaceChildren(node);
+        if (focused && !refocus(focused, node)) this.input.focus();
       }
       const old = this.nodes.get(item);
       if (old) {
+        const focused = old.contains(document.activeElement) ? document.activeElement : null;
         const node = this.node(item, false);
         old.replaceWith(node);
         this.nodes.set(item, node);
+        if (focused && !refocus(focused, node)) this.input.focus();
       }
     }
   }

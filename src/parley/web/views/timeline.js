@@ -8,7 +8,7 @@
 import { el, icon } from "../dom.js";
 import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
-import { editedMark, messageFooter, socialButtons } from "./messagebits.js";
+import { editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -213,10 +213,10 @@ export class TimelineView {
     }
     const node = this.build(item);
     node.classList.toggle("cont", old.classList.contains("cont"));
-    const hadFocus = old.contains(document.activeElement);
+    const focused = old.contains(document.activeElement) ? document.activeElement : null;
     old.replaceWith(node);
     this.nodes.set(item, node);
-    if (hadFocus) this.ui.focusComposer();
+    if (focused && (item.deleted || !refocus(focused, node))) this.ui.focusComposer();
   }
 
   prepend() {
