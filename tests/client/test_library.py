@@ -21,6 +21,7 @@ from parley.client import (
     ConnectError,
     Disconnected,
     EventMessage,
+    FollowChanged,
     HandshakeRefused,
     HistoryReply,
     MentionsReply,
@@ -159,6 +160,50 @@ async def test_mentions_and_notification_levels(server: ServerProcess, account: 
     async with Client(server.http_url, token=bob_token) as again:
         lobby = again.rooms["lobby"]
         assert (lobby.unread, lobby.mentions, lobby.notify) == (1, 1, "all")
+
+
+async def test_replies_threads_reactions_pins_and_versions(
+    server: ServerProcess, account: Account
+) -> None:
+    (_, alice_token), (_, bob_token) = account("alice"), account("bob")
+    async with (
+        Client(server.http_url, token=alice_token) as alice,
+        Client(server.http_url, token=bob_token) as bob,
+    ):
+        root = await alice.send("lobby", "lunch?")
+        reply = await bob.reply("lobby", root.mid, "yes", cid="b-1")
+        event = await next_event(alice, EventMessage, kind="message", seq=reply.seq)
+        assert (event.thread, event.replies, event.repliers) == (root.mid, 1, ["bob"])
+        assert (await bob.reply("lobby", root.mid, "yes", cid="b-1")).seq == reply.seq
+        thread = await alice.thread("lobby", root.mid)
+        assert thread.root is not None
+        assert (thread.root.mid, [e.mid for e in thread.events]) == (root.mid, [reply.mid])
+        followed = await alice.threads()
+        assert [(t.room, t.root.mid, t.unread) for t in followed.threads] == [
+            ("lobby", root.mid, 1)
+        ]
+        await alice.follow("lobby", root.mid, following=False)
+        changed = await next_event(alice, FollowChanged)
+        assert (changed.thread, changed.following) == (root.mid, False)
+        seq = await bob.react("lobby", root.mid, "🍕")
+        assert seq is not None
+        assert await bob.react("lobby", root.mid, "🍕") == seq  # a retry: the same event
+        reacted = await next_event(alice, EventMessage, kind="reaction", seq=seq)
+        assert (reacted.emoji, reacted.count, reacted.user) == ("🍕", 1, "bob")
+        assert await bob.react("lobby", root.mid, "🍕", add=False) is not None
+        assert await bob.react("lobby", root.mid, "🍕", add=False) is None
+        pinned = await alice.pin("lobby", root.mid)
+        pins = await bob.pins("lobby")
+        assert [(e.mid, e.pinned) for e in pins.events] == [(root.mid, pinned)]
+        await alice.edit("lobby", root.mid, "lunch at 1?")
+        versions = await bob.versions("lobby", root.mid)
+        assert [v.text for v in versions.versions] == ["lunch?", "lunch at 1?"]
+        with pytest.raises(CommandError) as refused:
+            await bob.react("lobby", root.mid, "not an emoji")
+        assert refused.value.code == "bad_request"
+        with pytest.raises(CommandError) as refused:
+            await bob.reply("lobby", 999_999, "into nothing")
+        assert refused.value.code == "not_found"
 
 
 async def test_a_dm_reaches_the_other_user_as_a_room_change(

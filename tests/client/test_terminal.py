@@ -147,6 +147,51 @@ async def test_mentions_are_marked_completed_and_listed(
         child.close()
 
 
+async def test_replies_threads_reactions_pins_and_formatting(
+    server: ServerProcess, terminal: Terminal
+) -> None:
+    register(server.http_url, "alice")
+    bob_token = register(server.http_url, "bob")
+    async with Client(server.http_url, token=bob_token) as bob:
+        child = terminal("connect", server.http_url, "--user", "alice")
+        await expect(child, "Password: ")
+        child.sendline(PASSWORD)
+        await expect(child, "#lobby>")
+        root = await bob.send("lobby", "**deploy** now? `rm -rf`")
+        await expect(child, r"<bob> deploy now\? `rm -rf`")  # formatted, code kept
+        child.sendline(f"/reply #{root.mid} after *lunch*")
+        reply = await next_message(bob, user="alice", thread=root.mid)
+        assert reply.text == "after *lunch*"  # the source, unchanged
+        await expect(child, rf"<alice> ↳#{root.mid} after lunch")
+        await bob.reply("lobby", root.mid, "ok", broadcast=True)
+        await expect(child, rf"<bob> ↳#{root.mid} \(also in the room\) ok")
+        child.sendline(f"/react #{root.mid} 👍")
+        assert (await next_message(bob, kind="reaction")).emoji == "👍"
+        await expect(child, rf"alice reacted 👍 to #{root.mid}")
+        child.sendline(f"/react #{root.mid} 👍")  # again: taken back
+        assert (await next_message(bob, kind="reaction")).removed is True
+        child.sendline(f"/react #{root.mid} not-an-emoji")
+        await expect(child, "emoji must be one emoji")
+        await bob.pin("lobby", root.mid)
+        await expect(child, rf"bob pinned #{root.mid}")
+        child.sendline(f"/thread #{root.mid}")
+        await expect(child, rf"the thread of #{root.mid}")
+        await expect(child, "after lunch")
+        child.sendline("/threads")
+        await expect(child, rf"#lobby #{root.mid} <bob> deploy now\?.*2 replies")
+        child.sendline("/pin")
+        await expect(child, rf"#{root.mid} .*<bob> deploy now.*pinned")
+        await bob.edit("lobby", root.mid, "deploy at 2")
+        child.sendline(f"/versions #{root.mid}")
+        await expect(child, rf"the versions of #{root.mid}")
+        await expect(child, "<bob> deploy at 2")
+        child.sendline("/reply 12")
+        await expect(child, "usage: /reply")
+        child.sendline("/quit")
+        await expect(child, pexpect.EOF)
+        child.close()
+
+
 async def test_the_chat_survives_a_server_restart(
     server_factory: Callable[..., ServerProcess], terminal: Terminal
 ) -> None:

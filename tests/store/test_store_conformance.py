@@ -1796,6 +1796,12 @@ async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upt
         # Mentions (0006) work on the upgraded data: the old member can be mentioned.
         newcomer = await store.create_user("newcomer", "h")
         await store.join(past.id, newcomer.id, newcomer.name)
+        # Threads, reactions and pins (0007) work on a message stored before them.
+        reply = await store.post_message(past.id, newcomer.id, newcomer.name, "re", thread=mid)
+        assert (reply.event.thread, reply.event.replies) == (mid, 1)
+        reacted = await store.react(past.id, newcomer.id, newcomer.name, mid, "👍", add=True)
+        assert reacted.event is not None
+        assert (await store.pin(past.id, user_id, "old", mid, pinned=True)).event is not None
         said = await store.post_message(past.id, newcomer.id, newcomer.name, "@OLD hello")
         assert said.event.mentions == ("old",)
         assert [e.text for e in await store.mentions_of(user_id, None, 5)] == ["@OLD hello"]

@@ -21,6 +21,7 @@ from parley.client.client import Client
 from parley.client.console import Console
 from parley.client.errors import ClientError, CommandError
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
+from parley.client.formatting import render
 from parley.client.sanitize import safe
 from parley.protocol import messages as m
 from parley.protocol.mentions import ROOM_MENTION
@@ -35,6 +36,13 @@ COMMANDS = {
     "/history": ("[N]", "show the last N events of this room (20 by default)"),
     "/mentions": ("", "show the latest messages that mention you"),
     "/edit": ("[#MID] TEXT", "change your last message here (or message MID)"),
+    "/reply": ("#MID [+]TEXT", "reply in the thread of message MID (+: in the room too)"),
+    "/thread": ("#MID", "show the thread of message MID"),
+    "/threads": ("", "list the threads you follow, with their unread replies"),
+    "/react": ("#MID EMOJI", "react to message MID (👍 or :name:); again to take it back"),
+    "/pin": ("#MID", "pin message MID to this room (/pin lists the pins)"),
+    "/unpin": ("#MID", "unpin message MID"),
+    "/versions": ("#MID", "show every version of message MID"),
     "/search": ("QUERY", 'find messages: words, "a phrase", from:USER, in:ROOM, has:link'),
     "/help": ("", "show this list"),
     "/quit": ("", "leave (Ctrl-D does too)"),
@@ -52,6 +60,8 @@ class ChatState:
     users: set[str] = field(default_factory=set)
     known_rooms: set[str] = field(default_factory=set)
     last_mid: dict[str, int] = field(default_factory=dict)
+    #: (room, mid, emoji) of this user's reactions seen: ``/react`` again takes one back.
+    reacted: set[tuple[str, int, str]] = field(default_factory=set)
     online: dict[str, bool] = field(default_factory=dict)
 
     def label(self, room: str) -> str:
@@ -128,6 +138,19 @@ def mentions_me(event: m.EventMessage, me: str) -> bool:
     return any(name.lower() in (me.lower(), ROOM_MENTION) for name in names or ())
 
 
+def _summary(event: m.EventMessage) -> str:
+    """What a message read back carries besides its text: replies, reactions, pinned."""
+    marks = []
+    if event.replies:
+        marks.append(
+            f"{event.replies} repl{'y' if event.replies == 1 else 'ies'}: /thread #{event.mid}"
+        )
+    marks += [f"{safe(r.emoji)} {r.count}" for r in event.reactions or ()]
+    if event.pinned:
+        marks.append("pinned")
+    return f"  [{', '.join(marks)}]" if marks else ""
+
+
 def describe_event(event: m.EventMessage, state: ChatState) -> str:
     """One room event as a line of the terminal (multi-line messages are indented); a
     message that mentions the reader starts with ``»`` (and is shown highlighted)."""
@@ -135,10 +158,21 @@ def describe_event(event: m.EventMessage, state: ChatState) -> str:
     head = f"{_clock(event.ts)} {where}"
     if mentions_me(event, state.me):
         head = f"» {head}"
-    text = safe(event.text or "").replace("\n", "\n      ")
+    text = render(safe(event.text or "")).replace("\n", "\n      ")
     match event.kind:
+        case "message" if event.thread is not None:
+            shown = "(also in the room) " if event.broadcast else ""
+            return f"{head} <{event.user}> ↳#{event.thread} {shown}{text}"
         case "message":
-            return f"{head} <{event.user}> {text}"
+            return f"{head} <{event.user}> {text}{_summary(event)}"
+        case "reaction" if event.removed:
+            return f"{head} * {event.user} took back {safe(event.emoji or '')} on #{event.mid}"
+        case "reaction":
+            return f"{head} * {event.user} reacted {safe(event.emoji or '')} to #{event.mid}"
+        case "pin":
+            return f"{head} * {event.user} pinned #{event.mid}"
+        case "unpin":
+            return f"{head} * {event.user} unpinned #{event.mid}"
         case "edit":
             return f"{head} * {event.user} edited #{event.mid}: {text}"
         case "delete":
@@ -234,6 +268,12 @@ class ChatMode:
                 state.known_rooms.add(event.room)
                 style = "bold ansiyellow" if mentions_me(event, state.me) else ""
                 console.write(describe_event(event, state), style)
+                if event.kind == "reaction" and event.user == state.me and event.mid:
+                    key = (event.room, event.mid, event.emoji or "")
+                    if event.removed:
+                        state.reacted.discard(key)
+                    else:
+                        state.reacted.add(key)
                 if event.kind == "rename" and event.text:
                     state.known_rooms.discard(event.room)
                     state.known_rooms.add(event.text)
@@ -343,6 +383,8 @@ class ChatMode:
                 await self._search(rest)
             case "/mentions":
                 await self._mentions()
+            case "/reply" | "/thread" | "/react" | "/pin" | "/unpin" | "/versions" | "/threads":
+                await self._about_message(command, rest)
             case _ if command in COMMANDS:
                 args, _what = COMMANDS[command]
                 self._error(f"usage: {command} {args}")
@@ -427,6 +469,80 @@ class ChatMode:
         self.console.note(f"--- the latest {count} {what} you ---")
         for event in reversed(reply.events):
             self.console.write(describe_event(event, self.state))
+
+    async def _about_message(self, command: str, rest: str) -> None:
+        """The commands about one message (``#MID``): threads, reactions, pins, versions."""
+        room = self.state.room
+        if command == "/threads":
+            await self._threads()
+            return
+        if room is None:
+            self._error("join a room first: /join ROOM")
+            return
+        if command == "/pin" and not rest:
+            await self._pins(room)
+            return
+        first, _, arg = rest.partition(" ")
+        if not (first.startswith("#") and first[1:].isdigit()) or (
+            command in ("/reply", "/react") and not arg.strip()
+        ):
+            args, _what = COMMANDS[command]
+            self._error(f"usage: {command} {args} (message numbers: /history)")
+            return
+        mid = int(first[1:])
+        match command:
+            case "/reply":
+                broadcast = arg.startswith("+")
+                await self.client.reply(
+                    room, mid, arg[1:] if broadcast else arg, broadcast=broadcast
+                )
+            case "/thread":
+                await self._thread(room, mid)
+            case "/react":
+                emoji = arg.strip()
+                # Again on one's own reaction takes it back (as a click on it would).
+                mine = (room, mid, emoji) in self.state.reacted
+                await self.client.react(room, mid, emoji, add=not mine)
+            case "/pin" | "/unpin":
+                await self.client.pin(room, mid, pinned=command == "/pin")
+            case "/versions":
+                reply = await self.client.versions(room, mid)
+                self.console.note(f"--- the versions of #{mid} ---")
+                for version in reply.versions:
+                    text = render(safe(version.text)).replace("\n", "\n      ")
+                    self.console.write(f"{_clock(version.ts)} <{version.user}> {text}")
+                self.console.note("---")
+
+    async def _thread(self, room: str, mid: int) -> None:
+        reply = await self.client.thread(room, mid)
+        if reply.root is not None:
+            self.console.note(f"--- the thread of #{reply.root.mid} ---")
+            self.console.write(f"#{reply.root.mid} {describe_event(reply.root, self.state)}")
+        for event in reply.events:
+            self.console.write(f"#{event.mid} {describe_event(event, self.state)}")
+        if reply.events:
+            await self.client.mark_thread_read(room, mid, reply.events[-1].seq)
+        self.console.note("---" if reply.events else "* no replies yet: /reply #MID TEXT")
+
+    async def _threads(self) -> None:
+        reply = await self.client.threads()
+        if not reply.threads:
+            self.console.note("* you follow no thread")
+        for thread in reply.threads:
+            root = thread.root
+            unread = f", {thread.unread} unread" if thread.unread else ""
+            first_line = render(safe(root.text or "")).split("\n", 1)[0][:60]
+            self.console.write(
+                f"{self.state.label(thread.room)} #{root.mid} <{root.user}> {first_line}"
+                f"  [{root.replies or 0} replies{unread}]"
+            )
+
+    async def _pins(self, room: str) -> None:
+        reply = await self.client.pins(room)
+        if not reply.events:
+            self.console.note(f"* nothing is pinned in {self.state.label(room)}")
+        for event in reply.events:
+            self.console.write(f"#{event.mid} {describe_event(event, self.state)}")
 
     async def _edit(self, rest: str) -> None:
         room = self.state.room

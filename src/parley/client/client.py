@@ -304,17 +304,28 @@ class Client:
 
     # -- commands --------------------------------------------------------------------------
 
-    async def send(self, room: str, text: str, *, cid: str | None = None) -> m.Ack:
-        """Post ``text`` to ``room``; returns the ``ack`` once the server stored it.
+    async def send(
+        self,
+        room: str,
+        text: str,
+        *,
+        cid: str | None = None,
+        thread: int | None = None,
+        broadcast: bool = False,
+    ) -> m.Ack:
+        """Post ``text`` to ``room``; returns the ``ack`` once the server stored it. With
+        ``thread`` (a message's ``mid``) it is a reply in that message's thread (see
+        :meth:`reply`).
 
         Safe to retry: if the connection drops before the ack, the message is sent again
         after reconnecting with the same ``cid``, and the server acknowledges the original.
         """
         cid = cid or uuid.uuid4().hex
+        command = m.Send(room=room, text=text, cid=cid, thread=thread, broadcast=broadcast)
         delays = self._opts.backoff.delays()
         for attempt in itertools.count(1):
             try:
-                return await self._typed(m.Ack, m.Send(room=room, text=text, cid=cid), retry=True)
+                return await self._typed(m.Ack, command, retry=True)
             except CommandError as error:
                 if error.code not in _SEND_RETRY_CODES or attempt >= _SEND_ATTEMPTS:
                     raise
@@ -430,6 +441,72 @@ class Client:
         muted until ``until`` (ms since the epoch; 0: not muted). Every connection of the
         user gets a :class:`~parley.protocol.messages.NotifyChanged`."""
         await self._typed(m.Ok, m.Notify(room=room, level=level, until=until), retry=True)
+
+    # -- threads, reactions, pins, versions --------------------------------------------------
+
+    async def reply(
+        self, room: str, mid: int, text: str, *, broadcast: bool = False, cid: str | None = None
+    ) -> m.Ack:
+        """Reply in the thread of message ``mid`` (a reply's: its root's thread);
+        ``broadcast`` shows it in the room's main timeline too. Retried like :meth:`send`."""
+        return await self.send(room, text, cid=cid, thread=mid, broadcast=broadcast)
+
+    async def thread(
+        self, room: str, mid: int, *, before: int | None = None, limit: int = 50
+    ) -> m.HistoryReply:
+        """The replies of the thread of message ``mid``, oldest first (the newest ``limit``
+        before seq ``before``); the first page carries the ``root``."""
+        command = m.History(room=room, thread=mid, before=before, limit=limit)
+        return await self._typed(m.HistoryReply, command, retry=True)
+
+    async def threads(self, *, after: str | None = None, limit: int = 20) -> m.ThreadsReply:
+        """The threads this user follows, most recently replied-to first, with unread
+        counts; while ``more``, the next page starts ``after`` the reply's ``next``."""
+        command = m.Threads(after=after, limit=limit)
+        return await self._typed(m.ThreadsReply, command, retry=True)
+
+    async def follow(self, room: str, mid: int, *, following: bool = True) -> None:
+        """Follow (or, with ``following`` False, stop following) the thread of ``mid``."""
+        command: m.Command = (
+            m.Follow(room=room, mid=mid) if following else m.Unfollow(room=room, mid=mid)
+        )
+        await self._typed(m.Ok, command, retry=True)
+
+    async def mark_thread_read(self, room: str, mid: int, seq: int) -> None:
+        """Move this user's read marker of the thread of ``mid`` to ``seq``."""
+        ws = await self._wait_connected()
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send_text(encode_command(m.Read(room=room, seq=seq, thread=mid)))
+
+    async def react(self, room: str, mid: int, emoji: str, *, add: bool = True) -> int | None:
+        """Add (or with ``add`` False take back) this user's ``emoji`` on message ``mid``;
+        the seq of the event that made it so (None: there was nothing to take back). Safe to
+        retry: a repeated reaction answers the original seq."""
+        command: m.Command = (
+            m.React(room=room, mid=mid, emoji=emoji)
+            if add
+            else m.Unreact(room=room, mid=mid, emoji=emoji)
+        )
+        return (await self._typed(m.Ok, command, retry=True)).seq
+
+    async def pin(self, room: str, mid: int, *, pinned: bool = True) -> int | None:
+        """Pin (or unpin) message ``mid``; the seq of the event that made it so (None: it
+        was not pinned). Safe to retry."""
+        command: m.Command = m.Pin(room=room, mid=mid) if pinned else m.Unpin(room=room, mid=mid)
+        return (await self._typed(m.Ok, command, retry=True)).seq
+
+    async def pins(self, room: str, *, before: int | None = None, limit: int = 50) -> m.PinsReply:
+        """The room's pinned messages, most recently pinned first; while ``more``, ask again
+        with ``before`` = the last event's ``pinned``."""
+        command = m.Pins(room=room, before=before, limit=limit)
+        return await self._typed(m.PinsReply, command, retry=True)
+
+    async def versions(
+        self, room: str, mid: int, *, before: int | None = None, limit: int = 50
+    ) -> m.VersionsReply:
+        """The versions of message ``mid`` (as sent, then each edit), oldest first."""
+        command = m.Versions(room=room, mid=mid, before=before, limit=limit)
+        return await self._typed(m.VersionsReply, command, retry=True)
 
     async def ping(self) -> None:
         """A round trip through the server's command queue."""
@@ -605,7 +682,9 @@ class Client:
             case m.RoomChanged():
                 self._track(message.room)
                 self._emit(message)
-            case m.Presence() | m.TypingNotice() | m.Unread() | m.NotifyChanged():
+            case (
+                m.Presence() | m.TypingNotice() | m.Unread() | m.NotifyChanged() | m.FollowChanged()
+            ):
                 self._emit(message)
             case m.Error() if message.re is None:
                 self._emit(message)

@@ -1,11 +1,12 @@
 """What :meth:`parley.client.Client.events` yields: typed values, one class per kind.
 
-Room events, presence, typing, read markers and notification levels are the protocol's own
-message types (:mod:`parley.protocol.messages`); :class:`Connected`, :class:`Disconnected` and
-:class:`Reconnecting` are the client's, so that a program can show the connection's state
-without polling it. Room events (:class:`EventMessage`) are delivered exactly once and in
-``seq`` order per room, across reconnections; the others are live hints, and an error is a
-refusal the server sent without naming a command.
+Room events (replies, ``reaction``, ``pin`` and ``unpin`` events included), presence, typing,
+read markers (of rooms and of threads), notification levels and followed threads are the
+protocol's own message types (:mod:`parley.protocol.messages`); :class:`Connected`,
+:class:`Disconnected` and :class:`Reconnecting` are the client's, so that a program can show
+the connection's state without polling it. Room events (:class:`EventMessage`) are delivered
+exactly once and in ``seq`` order per room, across reconnections; the others are live hints,
+and an error is a refusal the server sent without naming a command.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from parley.protocol.messages import (
     Error,
     EventMessage,
+    FollowChanged,
     NotifyChanged,
     Presence,
     RoomChanged,
@@ -56,6 +58,7 @@ ClientEvent = (
     | RoomChanged
     | Unread
     | NotifyChanged
+    | FollowChanged
     | Error
     | Connected
     | Disconnected
