@@ -185,3 +185,61 @@ def test_refusals_are_shown_never_dropped(
     expect(page.locator("#toasts")).to_contain_text("Could not pin the message")
     expect(msg.locator(".pinned-mark")).to_have_count(0)
     alice.close()
+
+
+STORE_RULES = """
+async () => {
+  const { Store } = await import("/static/store.js");
+  const store = new Store();
+  const rooms = [{ name: "r", kind: "public", seq: 0, member: true }];
+  store.welcome({ user: { name: "me" }, rooms });
+  const room = store.room("r");
+  const threads = [];
+  store.on("thread", ({ kind, item }) => threads.push([kind, item.mid]));
+  const event = (seq, kind, fields) =>
+    store.event({ type: "event", room: "r", seq, kind, user: "you", ts: 1, ...fields });
+  event(1, "message", { mid: 1, text: "root" });
+  const summary = { replies: 1, last_reply_ts: 5, repliers: ["you"] };
+  event(2, "message", { mid: 2, text: "in the thread", thread: 1, ...summary });
+  event(3, "message", { mid: 3, text: "to the room too", thread: 1, broadcast: true,
+                        replies: 2, last_reply_ts: 6, repliers: ["you"] });
+  event(4, "reaction", { mid: 2, emoji: "👍", count: 1 });
+  event(5, "reaction", { mid: 1, emoji: "🎉", count: 1 });
+  store.event({ type: "event", room: "r", seq: 6, kind: "reaction", user: "me", ts: 1,
+                mid: 1, emoji: "🎉", count: 2 });
+  store.event({ type: "event", room: "r", seq: 7, kind: "reaction", user: "you", ts: 1,
+                mid: 1, emoji: "🎉", count: 1, removed: true });
+  event(8, "pin", { mid: 1 });
+  event(9, "edit", { mid: 2, text: "in the thread, edited" });
+  event(10, "delete", { mid: 3, thread: 1, replies: 1, last_reply_ts: 5, repliers: ["you"] });
+  const root = room.byMid.get(1);
+  return {
+    timeline: room.items.map((i) => [i.mid, i.text, i.deleted]),
+    unread: room.unread,
+    root: [root.replies, root.lastReplyTs, root.pinned, root.reactions],
+    reply: [room.replies.get(2).text, room.replies.get(2).reactions],
+    threads,
+  };
+}
+"""
+
+
+def test_the_page_keeps_replies_in_their_thread_and_applies_reactions_and_pins(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    """The page's store, run in the browser: a reply stays out of the room's timeline (and its
+    unread count) unless broadcast; the root's summary, reactions and pin follow the events."""
+    page = open_chat(server_factory("serve")).new()
+    result = page.evaluate(STORE_RULES)
+    assert result["timeline"] == [[1, "root", False], [3, "", True]]
+    assert (
+        result["unread"] == 2
+    )  # the root and the broadcast reply (deleted since: the server recounts)
+    assert result["root"] == [1, 5, 8, [{"emoji": "🎉", "count": 1, "users": ["me"]}]]
+    assert result["reply"] == [
+        "in the thread, edited",
+        [{"emoji": "👍", "count": 1, "users": ["you"]}],
+    ]
+    assert ["reply", 2] in result["threads"]
+    assert ["reply", 3] in result["threads"]
+    assert ["update", 2] in result["threads"]

@@ -22,7 +22,10 @@ export function renderText(text, { mentions = [], isMe = () => false, isRoom = (
   const tree = parse(text, { mentions });
   const fragment = document.createDocumentFragment();
   const draw = { isMe, isRoom };
-  for (const block of tree.c) fragment.append(drawBlock(block, draw));
+  for (const block of tree.c) {
+    const node = drawBlock(block, draw);
+    if (node) fragment.append(node);
+  }
   return fragment;
 }
 
