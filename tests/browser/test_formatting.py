@@ -127,6 +127,11 @@ CASES = [
         ' span[class=link-target](" (bob@example.org)"))',
     ),
     (
+        "[x](mailto:a%E0%A4%A@b.org)",
+        'p(a[href=mailto:a%E0%A4%A@b.org class=link]("x")'
+        ' span[class=link-target](" (a%E0%A4%A@b.org)"))',
+    ),
+    (
         "see https://example.org/path_(x). ok",
         'p("see " a[href=https://example.org/path_(x) class=link]'
         '("https://example.org/path_(x)") ". ok")',

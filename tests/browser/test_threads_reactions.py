@@ -78,6 +78,17 @@ def test_a_person_replies_in_a_thread_reacts_pins_and_reads_an_edit_history(
     expect(message(page, "Agreed: 2.1 it is")).to_be_visible()
     expect(summary).to_contain_text("2 replies")
     expect(panel.get_by_role("button", name="Unfollow")).to_be_visible()
+    # A reply of mine can be deleted from the panel (after a confirmation).
+    confirm_box = page.locator("#confirm-dialog")
+    box.fill("a typo, to delete")
+    box.press("Enter")
+    typo = panel.locator(".thread-replies .msg").filter(has_text="a typo, to delete")
+    typo = panel.locator(f'.thread-replies .msg[data-mid="{typo.get_attribute("data-mid")}"]')
+    action(page, typo, "Delete reply").click()
+    expect(confirm_box).to_be_visible()
+    confirm_box.locator("#confirm-yes").click()
+    expect(typo.locator(".text.deleted")).to_have_text("This reply was deleted.")
+    expect(summary).to_contain_text("2 replies")
     # Escape closes the panel.
     box.press("Escape")
     expect(panel).to_be_hidden()
@@ -92,7 +103,9 @@ def test_a_person_replies_in_a_thread_reacts_pins_and_reads_an_edit_history(
     expect(followed).to_have_class(re.compile(r"\bunread\b"))
     expect(followed.locator(".thread-meta")).to_contain_text("3 replies")
     followed.get_by_role("button").click()
-    expect(panel.locator(".thread-replies .msg")).to_have_count(3)
+    # Three replies, and the deleted one shown as deleted (as the timeline shows them).
+    expect(panel.locator(".thread-replies .msg")).to_have_count(4)
+    expect(panel.locator(".thread-replies .text.deleted")).to_have_count(1)
     expect(threads_button).to_have_attribute("aria-label", "Threads")
     panel.get_by_role("button", name="Close the thread").click()
     expect(panel).to_be_hidden()

@@ -82,6 +82,7 @@ const dialogs = new Dialogs(store, client, { open: (name) => openRoom(name), toa
 const search = new SearchView(store, client, { open: (name) => openRoom(name) });
 const social = setupSocial(store, client, {
   toast,
+  confirm: () => dialogs.confirm(),
   openRoom: (name) => openRoom(name),
   reveal: (seq) => requestAnimationFrame(() => timeline.reveal(seq)),
   focusComposer: () => composer.focus(),

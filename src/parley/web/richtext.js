@@ -56,7 +56,12 @@ function drawBlock(block, draw) {
 /** "example.org", or the address of a mailto link: what a link's text alone may hide. */
 function shownTarget(href) {
   const url = new URL(href);
-  return url.protocol === "mailto:" ? decodeURIComponent(url.pathname) : url.host;
+  if (url.protocol !== "mailto:") return url.host;
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    return url.pathname; // a malformed %-escape: shown as written
+  }
 }
 
 function linkNode(href, children, className) {

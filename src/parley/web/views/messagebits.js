@@ -13,6 +13,7 @@ import { closePicker, reactionBar, showPicker } from "./reactions.js";
  * @property {import("../store.js").Store} store
  * @property {import("../client.js").ChatClient} client
  * @property {(message: string) => void} toast
+ * @property {() => Promise<boolean>} confirm     ask before deleting
  * @property {(room, item) => void} openThread    show the thread of a root (or of a reply: its root)
  * @property {(room, item) => void} showVersions  the edit history dialog
  */

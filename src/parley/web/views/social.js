@@ -9,8 +9,8 @@ import { ThreadListView } from "./threadlist.js";
 import { VersionsView } from "./versions.js";
 
 /**
- * @param {{toast: Function, openRoom: (name: string) => void, reveal: (seq: number) => void,
- *          focusComposer: Function, activeRoom: () => object|null}} ui
+ * @param {{toast: Function, confirm: () => Promise<boolean>, openRoom: (name: string) => void,
+ *          reveal: (seq: number) => void, focusComposer: Function, activeRoom: () => object|null}} ui
  */
 export function setupSocial(store, client, ui) {
   const chat = document.getElementById("chat");
@@ -19,6 +19,7 @@ export function setupSocial(store, client, ui) {
     client,
     toast: ui.toast,
     focusComposer: ui.focusComposer,
+    confirm: ui.confirm,
     openThread: (room, item) => {
       if (store.active !== room.name) ui.openRoom(room.name);
       thread.open(room, item);

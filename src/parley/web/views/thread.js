@@ -6,7 +6,7 @@
 // Replies come from `history` with `thread` (the first page, then older ones on demand) and
 // live from the store ("thread" notices); reading them moves the thread's own read marker.
 
-import { el } from "../dom.js";
+import { el, icon } from "../dom.js";
 import { fullTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
 import { editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
@@ -193,6 +193,10 @@ export class ThreadView {
       ? el("p", { class: "text deleted", text: isRoot ? "The message that started this thread was deleted." : "This reply was deleted." })
       : el("div", { class: "text" }, renderText(item.text, { mentions: item.mentions, isMe: (name) => this.store.isMe(name), isRoom: (name) => Boolean(this.store.room(name)?.member) }));
     const actions = socialButtons(this.bits, room, item, { inThread: true });
+    // A reply of mine (or anyone's, for an admin) can be deleted here, as in the timeline.
+    if (!isRoot && !item.deleted && (this.store.isMe(item.user) || this.store.admin)) {
+      actions.push(el("button", { type: "button", class: "icon-button", "aria-label": "Delete reply", title: "Delete", onclick: () => this.confirmDelete(item) }, icon("trash")));
+    }
     return el(
       "li",
       { class: `msg${this.store.isMe(item.user) ? " mine" : ""}${isRoot ? " thread-root-msg" : ""}`, "data-seq": item.seq, "data-mid": item.mid, tabindex: "-1" },
@@ -232,6 +236,20 @@ export class ThreadView {
       this.sendButton.disabled = false;
       this.input.focus();
     }
+  }
+
+  async confirmDelete(item) {
+    const room = this.room;
+    if (!(await this.bits.confirm())) {
+      this.input.focus();
+      return;
+    }
+    try {
+      await this.client.remove(room, item);
+    } catch (error) {
+      this.bits.toast(`Could not delete the reply: ${error.message}`);
+    }
+    this.input.focus();
   }
 
   markRead() {
