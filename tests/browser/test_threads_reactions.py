@@ -78,6 +78,17 @@ def test_a_person_replies_in_a_thread_reacts_pins_and_reads_an_edit_history(
     expect(message(page, "Agreed: 2.1 it is")).to_be_visible()
     expect(summary).to_contain_text("2 replies")
     expect(panel.get_by_role("button", name="Unfollow")).to_be_visible()
+    # My reply can be edited in the panel (the copy in the room follows).
+    agreed = panel.locator(".thread-replies .msg").nth(1)
+    action(page, agreed, "Edit message").click()
+    editor = panel.get_by_role("textbox", name="Edit message")
+    expect(editor).to_be_focused()
+    editor.fill("Agreed: **2.1** it is")
+    editor.press("Enter")
+    expect(agreed.locator("strong")).to_have_text("2.1")
+    expect(agreed.get_by_role("button", name="Edited: show the edit history")).to_be_visible()
+    expect(message(page, "Agreed: 2.1 it is").locator("strong")).to_have_text("2.1")
+    expect(box).to_be_focused()
     # A reply of mine can be deleted from the panel (after a confirmation).
     confirm_box = page.locator("#confirm-dialog")
     box.fill("a typo, to delete")

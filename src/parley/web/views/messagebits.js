@@ -112,4 +112,53 @@ export function refocus(focused, node) {
   return Boolean(twin);
 }
 
+/**
+ * The inline editor of a message's text, for the timeline and the thread panel alike: Enter
+ * or Save stores it, Escape or Cancel closes it (blank or unchanged text just closes it). A
+ * refusal is shown and the text stays in the box.
+ * @param {{save: (text: string) => Promise<void>, close: (focusBack: boolean) => void, toast: Function}} how
+ */
+export function editForm(item, how) {
+  const input = el("textarea", { class: "edit-text", "aria-label": "Edit message", rows: "1", maxlength: "4000" });
+  input.value = item.text;
+  const save = async () => {
+    const text = input.value;
+    if (!text.trim() || text === item.text) {
+      how.close(false);
+      return;
+    }
+    input.disabled = true;
+    try {
+      await how.save(text);
+    } catch (error) {
+      input.disabled = false;
+      input.focus();
+      how.toast(`Could not edit the message: ${error.message}`);
+    }
+  };
+  const form = el(
+    "form",
+    { class: "edit-form", onsubmit: (event) => (event.preventDefault(), save()) },
+    input,
+    el(
+      "div",
+      { class: "edit-actions" },
+      el("span", { class: "edit-hint", text: "Enter to save, Esc to cancel" }),
+      el("button", { type: "button", class: "ghost small-text", onclick: () => how.close(true) }, "Cancel"),
+      el("button", { type: "submit", class: "primary small-text" }, "Save"),
+    ),
+  );
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      save();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      how.close(true);
+    }
+  });
+  return { form, input };
+}
+
 export { closePicker };

@@ -9,7 +9,7 @@
 import { el, icon } from "../dom.js";
 import { fullTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
-import { editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
+import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
 import { avatar } from "./timeline.js";
 
 export class ThreadView {
@@ -28,6 +28,7 @@ export class ThreadView {
     this.nodes = new Map(); // item -> node
     this.following = false;
     this.opener = null;
+    this.editing = null; // {item, node}: a message of the panel being edited
 
     this.title = el("h2", { id: "thread-title", class: "panel-title", text: "Thread" });
     this.where = el("span", { class: "panel-count" });
@@ -86,6 +87,7 @@ export class ThreadView {
     this.room = room;
     this.root = item.thread ?? item.mid;
     this.rootItem = null;
+    this.editing = null;
     this.nodes.clear();
     this.list.replaceChildren();
     this.rootBox.replaceChildren();
@@ -138,6 +140,7 @@ export class ThreadView {
   close() {
     if (!this.isOpen) return;
     this.token = null;
+    this.editing = null;
     this.panel.hidden = true;
     this.ui.onToggle(false);
     if (this.opener && this.opener.isConnected) this.opener.focus();
@@ -161,23 +164,56 @@ export class ThreadView {
       if (!this.store.isMe(item.user)) this.markRead();
       if (this.store.isMe(item.user)) this.setFollowing(true);
     } else if (kind === "update") {
-      if (item.mid === this.root) {
-        const old = this.rootBox.firstElementChild;
-        const focused = old && old.contains(document.activeElement) ? document.activeElement : null;
-        this.rootItem = item;
-        const node = this.node(item, true);
-        this.rootBox.replaceChildren(node);
-        if (focused && !refocus(focused, node)) this.input.focus();
+      if (this.editing && this.editing.item === item) {
+        if (!item.deleted) return; // drawn when the edit ends
+        this.editing = null;
       }
-      const old = this.nodes.get(item);
-      if (old) {
-        const focused = old.contains(document.activeElement) ? document.activeElement : null;
-        const node = this.node(item, false);
-        old.replaceWith(node);
-        this.nodes.set(item, node);
-        if (focused && !refocus(focused, node)) this.input.focus();
-      }
+      this.redraw(item);
     }
+  }
+
+  /** Draw a message of the panel again, keeping the keyboard focus where it was. */
+  redraw(item) {
+    const isRoot = item.mid === this.root;
+    const old = isRoot ? this.rootBox.firstElementChild : this.nodes.get(item);
+    if (!old) return;
+    const focused = old.contains(document.activeElement) ? document.activeElement : null;
+    const node = this.node(item, isRoot);
+    old.replaceWith(node);
+    if (isRoot) this.rootItem = item;
+    else this.nodes.set(item, node);
+    if (focused && !refocus(focused, node)) this.input.focus();
+  }
+
+  startEdit(item) {
+    this.endEdit();
+    const node = item.mid === this.root ? this.rootBox.firstElementChild : this.nodes.get(item);
+    if (!node) return;
+    const room = this.room;
+    const { form, input } = editForm(item, {
+      save: async (text) => {
+        await this.client.edit(room, item, text);
+        this.endEdit();
+        this.input.focus();
+      },
+      close: (focusBack) => {
+        this.endEdit();
+        if (focusBack) this.input.focus();
+      },
+      toast: this.bits.toast,
+    });
+    node.classList.add("editing");
+    node.querySelector(".msg-body").replaceWith(form);
+    this.editing = { item, node };
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+
+  endEdit() {
+    if (!this.editing) return;
+    const { item } = this.editing;
+    this.editing = null;
+    this.redraw(item);
   }
 
   nodeFor(item) {
@@ -193,7 +229,11 @@ export class ThreadView {
       ? el("p", { class: "text deleted", text: isRoot ? "The message that started this thread was deleted." : "This reply was deleted." })
       : el("div", { class: "text" }, renderText(item.text, { mentions: item.mentions, isMe: (name) => this.store.isMe(name), isRoom: (name) => Boolean(this.store.room(name)?.member) }));
     const actions = socialButtons(this.bits, room, item, { inThread: true });
-    // A reply of mine (or anyone's, for an admin) can be deleted here, as in the timeline.
+    // My messages can be edited here, and a reply of mine (anyone's, for an admin) deleted,
+    // as in the timeline.
+    if (!item.deleted && item.mid !== null && this.store.isMe(item.user)) {
+      actions.push(el("button", { type: "button", class: "icon-button", "aria-label": "Edit message", title: "Edit", onclick: () => this.startEdit(item) }, icon("edit")));
+    }
     if (!isRoot && !item.deleted && (this.store.isMe(item.user) || this.store.admin)) {
       actions.push(el("button", { type: "button", class: "icon-button", "aria-label": "Delete reply", title: "Delete", onclick: () => this.confirmDelete(item) }, icon("trash")));
     }

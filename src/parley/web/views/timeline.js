@@ -8,7 +8,7 @@
 import { el, icon } from "../dom.js";
 import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
-import { editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
+import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -395,47 +395,17 @@ export class TimelineView {
     const node = this.nodes.get(item);
     if (!node) return;
     const room = this.room;
-    const input = el("textarea", { class: "edit-text", "aria-label": "Edit message", rows: "1", maxlength: "4000" });
-    input.value = item.text;
-    const save = async () => {
-      const text = input.value;
-      if (!text.trim() || text === item.text) {
-        this.endEdit();
-        return;
-      }
-      input.disabled = true;
-      try {
+    const { form, input } = editForm(item, {
+      save: async (text) => {
         await this.client.edit(room, item, text);
         if (this.editing && this.editing.item === item) this.endEdit();
         this.ui.focusComposer();
-      } catch (error) {
-        input.disabled = false;
-        input.focus();
-        this.ui.toast(`Could not edit the message: ${error.message}`);
-      }
-    };
-    const form = el(
-      "form",
-      { class: "edit-form", onsubmit: (event) => (event.preventDefault(), save()) },
-      input,
-      el(
-        "div",
-        { class: "edit-actions" },
-        el("span", { class: "edit-hint", text: "Enter to save, Esc to cancel" }),
-        el("button", { type: "button", class: "ghost small-text", onclick: () => (this.endEdit(), this.ui.focusComposer()) }, "Cancel"),
-        el("button", { type: "submit", class: "primary small-text" }, "Save"),
-      ),
-    );
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        save();
-      } else if (event.key === "Escape") {
-        event.preventDefault();
-        event.stopPropagation();
+      },
+      close: (focusBack) => {
         this.endEdit();
-        this.ui.focusComposer();
-      }
+        if (focusBack) this.ui.focusComposer();
+      },
+      toast: this.ui.toast,
     });
     node.classList.add("editing");
     node.querySelector(".msg-body").replaceWith(form);
