@@ -6,9 +6,13 @@ alone)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
+from websockets.asyncio.client import connect as ws_connect
+
 from tests.helpers.chat import Chat
+from tests.helpers.process import ServerProcess
 
 Connect = Callable[..., Awaitable[Chat]]
 
@@ -183,16 +187,19 @@ async def test_threads_pages_by_last_reply(connect: Connect) -> None:
         await alice.command("send", room="lobby", text="r", thread=root["mid"])
     # The first thread gets the newest reply: it comes first.
     await alice.command("send", room="lobby", text="again", thread=roots[0]["mid"])
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
     after = None
     while True:
         page = await alice.command("threads", limit=2, **({"after": after} if after else {}))
-        seen += [t["root"]["mid"] for t in page["threads"]]
+        seen += [(t["root"]["last_reply_ts"], t["root"]["mid"]) for t in page["threads"]]
         if not page["more"]:
             assert "next" not in page
             break
         after = page["next"]
-    assert seen == [roots[0]["mid"]] + [r["mid"] for r in reversed(roots[1:])]
+    # Most recently replied-to first (a tie in the millisecond: the newer root first), once each.
+    assert seen == sorted(seen, reverse=True)
+    assert sorted(mid for _, mid in seen) == [r["mid"] for r in roots]
+    assert dict((mid, ts) for ts, mid in seen)[roots[0]["mid"]] == max(ts for ts, _ in seen)
     for bad in ({"after": "x"}, {"after": "1:"}, {"limit": 0}, {"limit": 101}):
         refused = await alice.command("threads", **bad)
         assert (refused["type"], refused["code"]) == ("error", "bad_request"), bad
@@ -219,3 +226,18 @@ async def test_a_thread_page_keeps_to_the_reply_budget(connect: Connect) -> None
         before = page["events"][0]["seq"]
     assert pages >= 2
     assert seen == [a["mid"] for a in acks]  # every reply once, in order
+
+
+async def test_guests_see_the_main_timeline_only(server: ServerProcess, connect: Connect) -> None:
+    alice = await connect("alice")
+    guest = await ws_connect(server.ws_url + "/")
+    await guest.send("guest here")
+    assert await asyncio.wait_for(guest.recv(), 5) == "guest here"
+    root = await alice.command("send", room="lobby", text="root")
+    await alice.command("send", room="lobby", text="in the thread", thread=root["mid"])
+    await alice.command("send", room="lobby", text="to all", thread=root["mid"], broadcast=True)
+    await alice.command("react", room="lobby", mid=root["mid"], emoji="👍")
+    await alice.command("send", room="lobby", text="after")
+    received = [await asyncio.wait_for(guest.recv(), 5) for _ in range(3)]
+    assert received == ["alice: root", "alice: to all", "alice: after"]
+    await guest.close()

@@ -135,25 +135,39 @@ async def test_unread_counts_the_main_timeline_and_threads_count_for_followers(
         await store.set_following(room.id, dave.id, 10**9, True)
 
 
+async def test_the_roots_author_follows_even_after_reading_it_first(
+    store: Store, room: Room, alice: User, bob: User
+) -> None:
+    await member(store, room, bob)
+    root = await say(store, room, alice, "root")
+    await store.mark_thread_read(room.id, alice.id, root.mid or 0, root.seq)  # a marker only
+    assert await store.followed_threads(alice.id, None, 10) == []
+    await say(store, room, bob, "reply", root.mid)
+    [view] = await store.followed_threads(alice.id, None, 10)
+    assert (view.root.mid, view.unread) == (root.mid, 1)
+
+
 async def test_followed_threads_page_by_last_reply(store: Store, room: Room, alice: User) -> None:
     roots = [await say(store, room, alice, f"root {i}") for i in range(4)]
     for root in roots:
         await say(store, room, alice, "r", root.mid)
     await say(store, room, alice, "bump", roots[0].mid)
-    seen: list[int | None] = []
+    seen: list[tuple[int, int]] = []
     after = None
     while True:
         page = await store.followed_threads(alice.id, after, 3)
         if not page:
             break
-        seen += [v.root.mid for v in page]
-        last = page[-1].root
-        assert last.last_reply_ts is not None
-        assert last.mid is not None
-        after = (last.last_reply_ts, last.mid)
-    assert seen[0] == roots[0].mid
-    assert sorted(seen, key=lambda mid: mid or 0) == [r.mid for r in roots]
-    assert len(seen) == len(set(seen))
+        for view in page:
+            assert view.root.last_reply_ts is not None
+            assert view.root.mid is not None
+            seen.append((view.root.last_reply_ts, view.root.mid))
+        after = seen[-1]
+    # Most recently replied-to first (ties in the millisecond: the newer root first), each once.
+    assert seen == sorted(seen, reverse=True)
+    assert sorted(mid for _, mid in seen) == [r.mid for r in roots]
+    bumped = next(ts for ts, mid in seen if mid == roots[0].mid)
+    assert bumped == max(ts for ts, _ in seen)
 
 
 async def test_reactions_toggle_once_and_are_read_back_with_totals(

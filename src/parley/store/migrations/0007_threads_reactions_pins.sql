@@ -46,12 +46,13 @@ CREATE INDEX IF NOT EXISTS reactions_by_room ON reactions (room_id);
 -- Who takes part in a thread: its followers (the root's author, repliers, those mentioned in
 -- it, those who `follow` it), each with a read marker of the thread; `replied_seq` is the seq
 -- of their newest reply in it (the repliers of the summary, most recent first). A row with
--- `following` false keeps a marker (a `read` with `thread`) or records an `unfollow`.
+-- `following` FALSE records an `unfollow`; NULL, no choice yet: a row made by a `read` with
+-- `thread` that keeps only a marker (the root's author still follows at the first reply).
 CREATE TABLE IF NOT EXISTS thread_follows (
     thread INTEGER NOT NULL REFERENCES events (id),
     user_id INTEGER NOT NULL REFERENCES users (id),
     room_id INTEGER NOT NULL REFERENCES rooms (id),
-    following BOOLEAN NOT NULL DEFAULT TRUE,
+    following BOOLEAN DEFAULT TRUE,
     replied_seq BIGINT,
     read_seq BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (thread, user_id)

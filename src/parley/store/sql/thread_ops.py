@@ -39,23 +39,27 @@ async def thread_replies(
     replies with seqs below ``before``, oldest first, in their current state. Raises
     :class:`NotFound` when ``mid`` is not a message of the room."""
     root = await thread_root(conn, room_id, mid, deleted_too=True)
+    # Two statements, each along an index: the root by id, the replies backwards along
+    # events_by_thread (an OR of both would not use them).
+    head = await conn.fetch(
+        f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608
+        " FROM events AS e JOIN rooms AS r ON r.id = e.room_id WHERE e.id = ?",
+        root.id,
+    )
     rows = await conn.fetch(
         f"SELECT {EVENT_COLUMNS}, r.name AS room_name"  # noqa: S608
         " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
-        " WHERE (e.id = ? AND e.room_id = ?)"
-        " OR e.id IN (SELECT z.id FROM events AS z WHERE z.room_id = ? AND z.thread = ?"
-        "  AND z.kind = 'message' AND z.seq < ? ORDER BY z.seq DESC LIMIT ?)"
-        " ORDER BY e.seq",
-        root.id,
-        room_id,
+        " WHERE e.room_id = ? AND e.thread = ? AND e.kind = 'message' AND e.seq < ?"
+        " ORDER BY e.seq DESC LIMIT ?",
         room_id,
         root.id,
         before if before is not None else 2**62,
         limit,
     )
-    events = await with_current_state(conn, [event(row, row["room_name"]) for row in rows])
-    head = next(e for e in events if e.mid == root.id)
-    return head, [e for e in events if e.mid != root.id]
+    events = await with_current_state(
+        conn, [event(row, row["room_name"]) for row in [*head, *reversed(rows)]]
+    )
+    return events[0], events[1:]
 
 
 async def set_following(
@@ -92,7 +96,7 @@ async def mark_thread_read(
     marker = min(seq, latest)
     await conn.execute(
         "INSERT INTO thread_follows (thread, user_id, room_id, following, read_seq)"
-        " VALUES (?, ?, ?, FALSE, ?) ON CONFLICT (thread, user_id) DO UPDATE"
+        " VALUES (?, ?, ?, NULL, ?) ON CONFLICT (thread, user_id) DO UPDATE"
         " SET read_seq = CASE WHEN thread_follows.read_seq > excluded.read_seq"
         " THEN thread_follows.read_seq ELSE excluded.read_seq END",
         root.id,

@@ -78,7 +78,8 @@ async def after_reply(
     if root.user_id is not None and root.user_id != reply.user_id:
         await conn.execute(
             "INSERT INTO thread_follows (thread, user_id, room_id, following)"
-            " VALUES (?, ?, ?, TRUE) ON CONFLICT (thread, user_id) DO NOTHING",
+            " VALUES (?, ?, ?, TRUE) ON CONFLICT (thread, user_id)"
+            " DO UPDATE SET following = COALESCE(thread_follows.following, TRUE)",
             root.id,
             root.user_id,
             reply.room_id,

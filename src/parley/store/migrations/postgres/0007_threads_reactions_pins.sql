@@ -1,5 +1,6 @@
 -- Threads (replies), reactions, pins and edit versions (issue 17; docs/protocol.md,
--- "Threads, reactions and pins").
+-- "Threads, reactions and pins"): the PostgreSQL spelling of ../0007_threads_reactions_pins.sql
+-- (BIGINT ids; ADD COLUMN IF NOT EXISTS).
 --
 -- Every one of them is a room event: the new kinds are rows of `event_kinds` (0003), so the
 -- events table is not rebuilt; its new columns are added with defaults (no rewrite).
@@ -46,12 +47,13 @@ CREATE INDEX IF NOT EXISTS reactions_by_room ON reactions (room_id);
 -- Who takes part in a thread: its followers (the root's author, repliers, those mentioned in
 -- it, those who `follow` it), each with a read marker of the thread; `replied_seq` is the seq
 -- of their newest reply in it (the repliers of the summary, most recent first). A row with
--- `following` false keeps a marker (a `read` with `thread`) or records an `unfollow`.
+-- `following` FALSE records an `unfollow`; NULL, no choice yet: a row made by a `read` with
+-- `thread` that keeps only a marker (the root's author still follows at the first reply).
 CREATE TABLE IF NOT EXISTS thread_follows (
     thread BIGINT NOT NULL REFERENCES events (id),
     user_id BIGINT NOT NULL REFERENCES users (id),
     room_id BIGINT NOT NULL REFERENCES rooms (id),
-    following BOOLEAN NOT NULL DEFAULT TRUE,
+    following BOOLEAN DEFAULT TRUE,
     replied_seq BIGINT,
     read_seq BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (thread, user_id)
