@@ -562,7 +562,7 @@ def test_a_message_whose_ack_was_lost_is_shown_once_and_a_retry_reuses_its_id(
 STORE_RULES = """
 async () => {
   const { Store } = await import("/static/store.js");
-  const { linkify } = await import("/static/dom.js");
+  const { renderText } = await import("/static/richtext.js");
   const store = new Store();
   const rooms = [{ name: "r", kind: "public", seq: 3, member: true }];
   store.welcome({ user: { name: "me" }, rooms });
@@ -586,7 +586,8 @@ async () => {
     { seq: 2, kind: "message", user: "you", ts: 0, mid: 2, text: "old" },
     { seq: 3, kind: "edit", user: "you", ts: 0, mid: 2, text: "old, edited before" },
   ], false);
-  const links = (text) => [...linkify(text).childNodes].map((node) => node.nodeName === "A"
+  const paragraph = (text) => renderText(text).firstChild;
+  const links = (text) => [...paragraph(text).childNodes].map((node) => node.nodeName === "A"
     ? `<${node.getAttribute("href")}|${node.textContent}>`
     : node.textContent);
   return {
@@ -999,9 +1000,9 @@ def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(
     keyboard.press("Escape")
     expect(editor).to_have_count(0)
     expect(composer(page)).to_be_focused()
-    keyboard.press("Shift+Tab")
-    keyboard.press("Shift+Tab")
-    keyboard.press("Shift+Tab")
+    # Back past Delete, Edit, Pin, Reply in thread and React to the list itself.
+    for _ in range(6):
+        keyboard.press("Shift+Tab")
     expect(page.locator("#timeline")).to_be_focused()  # the list itself scrolls with the keys
 
     # Tab goes through the room list's buttons in reading order, with a visible focus ring.
@@ -1130,14 +1131,14 @@ def test_screenshots_of_the_main_views(
     carol.say(
         "release",
         "Nice. I'm going through the checklist now: https://example.com/parley/checklist",
-        "Docs are done, screenshots included.",
+        "Docs are **done**, screenshots included.",
     )
     alice_tab = SyncChat(server.http_url, "alice", new=False)
-    alice_tab.say(
+    [_, review] = alice_tab.say(
         "release",
         "Great work, both of you. I'll run the load tests this afternoon.",
-        "Can someone review the reconnect logic before we tag?\n"
-        "It resumes every room from its last seen seq.",
+        "Can someone review the *reconnect* logic before we tag?\n"
+        "It resumes every room from its last seen `seq`.",
     )
     alice_tab.close()
     acks = bob.say("release", "Numbers from yesterday: 2.1 M deliveries per second on fan-out")
@@ -1148,6 +1149,24 @@ def test_screenshots_of_the_main_views(
         text="Numbers from yesterday: 2.15 M deliveries per second on fan-out",
     )
     carol.say("release", "On it. Looks solid so far.")
+    # Formatting, a thread and reactions, as the README shows them.
+    bob.command("react", room="release", mid=acks[0]["mid"], emoji="🚀")
+    carol.command("react", room="release", mid=acks[0]["mid"], emoji="🚀")
+    carol.command("react", room="release", mid=acks[0]["mid"], emoji="🎉")
+    bob.command(
+        "send",
+        room="release",
+        thread=review["mid"],
+        cid="t1",
+        text="I'll take it. The `resume` path looks right to me.",
+    )
+    carol.command(
+        "send",
+        room="release",
+        thread=review["mid"],
+        cid="t2",
+        text="> every room from its last seen seq\n\nand the tests drop it **mid-send**",
+    )
     bob.say(
         "design", "New logo drafts are up", "Which one do you like?", "I vote for the round one"
     )
@@ -1162,6 +1181,14 @@ def test_screenshots_of_the_main_views(
     bob.typing("release")
     expect(desktop.locator("#typing")).to_have_text("bob is typing…")
     expect(member(desktop, "carol")).to_have_class(ONLINE)
+    expect(desktop.locator('.reaction[data-emoji="🚀"] .reaction-count')).to_have_text("2")
+    message(
+        desktop,
+        "Can someone review the reconnect logic before we tag?\n"
+        "It resumes every room from its last seen seq.",
+    ).locator(".thread-summary").click()
+    expect(desktop.locator("#thread-panel .thread-replies .msg")).to_have_count(2)
+    desktop.mouse.move(0, 0)  # no message hovered: its menu hidden
     save_screenshot(desktop, tmp_path, "chat-desktop", publish=True)
 
     phone = chat.signed_in("alice", new=False, viewport=PHONE, has_touch=True, is_mobile=True)

@@ -95,12 +95,16 @@ def test_hostile_text_is_shown_as_text_never_run(
     topic = '<img src=x onerror="window.__xss=1"> topic'
     mallory.command("topic", room="lobby", topic=topic)
 
-    expect(messages(victim)).to_have_text(attacks)
+    # Markdown is formatting, drawn as elements; everything else is the characters sent.
+    shown = [text.replace("**", "").replace("_not italic_", "not italic") for text in attacks]
+    expect(messages(victim)).to_have_text(shown)
+    expect(victim.locator("#messages strong")).to_have_text("not bold")
+    expect(victim.locator("#messages em")).to_have_text("not italic")
     expect(victim.locator("#room-topic")).to_have_text(topic)
     expect(victim.locator("#messages .notice").last).to_have_text(re.compile(re.escape(topic)))
     assert victim.locator("#chat img, #chat script, #chat iframe").count() == 0
     assert victim.evaluate("window.__xss") is None
-    # Only the http(s) URL became a link, up to where the URL ends; nothing else is markup.
+    # Only the http(s) URL became a link, up to where the URL ends; no HTML became markup.
     links = victim.locator("#messages a")
     expect(links).to_have_count(1)
     expect(links).to_have_text("https://example.com/a?b=1&c=")

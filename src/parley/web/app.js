@@ -14,6 +14,7 @@ import { Dialogs } from "./views/dialogs.js";
 import { SearchView } from "./views/search.js";
 import { BannerView, ComposerView, RoomView } from "./views/room.js";
 import { SidebarView } from "./views/sidebar.js";
+import { setupSocial } from "./views/social.js";
 import { TimelineView } from "./views/timeline.js";
 
 const $ = (id) => document.getElementById(id);
@@ -79,10 +80,19 @@ const composer = new ComposerView(store, {
 });
 const dialogs = new Dialogs(store, client, { open: (name) => openRoom(name), toast });
 const search = new SearchView(store, client, { open: (name) => openRoom(name) });
+const social = setupSocial(store, client, {
+  toast,
+  confirm: () => dialogs.confirm(),
+  openRoom: (name) => openRoom(name),
+  reveal: (seq) => requestAnimationFrame(() => timeline.reveal(seq)),
+  focusComposer: () => composer.focus(),
+  activeRoom: () => shownRoom,
+});
 const timeline = new TimelineView(store, client, {
   confirm: () => dialogs.confirm(),
   toast,
   focusComposer: () => composer.focus(),
+  bits: social.bits,
 });
 
 // -- notifications -------------------------------------------------------------------------------
@@ -212,6 +222,7 @@ function connectionStatus(status) {
 
 /** A welcome was processed: show the room from the URL, or the one we were in, or the lobby. */
 function ready() {
+  social.ready();
   const wanted = [hashRoom(), store.active, "lobby"];
   let room;
   for (const name of wanted) {
@@ -266,6 +277,7 @@ function openRoom(name, { replace = false, focus = true, reveal = 0 } = {}) {
   store.active = room ? room.name : null;
   if (room) room.invitedBy = null; // seen: no longer "new"
   timeline.show(shownRoom);
+  social.roomShown(shownRoom);
   roomView.show(shownRoom);
   composer.show(shownRoom);
   sidebar.render();

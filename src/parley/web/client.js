@@ -156,6 +156,9 @@ export class ChatClient {
       case "unread":
         store.unread(msg);
         break;
+      case "follow":
+        store.emit("follow", msg);
+        break;
       case "notify":
         store.notifyLevel(msg);
         break;
@@ -354,6 +357,60 @@ export class ChatClient {
       this.readTimer = 0;
       this.markRead();
     }, READ_DELAY);
+  }
+
+  // -- threads, reactions, pins, versions (issue 17; docs/protocol.md) ----------------------
+
+  /** A reply in thread `root` (a mid); `broadcast`: shown in the room's timeline too. Resolves
+   *  with the ack; the reply itself arrives on the stream like any message. */
+  async reply(room, root, text, broadcast) {
+    const cid = crypto.randomUUID();
+    return this.conn.request("send", { room: room.name, text, cid, thread: root, broadcast: Boolean(broadcast) });
+  }
+
+  /** The replies of thread `root`, oldest first, kept in the store: `{root, replies, more}`. */
+  async threadHistory(room, root, before = null) {
+    const fields = { room: room.name, thread: root, limit: HISTORY_PAGE };
+    if (before) fields.before = before;
+    const reply = await this.conn.request("history", fields);
+    const replies = reply.events.filter((event) => event.kind === "message").map((event) => this.store.keepReply(room, event));
+    return { root: reply.root ? this.store.keepReply(room, reply.root) : null, replies, more: Boolean(reply.more) };
+  }
+
+  async react(room, item, emoji, remove = false) {
+    await this.conn.request(remove ? "unreact" : "react", { room: room.name, mid: item.mid, emoji });
+  }
+
+  async pin(room, item, unpin = false) {
+    await this.conn.request(unpin ? "unpin" : "pin", { room: room.name, mid: item.mid });
+  }
+
+  /** The room's pinned messages, most recently pinned first: `{events, more}`. */
+  async pins(room) {
+    return this.conn.request("pins", { room: room.name, limit: 50 });
+  }
+
+  /** A message's versions, oldest first: `{versions, more}`. */
+  async versions(room, item, before = null) {
+    const fields = { room: room.name, mid: item.mid, limit: 50 };
+    if (before) fields.before = before;
+    return this.conn.request("versions", fields);
+  }
+
+  async follow(room, root, stop = false) {
+    await this.conn.request(stop ? "unfollow" : "follow", { room: room.name, mid: root });
+  }
+
+  /** The threads I follow, most recently replied-to first: `{threads, more, next}`. */
+  async threads(after = null) {
+    const fields = { limit: 50 };
+    if (after) fields.after = after;
+    return this.conn.request("threads", fields);
+  }
+
+  /** I read thread `root` up to `seq` (its own marker; the room's does not move). */
+  readThread(room, root, seq) {
+    this.conn.send({ type: "read", room: room.name, seq, thread: root });
   }
 
   markRead() {

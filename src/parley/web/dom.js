@@ -40,6 +40,9 @@ const ICONS = {
   edit: ["M4 20h4L19 9l-4-4L4 16z", "M13.5 6.5l4 4"],
   trash: ["M5 7h14", "M10 7V4.5h4V7", "M6.5 7l1 13h9l1-13"],
   retry: ["M4.5 12a7.5 7.5 0 1 0 2.2-5.3", "M4.5 4.5v4h4"],
+  smile: ["M12 3.5a8.5 8.5 0 1 0 0 17a8.5 8.5 0 1 0 0-17", "M8.5 14.5c1.8 2 5.2 2 7 0", "M9 9.5v.5", "M15 9.5v.5"],
+  thread: ["M4 5h16v10H9l-5 4z", "M8 9h8", "M8 12h5"],
+  pin: ["M9 4h6l-1 6 3 3H7l3-3z", "M12 13v7"],
 };
 
 /** A small line icon (decorative: hidden from screen readers). */
@@ -54,80 +57,6 @@ export function icon(name) {
     svg.append(path);
   }
   return svg;
-}
-
-// http(s) URLs only; what counts as the end of a URL follows what people type around links.
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
-const TRAILING = ".,;:!?*'\"";
-
-function count(text, char) {
-  let n = 0;
-  for (const c of text) if (c === char) n += 1;
-  return n;
-}
-
-/** Drop trailing punctuation ("see https://x.org/a." → the link ends before the dot), but
- *  keep a closing bracket that belongs to the URL (https://en.wikipedia.org/wiki/Foo_(bar)). */
-function trimUrl(url) {
-  for (;;) {
-    const last = url.at(-1);
-    if (TRAILING.includes(last)) url = url.slice(0, -1);
-    else if (last === ")" && count(url, "(") < count(url, ")")) url = url.slice(0, -1);
-    else if (last === "]" && count(url, "[") < count(url, "]")) url = url.slice(0, -1);
-    else return url;
-  }
-}
-
-/**
- * A message's text as nodes: plain text, with http(s) links made clickable. Nothing else is
- * interpreted: no HTML, no Markdown. Links open in a new tab without giving it a handle on
- * this page (noopener) or telling the other site where the click came from (noreferrer).
- */
-export function linkify(text) {
-  const fragment = document.createDocumentFragment();
-  let done = 0;
-  for (const match of text.matchAll(URL_PATTERN)) {
-    const raw = trimUrl(match[0]);
-    let url;
-    try {
-      url = new URL(raw);
-    } catch {
-      continue;
-    }
-    if ((url.protocol !== "http:" && url.protocol !== "https:") || !url.hostname) continue;
-    if (match.index > done) fragment.append(text.slice(done, match.index));
-    fragment.append(el("a", { href: url.href, target: "_blank", rel: "noopener noreferrer", text: raw }));
-    done = match.index + raw.length;
-  }
-  if (done < text.length) fragment.append(text.slice(done));
-  return fragment;
-}
-
-/**
- * Mark the mentions in a fragment of text (from `linkify`): each `@name` the server listed in
- * the event's `mentions` becomes a `<span class="mention">`, and `mention me` when it is the
- * reader (or `@room`). Only the names the server resolved are marked: it decided, not a regex.
- */
-export function markMentions(fragment, names, isMe) {
-  if (!names || !names.length) return fragment;
-  const escaped = names.map((name) => name.replace(/^@/, "").replace(/[.*+?^${}()|[\]\\-]/g, "\\$&"));
-  const pattern = new RegExp(`@(${escaped.join("|")})(?![A-Za-z0-9_])`, "gi");
-  for (const node of [...fragment.childNodes]) {
-    if (node.nodeType !== Node.TEXT_NODE) continue;
-    const text = node.textContent;
-    const parts = document.createDocumentFragment();
-    let done = 0;
-    for (const match of text.matchAll(pattern)) {
-      if (match.index > done) parts.append(text.slice(done, match.index));
-      const me = match[1].toLowerCase() === "room" || isMe(match[1]);
-      parts.append(el("span", { class: me ? "mention me" : "mention", text: match[0] }));
-      done = match.index + match[0].length;
-    }
-    if (!done) continue;
-    if (done < text.length) parts.append(text.slice(done));
-    node.replaceWith(parts);
-  }
-  return fragment;
 }
 
 /** Show an element's error text (or hide it when `message` is empty), for form fields. */

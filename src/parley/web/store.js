@@ -59,6 +59,7 @@ export class Room {
     this.baseline = seq; // the server's unread count covers events up to here
     // Edits and deletes of messages older than what is loaded: applied if history brings them.
     this.orphans = new Map();
+    this.replies = new Map(); // reply mid -> item, for replies seen live or in a thread panel
   }
 }
 
@@ -78,8 +79,26 @@ function itemFrom(event) {
     previous: event.previous ?? null,
     mentions: Array.isArray(event.mentions) ? event.mentions : [],
     guest: event.kind === "message" && /^guest-/i.test(event.user || ""),
+    ...threadFields(event),
   };
 }
+
+/** Issue 17's fields of a message: its thread (a reply), its thread's summary (a root), its
+ *  reactions and pin, as the server last said them (social.js applies live changes). */
+function threadFields(event) {
+  return {
+    thread: event.thread ?? null, // a reply: the root's mid
+    broadcast: Boolean(event.broadcast), // a reply shown in the room's timeline too
+    replies: event.thread ? 0 : event.replies || 0, // a root: its thread's summary
+    lastReplyTs: event.thread ? 0 : event.last_reply_ts || 0,
+    repliers: !event.thread && Array.isArray(event.repliers) ? event.repliers : [],
+    reactions: Array.isArray(event.reactions) ? event.reactions.map((r) => ({ ...r, users: [...(r.users || [])] })) : [],
+    pinned: event.pinned || 0,
+  };
+}
+
+/** Whether a message belongs in its room's main timeline (not a reply kept in its thread). */
+export const inMainTimeline = (event) => !event.thread || Boolean(event.broadcast);
 
 const VISIBLE_KINDS = new Set(["message", "join", "leave", "topic", "rename", "archive", "unarchive"]);
 
@@ -244,9 +263,16 @@ export class Store {
     }
     room.lastSeq = event.seq;
     switch (event.kind) {
-      case "message":
-        this.appendItem(room, itemFrom(event));
+      case "message": {
+        const item = itemFrom(event);
+        if (item.thread !== null) this.reply(room, item, event);
         this.typingStopped(room, event.user);
+        if (!inMainTimeline(event)) {
+          // A reply in its thread only (unread there: `threads`); a mention of me still notifies.
+          if (event.seq > room.baseline && this.mentionsMe(event)) this.emit("message", { room, event, mentioned: true });
+          break;
+        }
+        this.appendItem(room, item);
         this.settlePending(room, event);
         if (!this.isMe(event.user) && !event.deleted && event.seq > room.baseline) {
           if (!(this.active === room.name && this.viewing)) {
@@ -259,10 +285,19 @@ export class Store {
           this.emit("message", { room, event, mentioned: this.mentionsMe(event) });
         }
         break;
+      }
       case "edit":
       case "delete":
         this.change(room, event);
         this.mentionChange(room, event);
+        if (event.thread) this.summary(room, event.thread, event);
+        break;
+      case "reaction":
+        this.reaction(room, event);
+        break;
+      case "pin":
+      case "unpin":
+        this.pin(room, event);
         break;
       case "topic":
         room.topic = event.text || "";
@@ -332,7 +367,7 @@ export class Store {
   }
 
   change(room, event) {
-    const item = room.byMid.get(event.mid);
+    const item = this.message(room, event.mid);
     if (!item) {
       // Not loaded (older than the history we have): remember it for when history brings it.
       const known = room.orphans.get(event.mid) || {};
@@ -345,12 +380,80 @@ export class Store {
       item.deleted = true;
       item.text = "";
       item.mentions = [];
+      item.reactions = []; // erased with it (protocol: a deleted message has no reactions)
+      if (item.pinned) (item.pinned = 0), this.emit("pins", { room });
     } else if (!item.deleted) {
       item.text = event.text ?? "";
       item.edited = true;
       item.mentions = Array.isArray(event.mentions) ? event.mentions : [];
     }
-    this.emit("timeline", { room, kind: "update", item });
+    this.updated(room, item);
+  }
+
+  // -- threads, reactions, pins (issue 17) ---------------------------------------------------
+
+  /** A message of the room this page holds: in the main timeline, or a reply it has seen. */
+  message(room, mid) {
+    return room.byMid.get(mid) || room.replies.get(mid);
+  }
+
+  /** A message changed: its node in the timeline and in an open thread are drawn again. */
+  updated(room, item) {
+    if (room.byMid.get(item.mid) === item) this.emit("timeline", { room, kind: "update", item });
+    if (item.thread !== null || item.replies) this.emit("thread", { room, kind: "update", item });
+  }
+
+  /** A reply, live: kept for its thread's panel; its root's summary follows the event's. */
+  reply(room, item, event) {
+    room.replies.set(item.mid, item);
+    this.emit("thread", { room, kind: "reply", item });
+    this.summary(room, item.thread, event);
+  }
+
+  /** The server's summary of thread `root` (carried by a reply or a reply's delete). */
+  summary(room, root, event) {
+    const item = room.byMid.get(root);
+    if (!item || event.replies === undefined) return;
+    item.replies = event.replies;
+    item.lastReplyTs = event.last_reply_ts || 0;
+    item.repliers = Array.isArray(event.repliers) ? event.repliers : [];
+    this.updated(room, item);
+  }
+
+  /** Keep a reply read from a thread's history (`history` with `thread`). */
+  keepReply(room, event) {
+    const known = room.replies.get(event.mid) || room.byMid.get(event.mid);
+    if (known) return known;
+    const item = itemFrom(event);
+    if (item.mid !== null) room.replies.set(item.mid, item);
+    return item;
+  }
+
+  /** A `reaction` event: the emoji's `count` is the server's; its `users` follow the event. */
+  reaction(room, event) {
+    const item = this.message(room, event.mid);
+    if (!item || item.deleted) return;
+    let entry = item.reactions.find((r) => r.emoji === event.emoji);
+    if (!entry) {
+      entry = { emoji: event.emoji, count: 0, users: [] };
+      item.reactions.push(entry);
+    }
+    const key = userKey(event.user);
+    if (event.removed) entry.users = entry.users.filter((name) => userKey(name) !== key);
+    else if (entry.users.length < 10 && !entry.users.some((name) => userKey(name) === key)) entry.users.push(event.user);
+    entry.count = event.count ?? entry.users.length;
+    if (entry.count <= 0) item.reactions = item.reactions.filter((r) => r !== entry);
+    this.updated(room, item);
+  }
+
+  /** A `pin` / `unpin` event. */
+  pin(room, event) {
+    const item = this.message(room, event.mid);
+    if (item) {
+      item.pinned = event.kind === "pin" ? event.seq : 0;
+      this.updated(room, item);
+    }
+    this.emit("pins", { room });
   }
 
   /** Older events (`history` reply), all below room.oldestSeq. */
@@ -359,7 +462,7 @@ export class Store {
     for (const event of events) {
       if (event.seq >= room.oldestSeq) continue; // overlaps what we have
       // History carries messages in their current state: edit and delete events add nothing.
-      if (!VISIBLE_KINDS.has(event.kind)) continue;
+      if (!VISIBLE_KINDS.has(event.kind) || !inMainTimeline(event)) continue;
       const item = itemFrom(event);
       const orphan = item.mid !== null ? room.orphans.get(item.mid) : undefined;
       if (orphan) {
@@ -491,6 +594,10 @@ export class Store {
   unread(msg) {
     const room = this.rooms.get(msg.room);
     if (!room) return;
+    if (msg.thread) {
+      this.emit("thread-unread", { room, msg }); // a thread's marker: not the room's counts
+      return;
+    }
     room.readSent = Math.max(room.readSent, msg.read);
     const here = this.active === room.name && this.viewing;
     room.unread = here ? 0 : msg.unread;
@@ -523,6 +630,7 @@ export class Store {
   /** An edit that added or removed a mention of me, or a delete that retracted one: the
    *  unread mention count follows (the next `unread` notice or welcome has the exact one). */
   mentionChange(room, event) {
+    if (room.replies.has(event.mid) && !room.byMid.has(event.mid)) return; // a reply's: its thread counts it
     const unreadHere = event.mid !== null && !(this.active === room.name && this.viewing);
     const item = room.byMid.get(event.mid);
     const unread = unreadHere && (!item || item.seq > Math.max(room.readSent, room.baseline));

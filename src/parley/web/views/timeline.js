@@ -5,8 +5,10 @@
 // live events append a node, edits replace one, and loading history rebuilds the list from the
 // cached nodes while keeping the same message under the user's eyes.
 
-import { el, icon, linkify, markMentions } from "../dom.js";
+import { el, icon } from "../dom.js";
 import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
+import { renderText } from "../richtext.js";
+import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -24,7 +26,7 @@ export class TimelineView {
   /**
    * @param {import("../store.js").Store} store
    * @param {import("../client.js").ChatClient} client
-   * @param {{confirm: Function, toast: Function, focusComposer: Function}} ui
+   * @param {{confirm: Function, toast: Function, focusComposer: Function, bits: import("./messagebits.js").MessageContext}} ui
    */
   constructor(store, client, ui) {
     this.store = store;
@@ -211,10 +213,10 @@ export class TimelineView {
     }
     const node = this.build(item);
     node.classList.toggle("cont", old.classList.contains("cont"));
-    const hadFocus = old.contains(document.activeElement);
+    const focused = old.contains(document.activeElement) ? document.activeElement : null;
     old.replaceWith(node);
     this.nodes.set(item, node);
-    if (hadFocus) this.ui.focusComposer();
+    if (focused && (item.deleted || !refocus(focused, node))) this.ui.focusComposer();
   }
 
   prepend() {
@@ -270,9 +272,9 @@ export class TimelineView {
 
   messageNode(item) {
     const mine = this.store.isMe(item.user);
-    // My messages can be focused (tabindex -1): on a touch screen, a tap shows their actions.
+    // Messages can be focused (tabindex -1): on a touch screen, a tap shows their actions.
     const toMe = !mine && !item.deleted && this.store.mentionsMe({ kind: "message", user: item.user, mentions: item.mentions });
-    const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: mine || this.store.admin ? "-1" : null });
+    const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: "-1" });
     // The gutter is as wide as an avatar: "10:47 PM" did not fit and ran into the text.
     node.append(avatar(item.user), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
     const head = el(
@@ -283,17 +285,21 @@ export class TimelineView {
       mine ? el("span", { class: "you", text: "you" }) : null,
       timeNode(item.ts, "msg-time"),
     );
-    node.append(el("div", { class: "msg-main" }, head, this.body(item)));
-    // Authors edit and delete their messages; an admin may also delete anyone's (moderation).
-    if ((mine || this.store.admin) && !item.deleted && item.mid !== null) {
+    node.append(el("div", { class: "msg-main" }, head, this.body(item), messageFooter(this.ui.bits, this.room, item)));
+    // Everyone reacts, replies and pins (the server says who may pin); authors edit and delete
+    // their messages, and an admin may also delete anyone's (moderation).
+    const social = socialButtons(this.ui.bits, this.room, item);
+    if (social.length) {
+      const own = (mine || this.store.admin) && !item.deleted && item.mid !== null;
       node.append(
         el(
           "div",
           { class: "msg-actions" },
-          mine
+          social,
+          own && mine
             ? el("button", { type: "button", class: "icon-button", "aria-label": "Edit message", title: "Edit", onclick: () => this.startEdit(item) }, icon("edit"))
             : null,
-          el("button", { type: "button", class: "icon-button", "aria-label": "Delete message", title: "Delete", onclick: () => this.confirmDelete(item) }, icon("trash")),
+          own ? el("button", { type: "button", class: "icon-button", "aria-label": "Delete message", title: "Delete", onclick: () => this.confirmDelete(item) }, icon("trash")) : null,
         ),
       );
     }
@@ -302,9 +308,18 @@ export class TimelineView {
 
   body(item) {
     if (item.deleted) return el("div", { class: "msg-body" }, el("p", { class: "text deleted", text: "This message was deleted." }));
-    const text = el("p", { class: "text" });
-    text.append(markMentions(linkify(item.text), item.mentions, (name) => this.store.isMe(name)));
-    return el("div", { class: "msg-body" }, text, item.edited ? el("span", { class: "edited", title: "This message was edited", text: "(edited)" }) : null);
+    const text = el("div", { class: "text" });
+    text.append(this.formatted(item.text, item.mentions));
+    return el("div", { class: "msg-body" }, text, editedMark(this.ui.bits, this.room, item));
+  }
+
+  /** A message's text, formatted (richtext.js): mentions of me stand out, known rooms are links. */
+  formatted(text, mentions = []) {
+    return renderText(text, {
+      mentions: mentions || [],
+      isMe: (name) => this.store.isMe(name),
+      isRoom: (name) => Boolean(this.store.room(name)),
+    });
   }
 
   // -- messages being sent -----------------------------------------------------------------
@@ -331,8 +346,8 @@ export class TimelineView {
 
   pendingNode(room, pending) {
     const me = this.store.me;
-    const text = el("p", { class: "text" });
-    text.append(linkify(pending.text));
+    const text = el("div", { class: "text" });
+    text.append(this.formatted(pending.text));
     const status = el("p", { class: "send-status" });
     if (pending.state === "sending") status.append("Sending…");
     else if (pending.state === "sent") status.append("Sent");
@@ -380,47 +395,17 @@ export class TimelineView {
     const node = this.nodes.get(item);
     if (!node) return;
     const room = this.room;
-    const input = el("textarea", { class: "edit-text", "aria-label": "Edit message", rows: "1", maxlength: "4000" });
-    input.value = item.text;
-    const save = async () => {
-      const text = input.value;
-      if (!text.trim() || text === item.text) {
-        this.endEdit();
-        return;
-      }
-      input.disabled = true;
-      try {
+    const { form, input } = editForm(item, {
+      save: async (text) => {
         await this.client.edit(room, item, text);
         if (this.editing && this.editing.item === item) this.endEdit();
         this.ui.focusComposer();
-      } catch (error) {
-        input.disabled = false;
-        input.focus();
-        this.ui.toast(`Could not edit the message: ${error.message}`);
-      }
-    };
-    const form = el(
-      "form",
-      { class: "edit-form", onsubmit: (event) => (event.preventDefault(), save()) },
-      input,
-      el(
-        "div",
-        { class: "edit-actions" },
-        el("span", { class: "edit-hint", text: "Enter to save, Esc to cancel" }),
-        el("button", { type: "button", class: "ghost small-text", onclick: () => (this.endEdit(), this.ui.focusComposer()) }, "Cancel"),
-        el("button", { type: "submit", class: "primary small-text" }, "Save"),
-      ),
-    );
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        save();
-      } else if (event.key === "Escape") {
-        event.preventDefault();
-        event.stopPropagation();
+      },
+      close: (focusBack) => {
         this.endEdit();
-        this.ui.focusComposer();
-      }
+        if (focusBack) this.ui.focusComposer();
+      },
+      toast: this.ui.toast,
     });
     node.classList.add("editing");
     node.querySelector(".msg-body").replaceWith(form);
