@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image, ImageOps
 
 from parley.files.sniff import GIF, JPEG, PNG, WEBP
 
@@ -100,12 +100,10 @@ def _write_frames(image: Image.Image, destination: Path, kind: str, frames: int)
     extra: dict[str, Any] = {"icc_profile": icc} if icc and kind != GIF else {}
     if kind == WEBP:
         extra.update(quality=90, exif=b"", xmp=b"")
-    if frames > 1:
-        rest = [frame.copy() for frame in ImageSequence.Iterator(image)][1:]
-        for frame in rest:
-            _clean(frame)
-        image.seek(0)
-        image.save(destination, _FORMATS[kind], save_all=True, append_images=rest, **extra)
+    if kind == GIF:
+        extra["comment"] = b""
+    if frames > 1:  # every frame of ``image`` is written
+        image.save(destination, _FORMATS[kind], save_all=True, **extra)
     else:
         image.save(destination, _FORMATS[kind], **extra)
 

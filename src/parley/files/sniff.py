@@ -45,7 +45,7 @@ def _looks_like_text(head: bytes) -> bool:
     """UTF-8 without NUL bytes (a character cut by the end of ``head`` is allowed)."""
     if b"\0" in head:
         return False
-    for cut in range(4):  # a multi-byte character may straddle the end of the head
+    for cut in range(min(4, len(head))):  # a character may straddle the end of the head
         try:
             head[: len(head) - cut].decode("utf-8")
         except UnicodeDecodeError:
