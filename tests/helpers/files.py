@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +27,9 @@ async def upload(
     url = f"{base_url}/api/uploads?" + (query if query is not None else f"name={quote(name)}")
     async with (
         aiohttp.ClientSession() as session,
-        session.post(url, data=data, headers=sent) as response,
+        session.post(
+            url, data=io.BytesIO(data) if isinstance(data, bytes) else data, headers=sent
+        ) as response,
     ):
         return response.status, await response.json(content_type=None)
 
