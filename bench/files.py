@@ -148,6 +148,7 @@ async def main() -> None:
     parser.add_argument("--cpu", type=int, default=0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrent", type=int, default=20)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 20], help="MiB")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     lines: list[str] = []
@@ -169,7 +170,7 @@ async def main() -> None:
                 f" download {down:.0f} MiB/s\n"
             )
             rows = []
-            for size in (1, 20):
+            for size in args.sizes:
                 files = [
                     random_file(work, f"c{size}-{i}.bin", size * MIB)
                     for i in range(args.concurrent)
