@@ -13,7 +13,8 @@ from ``/proc``. Bounded: 127.0.0.1 only, every request with a timeout, a few hun
 temporary files, removed at the end.
 
 Run from the repository root: ``.venv/bin/python bench/files.py`` (``--out FILE`` appends
-the results as Markdown).
+the results as Markdown; ``--postgres URL``: the store and the files in a new database on
+that server, dropped afterwards).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from lib.postgres import create_database, drop_database, with_database
 from lib.report import median, table
 from lib.server import ParleyServer, stop_all, unlimited_flags
 
@@ -149,17 +151,23 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 20], help="MiB")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="store (and files) on this PostgreSQL server, in a database of its own",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="parley-bench-files-") as scratch:
         work = Path(scratch)
-        server = ParleyServer(
-            work,
-            cpu=args.cpu,
-            flags=[*unlimited_flags(), "--max-upload", "64MiB", "--upload-quota", "100000MiB"],
-            log_level="warning",
-        )
+        flags = [*unlimited_flags(), "--max-upload", "64MiB", "--upload-quota", "100000MiB"]
+        database = None
+        if args.postgres:  # the last --db wins: the server's files are then in the database
+            database = await create_database(args.postgres)
+            flags += ["--db", with_database(args.postgres, database), "--file-dir", scratch]
+            lines.append("store and files: PostgreSQL (a new database)\n")
+        server = ParleyServer(work, cpu=args.cpu, flags=flags, log_level="warning")
         try:
             await server.start()
             tokens = [register(server.port, f"user{i}") for i in range(args.concurrent)]
@@ -193,6 +201,8 @@ async def main() -> None:
                 lines.append("server log problems:\n" + "\n".join(problems))
         finally:
             stop_all()
+            if database is not None:
+                await drop_database(args.postgres, database)
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -4,7 +4,12 @@ changed on one node reaches a client of another."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
 
 from tests.cluster.conftest import Cluster
 from tests.files import images
@@ -65,3 +70,34 @@ async def test_a_profile_change_reaches_another_node(cluster: Cluster) -> None:
     assert (status, headers["Content-Type"]) == (200, "image/webp")
     for chat in (alice, bob):
         await chat.close()
+
+
+async def test_an_upload_cut_off_leaves_nothing_in_postgresql(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    node = cluster.start_node("--file-dir", str(spool))
+    token = register(node.http_url, "alice")
+    conn = await asyncpg.connect(cluster.db_url)
+    try:
+        before = await conn.fetchval("SELECT count(*) FROM blobs")
+        with socket.create_connection(("127.0.0.1", node.port)) as raw:
+            raw.sendall(
+                b"POST /api/uploads?name=big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Authorization: Bearer " + token.encode() + b"\r\n"
+                b"Content-Type: application/octet-stream\r\nContent-Length: 5000000\r\n\r\n"
+                + b"q"
+                * 2_000_000
+            )
+            while not any(spool.iterdir()):  # being received
+                await asyncio.sleep(0.05)
+        node.wait_for_line("an upload was cut off")
+        while any(spool.iterdir()):
+            await asyncio.sleep(0.05)
+        assert await conn.fetchval("SELECT count(*) FROM blobs") == before
+        assert await conn.fetchval("SELECT count(*) FROM blob_chunks WHERE n >= 0") == 0
+        assert await conn.fetchval("SELECT count(*) FROM uploads") == 0
+        status, _ = await upload(node.http_url, token, b"after", "after.txt")
+        assert status == 201
+    finally:
+        await conn.close()

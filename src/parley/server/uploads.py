@@ -135,7 +135,7 @@ class UploadRoutes:
             return await self._receive(request, session)
         except Refused as refused:
             return _closing(refused.response())
-        except StoreError:
+        except (StoreError, OSError):  # the database, or the disk (full, unwritable)
             log.warning("an upload could not be stored", exc_info=True)
             return _closing(error_response("unavailable", "the server cannot store files now"))
         finally:
