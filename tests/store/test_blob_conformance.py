@@ -117,3 +117,38 @@ async def test_a_store_cut_off_half_way_leaves_nothing(blobs: BlobStore) -> None
     assert size is None or size == len(data)  # the local store renames: whole or nothing
     if size is not None:
         assert await read_all(blobs, digest) == data
+
+
+async def test_a_postgresql_store_cancelled_between_chunks_leaves_nothing(
+    harness: Harness, blobs: BlobStore, tmp_path: Path
+) -> None:
+    """The source is a pipe: two chunks go in, then the store waits for more and is cancelled
+    there, its transaction open with a ``blobs`` row and chunks written. All of it is rolled
+    back. (PostgreSQL only: the directory store renames a whole file, it never waits here.)"""
+    if not harness.db.startswith("postgresql"):
+        pytest.skip("the directory store stores by renaming a whole file")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    digest = "ab" * 32
+    task = asyncio.create_task(blobs.put(digest, fifo))
+    writer = await asyncio.to_thread(open, fifo, "wb")
+    try:
+        await asyncio.to_thread(writer.write, os.urandom(2 * CHUNK + 10))
+        await asyncio.to_thread(writer.flush)
+        while True:  # the chunks are in (not committed): the put waits for the pipe
+            async with harness.raw() as conn:
+                waiting = await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+                    " AND datname = current_database()"
+                )
+            if waiting:
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+    finally:
+        await asyncio.to_thread(writer.close)  # the reading thread ends: the put can unwind
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await blobs.size(digest) is None
+    async with harness.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM blob_chunks WHERE hash = ?", digest) == 0
