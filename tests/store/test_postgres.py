@@ -204,6 +204,9 @@ async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -
         "imported_threads",
         "reactions",
         "thread_follows",
+        "uploads",
+        "blobs",
+        "blob_chunks",
         "schema_migrations",
     }
 

@@ -26,6 +26,7 @@ from parley.chat.node import Node
 from parley.chat.notices import (
     FollowNotice,
     NotifyNotice,
+    ProfileNotice,
     ReadNotice,
     RevokeNotice,
     RoomNotice,
@@ -285,6 +286,7 @@ class SignedIn:
         """Load the user's rooms, attach to the node (presence, the user's channel), and send
         the ``welcome``."""
         views = await self.store.member_rooms(self.user_id)
+        profile = await self.store.profile_of(self.user_id)
         if self.ended:
             return
         for view in views:
@@ -297,7 +299,12 @@ class SignedIn:
         count = fitting_items(infos)
         self.reply(
             m.Welcome(
-                user=m.UserInfo(name=self.user.name, admin=self.user.is_admin),
+                user=m.UserInfo(
+                    name=self.user.name,
+                    admin=self.user.is_admin,
+                    display_name=profile.display_name,
+                    avatar=profile.avatar,
+                ),
                 rooms=infos[:count],
                 expires=self.login.expires_at,
                 more=count < len(infos),
@@ -362,14 +369,18 @@ class SignedIn:
                 self.reply(unread)
             else:  # after the welcome's last page: nothing comes between its pages
                 self._enqueue(lambda: self._reply_later(unread))
-        elif isinstance(notice, NotifyNotice | FollowNotice):
-            changed: m.ServerMessage = (
-                m.NotifyChanged(room=notice.room, level=notice.level, until=notice.until)
-                if isinstance(notice, NotifyNotice)
-                else m.FollowChanged(
+        elif isinstance(notice, NotifyNotice | FollowNotice | ProfileNotice):
+            changed: m.ServerMessage
+            if isinstance(notice, NotifyNotice):
+                changed = m.NotifyChanged(room=notice.room, level=notice.level, until=notice.until)
+            elif isinstance(notice, FollowNotice):
+                changed = m.FollowChanged(
                     room=notice.room, thread=notice.thread, following=notice.following
                 )
-            )
+            else:
+                changed = m.ProfileChanged(
+                    user=notice.user, display_name=notice.display_name, avatar=notice.avatar
+                )
             if self.welcomed:
                 self.reply(changed)
             else:

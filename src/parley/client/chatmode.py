@@ -10,9 +10,11 @@ a slow ack never holds up typing; they still leave in the order typed.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
@@ -43,6 +45,7 @@ COMMANDS = {
     "/pin": ("#MID", "pin message MID to this room (/pin lists the pins)"),
     "/unpin": ("#MID", "unpin message MID"),
     "/versions": ("#MID", "show every version of message MID"),
+    "/upload": ("PATH [TEXT]", "send the file at PATH to this room (with TEXT)"),
     "/search": ("QUERY", 'find messages: words, "a phrase", from:USER, in:ROOM, has:link'),
     "/context": ("N", "show search result N among the messages around it"),
     "/help": ("", "show this list"),
@@ -155,6 +158,34 @@ def _summary(event: m.EventMessage) -> str:
     return f"  [{', '.join(marks)}]" if marks else ""
 
 
+def describe_files(files: list[m.FileInfo]) -> str:
+    """A message's files, after its text: name, size, and where to fetch each."""
+    shown = [
+        f"[file: {safe(f.name)}, {_size(f.size)}, /files/{f.id}/{quote(f.name, safe='')}]"
+        for f in files
+    ]
+    return "".join(" " + line for line in shown)
+
+
+def _member(name: str, who: m.WhoReply) -> str:
+    """A member in ``/who``: the name, the display name in quotes, whether online."""
+    profile = (who.profiles or {}).get(name)
+    shown = f'{name} "{safe(profile.display_name)}"' if profile and profile.display_name else name
+    return f"{shown} (online)" if name in who.online else shown
+
+
+def _expand(path: str) -> str:
+    """``~/x`` as the shell would say it."""
+    return os.path.expanduser(path)
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
 def describe_event(event: m.EventMessage, state: ChatState) -> str:
     """One room event as a line of the terminal (multi-line messages are indented); a
     message that mentions the reader starts with ``»`` (and is shown highlighted)."""
@@ -166,9 +197,12 @@ def describe_event(event: m.EventMessage, state: ChatState) -> str:
     match event.kind:
         case "message" if event.thread is not None:
             shown = "(also in the room) " if event.broadcast else ""
-            return f"{head} <{event.user}> ↳#{event.thread} {shown}{text}"
+            files = describe_files(event.files or [])
+            return f"{head} <{event.user}> ↳#{event.thread} {shown}{text}{files}"
         case "message":
-            return f"{head} <{event.user}> {text}{_summary(event)}"
+            return (
+                f"{head} <{event.user}> {text}{describe_files(event.files or [])}{_summary(event)}"
+            )
         case "reaction" if event.removed:
             return f"{head} * {event.user} took back {safe(event.emoji or '')} on #{event.mid}"
         case "reaction":
@@ -371,7 +405,7 @@ class ChatMode:
                     return
                 who = await self.client.who(room)
                 state.users.update(who.members)
-                shown = [f"{name} (online)" if name in who.online else name for name in who.members]
+                shown = [_member(name, who) for name in who.members]
                 self.console.write(f"{state.label(who.room)}: {', '.join(shown)}")
             case "/dm" if rest:
                 user, _, text = rest.partition(" ")
@@ -393,11 +427,24 @@ class ChatMode:
                 await self._mentions()
             case "/reply" | "/thread" | "/react" | "/pin" | "/unpin" | "/versions" | "/threads":
                 await self._about_message(command, rest)
+            case "/upload" if rest:
+                await self._upload(rest)
             case _ if command in COMMANDS:
                 args, _what = COMMANDS[command]
                 self._error(f"usage: {command} {args}")
             case _:
                 self._error(f"unknown command {command}: /help lists them")
+
+    async def _upload(self, rest: str) -> None:
+        """``/upload PATH [TEXT]``: upload the file, then send it (with TEXT) here."""
+        room = self.state.room
+        if room is None:
+            self._error("join a room first: /join ROOM")
+            return
+        path, _, text = rest.partition(" ")
+        uploaded = await self.client.upload(_expand(path))
+        self.console.note(f"* uploaded {safe(uploaded.name)} ({_size(uploaded.size)})")
+        await self.client.send(room, text.strip(), files=[uploaded.id])
 
     async def _join(self, room: str) -> None:
         info = await self.client.join(room)

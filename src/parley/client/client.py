@@ -28,8 +28,9 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
@@ -52,6 +53,7 @@ from parley.client.errors import (
 )
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
 from parley.client.trace import Tracer
+from parley.client.uploads import upload_file
 from parley.client.urls import CHAT_PATH, ServerURL, parse_url
 from parley.client.websocket import WebSocket
 from parley.protocol import messages as m
@@ -307,21 +309,29 @@ class Client:
     async def send(
         self,
         room: str,
-        text: str,
+        text: str = "",
         *,
         cid: str | None = None,
         thread: int | None = None,
         broadcast: bool = False,
+        files: Sequence[str] = (),
     ) -> m.Ack:
-        """Post ``text`` to ``room``; returns the ``ack`` once the server stored it. With
-        ``thread`` (a message's ``mid``) it is a reply in that message's thread (see
-        :meth:`reply`).
+        """Post ``text`` to ``room`` (with ``files``: upload ids from :meth:`upload`); returns
+        the ``ack`` once the server stored it. With ``thread`` (a message's ``mid``) it is a
+        reply in that message's thread (see :meth:`reply`).
 
         Safe to retry: if the connection drops before the ack, the message is sent again
         after reconnecting with the same ``cid``, and the server acknowledges the original.
         """
         cid = cid or uuid.uuid4().hex
-        command = m.Send(room=room, text=text, cid=cid, thread=thread, broadcast=broadcast)
+        command = m.Send(
+            room=room,
+            text=text,
+            cid=cid,
+            thread=thread,
+            broadcast=broadcast,
+            files=tuple(files),
+        )
         delays = self._opts.backoff.delays()
         for attempt in itertools.count(1):
             try:
@@ -331,6 +341,29 @@ class Client:
                     raise
             await asyncio.sleep(next(delays))
         raise AssertionError("unreachable")
+
+    async def upload(
+        self, path: str | Path, *, name: str | None = None, avatar: bool = False
+    ) -> m.FileInfo:
+        """Upload a file over HTTP (streamed from disk); its ``id`` goes into :meth:`send`'s
+        ``files`` (or :meth:`set_profile`'s ``avatar``, with ``avatar=True``). Raises
+        :class:`CommandError` with the server's code (``too_large``, ``quota_exceeded``)."""
+        await self._wait_connected()  # signed in: the token is known
+        assert self.token is not None
+        return await upload_file(
+            self.url.http_url,
+            self.token,
+            Path(path),
+            name=name,
+            avatar=avatar,
+            ssl_context=self._opts.ssl_context,
+        )
+
+    async def set_profile(
+        self, *, display_name: str | None = None, avatar: str | None = None
+    ) -> None:
+        """Set your display name and avatar (None: unchanged; "": removed)."""
+        await self._typed(m.Ok, m.SetProfile(display_name=display_name, avatar=avatar), retry=True)
 
     async def join(self, room: str) -> m.RoomInfo:
         """Join a public room (or return it, if already a member); its events follow."""
@@ -683,7 +716,12 @@ class Client:
                 self._track(message.room)
                 self._emit(message)
             case (
-                m.Presence() | m.TypingNotice() | m.Unread() | m.NotifyChanged() | m.FollowChanged()
+                m.Presence()
+                | m.TypingNotice()
+                | m.Unread()
+                | m.NotifyChanged()
+                | m.FollowChanged()
+                | m.ProfileChanged()
             ):
                 self._emit(message)
             case m.Error() if message.re is None:

@@ -29,6 +29,7 @@ from parley.protocol.messages import (
     PinsReply,
     Pong,
     Presence,
+    ProfileChanged,
     Resumed,
     RoomChanged,
     RoomList,
@@ -60,6 +61,7 @@ AnyServerMessage = (
     | MentionsReply
     | EmailSettings
     | NotifyChanged
+    | ProfileChanged
     | Pong
     | Error
     | EventMessage

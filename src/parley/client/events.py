@@ -19,6 +19,7 @@ from parley.protocol.messages import (
     FollowChanged,
     NotifyChanged,
     Presence,
+    ProfileChanged,
     RoomChanged,
     TypingNotice,
     Unread,
@@ -59,6 +60,7 @@ ClientEvent = (
     | Unread
     | NotifyChanged
     | FollowChanged
+    | ProfileChanged
     | Error
     | Connected
     | Disconnected

@@ -5,6 +5,7 @@
 * ``presence.py``: typing, ping
 * ``reading.py``: read, notify, email
 * ``mentions.py``: mentions
+* ``profiles.py``: profile
 * ``searching.py``: search, and history around a seq
 * ``threads.py``: history of a thread, follow, unfollow, read of a thread, threads
 * ``reactions.py``: react, unreact
@@ -30,6 +31,7 @@ from parley.chat.commands import (
     messages,
     pins,
     presence,
+    profiles,
     reactions,
     reading,
     rooms,
@@ -74,6 +76,7 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Follow: threads.follow,
     m.Unfollow: threads.unfollow,
     m.Threads: threads.threads,
+    m.SetProfile: profiles.profile,
 }
 
 

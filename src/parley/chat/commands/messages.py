@@ -15,7 +15,7 @@ from parley.protocol import messages as m
 from parley.protocol.budget import encoded_size, fitting
 from parley.protocol.codec import event_message
 from parley.protocol.errors import ErrorCode, ProtocolError
-from parley.store.base import Archived, Forbidden, MentionRefused, NotFound
+from parley.store.base import Archived, Forbidden, MentionRefused, NotFound, UploadNotFound
 
 
 async def send(ctx: SignedIn, command: m.Send) -> None:
@@ -29,11 +29,14 @@ async def send(ctx: SignedIn, command: m.Send) -> None:
             ctx.user.name,
             command.text,
             command.cid,
+            command.files,
             thread=command.thread,
             broadcast=command.broadcast,
         )
     except MentionRefused as refused:  # says what to change: @room, or too many names
         raise ProtocolError(ErrorCode.FORBIDDEN, str(refused)) from None
+    except UploadNotFound as missing:  # not one's own, sent, removed or made up: one answer
+        raise ProtocolError(ErrorCode.NOT_FOUND, str(missing)) from None
     except NotFound:
         if command.thread is None:
             raise  # the room is gone: worded by chat/errors.py

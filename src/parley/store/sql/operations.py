@@ -65,6 +65,7 @@ from parley.store.base import (
 )
 from parley.store.sql.current_state import with_current_state
 from parley.store.sql.engine import Connection, Row, lock_transaction
+from parley.store.sql.file_column import decode_files
 from parley.store.sql.mention_ops import (
     EVERYONE,
     UNREAD_MENTIONS_SQL,
@@ -125,7 +126,8 @@ def room(row: Row) -> Room:
 EVENT_COLUMNS = (
     "e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
     " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed,"
-    " e.thread, e.broadcast, e.reply_count, e.last_reply_ts, e.pinned_seq, e.emoji, e.removed"
+    " e.thread, e.broadcast, e.reply_count, e.last_reply_ts, e.pinned_seq, e.emoji, e.removed,"
+    " e.files"
 )
 
 #: The same columns, unqualified: what an ``INSERT INTO events`` returns.
@@ -163,6 +165,7 @@ def event(row: Row, room_name: str) -> Event:
         pinned=row["pinned_seq"],
         emoji=row["emoji"],
         removed=bool(row["removed"]),
+        files=decode_files(row["files"]),
     )
 
 
@@ -1082,7 +1085,8 @@ async def delete_message(
     # its reactions go.
     await conn.execute(
         "UPDATE events SET text = '', deleted = (id = ?), mentions = NULL,"
-        " mentions_added = NULL, mentions_removed = NULL, original = NULL, pinned_seq = NULL"
+        " mentions_added = NULL, mentions_removed = NULL, original = NULL, pinned_seq = NULL,"
+        " files = NULL"
         " WHERE id = ? OR (mid = ? AND kind = 'edit')",
         mid,
         mid,
@@ -1092,6 +1096,8 @@ async def delete_message(
     await conn.execute("DELETE FROM reactions WHERE message_id = ?", mid)
     if deleted.thread is not None:
         deleted = await after_reply_deleted(conn, deleted)
+    # Its files stop being served with this commit; the collector removes their bytes.
+    await conn.execute("DELETE FROM uploads WHERE message_id = ?", mid)
     return deleted
 
 
@@ -1208,6 +1214,7 @@ async def delete_room(conn: Connection, room_id: int) -> list[int]:
     await conn.execute("DELETE FROM mentions WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM reactions WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM thread_follows WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM uploads WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM events WHERE room_id = ?", room_id)
     # The row stays, empty and nameless, so that its id is never another room's (see 0003).
     await conn.execute(
