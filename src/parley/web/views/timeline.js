@@ -6,15 +6,17 @@
 // cached nodes while keeping the same message under the user's eyes.
 
 import { el, icon, linkify, markMentions } from "../dom.js";
-import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
+import { dayLabel, fullTime, sameDay, shortTime, time } from "../format.js";
+import { isImage } from "../uploads.js";
+import { avatar } from "./avatar.js";
+import { filesNode } from "./files.js";
+import { Lightbox } from "./lightbox.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
 const NEAR_TOP = 600; // px: closer than this to the top loads older messages
 
-export function avatar(name) {
-  return el("span", { class: `avatar ${hue(name)}`, "aria-hidden": "true", text: initial(name) });
-}
+export { avatar };
 
 function timeNode(ts, className, text = time(ts)) {
   return el("time", { class: className, datetime: new Date(ts).toISOString(), title: fullTime(ts), text });
@@ -39,6 +41,8 @@ export class TimelineView {
     this.pinned = true;
     this.unseen = 0;
     this.nodes = new WeakMap();
+    this.drawnWith = new WeakMap(); // node -> the version of its author's profile it shows
+    this.lightbox = new Lightbox();
     this.editing = null; // {item, node}
     this.stickQueued = false;
     this.stickForced = false;
@@ -54,6 +58,7 @@ export class TimelineView {
     });
     document.addEventListener("visibilitychange", () => this.updateViewing());
     store.on("timeline", (detail) => this.onTimeline(detail));
+    store.on("profile", ({ user }) => this.profileChanged(user));
     store.on("pending", ({ room, scroll }) => {
       if (room !== this.room) return;
       this.renderPending();
@@ -244,7 +249,8 @@ export class TimelineView {
 
   nodeFor(item) {
     let node = this.nodes.get(item);
-    if (!node) {
+    // A node drawn before its author changed their avatar or name is drawn again.
+    if (!node || (item.kind === "message" && this.drawnWith.get(node) !== this.store.profile(item.user).version)) {
       node = this.build(item);
       this.nodes.set(item, node);
     }
@@ -252,7 +258,32 @@ export class TimelineView {
   }
 
   build(item) {
-    return item.kind === "message" ? this.messageNode(item) : this.noticeNode(item);
+    if (item.kind !== "message") return this.noticeNode(item);
+    const node = this.messageNode(item);
+    this.drawnWith.set(node, this.store.profile(item.user).version);
+    return node;
+  }
+
+  /** Someone's avatar or display name changed: their messages on screen show the new ones
+   *  (the others' are drawn again when shown, by nodeFor). */
+  profileChanged(user) {
+    if (!this.room) return;
+    const key = user.toLowerCase();
+    for (const item of this.room.items) {
+      if (item.kind === "message" && item.user.toLowerCase() === key && this.nodes.has(item)) this.update(item);
+    }
+    if (this.store.isMe(user)) this.renderPending();
+  }
+
+  /** The images of the open room's loaded messages, in order: the lightbox steps through them. */
+  openImage(file, opener) {
+    const images = [];
+    for (const item of this.room ? this.room.items : []) {
+      if (item.kind === "message" && !item.deleted) images.push(...item.files.filter(isImage));
+    }
+    const index = images.findIndex((image) => image.id === file.id);
+    if (index < 0) this.lightbox.open([file], 0, opener); // a message still being sent
+    else this.lightbox.open(images, index, opener);
   }
 
   noticeNode(item) {
@@ -274,11 +305,13 @@ export class TimelineView {
     const toMe = !mine && !item.deleted && this.store.mentionsMe({ kind: "message", user: item.user, mentions: item.mentions });
     const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: mine || this.store.admin ? "-1" : null });
     // The gutter is as wide as an avatar: "10:47 PM" did not fit and ran into the text.
-    node.append(avatar(item.user), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
+    node.append(avatar(item.user, this.store.profile(item.user)), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
+    const shown = this.store.displayName(item.user);
     const head = el(
       "div",
       { class: "msg-head" },
-      el("span", { class: "author", text: item.user }),
+      el("span", { class: "author", text: shown, title: shown === item.user ? null : `@${item.user}` }),
+      shown === item.user ? null : el("span", { class: "handle", text: `@${item.user}` }),
       item.guest ? el("span", { class: "tag", text: "guest" }) : null,
       mine ? el("span", { class: "you", text: "you" }) : null,
       timeNode(item.ts, "msg-time"),
@@ -302,9 +335,19 @@ export class TimelineView {
 
   body(item) {
     if (item.deleted) return el("div", { class: "msg-body" }, el("p", { class: "text deleted", text: "This message was deleted." }));
-    const text = el("p", { class: "text" });
-    text.append(markMentions(linkify(item.text), item.mentions, (name) => this.store.isMe(name)));
-    return el("div", { class: "msg-body" }, text, item.edited ? el("span", { class: "edited", title: "This message was edited", text: "(edited)" }) : null);
+    // A message of files only has no text line.
+    let text = null;
+    if (item.text || !item.files.length) {
+      text = el("p", { class: "text" });
+      text.append(markMentions(linkify(item.text), item.mentions, (name) => this.store.isMe(name)));
+    }
+    return el(
+      "div",
+      { class: "msg-body" },
+      text,
+      item.edited ? el("span", { class: "edited", title: "This message was edited", text: "(edited)" }) : null,
+      item.files.length ? filesNode(item.files, (file, opener) => this.openImage(file, opener)) : null,
+    );
   }
 
   // -- messages being sent -----------------------------------------------------------------
@@ -331,8 +374,9 @@ export class TimelineView {
 
   pendingNode(room, pending) {
     const me = this.store.me;
-    const text = el("p", { class: "text" });
-    text.append(linkify(pending.text));
+    const text = pending.text || !pending.files.length ? el("p", { class: "text" }) : null;
+    text?.append(linkify(pending.text));
+    const files = pending.files.length ? filesNode(pending.files, (file, opener) => this.openImage(file, opener)) : null;
     const status = el("p", { class: "send-status" });
     if (pending.state === "sending") status.append("Sending…");
     else if (pending.state === "sent") status.append("Sent");
@@ -347,13 +391,13 @@ export class TimelineView {
     return el(
       "li",
       { class: `msg mine is-${pending.state}`, "data-cid": pending.cid },
-      avatar(me),
+      avatar(me, this.store.profile(me)),
       el("span", { class: "gutter-time" }),
       el(
         "div",
         { class: "msg-main" },
-        el("div", { class: "msg-head" }, el("span", { class: "author", text: me }), el("span", { class: "you", text: "you" })),
-        el("div", { class: "msg-body" }, text),
+        el("div", { class: "msg-head" }, el("span", { class: "author", text: this.store.displayName(me) }), el("span", { class: "you", text: "you" })),
+        el("div", { class: "msg-body" }, text, files),
         status,
       ),
     );

@@ -1,0 +1,78 @@
+// The files of a message in the timeline: an image as its thumbnail (a button that opens the
+// lightbox), anything else as a card with its name, type and size that downloads it.
+//
+// A thumbnail's box has the thumbnail's size from the event (width and height attributes,
+// scaled down with the column by CSS), so the timeline does not jump when the image arrives
+// and the scroll position stays right. Everything is fetched from this origin, where the
+// server checks on every request that the reader may see it (docs/protocol.md, section 12).
+
+import { el } from "../dom.js";
+import { fileSize } from "../format.js";
+import { fileUrl, isImage, thumbUrl } from "../uploads.js";
+
+const TYPE_NAMES = {
+  "application/pdf": "PDF document",
+  "text/plain": "Text",
+  "application/octet-stream": "File",
+};
+
+/** "PNG image", "PDF document", "Text", "File": what a file is, in words. */
+export function typeName(type) {
+  if (TYPE_NAMES[type]) return TYPE_NAMES[type];
+  const [major, minor] = String(type).split("/");
+  if (major === "image" && minor) return `${minor.replace(/^x-/, "").toUpperCase()} image`;
+  return "File";
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A sheet with a folded corner: the card's picture of a file (decorative). */
+export function fileIcon() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon file-icon");
+  for (const d of ["M6 3h8l5 5v13H6z", "M14 3v5h5", "M9 13h7M9 17h7"]) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+/** An image's thumbnail: a button (Enter, Space or a click opens it big). */
+export function thumbnail(file, onOpen) {
+  const button = el(
+    "button",
+    { type: "button", class: "file-thumb", "aria-label": `Open image ${file.name}, ${fileSize(file.size)}`, title: file.name },
+    el("img", { src: thumbUrl(file), alt: file.name, width: file.thumb_width, height: file.thumb_height, decoding: "async" }),
+  );
+  button.addEventListener("click", () => onOpen(file, button));
+  return button;
+}
+
+/** A file that is not shown inline: a link that downloads it (the server sends it as an
+ *  attachment), with what it is and how big. */
+export function fileCard(file) {
+  return el(
+    "a",
+    { class: "file-card", href: fileUrl(file), download: file.name, "aria-label": `Download ${file.name}, ${typeName(file.type)}, ${fileSize(file.size)}` },
+    fileIcon(),
+    el(
+      "span",
+      { class: "file-text" },
+      el("span", { class: "file-name", text: file.name }),
+      el("span", { class: "file-meta", text: `${typeName(file.type)} · ${fileSize(file.size)}` }),
+    ),
+    el("span", { class: "file-download", "aria-hidden": "true", text: "Download" }),
+  );
+}
+
+/** The files of a message, in the order sent; `onOpen(file, button)` opens an image. */
+export function filesNode(files, onOpen) {
+  return el(
+    "div",
+    { class: "msg-files" },
+    files.map((file) => (isImage(file) ? thumbnail(file, onOpen) : fileCard(file))),
+  );
+}
