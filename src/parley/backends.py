@@ -8,12 +8,14 @@ fails with one line when its server is unreachable; ``check`` refuses malformed 
 
 from __future__ import annotations
 
+import tempfile
 from os import PathLike
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from parley.broker.base import Broker
 from parley.broker.memory import MemoryBroker
+from parley.files.blobs import BlobStore
 from parley.presence.base import Presence
 from parley.presence.memory import MemoryPresence
 from parley.store.base import Store
@@ -66,6 +68,20 @@ def open_store(db: str | PathLike[str]) -> Store:
     from parley.store.sqlite import SQLiteStore
 
     return SQLiteStore(Path(db).expanduser())
+
+
+def open_blobs(db: str | PathLike[str], file_dir: str | None) -> BlobStore:
+    """The blob store that goes with ``--db``: PostgreSQL's own tables, so that every process
+    shares the files, or a directory beside the SQLite file (``--file-dir`` chooses another;
+    with PostgreSQL it is only where uploads in progress are written)."""
+    if is_postgres(db):
+        from parley.files.blobs_postgres import PostgresBlobs
+
+        spool = Path(file_dir) if file_dir else Path(tempfile.gettempdir()) / "parley-uploads"
+        return PostgresBlobs(str(db), spool)
+    from parley.files.blobs_local import LocalBlobs
+
+    return LocalBlobs(Path(file_dir) if file_dir else Path(str(db) + ".files").expanduser())
 
 
 def open_broker(broker: str) -> Broker:

@@ -86,6 +86,28 @@ class HttpLimits:
     max_body: int = 64 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class FileSettings:
+    """Files and images (docs/protocol.md, section 12): the limits of uploads, and where and
+    how long their bytes are kept."""
+
+    #: Largest upload, in bytes.
+    max_upload: int = 25 << 20
+    #: Bytes one user's stored uploads may hold.
+    upload_quota: int = 1024 << 20
+    #: An image of more pixels (width x height x frames) is kept as a plain file.
+    max_image_pixels: int = 50_000_000
+    #: Seconds before an upload never sent is removed (and the age below which a blob is
+    #: never collected).
+    upload_ttl: float = 86400.0
+    #: Seconds between two runs of the collector.
+    collect_interval: float = 600.0
+    #: Where blobs are kept with a SQLite database (None: ``<database>.files`` beside it), and
+    #: uploads in progress are spooled (with PostgreSQL: only the spool; None: the system's
+    #: temporary directory).
+    file_dir: str | None = None
+
+
 #: Sign-in attempts per client address come in bursts of at least this many ...
 AUTH_BURST = 20
 #: ... or of this many seconds' worth, if that is more.
@@ -167,6 +189,8 @@ class ServeSettings:
     # -- email for missed mentions and direct messages (off without --smtp-url) --
     smtp_url: str | None = None
     email_delay: float = 600.0
+    # -- files, images and profiles --
+    files: FileSettings = field(default_factory=FileSettings)
 
     @property
     def tls(self) -> bool:
@@ -818,7 +842,55 @@ SERVE_FLAGS: tuple[Flag, ...] = (
         "With --smtp-url: how long a mention or direct message stays unread before it is emailed.",
         Duration(),
     ),
+    Flag(
+        "--max-upload",
+        "files.max_upload",
+        "Largest file one upload may hold (POST /api/uploads).",
+        Size(),
+        limit=Limit(
+            "one upload, in bytes",
+            "`413` `too_large`, from `Content-Length` before the body is read",
+        ),
+    ),
+    Flag(
+        "--upload-quota",
+        "files.upload_quota",
+        "Bytes one user's stored files (sent or not, until deleted) may hold.",
+        Size(),
+        limit=Limit("bytes one user's stored files hold", "`413` `quota_exceeded`; nothing stored"),
+    ),
+    Flag(
+        "--max-image-pixels",
+        "files.max_image_pixels",
+        "An image of more pixels (width x height x frames) is not decoded: it is kept as a "
+        "plain file, served only as an attachment (decompression bombs).",
+        Integer(1),
+        limit=Limit(
+            "pixels of an uploaded image (width x height x frames)",
+            "not decoded: stored as `application/octet-stream`; an avatar is refused",
+        ),
+    ),
+    Flag(
+        "--upload-ttl",
+        "files.upload_ttl",
+        "How long an upload never sent is kept before the collector removes it.",
+        Duration(),
+    ),
+    Flag(
+        "--collect-interval",
+        "files.collect_interval",
+        "How often each server process removes unsent uploads and files nothing refers to.",
+        Duration(),
+    ),
+    Flag(
+        "--file-dir",
+        "files.file_dir",
+        "Where files are kept with a SQLite database (default: DATABASE.files beside it); "
+        "with PostgreSQL, files are in the database and this is only where uploads in "
+        "progress are written (default: the system's temporary directory).",
+    ),
 )
+
 
 _BY_OPTION = {flag.option: flag for flag in SERVE_FLAGS}
 

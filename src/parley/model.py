@@ -111,6 +111,45 @@ class UnreadState:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file as a message carries it (and as an upload is described): what a client needs to
+    show it and to fetch it (``/files/{id}/{name}``). Sizes in pixels are 0 for a file that is
+    not an image; the thumbnail's when it has none."""
+
+    id: str
+    name: str
+    type: str
+    size: int
+    width: int = 0
+    height: int = 0
+    thumb_width: int = 0
+    thumb_height: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A stored upload (``uploads`` row): a file, its owner, and where it was sent."""
+
+    file: FileRef
+    owner_id: int
+    hash: str  #: SHA-256 (hex) of the bytes served
+    thumb_hash: str | None
+    avatar: bool  #: made for a profile picture: square thumbnail, never in a message
+    created_at: int
+    message_id: int | None  #: None until sent
+    room_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """How a user wants to be shown: a display name ("" for none) and an avatar (an upload
+    id, "" for none). The user name stays the identity."""
+
+    display_name: str = ""
+    avatar: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One event of a room's stream, as stored.
 
@@ -141,6 +180,8 @@ class Event:
     #: edit: the mentions it added (notified) and removed (retracted).
     mentions_added: tuple[str, ...] = ()
     mentions_removed: tuple[str, ...] = ()
+    #: message: its files, in the order sent (none once it is deleted).
+    files: tuple[FileRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

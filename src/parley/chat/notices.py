@@ -3,7 +3,8 @@
 They keep a user's tabs and devices consistent: a room joined, left or opened in one is
 streamed (or dropped) in all of them; a read marker moved in one updates the unread (and
 unread mention) counts of the others; a notification level set in one is shown by all; a
-session signed out is closed wherever it is connected.
+session signed out is closed wherever it is connected; a profile changed reaches everyone who
+shares a room with its user.
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ class RevokeNotice(msgspec.Struct, tag="revoke", frozen=True, kw_only=True):
     reason: str = "session ended"
 
 
-AnyNotice = RoomNotice | ReadNotice | NotifyNotice | RevokeNotice
+class ProfileNotice(msgspec.Struct, tag="profile", frozen=True, kw_only=True):
+    """A user who shares a room with this one (or this user) changed their profile."""
+
+    user: str
+    display_name: str
+    avatar: str
+
+
+AnyNotice = RoomNotice | ReadNotice | NotifyNotice | RevokeNotice | ProfileNotice
 
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[AnyNotice] = msgspec.json.Decoder(AnyNotice)

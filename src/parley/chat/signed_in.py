@@ -25,6 +25,7 @@ from parley.chat.member_rooms import FORBIDDEN_ROOM, MemberRooms
 from parley.chat.node import Node
 from parley.chat.notices import (
     NotifyNotice,
+    ProfileNotice,
     ReadNotice,
     RevokeNotice,
     RoomNotice,
@@ -284,6 +285,7 @@ class SignedIn:
         """Load the user's rooms, attach to the node (presence, the user's channel), and send
         the ``welcome``."""
         views = await self.store.member_rooms(self.user_id)
+        profile = await self.store.profile_of(self.user_id)
         if self.ended:
             return
         for view in views:
@@ -296,7 +298,12 @@ class SignedIn:
         count = fitting_items(infos)
         self.reply(
             m.Welcome(
-                user=m.UserInfo(name=self.user.name, admin=self.user.is_admin),
+                user=m.UserInfo(
+                    name=self.user.name,
+                    admin=self.user.is_admin,
+                    display_name=profile.display_name,
+                    avatar=profile.avatar,
+                ),
                 rooms=infos[:count],
                 expires=self.login.expires_at,
                 more=count < len(infos),
@@ -360,8 +367,14 @@ class SignedIn:
                 self.reply(unread)
             else:  # after the welcome's last page: nothing comes between its pages
                 self._enqueue(lambda: self._reply_later(unread))
-        elif isinstance(notice, NotifyNotice):
-            changed = m.NotifyChanged(room=notice.room, level=notice.level, until=notice.until)
+        elif isinstance(notice, NotifyNotice | ProfileNotice):
+            changed: m.ServerMessage
+            if isinstance(notice, NotifyNotice):
+                changed = m.NotifyChanged(room=notice.room, level=notice.level, until=notice.until)
+            else:
+                changed = m.ProfileChanged(
+                    user=notice.user, display_name=notice.display_name, avatar=notice.avatar
+                )
             if self.welcomed:
                 self.reply(changed)
             else:

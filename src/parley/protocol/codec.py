@@ -12,7 +12,7 @@ import re
 
 import msgspec
 
-from parley.model import Event
+from parley.model import Event, FileRef
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.protocol.messages import (
     COMMAND_TYPES,
@@ -20,8 +20,10 @@ from parley.protocol.messages import (
     Edit,
     Error,
     EventMessage,
+    FileInfo,
     Send,
     ServerMessage,
+    SetProfile,
 )
 from parley.protocol.text import is_blank, text_problem
 
@@ -56,8 +58,17 @@ def decode_command(data: str | bytes, *, max_text: int = DEFAULT_MAX_TEXT) -> An
                 f"text is {len(command.text)} characters; the limit is {max_text}",
                 command.id,
             )
-        if is_blank(command.text):
+        with_files = isinstance(command, Send) and command.files and not command.text
+        if is_blank(command.text) and not with_files:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "text is empty", command.id)
+    if isinstance(command, Send) and len(set(command.files)) < len(command.files):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "the same file is listed twice", command.id)
+    if isinstance(command, SetProfile) and command.display_name and is_blank(command.display_name):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            'display_name is blank; send "" to remove it',
+            command.id,
+        )
     field, problem = _text_problem(command)
     if problem is not None:
         # A bad id is not echoed back as "re": it is what is wrong.
@@ -94,7 +105,13 @@ def nested_too_deeply(data: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 #: The free-text fields of commands, and whether each may span lines (the text policy,
 #: protocol/text.py); names need no check: their patterns allow no such characters.
-_TEXT_FIELDS = (("text", False), ("topic", True), ("cid", True), ("id", True))
+_TEXT_FIELDS = (
+    ("text", False),
+    ("topic", True),
+    ("display_name", True),
+    ("cid", True),
+    ("id", True),
+)
 
 
 def _text_problem(command: AnyCommand) -> tuple[str, str | None]:
@@ -170,4 +187,19 @@ def event_message(event: Event) -> EventMessage:
         mentions=list(event.mentions) or None,
         mentions_added=list(event.mentions_added) or None,
         mentions_removed=list(event.mentions_removed) or None,
+        files=[file_info(f) for f in event.files] or None,
+    )
+
+
+def file_info(file: FileRef) -> FileInfo:
+    """The wire form of a message's file, or of an upload."""
+    return FileInfo(
+        id=file.id,
+        name=file.name,
+        type=file.type,
+        size=file.size,
+        width=file.width,
+        height=file.height,
+        thumb_width=file.thumb_width,
+        thumb_height=file.thumb_height,
     )

@@ -31,6 +31,12 @@ Token = Annotated[str, Meta(min_length=1, max_length=512)]
 # The text limit is the server's setting (default 4,000 characters), checked by the codec; this
 # bound only stops absurd frames early.
 Text = Annotated[str, Meta(max_length=1_000_000)]
+#: An upload's id (``POST /api/uploads``): 128 random bits in URL-safe base64.
+UploadId = Annotated[str, Meta(pattern=r"\A[A-Za-z0-9_\-]{22}\Z")]
+#: The most files one message carries.
+MAX_FILES = 10
+#: The longest display name, in characters.
+MAX_DISPLAY_NAME = 64
 
 
 class Command(msgspec.Struct, tag_field="type", frozen=True, kw_only=True):
@@ -84,9 +90,12 @@ class Who(Command, tag="who", frozen=True, kw_only=True):
 
 class Send(Command, tag="send", frozen=True, kw_only=True):
     room: RoomRef
-    text: Text
+    #: May be "" (or left out) when ``files`` has some.
+    text: Text = ""
     #: The client's id for this message: resending with the same cid never duplicates it.
     cid: ClientMessageId | None = None
+    #: Uploads of the sender, not sent yet, that the message carries (in this order).
+    files: Annotated[tuple[UploadId, ...], Meta(max_length=MAX_FILES)] = ()
 
 
 class Edit(Command, tag="edit", frozen=True, kw_only=True):
@@ -191,6 +200,14 @@ class Notify(Command, tag="notify", frozen=True, kw_only=True):
     until: MuteEnd = 0
 
 
+class SetProfile(Command, tag="profile", frozen=True, kw_only=True):
+    """Set your display name and avatar (left out: unchanged; "": removed)."""
+
+    display_name: Annotated[str, Meta(max_length=MAX_DISPLAY_NAME)] | None = None
+    #: An upload made with ``avatar=1``, or "" for none.
+    avatar: Annotated[str, Meta(pattern=r"\A(?:[A-Za-z0-9_\-]{22})?\Z")] | None = None
+
+
 class Ping(Command, tag="ping", frozen=True, kw_only=True):
     pass
 
@@ -216,6 +233,7 @@ AnyCommand = (
     | Mentions
     | Notify
     | Email
+    | SetProfile
     | Ping
 )
 
@@ -242,6 +260,7 @@ COMMAND_TYPES = frozenset(
         Mentions,
         Notify,
         Email,
+        SetProfile,
         Ping,
     )
 )
@@ -259,6 +278,30 @@ class ServerMessage(
 class UserInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     name: str
     admin: bool = False
+    #: The profile (left out when none): see ``profile``.
+    display_name: str = ""
+    avatar: str = ""
+
+
+class FileInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A file of a message, or an upload: fetched at ``/files/{id}/{name}``; the pixel sizes
+    (images only) are left out when 0."""
+
+    id: str
+    name: str
+    type: str
+    size: int
+    width: int = 0
+    height: int = 0
+    thumb_width: int = 0
+    thumb_height: int = 0
+
+
+class ProfileInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's profile in ``who`` (both fields always present; "" for none)."""
+
+    display_name: str
+    avatar: str
 
 
 class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -306,6 +349,8 @@ class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
     #: removed (no longer unread mentions).
     mentions_added: list[str] | None = None
     mentions_removed: list[str] | None = None
+    #: ``message``: its files (left out when none, and once it is deleted).
+    files: list[FileInfo] | None = None
 
 
 class Welcome(ServerMessage, tag="welcome", frozen=True, kw_only=True):
@@ -364,6 +409,8 @@ class WhoReply(ServerMessage, tag="who", frozen=True, kw_only=True):
     online: list[str]
     more: bool
     next: str | None = None
+    #: The members of this page that have a profile, by name (left out when none has).
+    profiles: dict[str, ProfileInfo] | None = None
 
 
 class HistoryReply(ServerMessage, tag="history", frozen=True, kw_only=True):
@@ -462,6 +509,14 @@ class NotifyChanged(ServerMessage, tag="notify", frozen=True, kw_only=True):
     room: str
     level: str
     until: int
+
+
+class ProfileChanged(ServerMessage, tag="profile", frozen=True, kw_only=True):
+    """A user who shares a room with you (or you) changed their profile; "" for none."""
+
+    user: str
+    display_name: str
+    avatar: str
 
 
 class Pong(ServerMessage, tag="pong", frozen=True, kw_only=True):

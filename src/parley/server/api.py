@@ -47,6 +47,10 @@ _STATUS = {
     "rate_limited": 429,
     "account_disabled": 403,
     "username_taken": 409,
+    "not_found": 404,
+    "too_large": 413,
+    "quota_exceeded": 413,
+    "bad_image": 400,
     "unsupported_media_type": 415,
     "unavailable": 503,
 }

@@ -2,7 +2,9 @@
 
 * ``GET /`` serves the browser client; ``/static/...`` its files (``/favicon.ico`` its icon);
   ``/healthz`` the health.
-* ``/api/...`` the account API (``server/api.py``).
+* ``/api/...`` the account API (``server/api.py``); ``POST /api/uploads`` files
+  (``server/uploads.py``), served at ``/files/...``, ``/thumbs/...``, ``/avatars/...``
+  (``server/files.py``).
 * A WebSocket handshake on ``/ws`` or ``/`` with the subprotocol ``parley.v1`` is a chat
   connection (``chat/connection.py``), authenticated during the handshake by the session cookie or
   ``Authorization: Bearer`` (an invalid token is refused with 401 there and then), or by an
@@ -28,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from parley import __version__
-from parley.backends import open_broker, open_presence, open_store
+from parley.backends import open_blobs, open_broker, open_presence, open_store
 from parley.broker.base import Broker
 from parley.chat.auth import Accounts
 from parley.chat.connection import ChatConnection
@@ -39,17 +41,21 @@ from parley.chat.ratelimit import RateLimit
 from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
+from parley.files.blobs import BlobStore
+from parley.files.collector import collect
 from parley.mail.mailer import Mailer
 from parley.mail.smtp import SmtpTarget
 from parley.presence.base import Presence
 from parley.server.api import AccountRoutes, error_response
 from parley.server.cookies import SessionCookie
 from parley.server.endpoint import WebSocketEndpoint
+from parley.server.files import FileRoutes
 from parley.server.hosts import HostPolicy
 from parley.server.metrics import Metrics, bearer_matches
 from parley.server.origins import Origins
 from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
+from parley.server.uploads import UploadRoutes
 from parley.store.base import Quota, RoomQuotas, Store, StoreError
 from parley.websocket.codes import CloseCode
 
@@ -73,10 +79,12 @@ class ChatServer:
         store: Store | None = None,
         broker: Broker | None = None,
         presence: Presence | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.settings = settings
         node_id = new_node_id()
         self.store = store or open_store(settings.db)
+        self.blobs = blobs or open_blobs(settings.db, settings.files.file_dir)
         self.broker = broker or open_broker(settings.broker)
         self.presence = presence or open_presence(settings.broker, node_id, settings.presence_ttl)
         self.node = Node(
@@ -136,6 +144,7 @@ class ChatServer:
                 base_url=settings.public_url or self._own_url(),
             )
         self._mailing: asyncio.Task[None] | None = None
+        self._collecting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.hosts.needs_names:
@@ -145,11 +154,13 @@ class ChatServer:
                 extra={"event": "hosts"},
             )
         await self.store.start()
+        await self.blobs.start()
         await self.presence.start()
         await self.node.start()
         self._revalidator = asyncio.create_task(self._revalidate_forever())
         if self.mailer is not None:
             self._mailing = asyncio.create_task(self.mailer.run_forever())
+        self._collecting = asyncio.create_task(self._collect_forever())
         self.node.spawn(self._report_name_problems())
 
     def _own_url(self) -> str:
@@ -179,14 +190,25 @@ class ChatServer:
 
     async def stop(self) -> None:
         """After the WebSockets are closed: stop the parts, committing queued writes."""
-        for task in (self._revalidator, self._mailing):
+        for task in (self._revalidator, self._mailing, self._collecting):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.node.close()
         await self.presence.close()
+        await self.blobs.close()
         await self.store.close()
+
+    async def _collect_forever(self) -> None:
+        """The collector (``files/collector.py``), every ``--collect-interval``."""
+        ttl_ms = int(self.settings.files.upload_ttl * 1000)
+        while True:
+            await asyncio.sleep(self.settings.files.collect_interval)
+            try:
+                await collect(self.store, self.blobs, ttl_ms=ttl_ms)
+            except Exception:
+                log.warning("the collector could not finish; it runs again later", exc_info=True)
 
     async def _revalidate_forever(self) -> None:
         while True:
@@ -227,6 +249,15 @@ class ChatServer:
             behind_proxy=self.settings.behind_proxy,
             address_limit=self.settings.auth_rate,
         ).add_to(app)
+        UploadRoutes(
+            self.store,
+            self.blobs,
+            self.accounts,
+            self.settings.files,
+            origins=self.origins,
+            cookie=self.cookie,
+        ).add_to(app)
+        FileRoutes(self.accounts, self.blobs, cookie=self.cookie).add_to(app)
         setup_pages(app)
 
         async def on_startup(_: web.Application) -> None:

@@ -30,7 +30,7 @@ stored as given. Times are milliseconds since the epoch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from parley.model import (
@@ -38,11 +38,13 @@ from parley.model import (
     EmailDue,
     Event,
     NotifyLevel,
+    Profile,
     Room,
     RoomKind,
     RoomView,
     Session,
     UnreadState,
+    Upload,
     User,
 )
 from parley.search.query import SearchQuery
@@ -111,6 +113,24 @@ class LimitReached(StoreError):
         self.which = which
         self.quota = quota
         self.retry_at = retry_at
+
+
+class QuotaExceeded(StoreError):
+    """Storing an upload would take its owner past the upload quota; nothing was stored."""
+
+    def __init__(self, used: int, quota: int) -> None:
+        super().__init__(f"uploads hold {used} of the {quota} bytes allowed")
+        self.used = used
+        self.quota = quota
+
+
+class UploadNotFound(NotFound):
+    """An upload that cannot be used: unknown, someone else's, already sent, or not of the
+    right kind (the same for all, on purpose)."""
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"no such upload: {upload_id!r}")
+        self.upload_id = upload_id
 
 
 class Unavailable(StoreError):
@@ -276,8 +296,12 @@ class Store(ABC):
         author: str,
         text: str,
         cid: str | None = None,
+        files: Sequence[str] = (),
     ) -> Appended:
         """Append a ``message`` event. ``user_id`` None is a guest (plain-text client).
+
+        ``files``: upload ids the message takes (a signed-in author's own, unsent, not
+        avatars; else :class:`UploadNotFound` and nothing is stored).
 
         With a ``cid`` the author already used (per user; guests have no ``cid`` scope, theirs
         is ignored) returns the original with ``duplicate=True`` and stores nothing.
@@ -459,6 +483,52 @@ class Store(ABC):
         inviter of joins); its direct rooms are renamed with ``rename`` events, returned.
         Raises :class:`NotFound`, and :class:`Conflict` when the name is taken."""
 
+    # -- uploads and profiles (parley/store/sql/file_ops.py) --------------------------------
+
+    @abstractmethod
+    async def add_upload(self, upload: Upload, *, quota: int) -> None:
+        """Record an upload whose bytes are in the blob store. Raises :class:`QuotaExceeded`
+        when the owner's uploads would hold more than ``quota`` bytes."""
+
+    @abstractmethod
+    async def get_upload(self, upload_id: str) -> Upload | None:
+        """The upload, whoever owns it and wherever it was sent."""
+
+    @abstractmethod
+    async def readable_upload(self, upload_id: str, reader_id: int) -> Upload | None:
+        """The upload if ``reader_id`` may fetch it now (its uploader before it is sent, a
+        member of its room after, anyone for a current avatar), else None."""
+
+    @abstractmethod
+    async def used_bytes(self, user_id: int) -> int:
+        """The bytes the user's stored uploads hold (what the quota counts)."""
+
+    @abstractmethod
+    async def set_profile(
+        self, user_id: int, *, display_name: str | None, avatar: str | None
+    ) -> Profile:
+        """Change the user's display name and avatar (None: unchanged; "": removed); the
+        avatar must be an unused avatar upload of the user (else :class:`UploadNotFound`)."""
+
+    @abstractmethod
+    async def profile_of(self, user_id: int) -> Profile: ...
+
+    @abstractmethod
+    async def profiles(self, user_ids: Iterable[int]) -> dict[int, Profile]:
+        """The profiles of those users that have a display name or an avatar."""
+
+    @abstractmethod
+    async def neighbours(self, user_id: int) -> list[int]:
+        """Every user sharing a room with ``user_id``, and ``user_id``."""
+
+    @abstractmethod
+    async def drop_stale_uploads(self, older_than: int) -> int:
+        """Remove unsent, unused uploads created before ``older_than``; how many."""
+
+    @abstractmethod
+    async def referenced(self, hashes: Sequence[str]) -> set[str]:
+        """Those blob hashes an upload still refers to."""
+
 
 def direct_room_name(name_a: str, name_b: str) -> str:
     """The name of the direct room of two users (see :meth:`Store.open_direct`)."""
@@ -478,6 +548,7 @@ __all__ = [
     "MentionRefused",
     "NotFound",
     "Quota",
+    "QuotaExceeded",
     "Room",
     "RoomKind",
     "RoomQuotas",
@@ -487,6 +558,7 @@ __all__ = [
     "Store",
     "StoreError",
     "Unavailable",
+    "UploadNotFound",
     "User",
     "direct_room_name",
 ]

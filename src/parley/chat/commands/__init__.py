@@ -5,6 +5,7 @@
 * ``presence.py``: typing, ping
 * ``reading.py``: read, notify, email
 * ``mentions.py``: mentions
+* ``profiles.py``: profile
 * ``searching.py``: search, and history around a seq
 * ``streaming.py``: resume
 
@@ -25,6 +26,7 @@ from parley.chat.commands import (
     mentions,
     messages,
     presence,
+    profiles,
     reading,
     rooms,
     searching,
@@ -57,6 +59,7 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Email: reading.email,
     m.Mentions: mentions.mentions,
     m.Resume: streaming.resume,
+    m.SetProfile: profiles.profile,
 }
 
 

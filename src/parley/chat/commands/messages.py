@@ -15,17 +15,19 @@ from parley.protocol import messages as m
 from parley.protocol.budget import encoded_size, fitting
 from parley.protocol.codec import event_message
 from parley.protocol.errors import ErrorCode, ProtocolError
-from parley.store.base import Archived, Forbidden, MentionRefused, NotFound
+from parley.store.base import Archived, Forbidden, MentionRefused, NotFound, UploadNotFound
 
 
 async def send(ctx: SignedIn, command: m.Send) -> None:
     room = ctx.rooms.require(command.room)
     try:
         appended = await ctx.store.post_message(
-            room.id, ctx.user_id, ctx.user.name, command.text, command.cid
+            room.id, ctx.user_id, ctx.user.name, command.text, command.cid, command.files
         )
     except MentionRefused as refused:  # says what to change: @room, or too many names
         raise ProtocolError(ErrorCode.FORBIDDEN, str(refused)) from None
+    except UploadNotFound as missing:  # not one's own, sent, removed or made up: one answer
+        raise ProtocolError(ErrorCode.NOT_FOUND, str(missing)) from None
     event = appended.event
     if appended.duplicate and event.room_id != room.id:
         raise ProtocolError(

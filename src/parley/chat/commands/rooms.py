@@ -113,10 +113,20 @@ async def who(ctx: SignedIn, command: m.Who) -> None:
     room = await ctx.visible_room(command.room)
     members = await ctx.store.room_members(room.id, after=command.after, limit=WHO_PAGE + 1)
     page = members[:WHO_PAGE]
-    count = fitting(2 * encoded_size(name) for _, name in page)
+    found = await ctx.store.profiles(uid for uid, _ in page)
+    shown = {
+        uid: m.ProfileInfo(display_name=p.display_name, avatar=p.avatar) for uid, p in found.items()
+    }
+    # A name twice (members, online) and its profile, keyed by it.
+    count = fitting(
+        2 * encoded_size(name)
+        + (encoded_size(shown[uid]) + encoded_size(name) if uid in shown else 0)
+        for uid, name in page
+    )
     more = len(members) > WHO_PAGE or count < len(page)
     page = page[:count]
     online = await ctx.node.presence.online(uid for uid, _ in page)
+    profiles = {name: shown[uid] for uid, name in page if uid in shown}
     ctx.reply(
         m.WhoReply(
             re=command.id,
@@ -125,6 +135,7 @@ async def who(ctx: SignedIn, command: m.Who) -> None:
             online=[name for uid, name in page if uid in online],
             more=more,
             next=page[-1][1] if more and page else None,
+            profiles=profiles or None,
         )
     )
 

@@ -64,6 +64,7 @@ from parley.store.base import (
     direct_room_name,
 )
 from parley.store.sql.engine import Connection, Row, lock_transaction
+from parley.store.sql.file_column import decode_files
 from parley.store.sql.mention_ops import (
     EVERYONE,
     UNREAD_MENTIONS_SQL,
@@ -117,7 +118,8 @@ def room(row: Row) -> Room:
 #: The ``events`` columns :func:`event` reads, for a query over ``events AS e``.
 EVENT_COLUMNS = (
     "e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
-    " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed"
+    " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed,"
+    " e.files"
 )
 
 
@@ -145,6 +147,7 @@ def event(row: Row, room_name: str) -> Event:
         mentions=split_names(row["mentions"]),
         mentions_added=split_names(row["mentions_added"]),
         mentions_removed=split_names(row["mentions_removed"]),
+        files=decode_files(row["files"]),
     )
 
 
@@ -674,7 +677,7 @@ async def _append(
             " CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT),"
             " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM counter"
             " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
-            " invited_by, cid, mentions, mentions_added, mentions_removed,"
+            " invited_by, cid, mentions, mentions_added, mentions_removed, files,"
             " (SELECT name FROM counter) AS room_name",
             room_id,
             archived_too,
@@ -697,7 +700,7 @@ async def _append(
         " mentions, mentions_added, mentions_removed)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
-        " invited_by, cid, mentions, mentions_added, mentions_removed",
+        " invited_by, cid, mentions, mentions_added, mentions_removed, files",
         room_id,
         counter["last_seq"],
         *values,
@@ -1034,13 +1037,15 @@ async def delete_message(
     # and with it what they said of mentions.
     await conn.execute(
         "UPDATE events SET text = '', deleted = (id = ?), mentions = NULL,"
-        " mentions_added = NULL, mentions_removed = NULL"
+        " mentions_added = NULL, mentions_removed = NULL, files = NULL"
         " WHERE id = ? OR (mid = ? AND kind = 'edit')",
         mid,
         mid,
         mid,
     )
     await conn.execute("DELETE FROM mentions WHERE message_id = ?", mid)
+    # Its files stop being served with this commit; the collector removes their bytes.
+    await conn.execute("DELETE FROM uploads WHERE message_id = ?", mid)
     return deleted
 
 
@@ -1155,6 +1160,7 @@ async def delete_room(conn: Connection, room_id: int) -> list[int]:
     members = await conn.fetch("SELECT user_id FROM memberships WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM memberships WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM mentions WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM uploads WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM events WHERE room_id = ?", room_id)
     # The row stays, empty and nameless, so that its id is never another room's (see 0003).
     await conn.execute(

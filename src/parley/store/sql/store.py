@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import abstractmethod
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
 from parley.model import (
@@ -18,17 +18,19 @@ from parley.model import (
     EmailDue,
     Event,
     NotifyLevel,
+    Profile,
     Room,
     RoomKind,
     RoomView,
     Session,
     UnreadState,
+    Upload,
     User,
 )
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
-from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
-from parley.store.sql import email_ops, search
+from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable, UploadNotFound
+from parley.store.sql import email_ops, file_ops, search
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -184,11 +186,23 @@ class SQLStore(Store):
         author: str,
         text: str,
         cid: str | None = None,
+        files: Sequence[str] = (),
     ) -> Appended:
         if user_id is None:
             cid = None  # guests have no cid scope
         found = find_mentions(text)
         mentioned = found if found.names or found.room else None
+        if files:
+            author_id = user_id
+            if author_id is None:
+                raise UploadNotFound(files[0])  # guests upload nothing
+            # One by one (not in bulk): the message takes its uploads in its transaction.
+            return await self._write(
+                lambda conn: file_ops.post_with_files(
+                    conn, room_id, author_id, author, text, cid, mentioned, files
+                ),
+                (room_id, ""),
+            )
         return await self._write(
             lambda conn: ops.post_message(conn, room_id, user_id, author, text, cid, mentioned),
             (room_id, ""),
@@ -329,6 +343,47 @@ class SQLStore(Store):
         return await self._write(
             lambda conn: ops.rename_user(conn, user_id, name), (0, "u:" + ops.key(name))
         )
+
+    # -- uploads and profiles ------------------------------------------------------------
+
+    async def add_upload(self, upload: Upload, *, quota: int) -> None:
+        await self._write(
+            lambda conn: file_ops.add_upload(conn, upload, quota), (0, f"u#{upload.owner_id}")
+        )
+
+    async def get_upload(self, upload_id: str) -> Upload | None:
+        return await self._read(lambda conn: file_ops.upload_by_id(conn, upload_id))
+
+    async def readable_upload(self, upload_id: str, reader_id: int) -> Upload | None:
+        return await self._read(lambda conn: file_ops.readable_upload(conn, upload_id, reader_id))
+
+    async def used_bytes(self, user_id: int) -> int:
+        return await self._read(lambda conn: file_ops.used_bytes(conn, user_id))
+
+    async def set_profile(
+        self, user_id: int, *, display_name: str | None, avatar: str | None
+    ) -> Profile:
+        return await self._write(
+            lambda conn: file_ops.set_profile(conn, user_id, display_name, avatar),
+            (0, f"u#{user_id}"),
+        )
+
+    async def profile_of(self, user_id: int) -> Profile:
+        return await self._read(lambda conn: file_ops.profile_of(conn, user_id))
+
+    async def profiles(self, user_ids: Iterable[int]) -> dict[int, Profile]:
+        wanted = list(user_ids)
+        return await self._read(lambda conn: file_ops.profiles(conn, wanted))
+
+    async def neighbours(self, user_id: int) -> list[int]:
+        return await self._read(lambda conn: file_ops.neighbours(conn, user_id))
+
+    async def drop_stale_uploads(self, older_than: int) -> int:
+        return await self._write(lambda conn: file_ops.drop_stale_uploads(conn, older_than))
+
+    async def referenced(self, hashes: Sequence[str]) -> set[str]:
+        wanted = list(hashes)
+        return await self._read(lambda conn: file_ops.referenced(conn, wanted))
 
 
 __all__ = ["Query", "SQLStore"]
