@@ -67,7 +67,7 @@ export function typingText(names) {
   return `${names.length} people are typing…`;
 }
 
-const SIZE_UNITS = ["KB", "MB", "GB", "TB"];
+const SIZE_UNITS = ["kB", "MB", "GB", "TB"];
 
 /** A size in bytes as people read it: "512 bytes", "1.4 MB", "25 MB" (1 MB = 1,000,000 bytes,
  *  as file managers show them), in the browser's own locale ("1,4 MB" in French). */

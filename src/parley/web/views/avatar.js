@@ -6,7 +6,6 @@
 import { el } from "../dom.js";
 import { hue, initial } from "../format.js";
 import { avatarUrl } from "../uploads.js";
-import { userKey } from "../store.js";
 
 /**
  * `profile`: the person's profile from the store (`store.profile(name)`), or nothing for
@@ -15,7 +14,7 @@ import { userKey } from "../store.js";
  */
 export function avatar(name, profile = null, size = "") {
   const classes = `avatar ${hue(name)}${size ? ` ${size}` : ""}`;
-  const node = el("span", { class: classes, "aria-hidden": "true", "data-user": userKey(name), text: initial(name) });
+  const node = el("span", { class: classes, "aria-hidden": "true", text: initial(name) });
   if (profile && profile.avatar) {
     const picture = el("img", { class: "avatar-image", src: avatarUrl(profile.avatar), alt: "", width: "36", height: "36", decoding: "async" });
     picture.addEventListener("error", () => {
