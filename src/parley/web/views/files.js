@@ -18,8 +18,9 @@ const TYPE_NAMES = {
 
 /** "PNG image", "PDF document", "Text", "File": what a file is, in words. */
 export function typeName(type) {
-  if (TYPE_NAMES[type]) return TYPE_NAMES[type];
-  const [major, minor] = String(type).split("/");
+  const essence = String(type).split(";")[0].trim().toLowerCase(); // "text/plain; charset=utf-8"
+  if (TYPE_NAMES[essence]) return TYPE_NAMES[essence];
+  const [major, minor] = essence.split("/");
   if (major === "image" && minor) return `${minor.replace(/^x-/, "").toUpperCase()} image`;
   return "File";
 }
