@@ -114,8 +114,15 @@ export class AttachmentsView {
   show(room) {
     this.room = room || null;
     this.button.disabled = !this.usable();
-    this.status.textContent = "";
+    this.say("");
     this.render();
+  }
+
+  /** A line under the composer; `shown` false: for screen readers only, when the chip of the
+   *  file already shows it. */
+  say(text, shown = true) {
+    this.status.textContent = text;
+    this.status.classList.toggle("visually-hidden", !shown);
   }
 
   /** Start uploading `files` (File objects) for the open room. */
@@ -124,9 +131,9 @@ export class AttachmentsView {
     if (!files.length || !this.usable()) return;
     const free = MAX_FILES - room.attachments.length;
     if (files.length > free) {
-      this.status.textContent = `At most ${MAX_FILES} files go with one message: ${files.length - Math.max(free, 0)} not added.`;
+      this.say(`At most ${MAX_FILES} files go with one message: ${files.length - Math.max(free, 0)} not added.`);
       files = files.slice(0, Math.max(free, 0));
-    } else this.status.textContent = "";
+    } else this.say("");
     for (const file of files) {
       const item = { key: nextKey++, name: nameOf(file, pasted), size: file.size, sent: 0, state: "uploading", info: null, error: "", abort: null };
       room.attachments.push(item);
@@ -152,7 +159,7 @@ export class AttachmentsView {
           }
           item.state = "failed";
           item.error = error.message;
-          if (room === this.room) this.status.textContent = `${item.name}: ${error.message}`;
+          if (room === this.room) this.say(`${item.name}: ${error.message}`, false);
           this.changed(room);
         },
       );
@@ -184,12 +191,12 @@ export class AttachmentsView {
    */
   take(room) {
     if (room.attachments.some((item) => item.state === "uploading")) {
-      this.status.textContent = "A file is still uploading: send when it is done, or cancel it.";
+      this.say("A file is still uploading: send when it is done, or cancel it.");
       return null;
     }
     const ready = room.attachments.filter((item) => item.state === "ready");
     room.attachments = room.attachments.filter((item) => item.state !== "ready");
-    this.status.textContent = "";
+    this.say("");
     this.changed(room);
     return ready.map((item) => item.info);
   }
