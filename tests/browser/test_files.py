@@ -68,6 +68,21 @@ def paste_png(page: Page, data: bytes) -> None:
     composer(page).evaluate(PASTE, base64.b64encode(data).decode())
 
 
+# Drop a file on the timeline, as a file dragged from the desktop: dragenter, dragover, drop.
+DROP = """(timeline, [name, type, text]) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([text], name, { type }));
+  for (const kind of ["dragenter", "dragover", "drop"]) {
+    const init = { dataTransfer: transfer, bubbles: true, cancelable: true };
+    timeline.dispatchEvent(new DragEvent(kind, init));
+  }
+}"""
+
+
+def drop_file(page: Page, name: str, mime: str, text: str) -> None:
+    page.locator("#timeline").evaluate(DROP, [name, mime, text])
+
+
 def throttle(page: Page, bytes_per_second: int) -> CDPSession:
     """Slow down what the page sends (its uploads) to ``bytes_per_second``."""
     cdp = page.context.new_cdp_session(page)
@@ -198,34 +213,44 @@ def test_a_pasted_screenshot_shows_progress_a_thumbnail_and_a_lightbox_live_afte
     expect(lightbox).to_be_hidden()
 
 
-def test_a_cancelled_upload_is_gone_and_sending_waits_for_uploads(
+def test_cancelled_uploads_are_gone_and_sending_waits_for_uploads(
     server_factory: Callable[..., ServerProcess], open_chat: OpenChat
 ) -> None:
     server = server_factory("serve")
     chat = open_chat(server)
     alice = chat.signed_in("alice", viewport=DESKTOP)
-    throttle(alice, 20_000)  # 360 kB: about 18 s, long enough to act while it goes
-    paste_png(alice, png(400, 300, noise=True))
-    pasted = chip(alice, re.compile(r"^Pasted image"))
-    expect(pasted.locator("progress")).to_be_visible()
-    # Enter while it uploads sends nothing and says why.
+    throttle(alice, 20_000)  # 360 kB each: long enough to act while they go
+    # Four at once: three go, the fourth waits its turn (the server takes four per user).
+    for _ in range(4):
+        paste_png(alice, png(400, 300, noise=True))
+    chips = alice.locator("#attachments .attachment")
+    expect(chips).to_have_count(4)
+    expect(chips.locator("progress")).to_have_count(4)
+    waiting = chips.filter(has_text="Waiting to upload…")
+    expect(waiting).to_have_count(1)
+    # Enter while they upload sends nothing and says why.
     box = composer(alice)
-    box.fill("with the picture")
+    box.fill("with the pictures")
     box.press("Enter")
     expect(alice.locator("#attach-status")).to_have_text(
         "A file is still uploading: send when it is done, or cancel it."
     )
-    expect(box).to_have_value("with the picture")
+    expect(box).to_have_value("with the pictures")
     expect(alice.locator("#pending .msg")).to_have_count(0)
-    # Cancel, from the keyboard: the chip goes, the keyboard is back in the composer.
-    cancel = pasted.get_by_role("button", name=re.compile(r"^Cancel the upload"))
-    cancel.focus()
-    cancel.press("Enter")
-    expect(alice.locator("#attachments .attachment")).to_have_count(0)
-    expect(box).to_be_focused()
+    # Cancel the waiting one, then the others, from the keyboard: each chip goes, and the
+    # keyboard is back in the composer.
+    for left in (3, 2, 1, 0):
+        target = waiting if left == 3 else chips.first
+        cancel = target.get_by_role(
+            "button", name=re.compile(r"^Cancel the upload of Pasted image")
+        )
+        cancel.focus()
+        cancel.press("Enter")
+        expect(chips).to_have_count(left)
+        expect(box).to_be_focused()
     box.press("Enter")
-    expect(messages(alice)).to_have_text(["with the picture"])
-    expect(message(alice, "with the picture").locator(".msg-files")).to_have_count(0)
+    expect(messages(alice)).to_have_text(["with the pictures"])
+    expect(message(alice, "with the pictures").locator(".msg-files")).to_have_count(0)
 
 
 def test_a_file_that_is_not_an_image_is_a_card_that_downloads(
@@ -243,9 +268,11 @@ def test_a_file_that_is_not_an_image_is_a_card_that_downloads(
     # HTML named .png: the server finds it is text, so it is a card, never an image.
     attach(alice, "fake.png", "image/png", fake)
     expect(chip(alice, "fake.png").locator(".attachment-meta")).to_have_text(sizes[1])
-    # Remove one, keep the other.
+    # Remove one, keep the other; the same file again, dropped on the room this time.
     chip(alice, "fake.png").get_by_role("button", name="Remove fake.png").click()
-    attach(alice, "fake.png", "image/png", fake)
+    expect(chip(alice, "fake.png")).to_have_count(0)
+    drop_file(alice, "fake.png", "image/png", fake.decode())
+    expect(chip(alice, "fake.png").locator(".attachment-meta")).to_have_text(sizes[1])
     expect(alice.locator("#attachments .attachment")).to_have_count(2)
     send(alice, "two files")
 
@@ -263,6 +290,14 @@ def test_a_file_that_is_not_an_image_is_a_card_that_downloads(
     assert download.value.suggested_filename == "notes.txt"
     with open(download.value.path(), "rb") as saved:
         assert saved.read() == notes
+
+    # alice deletes the message: its files go from bob's page with it.
+    sent = message(alice, "two files")
+    sent.hover()
+    sent.get_by_role("button", name="Delete message").click()
+    alice.locator("#confirm-dialog").get_by_role("button", name="Delete").click()
+    expect(bob.locator("#messages .msg .text")).to_have_text(["This message was deleted."])
+    expect(bob.locator("#messages .file-card")).to_have_count(0)
 
 
 def test_an_upload_that_fails_says_why(

@@ -15,6 +15,10 @@ import { fileIcon } from "./files.js";
 /** Files in one message (docs/protocol.md, section 12: more is `bad_request`). */
 export const MAX_FILES = 10;
 
+/** Uploads of this page at once. The server takes 4 per user and refuses more (429): one is
+ *  left for another tab or the profile's picture; the others wait their turn here. */
+const PARALLEL = 3;
+
 const SVG = "http://www.w3.org/2000/svg";
 
 function clipIcon() {
@@ -56,11 +60,14 @@ export class AttachmentsView {
     this.dropHint.hidden = true;
     this.tray.hidden = true;
     const box = this.form.querySelector(".composer-box");
-    box.insertBefore(this.button, this.input);
+    // After the text, before Send: Shift+Tab from the text still reaches the messages above.
+    box.insertBefore(this.button, document.getElementById("send"));
     this.form.insertBefore(this.tray, box);
     this.form.append(this.picker, this.status);
     this.roomView.append(this.dropHint);
     this.nodes = new Map(); // attachment -> its chip, for progress updates in place
+    this.waiting = []; // [room, item, file] not started yet, oldest first
+    this.running = 0;
 
     this.button.addEventListener("click", () => this.picker.click());
     this.picker.addEventListener("change", () => {
@@ -135,24 +142,47 @@ export class AttachmentsView {
       files = files.slice(0, Math.max(free, 0));
     } else this.say("");
     for (const file of files) {
-      const item = { key: nextKey++, name: nameOf(file, pasted), size: file.size, sent: 0, state: "uploading", info: null, error: "", abort: null };
+      const item = { key: nextKey++, name: nameOf(file, pasted), size: file.size, sent: 0, state: "uploading", started: false, info: null, error: "", abort: null };
       room.attachments.push(item);
-      const running = upload(file, item.name, {
-        onProgress: (sent) => {
-          item.sent = sent;
-          this.progress(item);
-        },
-      });
-      item.abort = running.abort;
-      running.done.then(
+      const entry = [room, item, file];
+      this.waiting.push(entry);
+      // Cancelled before its turn: it leaves the queue.
+      item.abort = () => {
+        this.waiting = this.waiting.filter((other) => other !== entry);
+        this.drop(room, item);
+      };
+    }
+    this.render();
+    this.pump();
+  }
+
+  /** Start the next waiting uploads, up to PARALLEL at once. */
+  pump() {
+    while (this.running < PARALLEL && this.waiting.length) {
+      const [room, item, file] = this.waiting.shift();
+      this.start(room, item, file);
+    }
+  }
+
+  start(room, item, file) {
+    this.running += 1;
+    item.started = true;
+    const running = upload(file, item.name, {
+      onProgress: (sent) => {
+        item.sent = sent;
+        this.progress(item);
+      },
+    });
+    item.abort = running.abort;
+    this.progress(item);
+    running.done
+      .then(
         (info) => {
           item.state = "ready";
           item.info = info;
-          item.abort = null;
           this.changed(room);
         },
         (error) => {
-          item.abort = null;
           if (error.code === "aborted") {
             this.drop(room, item);
             return;
@@ -162,9 +192,12 @@ export class AttachmentsView {
           if (room === this.room) this.say(`${item.name}: ${error.message}`, false);
           this.changed(room);
         },
-      );
-    }
-    this.render();
+      )
+      .finally(() => {
+        item.abort = null;
+        this.running -= 1;
+        this.pump();
+      });
   }
 
   changed(room) {
@@ -235,7 +268,9 @@ export class AttachmentsView {
   }
 
   fillMeta(meta, item) {
-    if (item.state === "uploading") {
+    if (item.state === "uploading" && !item.started) {
+      meta.textContent = `Waiting to upload… ${fileSize(item.size)}`;
+    } else if (item.state === "uploading") {
       const percent = item.size ? Math.floor((100 * item.sent) / item.size) : 0;
       meta.textContent = `Uploading… ${percent}% of ${fileSize(item.size)}`;
     } else if (item.state === "failed") {
