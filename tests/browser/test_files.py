@@ -303,7 +303,7 @@ def test_a_file_that_is_not_an_image_is_a_card_that_downloads(
 def test_an_upload_that_fails_says_why(
     server_factory: Callable[..., ServerProcess], open_chat: OpenChat
 ) -> None:
-    server = server_factory("serve", "--max-upload", "100000")
+    server = server_factory("serve", "--max-upload", "100000", "--upload-quota", "50000")
     chat = open_chat(server)
     alice = chat.signed_in("alice", viewport=PHONE)
     attach(alice, "big.png", "image/png", png(400, 300, noise=True))
@@ -325,6 +325,26 @@ def test_an_upload_that_fails_says_why(
     expect(chip(alice, "empty.txt").locator(".attachment-meta")).to_have_text(
         re.compile(r"^The server refused the file")
     )
+    # Under the upload limit but over what is left of the quota.
+    attach(alice, "sixty.bin", "application/octet-stream", bytes(60_000))
+    expect(chip(alice, "sixty.bin").locator(".attachment-meta")).to_have_text(
+        re.compile(r"^Your storage quota is full")
+    )
+    # No network.
+    alice.context.set_offline(True)
+    attach(alice, "offline.txt", "text/plain", b"written on a train")
+    expect(chip(alice, "offline.txt").locator(".attachment-meta")).to_have_text(
+        "The connection to the server failed."
+    )
+    alice.context.set_offline(False)
+    expect(alice.locator("#banner")).to_be_hidden()
+    # Each failed file stays, with its reason, until removed; what succeeds still goes.
+    expect(alice.locator("#attachments .attachment.is-failed")).to_have_count(3)
+    attach(alice, "small.txt", "text/plain", b"fits")
+    expect(chip(alice, "small.txt").locator(".attachment-meta")).to_have_text("4 bytes")
+    send(alice, "the small one")
+    expect(message(alice, "the small one").locator(".file-name")).to_have_text("small.txt")
+    expect(alice.locator("#attachments .attachment.is-failed")).to_have_count(3)
 
 
 def test_an_avatar_and_display_name_change_shows_in_another_users_page(
