@@ -40,6 +40,8 @@ const ICONS = {
   edit: ["M4 20h4L19 9l-4-4L4 16z", "M13.5 6.5l4 4"],
   trash: ["M5 7h14", "M10 7V4.5h4V7", "M6.5 7l1 13h9l1-13"],
   retry: ["M4.5 12a7.5 7.5 0 1 0 2.2-5.3", "M4.5 4.5v4h4"],
+  clip: ["M20 11.5l-8.2 8.2a5 5 0 01-7.1-7.1l8.6-8.6a3.4 3.4 0 014.8 4.8l-8.6 8.6a1.7 1.7 0 01-2.4-2.4l7.9-7.9"],
+  file: ["M6 3h8l5 5v13H6z", "M14 3v5h5", "M9 13h7M9 17h7"],
 };
 
 /** A small line icon (decorative: hidden from screen readers). */

@@ -7,10 +7,9 @@
 // not move them, and an upload goes on while another room is shown. A failed upload stays as a
 // chip that says why (too large, over the quota, not accepted, the network), until removed.
 
-import { el } from "../dom.js";
+import { el, icon } from "../dom.js";
 import { fileSize } from "../format.js";
 import { isImage, thumbUrl, upload } from "../uploads.js";
-import { fileIcon } from "./files.js";
 
 /** Files in one message (docs/protocol.md, section 12: more is `bad_request`). */
 export const MAX_FILES = 10;
@@ -18,18 +17,6 @@ export const MAX_FILES = 10;
 /** Uploads of this page at once. The server takes 4 per user and refuses more (429): one is
  *  left for another tab or the profile's picture; the others wait their turn here. */
 const PARALLEL = 3;
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function clipIcon() {
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS(SVG, "path");
-  path.setAttribute("d", "M20 11.5l-8.2 8.2a5 5 0 01-7.1-7.1l8.6-8.6a3.4 3.4 0 014.8 4.8l-8.6 8.6a1.7 1.7 0 01-2.4-2.4l7.9-7.9");
-  svg.append(path);
-  return svg;
-}
 
 /** A pasted screenshot has no name of its own (Chromium calls every one "image.png"). */
 function nameOf(file, pasted) {
@@ -52,7 +39,7 @@ export class AttachmentsView {
     this.button = el(
       "button",
       { type: "button", id: "attach", class: "attach icon-button", "aria-label": "Attach files", title: "Attach files (or paste, or drop them here)", "aria-controls": "attachments" },
-      clipIcon(),
+      icon("clip"),
     );
     this.tray = el("ul", { id: "attachments", class: "attachments", "aria-label": "Files to send" });
     this.status = el("p", { id: "attach-status", class: "attach-status", role: "status" });
@@ -252,7 +239,7 @@ export class AttachmentsView {
     const preview =
       item.state === "ready" && isImage(item.info)
         ? el("img", { class: "attachment-preview", src: thumbUrl(item.info), alt: "", width: item.info.thumb_width, height: item.info.thumb_height })
-        : el("span", { class: "attachment-preview file-glyph", "aria-hidden": "true" }, fileIcon());
+        : el("span", { class: "attachment-preview file-glyph", "aria-hidden": "true" }, icon("file"));
     const meta = el("span", { class: "attachment-meta" });
     const bar = uploading ? el("progress", { max: String(Math.max(item.size, 1)), value: String(item.sent), "aria-label": `Uploading ${item.name}` }) : null;
     const label = uploading ? `Cancel the upload of ${item.name}` : `Remove ${item.name}`;

@@ -6,7 +6,7 @@
 // and the scroll position stays right. Everything is fetched from this origin, where the
 // server checks on every request that the reader may see it (docs/protocol.md, section 12).
 
-import { el } from "../dom.js";
+import { el, icon } from "../dom.js";
 import { fileSize } from "../format.js";
 import { fileUrl, isImage, thumbUrl } from "../uploads.js";
 
@@ -23,22 +23,6 @@ export function typeName(type) {
   const [major, minor] = essence.split("/");
   if (major === "image" && minor) return `${minor.replace(/^x-/, "").toUpperCase()} image`;
   return "File";
-}
-
-const SVG = "http://www.w3.org/2000/svg";
-
-/** A sheet with a folded corner: the card's picture of a file (decorative). */
-export function fileIcon() {
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("class", "icon file-icon");
-  for (const d of ["M6 3h8l5 5v13H6z", "M14 3v5h5", "M9 13h7M9 17h7"]) {
-    const path = document.createElementNS(SVG, "path");
-    path.setAttribute("d", d);
-    svg.append(path);
-  }
-  return svg;
 }
 
 /** An image's thumbnail: a button (Enter, Space or a click opens it big). */
@@ -58,7 +42,7 @@ export function fileCard(file) {
   return el(
     "a",
     { class: "file-card", href: fileUrl(file), download: file.name, "aria-label": `Download ${file.name}, ${typeName(file.type)}, ${fileSize(file.size)}` },
-    fileIcon(),
+    icon("file"),
     el(
       "span",
       { class: "file-text" },

@@ -290,7 +290,7 @@ export class ComposerView {
   }
 
   renderTyping() {
-    const names = this.room ? [...this.room.typing.values()].map((t) => t.name) : [];
+    const names = this.room ? [...this.room.typing.values()].map((t) => this.store.displayName(t.name)) : [];
     const text = typingText(names);
     if (this.typing.textContent !== text) this.typing.textContent = text;
   }
