@@ -328,7 +328,7 @@ def test_an_upload_that_fails_says_why(
     # Under the upload limit but over what is left of the quota.
     attach(alice, "sixty.bin", "application/octet-stream", bytes(60_000))
     expect(chip(alice, "sixty.bin").locator(".attachment-meta")).to_have_text(
-        re.compile(r"^Your storage quota is full")
+        re.compile(r"^This file would go over your storage quota")
     )
     # No network.
     alice.context.set_offline(True)

@@ -9,7 +9,7 @@
 /** The reasons an upload fails, in words for the person who chose the file. */
 const REASONS = {
   too_large: "The file is too large",
-  quota_exceeded: "Your storage quota is full: delete messages with files to make room",
+  quota_exceeded: "This file would go over your storage quota: deleting messages with files frees room",
   unsupported_media_type: "The server did not accept this type of upload",
   bad_image: "This is not an image that can be used",
   bad_request: "The server refused the file",
