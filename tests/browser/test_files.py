@@ -381,6 +381,12 @@ def test_an_avatar_and_display_name_change_shows_in_another_users_page(
     preview = dialog.locator(".profile-preview img")
     loaded(preview)
     assert preview.evaluate("img => img.naturalWidth === img.naturalHeight")
+    # A name that would reorder what is around it is refused, next to the field.
+    dialog.get_by_label("Display name").fill("Bob\u202eyppah")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator("#profile-name-error")).to_contain_text("U+202E")
+    expect(dialog.get_by_label("Display name")).to_have_attribute("aria-invalid", "true")
+    expect(dialog).to_be_visible()
     dialog.get_by_label("Display name").fill("  Bobby Tables  ")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
