@@ -7,6 +7,7 @@
 
 import { el, icon, linkify, markMentions } from "../dom.js";
 import { dayLabel, fullTime, sameDay, shortTime, time } from "../format.js";
+import { userKey } from "../store.js";
 import { isImage } from "../uploads.js";
 import { avatar } from "./avatar.js";
 import { filesNode } from "./files.js";
@@ -16,6 +17,7 @@ const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's p
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
 const NEAR_TOP = 600; // px: closer than this to the top loads older messages
 
+// Where avatars were made before views/avatar.js (other views import it from here).
 export { avatar };
 
 function timeNode(ts, className, text = time(ts)) {
@@ -268,9 +270,9 @@ export class TimelineView {
    *  (the others' are drawn again when shown, by nodeFor). */
   profileChanged(user) {
     if (!this.room) return;
-    const key = user.toLowerCase();
+    const key = userKey(user);
     for (const item of this.room.items) {
-      if (item.kind === "message" && item.user.toLowerCase() === key && this.nodes.has(item)) this.update(item);
+      if (item.kind === "message" && userKey(item.user) === key && this.nodes.has(item)) this.update(item);
     }
     if (this.store.isMe(user)) this.renderPending();
   }
