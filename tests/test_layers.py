@@ -36,8 +36,8 @@ def within(name: str, package: str) -> bool:
 
 
 #: Where aiohttp may be imported: the server, and the client library's HTTP requests to the
-#: account API (docs/architecture.md says why).
-AIOHTTP_ALLOWED = ("parley.server", "parley.client.accounts")
+#: account API and uploads (docs/architecture.md says why).
+AIOHTTP_ALLOWED = ("parley.server", "parley.client.accounts", "parley.client.uploads")
 
 
 @pytest.mark.parametrize("path", MODULES, ids=module_name)

@@ -10,9 +10,11 @@ a slow ack never holds up typing; they still leave in the order typed.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
@@ -35,6 +37,7 @@ COMMANDS = {
     "/history": ("[N]", "show the last N events of this room (20 by default)"),
     "/mentions": ("", "show the latest messages that mention you"),
     "/edit": ("[#MID] TEXT", "change your last message here (or message MID)"),
+    "/upload": ("PATH [TEXT]", "send the file at PATH to this room (with TEXT)"),
     "/search": ("QUERY", 'find messages: words, "a phrase", from:USER, in:ROOM, has:link'),
     "/help": ("", "show this list"),
     "/quit": ("", "leave (Ctrl-D does too)"),
@@ -128,6 +131,27 @@ def mentions_me(event: m.EventMessage, me: str) -> bool:
     return any(name.lower() in (me.lower(), ROOM_MENTION) for name in names or ())
 
 
+def describe_files(files: list[m.FileInfo]) -> str:
+    """A message's files, after its text: name, size, and where to fetch each."""
+    shown = [
+        f"[file: {safe(f.name)}, {_size(f.size)}, /files/{f.id}/{quote(f.name, safe='')}]"
+        for f in files
+    ]
+    return "".join(" " + line for line in shown)
+
+
+def _expand(path: str) -> str:
+    """``~/x`` as the shell would say it."""
+    return os.path.expanduser(path)
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
 def describe_event(event: m.EventMessage, state: ChatState) -> str:
     """One room event as a line of the terminal (multi-line messages are indented); a
     message that mentions the reader starts with ``»`` (and is shown highlighted)."""
@@ -138,7 +162,7 @@ def describe_event(event: m.EventMessage, state: ChatState) -> str:
     text = safe(event.text or "").replace("\n", "\n      ")
     match event.kind:
         case "message":
-            return f"{head} <{event.user}> {text}"
+            return f"{head} <{event.user}> {text}{describe_files(event.files or [])}"
         case "edit":
             return f"{head} * {event.user} edited #{event.mid}: {text}"
         case "delete":
@@ -343,11 +367,24 @@ class ChatMode:
                 await self._search(rest)
             case "/mentions":
                 await self._mentions()
+            case "/upload" if rest:
+                await self._upload(rest)
             case _ if command in COMMANDS:
                 args, _what = COMMANDS[command]
                 self._error(f"usage: {command} {args}")
             case _:
                 self._error(f"unknown command {command}: /help lists them")
+
+    async def _upload(self, rest: str) -> None:
+        """``/upload PATH [TEXT]``: upload the file, then send it (with TEXT) here."""
+        room = self.state.room
+        if room is None:
+            self._error("join a room first: /join ROOM")
+            return
+        path, _, text = rest.partition(" ")
+        uploaded = await self.client.upload(_expand(path))
+        self.console.note(f"* uploaded {safe(uploaded.name)} ({_size(uploaded.size)})")
+        await self.client.send(room, text.strip(), files=[uploaded.id])
 
     async def _join(self, room: str) -> None:
         info = await self.client.join(room)

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -331,6 +332,13 @@ async def _chat(
 @credential_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status says it all.")
 @click.option("--join", "join_room", is_flag=True, help="Join ROOM first if needed.")
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Upload this file and send it with the message (repeat for several; TEXT may be '').",
+)
 @retry_option
 @trace_option
 def send(
@@ -343,6 +351,7 @@ def send(
     register: bool,
     quiet: bool,
     join_room: bool,
+    files: tuple[Path, ...],
     retry_for: float,
     trace: bool,
 ) -> None:
@@ -350,13 +359,14 @@ def send(
 
     Exits 0 once the message is stored. Sign in with --token / PARLEY_TOKEN, or --user NAME
     --password-stdin (with TEXT -, the password is the first line and the text the rest).
+    With --file PATH the file is uploaded first and sent with the message.
     """
     target = _url(url, CHAT_PATH)
     name = _room(room)
     creds = _credentials(token, user, password_stdin, register, interactive_ok=False)
     if text == "-":
         text = sys.stdin.read().rstrip("\n")
-    if not text.strip():
+    if not text.strip() and not (files and text == ""):
         raise click.BadParameter("the message is empty", param_hint="TEXT")
 
     async def main() -> int:
@@ -369,7 +379,8 @@ def send(
         )
         async with client:
             await _ensure_member(client, name, join_room)
-            ack = await client.send(name, text)
+            uploaded = [await client.upload(path) for path in files]
+            ack = await client.send(name, text, files=[f.id for f in uploaded])
         if not quiet:
             click.echo(_json(msgspec.structs.replace(ack, re=None)))
         return 0

@@ -28,8 +28,9 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
@@ -52,6 +53,7 @@ from parley.client.errors import (
 )
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
 from parley.client.trace import Tracer
+from parley.client.uploads import upload_file
 from parley.client.urls import CHAT_PATH, ServerURL, parse_url
 from parley.client.websocket import WebSocket
 from parley.protocol import messages as m
@@ -304,8 +306,11 @@ class Client:
 
     # -- commands --------------------------------------------------------------------------
 
-    async def send(self, room: str, text: str, *, cid: str | None = None) -> m.Ack:
-        """Post ``text`` to ``room``; returns the ``ack`` once the server stored it.
+    async def send(
+        self, room: str, text: str = "", *, cid: str | None = None, files: Sequence[str] = ()
+    ) -> m.Ack:
+        """Post ``text`` to ``room`` (with ``files``: upload ids from :meth:`upload`); returns
+        the ``ack`` once the server stored it.
 
         Safe to retry: if the connection drops before the ack, the message is sent again
         after reconnecting with the same ``cid``, and the server acknowledges the original.
@@ -314,12 +319,36 @@ class Client:
         delays = self._opts.backoff.delays()
         for attempt in itertools.count(1):
             try:
-                return await self._typed(m.Ack, m.Send(room=room, text=text, cid=cid), retry=True)
+                send = m.Send(room=room, text=text, cid=cid, files=tuple(files))
+                return await self._typed(m.Ack, send, retry=True)
             except CommandError as error:
                 if error.code not in _SEND_RETRY_CODES or attempt >= _SEND_ATTEMPTS:
                     raise
             await asyncio.sleep(next(delays))
         raise AssertionError("unreachable")
+
+    async def upload(
+        self, path: str | Path, *, name: str | None = None, avatar: bool = False
+    ) -> m.FileInfo:
+        """Upload a file over HTTP (streamed from disk); its ``id`` goes into :meth:`send`'s
+        ``files`` (or :meth:`set_profile`'s ``avatar``, with ``avatar=True``). Raises
+        :class:`CommandError` with the server's code (``too_large``, ``quota_exceeded``)."""
+        await self._wait_connected()  # signed in: the token is known
+        assert self.token is not None
+        return await upload_file(
+            self.url.http_url,
+            self.token,
+            Path(path),
+            name=name,
+            avatar=avatar,
+            ssl_context=self._opts.ssl_context,
+        )
+
+    async def set_profile(
+        self, *, display_name: str | None = None, avatar: str | None = None
+    ) -> None:
+        """Set your display name and avatar (None: unchanged; "": removed)."""
+        await self._typed(m.Ok, m.SetProfile(display_name=display_name, avatar=avatar), retry=True)
 
     async def join(self, room: str) -> m.RoomInfo:
         """Join a public room (or return it, if already a member); its events follow."""
@@ -605,7 +634,13 @@ class Client:
             case m.RoomChanged():
                 self._track(message.room)
                 self._emit(message)
-            case m.Presence() | m.TypingNotice() | m.Unread() | m.NotifyChanged():
+            case (
+                m.Presence()
+                | m.TypingNotice()
+                | m.Unread()
+                | m.NotifyChanged()
+                | m.ProfileChanged()
+            ):
                 self._emit(message)
             case m.Error() if message.re is None:
                 self._emit(message)

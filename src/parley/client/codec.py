@@ -27,6 +27,7 @@ from parley.protocol.messages import (
     Ok,
     Pong,
     Presence,
+    ProfileChanged,
     Resumed,
     RoomChanged,
     RoomList,
@@ -56,6 +57,7 @@ AnyServerMessage = (
     | MentionsReply
     | EmailSettings
     | NotifyChanged
+    | ProfileChanged
     | Pong
     | Error
     | EventMessage

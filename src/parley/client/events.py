@@ -17,6 +17,7 @@ from parley.protocol.messages import (
     EventMessage,
     NotifyChanged,
     Presence,
+    ProfileChanged,
     RoomChanged,
     TypingNotice,
     Unread,
@@ -56,6 +57,7 @@ ClientEvent = (
     | RoomChanged
     | Unread
     | NotifyChanged
+    | ProfileChanged
     | Error
     | Connected
     | Disconnected

@@ -54,6 +54,12 @@ class PostgresBlobs(BlobStore):
 
     async def put(self, digest: str, source: Path) -> None:
         check_digest(digest)
+        try:
+            await self._put(digest, source)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise Unavailable(f"cannot store the file: {exc}") from exc
+
+    async def _put(self, digest: str, source: Path) -> None:
         size = await asyncio.to_thread(os.path.getsize, source)
         async with self._usable().acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
@@ -82,8 +88,11 @@ class PostgresBlobs(BlobStore):
 
     async def size(self, digest: str) -> int | None:
         check_digest(digest)
-        async with self._usable().acquire() as conn:
-            value = await conn.fetchval("SELECT size FROM blobs WHERE hash = $1", digest)
+        try:
+            async with self._usable().acquire() as conn:
+                value = await conn.fetchval("SELECT size FROM blobs WHERE hash = $1", digest)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise Unavailable(f"cannot read the file storage: {exc}") from exc
         return None if value is None else int(value)
 
     async def read(self, digest: str, start: int, end: int) -> AsyncIterator[bytes]:

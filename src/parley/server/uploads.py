@@ -48,8 +48,9 @@ IN_PROGRESS: Final = 4
 DECODING: Final = 2
 #: The longest file name, in characters.
 MAX_NAME: Final = 200
-#: Bytes gathered before a write to the spool file (one thread hop per write).
-WRITE_BUFFER: Final = 1 << 20
+#: Bytes gathered before a write to the spool file (one thread hop per write): what one upload
+#: holds in memory, whatever the file's size (bench/files.py).
+WRITE_BUFFER: Final = 256 * 1024
 
 
 class Refused(Exception):
@@ -134,7 +135,7 @@ class UploadRoutes:
             return await self._receive(request, session)
         except Refused as refused:
             return _closing(refused.response())
-        except StoreError:
+        except (StoreError, OSError):  # the database, or the disk (full, unwritable)
             log.warning("an upload could not be stored", exc_info=True)
             return _closing(error_response("unavailable", "the server cannot store files now"))
         finally:

@@ -1,0 +1,103 @@
+"""Files across nodes on PostgreSQL: uploaded through one node, served by another from the
+shared database (no other service), deleted on one and gone on every node at once; a profile
+changed on one node reaches a client of another."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+
+from tests.cluster.conftest import Cluster
+from tests.files import images
+from tests.helpers.chat import Chat, register
+from tests.helpers.files import fetch, upload
+
+
+async def test_two_nodes_serve_the_same_file(cluster: Cluster) -> None:
+    first, second = cluster.start_node(), cluster.start_node()
+    alice_token = register(first.http_url, "alice")
+    bob_token = register(second.http_url, "bob")
+    alice = await Chat.connect(first.ws_url, alice_token)
+    bob = await Chat.connect(second.ws_url, bob_token)
+    data = os.urandom(3 * 1024 * 1024 + 17)  # several chunks
+    status, body = await upload(first.http_url, alice_token, data, "big.bin")
+    assert status == 201, body
+    fid = body["upload"]["id"]
+    ack = await alice.command("send", room="lobby", text="file", files=[fid])
+    event = await bob.next("event", kind="message", seq=ack["seq"])
+    assert event["files"][0]["id"] == fid
+    path = f"/files/{fid}/big.bin"
+    for node in (first, second):
+        status, _, got = await fetch(node.http_url, bob_token, path)
+        assert (status, got) == (200, data)
+    status, _, got = await fetch(
+        second.http_url, bob_token, path, {"Range": "bytes=1048570-1048585"}
+    )
+    assert (status, got) == (206, data[1048570:1048586])  # across a chunk boundary
+    # The same bytes uploaded through the other node: one blob.
+    status, again = await upload(second.http_url, bob_token, data, "copy.bin")
+    assert status == 201
+    assert again["upload"]["id"] != fid
+    await alice.command("delete", room="lobby", mid=ack["mid"])
+    for node in (first, second):
+        assert (await fetch(node.http_url, bob_token, path))[0] == 404
+    # bob's copy shares the blob: still served to him.
+    status, _, got = await fetch(second.http_url, bob_token, f"/files/{again['upload']['id']}/c")
+    assert (status, got) == (200, data)
+    for chat in (alice, bob):
+        await chat.close()
+
+
+async def test_a_profile_change_reaches_another_node(cluster: Cluster) -> None:
+    first, second = cluster.start_node(), cluster.start_node()
+    alice_token = register(first.http_url, "alice")
+    bob_token = register(second.http_url, "bob")
+    alice = await Chat.connect(first.ws_url, alice_token)
+    bob = await Chat.connect(second.ws_url, bob_token)
+    status, body = await upload(
+        first.http_url, alice_token, images.png(), query="name=me.png&avatar=1"
+    )
+    assert status == 201
+    avatar = body["upload"]["id"]
+    assert (await alice.command("profile", display_name="Al", avatar=avatar))["type"] == "ok"
+    notice = await bob.next("profile", user="alice")
+    assert (notice["display_name"], notice["avatar"]) == ("Al", avatar)
+    status, headers, _ = await fetch(second.http_url, bob_token, f"/avatars/{avatar}")
+    assert (status, headers["Content-Type"]) == (200, "image/webp")
+    for chat in (alice, bob):
+        await chat.close()
+
+
+async def test_an_upload_cut_off_leaves_nothing_in_postgresql(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    node = cluster.start_node("--file-dir", str(spool))
+    token = register(node.http_url, "alice")
+    conn = await asyncpg.connect(cluster.db_url)
+    try:
+        before = await conn.fetchval("SELECT count(*) FROM blobs")
+        with socket.create_connection(("127.0.0.1", node.port)) as raw:
+            raw.sendall(
+                b"POST /api/uploads?name=big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Authorization: Bearer " + token.encode() + b"\r\n"
+                b"Content-Type: application/octet-stream\r\nContent-Length: 5000000\r\n\r\n"
+                + b"q"
+                * 2_000_000
+            )
+            while not any(spool.iterdir()):  # being received
+                await asyncio.sleep(0.05)
+        node.wait_for_line("an upload was cut off")
+        while any(spool.iterdir()):
+            await asyncio.sleep(0.05)
+        assert await conn.fetchval("SELECT count(*) FROM blobs") == before
+        assert await conn.fetchval("SELECT count(*) FROM blob_chunks WHERE n >= 0") == 0
+        assert await conn.fetchval("SELECT count(*) FROM uploads") == 0
+        status, _ = await upload(node.http_url, token, b"after", "after.txt")
+        assert status == 201
+    finally:
+        await conn.close()
