@@ -1,13 +1,14 @@
 // "Your profile": a display name and a picture (docs/protocol.md, section 12, `profile`).
 //
 // The picture is uploaded as soon as it is chosen (as an avatar upload: the server keeps the
-// centre of the image, square), with a progress bar, and previewed from the server's own
-// square thumbnail: what the dialog shows is what the others will see. Nothing changes for
+// centre of the image, square), with a progress bar, and previewed from /avatars/{id}, which
+// serves it to its uploader before it is set: what the dialog shows is what the others will
+// see. Nothing changes for
 // anyone until Save; then the `profile` notice that comes back redraws every view, here and in
 // the pages of everyone who shares a room with us.
 
 import { el, setFieldError } from "../dom.js";
-import { thumbUrl, upload } from "../uploads.js";
+import { upload } from "../uploads.js";
 import { avatar } from "./avatar.js";
 
 /** docs/protocol.md, section 12: "display name: 64 characters, one line". */
@@ -65,7 +66,6 @@ export class ProfileDialog {
     const me = this.store.me;
     const profile = this.store.profile(me);
     this.avatar = profile.avatar;
-    this.fresh = false; // is this.avatar a new upload (previewed from /thumbs)?
     this.name.value = profile.display_name;
     this.nameHint.textContent = `Shown instead of your user name, ${me}. People still mention you as @${me}.`;
     for (const [input, node] of [[this.name, this.nameError], [null, this.pictureError], [null, this.formError]]) setFieldError(input, node, "");
@@ -78,15 +78,7 @@ export class ProfileDialog {
   }
 
   renderPreview() {
-    const me = this.store.me;
-    let node;
-    if (this.fresh) {
-      // An upload not set yet: only its uploader can see it, as its square thumbnail.
-      node = el("span", { class: "avatar large has-image", "aria-hidden": "true" }, el("img", { class: "avatar-image", src: thumbUrl({ id: this.avatar }), alt: "" }));
-    } else {
-      node = avatar(me, { avatar: this.avatar }, "large");
-    }
-    this.preview.replaceChildren(node);
+    this.preview.replaceChildren(avatar(this.store.me, { avatar: this.avatar }, "large"));
     this.preview.setAttribute("aria-label", this.avatar ? "Your picture" : "No picture: your initial is shown");
     this.preview.setAttribute("role", "img");
     this.clear.hidden = !this.avatar;
@@ -107,7 +99,6 @@ export class ProfileDialog {
         if (this.running !== running) return;
         this.running = null;
         this.avatar = info.id;
-        this.fresh = true;
         this.bar.hidden = true;
         this.save.disabled = false;
         this.pictureState.textContent = "Picture ready: Save to use it.";
@@ -126,7 +117,6 @@ export class ProfileDialog {
 
   removePicture() {
     this.avatar = "";
-    this.fresh = false;
     this.pictureState.textContent = "The picture goes when you save.";
     this.renderPreview();
     this.choose.focus();
