@@ -398,6 +398,7 @@ def test_an_avatar_and_display_name_change_shows_in_another_users_page(
     loaded(said.locator(".avatar img"))
     member = alice.locator('#member-list [data-user="bob"]')
     expect(member.locator(".member-name")).to_have_text("Bobby Tables")
+    expect(member.locator(".handle")).to_have_text("@bob")
     loaded(member.locator(".avatar img"))
     expect(bob.locator("#me-name")).to_have_text("Bobby Tables")
     loaded(bob.locator("#me-avatar img"))

@@ -96,7 +96,9 @@ export class RoomView {
             avatar(name, store.profile(name), "small"),
             el("span", { class: on ? "presence online" : "presence", "aria-hidden": "true" }),
           ),
-          el("span", { class: "member-name", text: store.displayName(name), title: store.displayName(name) === name ? null : `@${name}` }),
+          el("span", { class: "member-name", text: store.displayName(name) }),
+          // A display name always goes with the user name: it cannot pass for someone else.
+          store.displayName(name) === name ? null : el("span", { class: "handle", text: `@${name}` }),
           store.isMe(name) ? el("span", { class: "you", text: "you" }) : null,
           el("span", { class: "visually-hidden", text: on ? ", online" : ", offline" }),
         );

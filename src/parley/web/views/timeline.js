@@ -312,7 +312,8 @@ export class TimelineView {
     const head = el(
       "div",
       { class: "msg-head" },
-      el("span", { class: "author", text: shown, title: shown === item.user ? null : `@${item.user}` }),
+      el("span", { class: "author", text: shown }),
+      // A display name always goes with the user name: it cannot pass for someone else.
       shown === item.user ? null : el("span", { class: "handle", text: `@${item.user}` }),
       item.guest ? el("span", { class: "tag", text: "guest" }) : null,
       mine ? el("span", { class: "you", text: "you" }) : null,
