@@ -16,9 +16,11 @@ import struct
 import zlib
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import CDPSession, Locator, Page, expect
 
 from tests.browser.chatpage import OpenChat, composer, message, messages, send
+from tests.browser.test_chat_client import CONTRAST
 from tests.helpers.process import ServerProcess
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -424,3 +426,30 @@ def test_an_avatar_and_display_name_change_shows_in_another_users_page(
     expect(alice.locator('#member-list [data-user="bob"] .member-name')).to_have_text("bob")
     expect(alice.locator('#member-list [data-user="bob"] .avatar img')).to_have_count(0)
     expect(alice.locator('#member-list [data-user="bob"] .avatar')).to_have_text("B")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_file_cards_chips_and_names_meet_wcag_aa_contrast_in_both_themes(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat, scheme: str
+) -> None:
+    server = server_factory("serve", "--max-upload", "1000")
+    chat = open_chat(server)
+    alice = chat.signed_in("alice", viewport=DESKTOP, color_scheme=scheme)
+    alice.locator("#edit-profile").click()
+    alice.get_by_label("Display name").fill("Alice Liddell")
+    alice.locator("#profile-dialog").get_by_role("button", name="Save").click()
+    expect(alice.locator("#profile-dialog")).to_be_hidden()
+    attach(alice, "notes.txt", "text/plain", b"notes")
+    expect(chip(alice, "notes.txt").locator(".attachment-meta")).to_have_text("5 bytes")
+    send(alice, "the notes")
+    attach(alice, "ready.txt", "text/plain", b"ready")
+    attach(alice, "big.bin", "application/octet-stream", bytes(2000))
+    expect(chip(alice, "big.bin")).to_have_class(re.compile(r"\bis-failed\b"))
+    expect(chip(alice, "ready.txt").locator(".attachment-meta")).to_have_text("5 bytes")
+    ours = [".file-name", ".file-meta", ".file-download", ".msg .handle", ".member .handle",
+            ".attachment-name", ".attachment:not(.is-failed) .attachment-meta",
+            ".attachment-error"]  # fmt: skip
+    ratios = dict(alice.evaluate(CONTRAST, ours))
+    assert all(ratios[selector] > 0 for selector in ours), ratios  # each one was found
+    low = [(selector, round(ratios[selector], 2)) for selector in ours if ratios[selector] < 4.5]
+    assert low == [], low
