@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
 from tests.files import images
 from tests.helpers.chat import Chat
@@ -344,3 +345,16 @@ async def test_a_profile_change_reaches_another_client(
     assert "profiles" not in await bob.command("who", room="lobby")
     assert (await fetch(server.http_url, bob.token, f"/avatars/{avatar['id']}"))[0] == 404
     assert json.dumps(cleared)  # plain JSON
+
+
+async def test_a_guest_reads_the_names_of_a_messages_files(
+    server: ServerProcess, connect: Connect
+) -> None:
+    alice = await connect("alice")
+    async with ws_connect(server.ws_url + "/") as guest:
+        _, body = await upload(server.http_url, alice.token, b"notes", "notes.txt")
+        await alice.command("send", room="lobby", files=[body["upload"]["id"]])
+        assert await asyncio.wait_for(guest.recv(), 10) == "alice: [file: notes.txt]"
+        _, body = await upload(server.http_url, alice.token, b"more", "more.txt")
+        await alice.command("send", room="lobby", text="see", files=[body["upload"]["id"]])
+        assert await asyncio.wait_for(guest.recv(), 10) == "alice: see [file: more.txt]"

@@ -92,7 +92,9 @@ def test_parley_send_file(server: ServerProcess, tmp_path: Path) -> None:
 async def test_the_terminal_uploads_and_shows_files(
     server: ServerProcess, terminal: Terminal, tmp_path: Path
 ) -> None:
-    register(server.http_url, "alice")
+    token = register(server.http_url, "alice")
+    async with Client(server.http_url, token=token) as library:
+        await library.set_profile(display_name="Alice L.")
     report = tmp_path / "report.pdf"
     report.write_bytes(b"%PDF-1.7\n" + b"x" * 3000)
     child = terminal("connect", server.http_url, "--user", "alice")
@@ -107,3 +109,5 @@ async def test_the_terminal_uploads_and_shows_files(
     )
     child.sendline(f"/upload {tmp_path / 'missing.bin'}")
     await expect(child, "cannot read")
+    child.sendline("/who")
+    await expect(child, r'#lobby: alice "Alice L\." \(online\)')

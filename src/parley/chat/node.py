@@ -96,11 +96,14 @@ def guest_line(event: Event) -> str | None:
     """What plain-text clients see of a lobby event: message text only.
 
     A guest's own text is relayed verbatim (the tutorial's behaviour); a signed-in user's
-    message reads ``name: text``.
+    message reads ``name: text``, and names its files (guests cannot fetch them).
     """
     if event.kind is not EventKind.MESSAGE or event.text is None:
         return None
-    return event.text if event.user_id is None else f"{event.user}: {event.text}"
+    if event.user_id is None:
+        return event.text
+    files = [f"[file: {f.name}]" for f in event.files]
+    return f"{event.user}: " + " ".join([event.text, *files] if event.text else files)
 
 
 class Node:

@@ -140,6 +140,13 @@ def describe_files(files: list[m.FileInfo]) -> str:
     return "".join(" " + line for line in shown)
 
 
+def _member(name: str, who: m.WhoReply) -> str:
+    """A member in ``/who``: the name, the display name in quotes, whether online."""
+    profile = (who.profiles or {}).get(name)
+    shown = f'{name} "{safe(profile.display_name)}"' if profile and profile.display_name else name
+    return f"{shown} (online)" if name in who.online else shown
+
+
 def _expand(path: str) -> str:
     """``~/x`` as the shell would say it."""
     return os.path.expanduser(path)
@@ -349,7 +356,7 @@ class ChatMode:
                     return
                 who = await self.client.who(room)
                 state.users.update(who.members)
-                shown = [f"{name} (online)" if name in who.online else name for name in who.members]
+                shown = [_member(name, who) for name in who.members]
                 self.console.write(f"{state.label(who.room)}: {', '.join(shown)}")
             case "/dm" if rest:
                 user, _, text = rest.partition(" ")

@@ -43,6 +43,7 @@ def compose(items: Sequence[EmailDue], *, sender: str, base_url: str) -> EmailMe
             text = text[:QUOTED] + "…"
         lines.append(f"{_where(item)}, {message.user}, {when}:")
         lines.extend("    " + line for line in text.splitlines() or [""])
+        lines.extend(f"    [file: {f.name}]" for f in message.files)  # the link shows them
         lines.append(f"    {base_url.rstrip('/')}/#{message.room}")
         lines.append("")
     lines.append(
