@@ -34,9 +34,10 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: a visitor who is not signed in gets 200 from /api/me, and any 404 (a favicon) is a bug.
 NETWORK_NOISE = ("Failed to load resource: net::", "WebSocket connection to")
 #: The browser logs every 4xx as an error, also the account API's refusals that the page shows
-#: next to the form (wrong password, name taken, weak password): expected there, nowhere else.
+#: next to the form (wrong password, name taken, weak password) and an upload's refusals that
+#: it shows on the file (too large, over the quota, not an image): expected there, nowhere else.
 REFUSED = "Failed to load resource: the server responded with a status of 4"
-FORM_ANSWERS = ("/api/login", "/api/register", "/api/claim")
+FORM_ANSWERS = ("/api/login", "/api/register", "/api/claim", "/api/uploads")
 
 # A shared, noisy 2-core machine: be patient (but never sleep) before calling a check failed.
 expect.set_options(timeout=20_000)

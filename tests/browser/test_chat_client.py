@@ -1049,7 +1049,7 @@ def test_keyboard_only_sign_in_chat_switch_rooms_and_dialogs(
 
 
 CONTRAST = """
-() => {
+(more) => {
   const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
   const lum = ([r, g, b]) => {
     const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
@@ -1066,7 +1066,7 @@ CONTRAST = """
     ".history-status", ".day span", "#room-name", "#room-topic", ".room-link",
     ".room-link.active", ".room-link .badge", ".group-head h2", "#me-name", "#me-status",
     ".member-name", ".composer-help", ".panel-actions button", ".members-button",
-    ".panel-count", "#sign-out"];
+    ".panel-count", "#sign-out", ...(more || [])];
   const out = [];
   for (const s of selectors) {
     const el = document.querySelector(s);

@@ -9,8 +9,10 @@ import * as api from "./api.js";
 import { ChatClient } from "./client.js";
 import { el } from "./dom.js";
 import { FaviconBadge, Notifier } from "./notify.js";
+import { AttachmentsView } from "./views/attachments.js";
 import { AuthView } from "./views/auth.js";
 import { Dialogs } from "./views/dialogs.js";
+import { ProfileDialog } from "./views/profile.js";
 import { SearchView } from "./views/search.js";
 import { BannerView, ComposerView, RoomView } from "./views/room.js";
 import { SidebarView } from "./views/sidebar.js";
@@ -73,11 +75,15 @@ const auth = new AuthView((user) => startChat(user));
 const sidebar = new SidebarView(store);
 const roomView = new RoomView(store);
 const banner = new BannerView(() => client.conn.connectNow());
-const composer = new ComposerView(store, {
-  onSend: (room, text) => client.send(room, text),
-  onTyping: (room) => room && client.typing(room),
-  onEditLast: () => timeline.editLast(),
-});
+const composer = new ComposerView(
+  store,
+  {
+    onSend: (room, text, files) => client.send(room, text, files),
+    onTyping: (room) => room && client.typing(room),
+    onEditLast: () => timeline.editLast(),
+  },
+  new AttachmentsView(store),
+);
 const dialogs = new Dialogs(store, client, { open: (name) => openRoom(name), toast });
 const search = new SearchView(store, client, { open: (name) => openRoom(name) });
 const social = setupSocial(store, client, {
@@ -88,6 +94,8 @@ const social = setupSocial(store, client, {
   focusComposer: () => composer.focus(),
   activeRoom: () => shownRoom,
 });
+const profile = new ProfileDialog(store, client, { toast });
+$("edit-profile").addEventListener("click", () => profile.open());
 const timeline = new TimelineView(store, client, {
   confirm: () => dialogs.confirm(),
   toast,

@@ -55,7 +55,9 @@ export class ChatClient {
     if (!this.store.me) return;
     const unsent = [];
     for (const room of this.store.rooms.values()) {
-      for (const p of room.pending) if (p.state !== "sent") unsent.push({ cid: p.cid, room: p.room, text: p.text });
+      for (const p of room.pending) {
+        if (p.state !== "sent") unsent.push({ cid: p.cid, room: p.room, text: p.text, files: p.files });
+      }
     }
     try {
       if (unsent.length) sessionStorage.setItem(this.pendingKey(), JSON.stringify(unsent));
@@ -81,6 +83,7 @@ export class ChatClient {
       this.store.addPending(room, {
         cid: entry.cid,
         text: entry.text,
+        files: Array.isArray(entry.files) ? entry.files : [],
         room: room.name,
         state: "failed",
         error: "Not confirmed by the server before the page was reloaded.",
@@ -162,6 +165,9 @@ export class ChatClient {
       case "notify":
         store.notifyLevel(msg);
         break;
+      case "profile":
+        store.setProfile(msg.user, msg);
+        break;
       case "room": {
         if (msg.removed) {
           // The operator deleted the room: it is gone for everyone, with its history.
@@ -223,9 +229,15 @@ export class ChatClient {
     return this.conn.request("email", { address, notify });
   }
 
+  /** Change my profile: `{display_name?, avatar?}` (an avatar upload's id; `""` removes).
+   *  The `profile` notice the server sends back updates every view (and the other people's). */
+  async setProfile(fields) {
+    await this.conn.request("profile", fields);
+  }
+
   async who(room) {
     const reply = await this.conn.request("who", { room: room.name });
-    this.store.members(room, reply.members, reply.online);
+    this.store.members(room, reply.members, reply.online, reply.profiles || {});
   }
 
   /** The first page of history of a room shown for the first time (since a reset). */
@@ -307,8 +319,9 @@ export class ChatClient {
 
   // -- messages -------------------------------------------------------------------------
 
-  send(room, text) {
-    const pending = { cid: crypto.randomUUID(), text, state: "sending", error: "", room: room.name };
+  /** Send a message: `files` are the FileInfo of uploads made for it (uploads.js). */
+  send(room, text, files = []) {
+    const pending = { cid: crypto.randomUUID(), text, files, state: "sending", error: "", room: room.name };
     this.store.addPending(room, pending);
     this.transmit(pending);
     this.typingSent.delete(room.name);
@@ -326,6 +339,7 @@ export class ChatClient {
   transmit(pending) {
     // The command id is the cid: an error about this send names it in `re`.
     const frame = { type: "send", id: pending.cid, room: pending.room, text: pending.text, cid: pending.cid };
+    if (pending.files.length) frame.files = pending.files.map((file) => file.id);
     if (!this.conn.send(frame)) {
       this.store.failPending(pending.cid, "Not sent: you are offline.");
     }

@@ -43,6 +43,8 @@ const ICONS = {
   smile: ["M12 3.5a8.5 8.5 0 1 0 0 17a8.5 8.5 0 1 0 0-17", "M8.5 14.5c1.8 2 5.2 2 7 0", "M9 9.5v.5", "M15 9.5v.5"],
   thread: ["M4 5h16v10H9l-5 4z", "M8 9h8", "M8 12h5"],
   pin: ["M9 4h6l-1 6 3 3H7l3-3z", "M12 13v7"],
+  clip: ["M20 11.5l-8.2 8.2a5 5 0 01-7.1-7.1l8.6-8.6a3.4 3.4 0 014.8 4.8l-8.6 8.6a1.7 1.7 0 01-2.4-2.4l7.9-7.9"],
+  file: ["M6 3h8l5 5v13H6z", "M14 3v5h5", "M9 13h7M9 17h7"],
 };
 
 /** A small line icon (decorative: hidden from screen readers). */

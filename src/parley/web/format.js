@@ -66,3 +66,20 @@ export function typingText(names) {
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
   return `${names.length} people are typing…`;
 }
+
+const SIZE_UNITS = ["kB", "MB", "GB", "TB"];
+
+/** A size in bytes as people read it: "512 bytes", "1.4 MB", "25 MB" (1 MB = 1,000,000 bytes,
+ *  as file managers show them), in the browser's own locale ("1,4 MB" in French). */
+export function fileSize(bytes) {
+  const n = Number(bytes) || 0;
+  if (n < 1000) return n === 1 ? "1 byte" : `${n} bytes`;
+  let value = n;
+  let unit = -1;
+  while (value >= 1000 && unit < SIZE_UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  const digits = value < 10 ? 1 : 0;
+  return `${value.toLocaleString(undefined, { maximumFractionDigits: digits })} ${SIZE_UNITS[unit]}`;
+}

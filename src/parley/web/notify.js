@@ -62,7 +62,10 @@ export class Notifier {
     const tag = `${room.name}:${event.mid}`;
     const where = room.kind === "direct" ? "" : ` in #${room.name}`;
     const title = mentioned ? `${event.user} mentioned you${where}` : `${event.user}${where}`;
-    const text = String(event.text || "");
+    // A message of files only says which (the notification has no room for a picture).
+    const files = Array.isArray(event.files) ? event.files : [];
+    const sent = files.length === 1 ? `Sent ${files[0].name}` : `Sent ${files.length} files`;
+    const text = String(event.text || "") || (files.length ? sent : "");
     const body = text.length > BODY_CHARS ? `${text.slice(0, BODY_CHARS)}…` : text;
     const show = () => {
       if (!firstTime(tag)) return;

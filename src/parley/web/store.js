@@ -1,6 +1,7 @@
 // What the page knows: rooms, their timelines, messages being sent, who is online and typing.
 // No DOM and no socket here: client.js feeds server frames in, the views (views/*.js) listen to
-// the change notifications ("rooms", "timeline", "pending", "typing", "members", "presence").
+// the change notifications ("rooms", "timeline", "pending", "typing", "members", "presence",
+// "profile").
 //
 // A room's timeline is always one contiguous run of its event seqs, [oldestSeq, lastSeq]:
 // live and resumed events extend it at the end (lastSeq + 1), history extends it at the start
@@ -28,8 +29,9 @@ export class Room {
     this.mutedUntil = info.muted_until || 0; // ms since the epoch; 0: not muted
     this.memberList = null; // Map userKey -> name, once `who` answered
     this.typing = new Map(); // userKey -> {name, until}
-    this.pending = []; // messages of ours not yet in the timeline: {cid, text, state, error}
+    this.pending = []; // messages of ours not yet in the timeline: {cid, text, files, state, error}
     this.draft = "";
+    this.attachments = []; // files chosen for the next message (views/attachments.js)
     this.scroll = null; // where the user left the timeline: px from the bottom, or null
     this.readSent = 0; // the newest seq we told the server we read
     this.invitedBy = null; // who just added us (live), until the room is opened: shown as new
@@ -78,6 +80,7 @@ function itemFrom(event) {
     cid: event.cid ?? null,
     previous: event.previous ?? null,
     mentions: Array.isArray(event.mentions) ? event.mentions : [],
+    files: Array.isArray(event.files) ? event.files : [], // FileInfo (uploads.js)
     guest: event.kind === "message" && /^guest-/i.test(event.user || ""),
     ...threadFields(event),
   };
@@ -110,6 +113,9 @@ export class Store {
     this.online = new Set(); // userKeys of people online (from who, ok and presence)
     this.active = null; // the name of the open room
     this.viewing = false; // is the open room's newest message on screen in a visible tab?
+    // userKey -> {display_name, avatar, version}: from welcome (mine), `who` and `profile`
+    // notices. `version` counts the changes, so a view can tell a node drawn before one.
+    this.profiles = new Map();
     this.listeners = new Map();
   }
 
@@ -147,6 +153,7 @@ export class Store {
   clear() {
     this.me = "";
     this.rooms.clear();
+    this.profiles.clear();
     this.online.clear();
     this.active = null;
     this.emit("rooms");
@@ -161,6 +168,7 @@ export class Store {
   welcome(msg) {
     this.me = msg.user.name;
     this.admin = Boolean(msg.user.admin);
+    this.setProfile(this.me, msg.user);
     const positions = {};
     const seen = new Set();
     for (const info of msg.rooms) {
@@ -382,6 +390,7 @@ export class Store {
       item.mentions = [];
       item.reactions = []; // erased with it (protocol: a deleted message has no reactions)
       if (item.pinned) (item.pinned = 0), this.emit("pins", { room });
+      item.files = []; // the server stopped serving them
     } else if (!item.deleted) {
       item.text = event.text ?? "";
       item.edited = true;
@@ -469,6 +478,7 @@ export class Store {
         if (orphan.deleted) {
           item.deleted = true;
           item.text = "";
+          item.files = [];
         } else if (orphan.text !== undefined && !item.deleted) {
           item.text = orphan.text;
           item.edited = true;
@@ -541,9 +551,11 @@ export class Store {
 
   // -- presence and typing --------------------------------------------------------------
 
-  members(room, names, online) {
+  members(room, names, online, profiles = {}) {
     room.memberList = new Map(names.map((name) => [userKey(name), name]));
     for (const name of online) this.online.add(userKey(name));
+    // A member the reply has no profile for has none (`who` lists only those who do).
+    for (const name of names) this.setProfile(name, profiles[name] || {});
     this.emit("members", { room });
     this.emit("presence");
   }
@@ -558,6 +570,29 @@ export class Store {
     if (msg.online) this.online.add(key);
     else if (!this.isMe(msg.user)) this.online.delete(key);
     this.emit("presence");
+  }
+
+  // -- profiles -------------------------------------------------------------------------
+
+  /** Someone's display name and avatar id (`""` when none), as last heard. */
+  profile(name) {
+    return this.profiles.get(userKey(name)) || { display_name: "", avatar: "", version: 0 };
+  }
+
+  /** The name to show for a user: their display name, else their user name. */
+  displayName(name) {
+    return this.profile(name).display_name || name;
+  }
+
+  /** A profile heard of (welcome, who, or a `profile` notice): views redraw only on a change. */
+  setProfile(name, info) {
+    const key = userKey(name);
+    const old = this.profile(name);
+    const display = typeof info.display_name === "string" ? info.display_name : "";
+    const avatar = typeof info.avatar === "string" ? info.avatar : "";
+    if (display === old.display_name && avatar === old.avatar) return;
+    this.profiles.set(key, { display_name: display, avatar, version: old.version + 1 });
+    this.emit("profile", { user: name });
   }
 
   isOnline(name) {

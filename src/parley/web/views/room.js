@@ -4,6 +4,7 @@
 import { el, icon } from "../dom.js";
 import { typingText } from "../format.js";
 import { userKey } from "../store.js";
+import { avatar } from "./avatar.js";
 
 // -- header and member panel ----------------------------------------------------------------
 
@@ -28,6 +29,7 @@ export class RoomView {
       this.renderHeader();
       this.renderMembers();
     });
+    store.on("profile", () => this.renderMembers());
   }
 
   show(room) {
@@ -88,8 +90,15 @@ export class RoomView {
         return el(
           "li",
           { class: on ? "member online" : "member", "data-user": userKey(name) },
-          el("span", { class: on ? "presence online" : "presence", "aria-hidden": "true" }),
-          el("span", { class: "member-name", text: name }),
+          el(
+            "span",
+            { class: "member-avatar" },
+            avatar(name, store.profile(name), "small"),
+            el("span", { class: on ? "presence online" : "presence", "aria-hidden": "true" }),
+          ),
+          el("span", { class: "member-name", text: store.displayName(name) }),
+          // A display name always goes with the user name: it cannot pass for someone else.
+          store.displayName(name) === name ? null : el("span", { class: "handle", text: `@${name}` }),
           store.isMe(name) ? el("span", { class: "you", text: "you" }) : null,
           el("span", { class: "visually-hidden", text: on ? ", online" : ", offline" }),
         );
@@ -111,8 +120,11 @@ export class RoomView {
 export class ComposerView {
   /**
    * @param {{onSend: Function, onTyping: Function, onEditLast: Function}} actions
+   *   onSend(room, text, files): files are the FileInfo of the attached uploads
+   * @param {import("./attachments.js").AttachmentsView} attachments  the files of the next send
    */
-  constructor(store, actions) {
+  constructor(store, actions, attachments) {
+    this.attachments = attachments;
     this.store = store;
     this.actions = actions;
     this.room = null;
@@ -147,6 +159,7 @@ export class ComposerView {
     if (this.room) this.room.draft = this.input.value;
     this.closeSuggestions?.();
     this.room = room || null;
+    this.attachments.show(this.room);
     this.form.hidden = !this.room;
     if (!this.room) return;
     const name = room.kind === "direct" ? this.store.title(room) : `#${room.name}`;
@@ -190,8 +203,13 @@ export class ComposerView {
 
   submit() {
     const text = this.input.value;
-    if (!this.room || !text.trim()) return;
-    this.actions.onSend(this.room, text);
+    if (!this.room) return;
+    const room = this.room;
+    if (!text.trim() && !room.attachments.some((item) => item.state !== "failed")) return;
+    const files = this.attachments.take(room); // null: one is still uploading (the tray says so)
+    if (files === null) return;
+    if (!text.trim() && !files.length) return;
+    this.actions.onSend(room, text.trim() ? text : "", files);
     this.input.value = "";
     this.room.draft = "";
     this.autosize();
@@ -274,7 +292,7 @@ export class ComposerView {
   }
 
   renderTyping() {
-    const names = this.room ? [...this.room.typing.values()].map((t) => t.name) : [];
+    const names = this.room ? [...this.room.typing.values()].map((t) => this.store.displayName(t.name)) : [];
     const text = typingText(names);
     if (this.typing.textContent !== text) this.typing.textContent = text;
   }

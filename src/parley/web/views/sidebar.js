@@ -3,7 +3,7 @@
 // (#name), so they work with the keyboard, middle-click and the back button.
 
 import { el, icon } from "../dom.js";
-import { avatar } from "./timeline.js";
+import { avatar } from "./avatar.js";
 
 export class SidebarView {
   constructor(store) {
@@ -16,6 +16,7 @@ export class SidebarView {
     this.total = document.getElementById("total-unread");
     store.on("rooms", () => this.render());
     store.on("presence", () => this.render());
+    store.on("profile", () => this.render());
   }
 
   render() {
@@ -29,9 +30,11 @@ export class SidebarView {
     this.dms.replaceChildren(...dms.map((room) => this.entry(room)));
     if (!dms.length) this.dms.append(el("li", { class: "empty", text: "No conversations yet" }));
 
-    this.meName.textContent = store.me;
-    this.meAvatar.textContent = avatar(store.me || "?").textContent;
-    this.meAvatar.className = avatar(store.me || "?").className + " small";
+    this.meName.textContent = store.me ? store.displayName(store.me) : "";
+    const mine = avatar(store.me || "?", store.me ? store.profile(store.me) : null, "small");
+    mine.id = "me-avatar";
+    this.meAvatar.replaceWith(mine);
+    this.meAvatar = mine;
 
     // On a phone the list is a drawer: its button says there is something to see.
     const total = store.totalUnread();
@@ -56,7 +59,13 @@ export class SidebarView {
     if (room.kind === "direct") {
       const online = store.isOnline(title);
       state = online ? ", online" : ", offline";
-      mark = el("span", { class: online ? "presence online" : "presence", "aria-hidden": "true" });
+      // Their picture (or initial), with the presence dot on its corner.
+      mark = el(
+        "span",
+        { class: "dm-avatar" },
+        avatar(title, store.profile(title), "tiny"),
+        el("span", { class: online ? "presence online" : "presence", "aria-hidden": "true" }),
+      );
     } else {
       mark = icon(room.kind === "private" ? "lock" : "hash");
       if (room.kind === "private") state = ", private";

@@ -10,7 +10,9 @@ import { el, icon } from "../dom.js";
 import { fullTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
 import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
-import { avatar } from "./timeline.js";
+import { avatar } from "./avatar.js";
+import { filesNode } from "./files.js";
+import { Lightbox } from "./lightbox.js";
 
 export class ThreadView {
   /**
@@ -19,6 +21,7 @@ export class ThreadView {
    */
   constructor(store, client, bits, ui) {
     this.store = store;
+    this.lightbox = new Lightbox();
     this.client = client;
     this.bits = bits;
     this.ui = ui;
@@ -240,7 +243,7 @@ export class ThreadView {
     return el(
       "li",
       { class: `msg${this.store.isMe(item.user) ? " mine" : ""}${isRoot ? " thread-root-msg" : ""}`, "data-seq": item.seq, "data-mid": item.mid, tabindex: "-1" },
-      avatar(item.user),
+      avatar(item.user, this.store.profile(item.user)),
       el("time", { class: "gutter-time", datetime: new Date(item.ts).toISOString(), title: fullTime(item.ts), text: "" }),
       el(
         "div",
@@ -252,7 +255,14 @@ export class ThreadView {
           el("time", { class: "msg-time", datetime: new Date(item.ts).toISOString(), title: fullTime(item.ts), text: time(item.ts) }),
           !isRoot && item.broadcast ? el("span", { class: "tag", text: "also sent to the room" }) : null,
         ),
-        el("div", { class: "msg-body" }, body, editedMark(this.bits, room, item)),
+        el(
+          "div",
+          { class: "msg-body" },
+          body,
+          editedMark(this.bits, room, item),
+          // A reply's files: cards, and thumbnails that open in the lightbox.
+          item.files?.length ? filesNode(item.files, (file, opener) => this.lightbox.open([file], 0, opener)) : null,
+        ),
         messageFooter(this.bits, room, item, { inThread: true }),
       ),
       actions.length ? el("div", { class: "msg-actions" }, actions) : null,

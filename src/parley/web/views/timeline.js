@@ -6,17 +6,21 @@
 // cached nodes while keeping the same message under the user's eyes.
 
 import { el, icon } from "../dom.js";
-import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
+import { dayLabel, fullTime, sameDay, shortTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
+import { userKey } from "../store.js";
+import { isImage } from "../uploads.js";
+import { avatar } from "./avatar.js";
+import { filesNode } from "./files.js";
+import { Lightbox } from "./lightbox.js";
 import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
 const NEAR_TOP = 600; // px: closer than this to the top loads older messages
 
-export function avatar(name) {
-  return el("span", { class: `avatar ${hue(name)}`, "aria-hidden": "true", text: initial(name) });
-}
+// Where avatars were made before views/avatar.js (other views import it from here).
+export { avatar };
 
 function timeNode(ts, className, text = time(ts)) {
   return el("time", { class: className, datetime: new Date(ts).toISOString(), title: fullTime(ts), text });
@@ -41,6 +45,8 @@ export class TimelineView {
     this.pinned = true;
     this.unseen = 0;
     this.nodes = new WeakMap();
+    this.drawnWith = new WeakMap(); // node -> the version of its author's profile it shows
+    this.lightbox = new Lightbox();
     this.editing = null; // {item, node}
     this.stickQueued = false;
     this.stickForced = false;
@@ -56,6 +62,7 @@ export class TimelineView {
     });
     document.addEventListener("visibilitychange", () => this.updateViewing());
     store.on("timeline", (detail) => this.onTimeline(detail));
+    store.on("profile", ({ user }) => this.profileChanged(user));
     store.on("pending", ({ room, scroll }) => {
       if (room !== this.room) return;
       this.renderPending();
@@ -246,7 +253,8 @@ export class TimelineView {
 
   nodeFor(item) {
     let node = this.nodes.get(item);
-    if (!node) {
+    // A node drawn before its author changed their avatar or name is drawn again.
+    if (!node || (item.kind === "message" && this.drawnWith.get(node) !== this.store.profile(item.user).version)) {
       node = this.build(item);
       this.nodes.set(item, node);
     }
@@ -254,7 +262,32 @@ export class TimelineView {
   }
 
   build(item) {
-    return item.kind === "message" ? this.messageNode(item) : this.noticeNode(item);
+    if (item.kind !== "message") return this.noticeNode(item);
+    const node = this.messageNode(item);
+    this.drawnWith.set(node, this.store.profile(item.user).version);
+    return node;
+  }
+
+  /** Someone's avatar or display name changed: their messages on screen show the new ones
+   *  (the others' are drawn again when shown, by nodeFor). */
+  profileChanged(user) {
+    if (!this.room) return;
+    const key = userKey(user);
+    for (const item of this.room.items) {
+      if (item.kind === "message" && userKey(item.user) === key && this.nodes.has(item)) this.update(item);
+    }
+    if (this.store.isMe(user)) this.renderPending();
+  }
+
+  /** The images of the open room's loaded messages, in order: the lightbox steps through them. */
+  openImage(file, opener) {
+    const images = [];
+    for (const item of this.room ? this.room.items : []) {
+      if (item.kind === "message" && !item.deleted) images.push(...item.files.filter(isImage));
+    }
+    const index = images.findIndex((image) => image.id === file.id);
+    if (index < 0) this.lightbox.open([file], 0, opener); // a message still being sent
+    else this.lightbox.open(images, index, opener);
   }
 
   noticeNode(item) {
@@ -276,11 +309,14 @@ export class TimelineView {
     const toMe = !mine && !item.deleted && this.store.mentionsMe({ kind: "message", user: item.user, mentions: item.mentions });
     const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: "-1" });
     // The gutter is as wide as an avatar: "10:47 PM" did not fit and ran into the text.
-    node.append(avatar(item.user), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
+    node.append(avatar(item.user, this.store.profile(item.user)), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
+    const shown = this.store.displayName(item.user);
     const head = el(
       "div",
       { class: "msg-head" },
-      el("span", { class: "author", text: item.user }),
+      el("span", { class: "author", text: shown }),
+      // A display name always goes with the user name: it cannot pass for someone else.
+      shown === item.user ? null : el("span", { class: "handle", text: `@${item.user}` }),
       item.guest ? el("span", { class: "tag", text: "guest" }) : null,
       mine ? el("span", { class: "you", text: "you" }) : null,
       timeNode(item.ts, "msg-time"),
@@ -308,9 +344,19 @@ export class TimelineView {
 
   body(item) {
     if (item.deleted) return el("div", { class: "msg-body" }, el("p", { class: "text deleted", text: "This message was deleted." }));
-    const text = el("div", { class: "text" });
-    text.append(this.formatted(item.text, item.mentions));
-    return el("div", { class: "msg-body" }, text, editedMark(this.ui.bits, this.room, item));
+    // A message of files only has no text line.
+    let text = null;
+    if (item.text || !item.files.length) {
+      text = el("div", { class: "text" });
+      text.append(this.formatted(item.text, item.mentions));
+    }
+    return el(
+      "div",
+      { class: "msg-body" },
+      text,
+      editedMark(this.ui.bits, this.room, item),
+      item.files.length ? filesNode(item.files, (file, opener) => this.openImage(file, opener)) : null,
+    );
   }
 
   /** A message's text, formatted (richtext.js): mentions of me stand out, known rooms are links. */
@@ -346,8 +392,9 @@ export class TimelineView {
 
   pendingNode(room, pending) {
     const me = this.store.me;
-    const text = el("div", { class: "text" });
-    text.append(this.formatted(pending.text));
+    const text = pending.text || !pending.files.length ? el("div", { class: "text" }) : null;
+    text?.append(this.formatted(pending.text));
+    const files = pending.files.length ? filesNode(pending.files, (file, opener) => this.openImage(file, opener)) : null;
     const status = el("p", { class: "send-status" });
     if (pending.state === "sending") status.append("Sending…");
     else if (pending.state === "sent") status.append("Sent");
@@ -362,13 +409,13 @@ export class TimelineView {
     return el(
       "li",
       { class: `msg mine is-${pending.state}`, "data-cid": pending.cid },
-      avatar(me),
+      avatar(me, this.store.profile(me)),
       el("span", { class: "gutter-time" }),
       el(
         "div",
         { class: "msg-main" },
-        el("div", { class: "msg-head" }, el("span", { class: "author", text: me }), el("span", { class: "you", text: "you" })),
-        el("div", { class: "msg-body" }, text),
+        el("div", { class: "msg-head" }, el("span", { class: "author", text: this.store.displayName(me) }), el("span", { class: "you", text: "you" })),
+        el("div", { class: "msg-body" }, text, files),
         status,
       ),
     );
