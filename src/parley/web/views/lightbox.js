@@ -86,3 +86,12 @@ export class Lightbox {
     this.show((this.index + by + this.images.length) % this.images.length);
   }
 }
+
+let shared = null;
+
+/** The page's one lightbox (its dialog has a fixed id): the timeline and the thread panel
+ *  open images in the same one. */
+export function pageLightbox() {
+  shared ??= new Lightbox();
+  return shared;
+}

@@ -12,7 +12,7 @@ import { renderText } from "../richtext.js";
 import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
 import { avatar } from "./avatar.js";
 import { filesNode } from "./files.js";
-import { Lightbox } from "./lightbox.js";
+import { pageLightbox } from "./lightbox.js";
 
 export class ThreadView {
   /**
@@ -21,7 +21,7 @@ export class ThreadView {
    */
   constructor(store, client, bits, ui) {
     this.store = store;
-    this.lightbox = new Lightbox();
+    this.lightbox = pageLightbox();
     this.client = client;
     this.bits = bits;
     this.ui = ui;

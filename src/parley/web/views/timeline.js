@@ -12,7 +12,7 @@ import { userKey } from "../store.js";
 import { isImage } from "../uploads.js";
 import { avatar } from "./avatar.js";
 import { filesNode } from "./files.js";
-import { Lightbox } from "./lightbox.js";
+import { pageLightbox } from "./lightbox.js";
 import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
@@ -46,7 +46,7 @@ export class TimelineView {
     this.unseen = 0;
     this.nodes = new WeakMap();
     this.drawnWith = new WeakMap(); // node -> the version of its author's profile it shows
-    this.lightbox = new Lightbox();
+    this.lightbox = pageLightbox();
     this.editing = null; // {item, node}
     this.stickQueued = false;
     this.stickForced = false;
