@@ -199,6 +199,18 @@ def require_grant(actor: Standing, role: Role) -> None:
         raise NotPermitted(f"only owners and admins may make someone {role.value}")
 
 
+def end_problem(ends_at: int | None, now: int, *, required: bool) -> str | None:
+    """What is wrong with the end of a ban or mute (ms since the epoch; None: no end), or
+    None: it must be after ``now`` and at most :data:`MAX_DURATION_MS` after it."""
+    if ends_at is None:
+        return "a mute needs an end time" if required else None
+    if ends_at <= now:
+        return "the end time is in the past"
+    if ends_at > now + MAX_DURATION_MS:
+        return "the end time is too far away (at most about 10 years)"
+    return None
+
+
 def _rank_name(rank: Rank) -> str:
     return {
         Rank.ADMIN: "server admin",
@@ -218,6 +230,7 @@ __all__ = [
     "Role",
     "RoomSettings",
     "Standing",
+    "end_problem",
     "require",
     "require_grant",
     "require_over",

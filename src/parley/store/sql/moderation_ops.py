@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from parley.clock import now_ms
 from parley.model import Event, EventKind, RoomKind
 from parley.permissions import (
-    MAX_DURATION_MS,
     Action,
     Place,
     Role,
+    end_problem,
     require_grant,
     require_over,
 )
@@ -98,16 +98,10 @@ async def _event(
 
 
 def check_end(ends_at: int | None, *, required: bool) -> None:
-    """Raise :class:`NotPermitted` for an end in the past or beyond ``MAX_DURATION_MS``."""
-    if ends_at is None:
-        if required:
-            raise NotPermitted("a mute needs an end time")
-        return
-    now = now_ms()
-    if ends_at <= now:
-        raise NotPermitted("the end time is in the past")
-    if ends_at > now + MAX_DURATION_MS:
-        raise NotPermitted("the end time is too far away (at most about 10 years)")
+    """Raise :class:`NotPermitted` for an end in the past or too far away."""
+    problem = end_problem(ends_at, now_ms(), required=required)
+    if problem is not None:
+        raise NotPermitted(problem)
 
 
 async def _remove_member(conn: Connection, act: Act) -> bool:
