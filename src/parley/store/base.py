@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from parley.model import (
+    Actor,
     Appended,
     AuditEntry,
     AuditFilter,
@@ -173,9 +174,15 @@ class Store(ABC):
 
     @abstractmethod
     async def create_user(
-        self, name: str, password_hash: str, *, admin: bool | None = None
+        self,
+        name: str,
+        password_hash: str,
+        *,
+        admin: bool | None = None,
+        actor: Actor | None = None,
     ) -> User:
         """Create an account. With ``admin=None`` the first account ever created is an admin.
+        ``actor`` (the operator, an admin; not a self-registration): audited as ``user.add``.
 
         Raises :class:`Conflict` when the name is taken (case-insensitively).
         """
@@ -193,12 +200,18 @@ class Store(ABC):
         """Every user, oldest account first."""
 
     @abstractmethod
-    async def set_password(self, user_id: int, password_hash: str) -> None:
-        """Replace a user's password hash. Raises :class:`NotFound`."""
+    async def set_password(
+        self, user_id: int, password_hash: str, *, actor: Actor | None = None
+    ) -> None:
+        """Replace a user's password hash. Raises :class:`NotFound`. With ``actor``: audited
+        (``user.set_password``; never the password or its hash)."""
 
     @abstractmethod
-    async def set_disabled(self, user_id: int, disabled: bool) -> None:
-        """Disable or enable an account. Raises :class:`NotFound`."""
+    async def set_disabled(
+        self, user_id: int, disabled: bool, *, actor: Actor | None = None
+    ) -> None:
+        """Disable or enable an account. Raises :class:`NotFound`. With ``actor``: audited
+        (``user.disable``, ``user.enable``)."""
 
     @abstractmethod
     async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
@@ -210,12 +223,14 @@ class Store(ABC):
         its user is disabled."""
 
     @abstractmethod
-    async def delete_session(self, token_hash: str) -> bool:
-        """Revoke one session; False if there was none."""
+    async def delete_session(self, token_hash: str, *, actor: Actor | None = None) -> bool:
+        """Revoke one session; False if there was none. With ``actor`` (the user signing
+        out): audited as ``session.end``."""
 
     @abstractmethod
-    async def delete_sessions_of(self, user_id: int) -> list[str]:
-        """Revoke every session of a user; return their token hashes."""
+    async def delete_sessions_of(self, user_id: int, *, actor: Actor | None = None) -> list[str]:
+        """Revoke every session of a user; return their token hashes. With ``actor``, when
+        there were some: audited as ``session.revoke``."""
 
     # -- rooms ---------------------------------------------------------------------------
 
@@ -459,28 +474,39 @@ class Store(ABC):
         """Every room, with its number of members, sorted by name."""
 
     @abstractmethod
-    async def set_archived(self, room_id: int, archived: bool, *, author: str) -> Event | None:
+    async def set_archived(
+        self, room_id: int, archived: bool, *, author: str, actor: Actor | None = None
+    ) -> Event | None:
         """Archive the room (read-only: :meth:`post_message`, edits, joins, topics then raise
         :class:`Archived`; leaving still works) or unarchive it, with an ``archive`` or
         ``unarchive`` event by ``author``. None, storing nothing, when it already is so.
         Raises :class:`NotFound`, and :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def rename_room(self, room_id: int, name: str, *, author: str) -> Event:
+    async def rename_room(
+        self, room_id: int, name: str, *, author: str, actor: Actor | None = None
+    ) -> Event:
         """Rename the room, with a ``rename`` event (``text``: the new name, ``previous``:
         the old). Raises :class:`NotFound`, :class:`Conflict` when the name is taken, and
         :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def delete_room(self, room_id: int) -> list[int]:
+    async def delete_room(self, room_id: int, *, actor: Actor | None = None) -> list[int]:
         """Erase the room with all its events and memberships; returns the ids of its
         members. Raises :class:`NotFound`, and :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
+    async def rename_user(
+        self, user_id: int, name: str, *, actor: Actor | None = None
+    ) -> tuple[User, list[Event]]:
         """Rename an account, and its name wherever it is stored (its events' author, the
-        inviter of joins); its direct rooms are renamed with ``rename`` events, returned.
-        Raises :class:`NotFound`, and :class:`Conflict` when the name is taken."""
+        inviter of joins, the ``by`` of moderation); its direct rooms are renamed with
+        ``rename`` events, returned. Raises :class:`NotFound`, and :class:`Conflict` when the
+        name is taken.
+
+        The operator's tools (these, :meth:`set_archived`, :meth:`rename_room`,
+        :meth:`delete_room`) take an ``actor``: the act is then audited (``room.archive``,
+        ``room.rename``, ``user.rename`` ...) in its own transaction."""
 
     # -- room roles and moderation (migration 0009; parley/permissions.py) -------------------
     #

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from parley.model import (
+    Actor,
     Appended,
     AuditEntry,
     AuditFilter,
@@ -94,10 +95,15 @@ class SQLStore(Store):
     # -- users and sessions --------------------------------------------------------------
 
     async def create_user(
-        self, name: str, password_hash: str, *, admin: bool | None = None
+        self,
+        name: str,
+        password_hash: str,
+        *,
+        admin: bool | None = None,
+        actor: Actor | None = None,
     ) -> User:
         return await self._write(
-            lambda conn: ops.create_user(conn, name, password_hash, admin),
+            lambda conn: ops.create_user(conn, name, password_hash, admin, actor),
             (0, "u:" + ops.key(name)),
         )
 
@@ -110,11 +116,15 @@ class SQLStore(Store):
     async def list_users(self) -> list[User]:
         return await self._read(ops.list_users)
 
-    async def set_password(self, user_id: int, password_hash: str) -> None:
-        await self._write(lambda conn: ops.set_password(conn, user_id, password_hash))
+    async def set_password(
+        self, user_id: int, password_hash: str, *, actor: Actor | None = None
+    ) -> None:
+        await self._write(lambda conn: ops.set_password(conn, user_id, password_hash, actor))
 
-    async def set_disabled(self, user_id: int, disabled: bool) -> None:
-        await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled))
+    async def set_disabled(
+        self, user_id: int, disabled: bool, *, actor: Actor | None = None
+    ) -> None:
+        await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled, actor))
 
     async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
         return await self._write(
@@ -124,11 +134,11 @@ class SQLStore(Store):
     async def get_session(self, token_hash: str, now: int) -> Session | None:
         return await self._read(lambda conn: ops.live_session(conn, token_hash, now))
 
-    async def delete_session(self, token_hash: str) -> bool:
-        return await self._write(lambda conn: ops.delete_session(conn, token_hash))
+    async def delete_session(self, token_hash: str, *, actor: Actor | None = None) -> bool:
+        return await self._write(lambda conn: ops.delete_session(conn, token_hash, actor))
 
-    async def delete_sessions_of(self, user_id: int) -> list[str]:
-        return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id))
+    async def delete_sessions_of(self, user_id: int, *, actor: Actor | None = None) -> list[str]:
+        return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id, actor))
 
     # -- rooms ---------------------------------------------------------------------------
 
@@ -316,22 +326,28 @@ class SQLStore(Store):
     async def list_rooms(self) -> list[tuple[Room, int]]:
         return await self._read(ops.list_rooms)
 
-    async def set_archived(self, room_id: int, archived: bool, *, author: str) -> Event | None:
+    async def set_archived(
+        self, room_id: int, archived: bool, *, author: str, actor: Actor | None = None
+    ) -> Event | None:
         return await self._write(
-            lambda conn: ops.set_archived(conn, room_id, archived, author), (room_id, "")
+            lambda conn: ops.set_archived(conn, room_id, archived, author, actor), (room_id, "")
         )
 
-    async def rename_room(self, room_id: int, name: str, *, author: str) -> Event:
+    async def rename_room(
+        self, room_id: int, name: str, *, author: str, actor: Actor | None = None
+    ) -> Event:
         return await self._write(
-            lambda conn: ops.rename_room(conn, room_id, name, author), (room_id, "")
+            lambda conn: ops.rename_room(conn, room_id, name, author, actor), (room_id, "")
         )
 
-    async def delete_room(self, room_id: int) -> list[int]:
-        return await self._write(lambda conn: ops.delete_room(conn, room_id), (room_id, ""))
+    async def delete_room(self, room_id: int, *, actor: Actor | None = None) -> list[int]:
+        return await self._write(lambda conn: ops.delete_room(conn, room_id, actor), (room_id, ""))
 
-    async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
+    async def rename_user(
+        self, user_id: int, name: str, *, actor: Actor | None = None
+    ) -> tuple[User, list[Event]]:
         return await self._write(
-            lambda conn: ops.rename_user(conn, user_id, name), (0, "u:" + ops.key(name))
+            lambda conn: ops.rename_user(conn, user_id, name, actor), (0, "u:" + ops.key(name))
         )
 
     # -- room roles and moderation ---------------------------------------------------------
