@@ -98,7 +98,8 @@ def test_the_operators_room_tools_are_audited(tmp_path: Path) -> None:
     )
     with sqlite3.connect(tmp_path / "parley.db") as conn:
         conn.execute(
-            "INSERT INTO rooms (name, name_key, kind, created_at) VALUES ('old', 'old', 'public', 1)"
+            "INSERT INTO rooms (name, name_key, kind, created_at)"
+            " VALUES ('old', 'old', 'public', 1)"
         )
     for args in (
         ("room", "archive", "old"),
