@@ -45,7 +45,7 @@ def test_a_removal_that_arrives_early_applies_when_its_turn_comes() -> None:
 
 
 def test_a_held_peer_is_let_go_and_a_passed_removal_is_forgotten() -> None:
-    feed, peers, removed = feed_with(("carol", 8))
+    feed, _, removed = feed_with(("carol", 8))
     dave = FakePeer("dave")
     holding = Holding(1 << 20)
     token = feed.begin_catch_up(dave)
