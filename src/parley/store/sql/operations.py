@@ -396,7 +396,7 @@ async def create_room(
     if room_id is None:
         raise Conflict(f"the room name {name!r} is taken")
     events = [] if creator is None else [await _add_member(conn, room_id, creator.id, creator.name)]
-    if creator is not None:  # the creator owns the room (migration 0009)
+    if creator is not None and kind is not RoomKind.DIRECT:  # the creator owns it (0009)
         await conn.execute(
             "INSERT INTO room_roles (room_id, user_id, role) VALUES (?, ?, ?)",
             room_id,
