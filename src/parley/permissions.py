@@ -121,6 +121,8 @@ class Place:
     kind: RoomKind
     settings: RoomSettings
     standing: Standing
+    #: Whether the user exists (a guest's place has no user, and is a member's).
+    user_known: bool = True
 
     def require(self, action: Action) -> None:
         require(self.standing, action, self.settings, self.room)

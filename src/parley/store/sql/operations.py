@@ -78,6 +78,7 @@ from parley.store.sql.mention_ops import (
 )
 from parley.store.sql.standing_ops import (
     check_not_banned,
+    place,
     require_in_room,
     restricted_posting,
 )
@@ -858,13 +859,17 @@ async def post_message(
     """``mentioned``: the text's mentions if the caller parsed them already."""
     if user_id is None:
         cid = None  # guests have no cid scope
-    else:
-        await require_user(conn, user_id)
+    # The room, the user and their standing in one query (the hot path: no extra round trip
+    # for room roles); enforced after the cid check, so that a resend of a stored message is
+    # answered with it even if the author was muted since.
+    where = await place(conn, room_id, user_id)
+    if not where.user_known:
+        raise NotFound(f"no user {user_id}")
     if cid is not None:
         original = await message_by_cid(conn, user_id, cid)
         if original is not None:
             return Appended(original, duplicate=True)
-    await require_in_room(conn, room_id, user_id, Action.POST)  # announcement rooms, mutes
+    where.require(Action.POST)  # announcement rooms, mutes, bans
     if mentioned is None:
         mentioned = find_mentions(text)
     found = await resolve_mentions(conn, room_id, mentioned, writer_id=user_id, author_id=user_id)

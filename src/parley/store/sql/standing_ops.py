@@ -19,7 +19,8 @@ async def place(conn: Connection, room_id: int, user_id: int | None) -> Place:
     """The room and ``user_id``'s standing in it now (None: a guest, a plain member).
     Raises :class:`NotFound` for an unknown room."""
     row = await conn.fetchrow(
-        "SELECT r.name, r.kind, r.post_by, r.invite_by, r.topic_by, r.pin_by, u.is_admin,"
+        "SELECT r.name, r.kind, r.post_by, r.invite_by, r.topic_by, r.pin_by, u.id AS uid,"
+        " u.is_admin,"
         " rr.role, (SELECT 1 FROM memberships AS m WHERE m.room_id = r.id"
         "  AND m.user_id = u.id) AS member,"
         " b.kind AS ban, b.ends_at AS ban_end, q.kind AS mute, q.ends_at AS mute_end"
@@ -55,6 +56,7 @@ async def place(conn: Connection, room_id: int, user_id: int | None) -> Place:
             banned=banned,
             muted_until=row["mute_end"] if muted else 0,
         ),
+        user_known=user_id is None or row["uid"] is not None,
     )
 
 
