@@ -357,3 +357,15 @@ async def test_every_act_is_audited_with_who_whom_where_and_from_where(
     ]
     assert entries[3].detail == f"until {end}"
     assert {e.actor_id for e in entries} == {bob.id, carol.id}
+
+
+async def test_a_resend_of_a_stored_message_is_answered_even_after_a_mute(
+    store: Store, bobs: Room, bob: User, carol: User
+) -> None:
+    first = await store.post_message(bobs.id, carol.id, carol.name, "said", "c-1")
+    await store.mute(bobs.id, bob.id, carol.id, now_ms() + HOUR, address=None)
+    again = await store.post_message(bobs.id, carol.id, carol.name, "said", "c-1")
+    assert again.duplicate
+    assert again.event == first.event
+    with pytest.raises(Muted):
+        await store.post_message(bobs.id, carol.id, carol.name, "new", "c-2")

@@ -77,6 +77,27 @@ async def check_not_banned(conn: Connection, room_id: int, user_id: int, name: s
         raise Banned(f"{name} is banned from room {found.room!r}")
 
 
+async def poster_check(conn: Connection, room_id: int, user_id: int | None) -> tuple[bool, bool]:
+    """The hot path's check before a post, in one cheap query: whether the user exists (always
+    for a guest) and whether posting in the room may be refused to them now (an announcement
+    room, or a mute or ban of theirs in force). Only then does the post read their whole
+    :func:`place` to decide (most rooms restrict nobody)."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT 1 FROM users WHERE id = ?) AS known,"
+        " (SELECT 1 FROM rooms WHERE id = ? AND post_by <> 'members') AS announcing,"
+        " (SELECT 1 FROM room_sanctions WHERE room_id = ? AND user_id = ?"
+        "  AND (ends_at IS NULL OR ends_at > ?) LIMIT 1) AS sanctioned",
+        user_id,
+        room_id,
+        room_id,
+        user_id,
+        now_ms(),
+    )
+    assert row is not None  # a SELECT without FROM returns one row
+    known = user_id is None or row["known"] is not None
+    return known, row["announcing"] is not None or row["sanctioned"] is not None
+
+
 async def restricted_posting(conn: Connection, room_ids: list[int]) -> bool:
     """Whether posting in any of these rooms may be refused to someone now (an announcement
     room, a mute or a ban in force): the group commit's multi-row insert then leaves the
@@ -93,4 +114,4 @@ async def restricted_posting(conn: Connection, room_ids: list[int]) -> bool:
     return found is not None
 
 
-__all__ = ["check_not_banned", "place", "require_in_room", "restricted_posting"]
+__all__ = ["check_not_banned", "place", "poster_check", "require_in_room", "restricted_posting"]
