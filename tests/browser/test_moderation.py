@@ -72,7 +72,7 @@ def test_an_owner_moderates_from_the_member_menu_and_the_settings_dialog(
 
     # Mute dave for an hour: his page shows it, the server refuses his posts.
     members.get_by_role("button", name="Moderate dave").click()
-    dialog.get_by_label("Mute for").select_option("3600000")
+    dialog.get_by_label("Silence for").select_option("3600000")
     dialog.get_by_role("button", name="Mute", exact=True).click()
     expect(notice(dave_page, "owner muted you until")).to_be_visible()
     assert refusal(dave, "send", room="club", text="hello?") == "muted"
@@ -89,6 +89,7 @@ def test_an_owner_moderates_from_the_member_menu_and_the_settings_dialog(
     expect(notice(dave_page, "only moderators may post")).to_be_visible()
     assert carol.command("send", room="club", text="news")["type"] == "ack"
     owner.locator("#room-settings").click()
+    expect(settings.locator("#settings-post")).to_be_focused()
     expect(settings.locator("#settings-post")).to_have_value("moderators")
     owner.keyboard.press("Escape")
     expect(settings).to_be_hidden()
@@ -96,6 +97,7 @@ def test_an_owner_moderates_from_the_member_menu_and_the_settings_dialog(
     # A member sees the settings, read-only.
     dave_page.locator("#room-settings").click()
     dave_settings = dave_page.locator("#settings-dialog")
+    expect(dave_settings.get_by_role("button", name="Close")).to_be_focused()
     expect(dave_settings.locator("#settings-post")).to_be_disabled()
     expect(dave_settings.get_by_role("button", name="Save")).to_be_hidden()
     dave_page.keyboard.press("Escape")

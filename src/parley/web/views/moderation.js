@@ -146,10 +146,13 @@ export class ModerationView {
     const room = this.room;
     if (!room) return;
     setFieldError(null, $("settings-error"), "");
-    await this.refresh(room);
+    // Shown at once with what is known; the server's answer redraws it (the "moderation" event).
     this.renderSettings();
-    $("settings-dialog").showModal();
-    $("settings-post").focus();
+    const dialog = $("settings-dialog");
+    dialog.showModal();
+    // The first control that can take the keyboard: read-only settings cannot.
+    (this.store.isOwner(room) ? $("settings-post") : dialog.querySelector("[data-close]")).focus();
+    await this.refresh(room);
   }
 
   renderSettings() {
