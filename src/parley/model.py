@@ -38,6 +38,19 @@ class EventKind(StrEnum):
     #: Message ``mid`` was pinned to the room, or unpinned.
     PIN = "pin"
     UNPIN = "unpin"
+    # Moderation (migration 0009): ``user`` is the member acted on, ``by`` who acted.
+    #: ``text``: the member's new role (``owner``, ``moderator``, ``member``).
+    ROLE = "role"
+    #: The member was removed from the room.
+    KICK = "kick"
+    #: The member was removed and cannot join nor be invited until ``until`` (None: ever).
+    BAN = "ban"
+    UNBAN = "unban"
+    #: The member cannot post until ``until``.
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    #: ``text``: the room's settings after the change (``permissions.RoomSettings``).
+    SETTINGS = "settings"
 
 
 class NotifyLevel(StrEnum):
@@ -217,6 +230,8 @@ class Event:
 
     #: message: its files, in the order sent (none once it is deleted).
     files: tuple[FileRef, ...] = ()
+    #: ban and mute: when it ends (ms since the epoch); None: a ban without end.
+    until: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,3 +288,49 @@ class EmailDue:
     address: str
     message: Event
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does an audited act (see :class:`AuditEntry`): a user (``id``), or the operator's
+    ``parley`` command (no id); ``address``: their client's address, where known."""
+
+    name: str
+    id: int | None = None
+    address: str | None = None
+
+
+#: The ``parley`` command run by the operator on the server's machine.
+OPERATOR = Actor("operator")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log: who did what, when, from where (see migration 0009).
+
+    ``action`` names what happened as ``subject.verb`` (``room.kick``, ``user.disable``,
+    ``login.throttled`` ...); ``detail`` adds what the action needs (a role, an end time), in
+    words the server wrote: never a password, a token or a message's text."""
+
+    id: int
+    ts: int  #: milliseconds since the epoch, when the action's transaction ran
+    actor: str  #: the name of who acted, as it was then; ``operator`` for the parley command
+    action: str
+    actor_id: int | None = None
+    target: str | None = None  #: the user or room acted on, by name
+    room: str | None = None  #: the room it happened in, by name
+    address: str | None = None  #: the client's address, where known
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries :meth:`~parley.store.base.Store.audit_log` lists: all of them by
+    default, newest first."""
+
+    actor: str | None = None  #: who acted, by name as it was then (any case)
+    action: str | None = None  #: exactly this action, or every ``room.*`` one with ``room``
+    since: int | None = None  #: ms since the epoch, inclusive
+    until: int | None = None  #: ms since the epoch, exclusive
+    before: int | None = None  #: the page after an entry: ids below this one
+    limit: int = 50

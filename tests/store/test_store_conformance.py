@@ -794,7 +794,7 @@ async def test_concurrent_mixed_writes_keep_seqs_gap_free(
         calls.append(store.post_message(UNKNOWN, bob.id, "bob", "lost"))
     results = await asyncio.gather(*calls, return_exceptions=True)
     kinds = [type(r).__name__ for r in results]
-    assert kinds.count("Forbidden") == 10  # bob may not delete alice's messages
+    assert kinds.count("NotPermitted") == 10  # bob (no moderator) may not delete alice's messages
     assert kinds.count("NotFound") == 10  # the unknown room
     history = await all_events(store, room)
     assert_gap_free(history, 11 + 20)
@@ -844,14 +844,18 @@ async def test_edit_twice_keeps_the_latest_text(store: Store, alice: User) -> No
     assert edits == ["b", "c"]
 
 
-async def test_edit_or_delete_someone_elses_message(store: Store, alice: User, bob: User) -> None:
+async def test_edit_or_delete_someone_elses_message(
+    store: Store, alice: User, bob: User, carol: User
+) -> None:
     room = await make_room(store, "room", alice)
     theirs = await post(store, room, bob, "bob's")
+    await store.join(room.id, carol.id, carol.name)
     before = await last_seq(store, room)
+    # Carol is a plain member (the room's owner and moderators may delete: test_store_roles).
     with pytest.raises(Forbidden):
-        await store.edit_message(room.id, alice.id, "Alice", theirs.mid or 0, "x", any_author=False)
+        await store.edit_message(room.id, carol.id, "Carol", theirs.mid or 0, "x", any_author=False)
     with pytest.raises(Forbidden):
-        await store.delete_message(room.id, alice.id, "Alice", theirs.mid or 0, any_author=False)
+        await store.delete_message(room.id, carol.id, "Carol", theirs.mid or 0, any_author=False)
     assert await last_seq(store, room) == before
     assert (await message(store, room, theirs.mid or 0)).text == "bob's"
 
@@ -1533,7 +1537,7 @@ async def test_migrations_are_recorded_once(harness: Harness) -> None:
 
     first = await start_and_read_record()
     assert [version for version, _ in first] == [m.version for m in load(harness.migrations)]
-    assert [version for version, _ in first] == list(range(1, len(first) + 1))  # each once
+    assert len({version for version, _ in first}) == len(first)  # each once
     assert await start_and_read_record() == first  # the second start applied nothing
 
 
@@ -1810,7 +1814,7 @@ async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upt
         # Messages stored before the search index existed are found (0005 indexed them).
         old = await store.get_user("old")
         assert old is not None
-        while await store.count_pending():  # upgraded from 0005 on: queued for the indexer
+        while await store.count_pending():  # SQLite's indexer runs when the writers are idle
             await asyncio.sleep(0.01)
         [found] = (await store.search(old.id, parse("kept"), public=True)).events
         assert (found.room, found.seq, found.text) == ("past", 2, "kept")

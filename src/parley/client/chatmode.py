@@ -24,6 +24,7 @@ from parley.client.console import Console
 from parley.client.errors import ClientError, CommandError
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
 from parley.client.formatting import render
+from parley.client.moderating import MODERATION_COMMANDS, describe_moderation, moderate
 from parley.client.sanitize import safe
 from parley.protocol import messages as m
 from parley.protocol.mentions import ROOM_MENTION
@@ -48,13 +49,14 @@ COMMANDS = {
     "/upload": ("PATH [TEXT]", "send the file at PATH to this room (with TEXT)"),
     "/search": ("QUERY", 'find messages: words, "a phrase", from:USER, in:ROOM, has:link'),
     "/context": ("N", "show search result N among the messages around it"),
+    **MODERATION_COMMANDS,
     "/help": ("", "show this list"),
     "/quit": ("", "leave (Ctrl-D does too)"),
 }
 #: How many events ``/context`` shows around a search result (it included).
 CONTEXT_EVENTS = 11
 _ROOM_ARG = frozenset(("/join", "/leave", "/who", "/history"))
-_USER_ARG = frozenset(("/dm",))
+_USER_ARG = frozenset(("/dm", *(name for name in MODERATION_COMMANDS if name != "/settings")))
 
 
 @dataclass
@@ -229,6 +231,8 @@ def describe_event(event: m.EventMessage, state: ChatState) -> str:
             return f"{head} * the room was archived: it can be read, not written"
         case "unarchive":
             return f"{head} * the room is open again"
+        case _ if (said := describe_moderation(event)) is not None:
+            return f"{head} * {said}"
         case _:
             return f"{head} * {event.user}: {event.kind}"
 
@@ -429,6 +433,11 @@ class ChatMode:
                 await self._about_message(command, rest)
             case "/upload" if rest:
                 await self._upload(rest)
+            case _ if command in MODERATION_COMMANDS:
+                if state.room is None:
+                    self._error("you are in no room")
+                    return
+                self.console.note(await moderate(self.client, state.room, command, rest))
             case _ if command in COMMANDS:
                 args, _what = COMMANDS[command]
                 self._error(f"usage: {command} {args}")

@@ -33,6 +33,7 @@ from parley.protocol.messages import (
     Resumed,
     RoomChanged,
     RoomList,
+    RoomSettingsReply,
     SearchReply,
     ThreadsReply,
     TypingNotice,
@@ -63,6 +64,7 @@ AnyServerMessage = (
     | NotifyChanged
     | ProfileChanged
     | Pong
+    | RoomSettingsReply
     | Error
     | EventMessage
     | PinsReply

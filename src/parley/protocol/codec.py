@@ -12,7 +12,8 @@ import re
 
 import msgspec
 
-from parley.model import Event, FileRef
+from parley.model import Event, EventKind, FileRef
+from parley.permissions import RoomSettings
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.protocol.messages import (
     COMMAND_TYPES,
@@ -172,6 +173,8 @@ def error_message(error: ProtocolError) -> bytes:
 
 def event_message(event: Event) -> EventMessage:
     """The wire form of a stored room event."""
+    # A ``settings`` event carries the room's settings as an object, not as its stored text.
+    settings = event.kind is EventKind.SETTINGS
     return EventMessage(
         room=event.room,
         seq=event.seq,
@@ -179,7 +182,7 @@ def event_message(event: Event) -> EventMessage:
         user=event.user,
         ts=event.ts,
         mid=event.mid,
-        text=event.text,
+        text=None if settings else event.text,
         edited=event.edited,
         deleted=event.deleted,
         by=event.by,
@@ -203,6 +206,8 @@ def event_message(event: Event) -> EventMessage:
         count=event.count,
         removed=event.removed,
         files=[file_info(f) for f in event.files] or None,
+        until=event.until,
+        settings=RoomSettings.parse(event.text).as_dict() if settings else None,
     )
 
 

@@ -32,9 +32,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from parley.model import (
+    Actor,
     Appended,
+    AuditEntry,
+    AuditFilter,
     EmailDue,
     Event,
     NotifyLevel,
@@ -51,6 +55,9 @@ from parley.model import (
     Version,
 )
 from parley.search.query import SearchQuery
+
+if TYPE_CHECKING:
+    from parley.permissions import Place, Role
 
 #: The room every store has from the start.
 LOBBY = "lobby"
@@ -87,6 +94,23 @@ class Archived(Forbidden):
 
 class TooManyReactions(StoreError):
     """The message already carries the most different emoji allowed; nothing was changed."""
+
+
+class NotPermitted(Forbidden):
+    """The user's role in the room does not allow this (``parley/permissions.py``); the
+    message says who may, for the user."""
+
+
+class NotMember(StoreError):
+    """The user acted on is not a member of the room (a kick, a mute, a role)."""
+
+
+class Banned(NotPermitted):
+    """The user is banned from the room: cannot join it nor be invited (until the ban ends)."""
+
+
+class Muted(NotPermitted):
+    """The user is muted in the room: cannot post until the mute ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +201,15 @@ class Store(ABC):
 
     @abstractmethod
     async def create_user(
-        self, name: str, password_hash: str, *, admin: bool | None = None
+        self,
+        name: str,
+        password_hash: str,
+        *,
+        admin: bool | None = None,
+        actor: Actor | None = None,
     ) -> User:
         """Create an account. With ``admin=None`` the first account ever created is an admin.
+        ``actor`` (the operator, an admin; not a self-registration): audited as ``user.add``.
 
         Raises :class:`Conflict` when the name is taken (case-insensitively).
         """
@@ -197,12 +227,18 @@ class Store(ABC):
         """Every user, oldest account first."""
 
     @abstractmethod
-    async def set_password(self, user_id: int, password_hash: str) -> None:
-        """Replace a user's password hash. Raises :class:`NotFound`."""
+    async def set_password(
+        self, user_id: int, password_hash: str, *, actor: Actor | None = None
+    ) -> None:
+        """Replace a user's password hash. Raises :class:`NotFound`. With ``actor``: audited
+        (``user.set_password``; never the password or its hash)."""
 
     @abstractmethod
-    async def set_disabled(self, user_id: int, disabled: bool) -> None:
-        """Disable or enable an account. Raises :class:`NotFound`."""
+    async def set_disabled(
+        self, user_id: int, disabled: bool, *, actor: Actor | None = None
+    ) -> None:
+        """Disable or enable an account. Raises :class:`NotFound`. With ``actor``: audited
+        (``user.disable``, ``user.enable``)."""
 
     @abstractmethod
     async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
@@ -214,12 +250,14 @@ class Store(ABC):
         its user is disabled."""
 
     @abstractmethod
-    async def delete_session(self, token_hash: str) -> bool:
-        """Revoke one session; False if there was none."""
+    async def delete_session(self, token_hash: str, *, actor: Actor | None = None) -> bool:
+        """Revoke one session; False if there was none. With ``actor`` (the user signing
+        out): audited as ``session.end``."""
 
     @abstractmethod
-    async def delete_sessions_of(self, user_id: int) -> list[str]:
-        """Revoke every session of a user; return their token hashes."""
+    async def delete_sessions_of(self, user_id: int, *, actor: Actor | None = None) -> list[str]:
+        """Revoke every session of a user; return their token hashes. With ``actor``, when
+        there were some: audited as ``session.revoke``."""
 
     @abstractmethod
     async def claimable(self, token_hash: str, now: int) -> User | None:
@@ -549,28 +587,131 @@ class Store(ABC):
         """Every room, with its number of members, sorted by name."""
 
     @abstractmethod
-    async def set_archived(self, room_id: int, archived: bool, *, author: str) -> Event | None:
+    async def set_archived(
+        self, room_id: int, archived: bool, *, author: str, actor: Actor | None = None
+    ) -> Event | None:
         """Archive the room (read-only: :meth:`post_message`, edits, joins, topics then raise
         :class:`Archived`; leaving still works) or unarchive it, with an ``archive`` or
         ``unarchive`` event by ``author``. None, storing nothing, when it already is so.
         Raises :class:`NotFound`, and :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def rename_room(self, room_id: int, name: str, *, author: str) -> Event:
+    async def rename_room(
+        self, room_id: int, name: str, *, author: str, actor: Actor | None = None
+    ) -> Event:
         """Rename the room, with a ``rename`` event (``text``: the new name, ``previous``:
         the old). Raises :class:`NotFound`, :class:`Conflict` when the name is taken, and
         :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def delete_room(self, room_id: int) -> list[int]:
+    async def delete_room(self, room_id: int, *, actor: Actor | None = None) -> list[int]:
         """Erase the room with all its events and memberships; returns the ids of its
         members. Raises :class:`NotFound`, and :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
+    async def rename_user(
+        self, user_id: int, name: str, *, actor: Actor | None = None
+    ) -> tuple[User, list[Event]]:
         """Rename an account, and its name wherever it is stored (its events' author, the
-        inviter of joins); its direct rooms are renamed with ``rename`` events, returned.
-        Raises :class:`NotFound`, and :class:`Conflict` when the name is taken."""
+        inviter of joins, the ``by`` of moderation); its direct rooms are renamed with
+        ``rename`` events, returned. Raises :class:`NotFound`, and :class:`Conflict` when the
+        name is taken.
+
+        The operator's tools (these, :meth:`set_archived`, :meth:`rename_room`,
+        :meth:`delete_room`) take an ``actor``: the act is then audited (``room.archive``,
+        ``room.rename``, ``user.rename`` ...) in its own transaction."""
+
+    # -- room roles and moderation (migration 0009; parley/permissions.py) -------------------
+    #
+    # Each act locks the room, checks the actor's right over the target (NotPermitted: no
+    # right, oneself, or a target of the same or a higher rank; NotMember: kick, mute or role
+    # of a non-member; NotFound: no such room or user), appends its event (``user``: the
+    # member acted on, ``by``: the actor) and records its audit entry (``address``: the
+    # actor's client address), in one transaction.
+
+    @abstractmethod
+    async def room_place(self, room_id: int, user_id: int) -> Place:
+        """The room's settings and the user's standing there now. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def room_roles(self, room_id: int) -> list[tuple[str, Role]]:
+        """The room's owners and moderators, by name."""
+
+    @abstractmethod
+    async def set_role(
+        self, room_id: int, actor_id: int, target_id: int, role: Role, *, address: str | None
+    ) -> Event | None:
+        """A ``role`` event; None, storing nothing, when the member already has it. Owners
+        and admins only, and nobody gives a rank above their own."""
+
+    @abstractmethod
+    async def kick(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event:
+        """Remove the member (and their role): a ``kick`` event."""
+
+    @abstractmethod
+    async def ban(
+        self,
+        room_id: int,
+        actor_id: int,
+        target_id: int,
+        until: int | None,
+        *,
+        address: str | None,
+    ) -> Event:
+        """Ban the user until ``until`` (None: no end; a member is removed, with their role):
+        :meth:`join` then raises :class:`Banned` for them, invited or not. A ban event."""
+
+    @abstractmethod
+    async def unban(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event | None:
+        """Lift a ban in force; None when there is none."""
+
+    @abstractmethod
+    async def mute(
+        self, room_id: int, actor_id: int, target_id: int, until: int, *, address: str | None
+    ) -> Event:
+        """Keep a member from posting until ``until`` (:meth:`post_message` raises
+        :class:`Muted`). An end in the past or too far away raises :class:`NotPermitted`."""
+
+    @abstractmethod
+    async def unmute(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event | None:
+        """Lift a mute in force; None when there is none."""
+
+    @abstractmethod
+    async def set_room_settings(
+        self, room_id: int, actor_id: int, changes: dict[str, str], *, address: str | None
+    ) -> Event | None:
+        """Change some of the room's settings (names of ``RoomSettings``, values ``members``
+        or ``moderators``): a ``settings`` event; None when nothing changes. Owners and
+        admins only. Posting, topics (and invitations, checked by the chat layer) follow."""
+
+    # -- the audit log (migration 0009; store/sql/audit_ops.py) ------------------------------
+
+    @abstractmethod
+    async def record_audit(
+        self,
+        action: str,
+        *,
+        actor: str,
+        actor_id: int | None = None,
+        target: str | None = None,
+        room: str | None = None,
+        address: str | None = None,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        """Record an event that has no transaction of its own (a refused sign-in). An action
+        of the store records its entry in its own transaction instead (``audit_ops.record``).
+        Never pass a password, a token or a message's text."""
+
+    @abstractmethod
+    async def audit_log(self, where: AuditFilter) -> list[AuditEntry]:
+        """A page of the audit log, newest first: the entries matching ``where``, at most
+        ``where.limit`` (capped at ``audit_ops.MAX_PAGE``), ids below ``where.before``."""
 
     # -- uploads and profiles (parley/store/sql/file_ops.py) --------------------------------
 
@@ -630,12 +771,16 @@ __all__ = [
     "UNREAD_CAP",
     "Appended",
     "Archived",
+    "Banned",
     "Conflict",
     "Event",
     "Forbidden",
     "LimitReached",
     "MentionRefused",
+    "Muted",
     "NotFound",
+    "NotMember",
+    "NotPermitted",
     "Quota",
     "QuotaExceeded",
     "Room",

@@ -13,6 +13,7 @@ import { AttachmentsView } from "./views/attachments.js";
 import { AuthView } from "./views/auth.js";
 import { Dialogs } from "./views/dialogs.js";
 import { ProfileDialog } from "./views/profile.js";
+import { ModerationView } from "./views/moderation.js";
 import { SearchView } from "./views/search.js";
 import { BannerView, ComposerView, RoomView } from "./views/room.js";
 import { SidebarView } from "./views/sidebar.js";
@@ -96,6 +97,7 @@ const social = setupSocial(store, client, {
 });
 const profile = new ProfileDialog(store, client, { toast });
 $("edit-profile").addEventListener("click", () => profile.open());
+const moderation = new ModerationView(store, client, { toast });
 const timeline = new TimelineView(store, client, {
   confirm: () => dialogs.confirm(),
   toast,
@@ -290,6 +292,7 @@ function openRoom(name, { replace = false, focus = true, reveal = 0 } = {}) {
   composer.show(shownRoom);
   sidebar.render();
   renderNotifyControls();
+  moderation.show(shownRoom);
   if (room && client.connected) client.who(room).catch(() => {});
   if (focus && !NARROW.matches) composer.focus();
 }

@@ -12,6 +12,7 @@
 * ``pins.py``: pin, unpin, pins
 * ``versions.py``: versions
 * ``streaming.py``: resume
+* ``moderation.py``: role, kick, ban, unban, mute, unmute, room_settings
 
 A handler is ``async def name(ctx: SignedIn, command) -> None``: it replies with
 ``ctx.reply`` (the reply carries ``re=command.id``) and raises
@@ -29,6 +30,7 @@ from typing import Any
 from parley.chat.commands import (
     mentions,
     messages,
+    moderation,
     pins,
     presence,
     profiles,
@@ -77,6 +79,13 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Unfollow: threads.unfollow,
     m.Threads: threads.threads,
     m.SetProfile: profiles.profile,
+    m.SetRole: moderation.role,
+    m.Kick: moderation.kick,
+    m.Ban: moderation.ban,
+    m.Unban: moderation.unban,
+    m.Mute: moderation.mute,
+    m.Unmute: moderation.unmute,
+    m.RoomSettingsCommand: moderation.room_settings,
 }
 
 

@@ -1,7 +1,7 @@
 """``pin``, ``unpin`` and ``pins``: a room's pinned messages.
 
-Pinning is a room event (``pin`` / ``unpin``); who may do it is decided by the store's one
-permission function (``store/sql/pin_ops.py``, ``may_pin``), which room roles will replace.
+Pinning is a room event (``pin`` / ``unpin``); who may do it is decided by the store, from the
+room's ``pin`` setting and ``may_pin`` (``store/sql/pin_ops.py``).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from typing import Final
 
 from parley.clock import now_ms
 from parley.model import (
+    Actor,
     Appended,
     Event,
     EventKind,
@@ -47,6 +48,7 @@ from parley.model import (
     UnreadState,
     User,
 )
+from parley.permissions import Action, Role
 from parley.protocol.mentions import Mentioned, find_mentions
 from parley.protocol.mentions import join as join_names
 from parley.protocol.mentions import split as split_names
@@ -63,6 +65,7 @@ from parley.store.base import (
     RoomQuotas,
     direct_room_name,
 )
+from parley.store.sql import audit_ops
 from parley.store.sql.current_state import with_current_state
 from parley.store.sql.engine import Connection, Row, lock_transaction
 from parley.store.sql.file_column import decode_files
@@ -74,6 +77,12 @@ from parley.store.sql.mention_ops import (
     resolve_mentions,
     store_rows,
     unread_mentions,
+)
+from parley.store.sql.standing_ops import (
+    check_not_banned,
+    poster_check,
+    require_in_room,
+    restricted_posting,
 )
 from parley.store.sql.thread_state import after_reply, after_reply_deleted, thread_root
 
@@ -127,7 +136,7 @@ EVENT_COLUMNS = (
     "e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
     " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed,"
     " e.thread, e.broadcast, e.reply_count, e.last_reply_ts, e.pinned_seq, e.emoji, e.removed,"
-    " e.files"
+    " e.files, e.ends_at"
 )
 
 #: The same columns, unqualified: what an ``INSERT INTO events`` returns.
@@ -166,6 +175,7 @@ def event(row: Row, room_name: str) -> Event:
         emoji=row["emoji"],
         removed=bool(row["removed"]),
         files=decode_files(row["files"]),
+        until=row["ends_at"],
     )
 
 
@@ -218,7 +228,13 @@ async def _no_user_yet(conn: Connection) -> bool:
     return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)")
 
 
-async def create_user(conn: Connection, name: str, password_hash: str, admin: bool | None) -> User:
+async def create_user(
+    conn: Connection,
+    name: str,
+    password_hash: str,
+    admin: bool | None,
+    actor: Actor | None = None,
+) -> User:
     if admin is None:  # the first account is the admin; decided inside the write transaction
         admin = await _no_user_yet(conn)
     row = await conn.fetchrow(
@@ -233,23 +249,34 @@ async def create_user(conn: Connection, name: str, password_hash: str, admin: bo
     )
     if row is None:
         raise Conflict(f"the user name {name!r} is taken")
-    return user(row)
+    made = user(row)
+    await audit_ops.record_by(
+        conn, actor, "user.add", target=made.name, detail="admin" if made.is_admin else None
+    )
+    return made
 
 
-async def set_password(conn: Connection, user_id: int, password_hash: str) -> None:
+async def set_password(
+    conn: Connection, user_id: int, password_hash: str, actor: Actor | None = None
+) -> None:
     found = await conn.fetchval(
-        "UPDATE users SET password_hash = ? WHERE id = ? RETURNING id", password_hash, user_id
+        "UPDATE users SET password_hash = ? WHERE id = ? RETURNING name", password_hash, user_id
     )
     if found is None:
         raise NotFound(f"no user {user_id}")
+    await audit_ops.record_by(conn, actor, "user.set_password", target=found)
 
 
-async def set_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
+async def set_disabled(
+    conn: Connection, user_id: int, disabled: bool, actor: Actor | None = None
+) -> None:
     found = await conn.fetchval(
-        "UPDATE users SET disabled = ? WHERE id = ? RETURNING id", disabled, user_id
+        "UPDATE users SET disabled = ? WHERE id = ? RETURNING name", disabled, user_id
     )
     if found is None:
         raise NotFound(f"no user {user_id}")
+    action = "user.disable" if disabled else "user.enable"
+    await audit_ops.record_by(conn, actor, action, target=found)
 
 
 async def create_session(
@@ -283,13 +310,22 @@ async def live_session(conn: Connection, token_hash: str, now: int) -> Session |
     return Session(row["token_hash"], user(row), row["session_created_at"], row["expires_at"])
 
 
-async def delete_session(conn: Connection, token_hash: str) -> bool:
+async def delete_session(conn: Connection, token_hash: str, actor: Actor | None = None) -> bool:
     found = await conn.fetchval("DELETE FROM sessions WHERE token_hash = ? RETURNING 1", token_hash)
+    if found is not None and actor is not None:  # a sign-out: the user is the actor
+        await audit_ops.record_by(conn, actor, "session.end", target=actor.name)
     return found is not None
 
 
-async def delete_sessions_of(conn: Connection, user_id: int) -> list[str]:
+async def delete_sessions_of(
+    conn: Connection, user_id: int, actor: Actor | None = None
+) -> list[str]:
     rows = await conn.fetch("DELETE FROM sessions WHERE user_id = ? RETURNING token_hash", user_id)
+    if rows and actor is not None:
+        name = await conn.fetchval("SELECT name FROM users WHERE id = ?", user_id)
+        await audit_ops.record_by(
+            conn, actor, "session.revoke", target=name, detail=f"{len(rows)} sessions"
+        )
     return sorted(row["token_hash"] for row in rows)
 
 
@@ -381,6 +417,13 @@ async def create_room(
     if room_id is None:
         raise Conflict(f"the room name {name!r} is taken")
     events = [] if creator is None else [await _add_member(conn, room_id, creator.id, creator.name)]
+    if creator is not None and kind is not RoomKind.DIRECT:  # the creator owns it (0009)
+        await conn.execute(
+            "INSERT INTO room_roles (room_id, user_id, role) VALUES (?, ?, ?)",
+            room_id,
+            creator.id,
+            Role.OWNER.value,
+        )
     return await require_room(conn, room_id), events
 
 
@@ -665,6 +708,7 @@ async def _append(
     broadcast: bool = False,
     emoji: str | None = None,
     removed: bool = False,
+    ends_at: int | None = None,
 ) -> Event:
     """Insert the room's next event. Raises :class:`NotFound` for an unknown room, and
     :class:`Archived` for an archived one unless ``archived_too`` (a leave, an unarchive).
@@ -689,6 +733,7 @@ async def _append(
         broadcast,
         emoji,
         removed,
+        ends_at,
     )
     if conn.engine.writable_cte:
         row = await conn.fetchrow(
@@ -698,11 +743,13 @@ async def _append(
             " RETURNING id, last_seq, name)"
             " INSERT INTO events"
             " (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"
-            " mentions, mentions_added, mentions_removed, thread, broadcast, emoji, removed)"
+            " mentions, mentions_added, mentions_removed, thread, broadcast, emoji, removed,"
+            " ends_at)"
             " SELECT id, last_seq, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),"
             " CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT),"
             " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),"
-            " CAST(? AS BIGINT), CAST(? AS BOOLEAN), CAST(? AS TEXT), CAST(? AS BOOLEAN)"
+            " CAST(? AS BIGINT), CAST(? AS BOOLEAN), CAST(? AS TEXT), CAST(? AS BOOLEAN),"
+            " CAST(? AS BIGINT)"
             " FROM counter"
             f" RETURNING {_RETURNED_COLUMNS}, (SELECT name FROM counter) AS room_name",
             room_id,
@@ -723,8 +770,8 @@ async def _append(
         raise await _not_appendable(conn, room_id)
     row = await conn.fetchrow(
         "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"  # noqa: S608
-        " mentions, mentions_added, mentions_removed, thread, broadcast, emoji, removed)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " mentions, mentions_added, mentions_removed, thread, broadcast, emoji, removed, ends_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" RETURNING {_RETURNED_COLUMNS}",
         room_id,
         counter["last_seq"],
@@ -773,6 +820,7 @@ async def join(
     await require_user(conn, user_id)
     if await is_member(conn, room_id, user_id):
         return None
+    await check_not_banned(conn, room_id, user_id, author)
     if by is not None and quotas is not None and quotas.invited is not None:
         await _lock_user(conn, user_id)
         await _check_invited(conn, user_id, quotas.invited)
@@ -794,6 +842,7 @@ async def leave(conn: Connection, room_id: int, user_id: int, author: str) -> Ev
 
 async def set_topic(conn: Connection, room_id: int, user_id: int, author: str, topic: str) -> Event:
     await require_user(conn, user_id)
+    await require_in_room(conn, room_id, user_id, Action.TOPIC)
     changed = await _append(
         conn, room_id, EventKind.TOPIC, user_id=user_id, author=author, text=topic
     )
@@ -842,12 +891,18 @@ async def post_message(
     its root's); ``broadcast``: shown in the room's main timeline too."""
     if user_id is None:
         cid = None  # guests have no cid scope
-    else:
-        await require_user(conn, user_id)
+    # The user and whether the room restricts posting, in one cheap query (the hot path: no
+    # extra round trip for room roles); a restriction is enforced after the cid check, so that
+    # a resend of a stored message is answered with it even if the author was muted since.
+    known, restricted = await poster_check(conn, room_id, user_id)
+    if not known:
+        raise NotFound(f"no user {user_id}")
     if cid is not None:
         original = await message_by_cid(conn, user_id, cid)
         if original is not None:
             return Appended(original, duplicate=True)
+    if restricted:  # announcement rooms, mutes, bans: the rules decide
+        await require_in_room(conn, room_id, user_id, Action.POST)
     root = None
     if thread is not None:
         # The room's row is locked first, so the root cannot be deleted before the reply is in.
@@ -919,6 +974,8 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
     per_room: dict[int, int] = {}
     for post in posts:
         per_room[post.room_id] = per_room.get(post.room_id, 0) + 1
+    if await restricted_posting(conn, list(per_room)):
+        raise NotFound("a room of the batch restricts posting: store them one by one")
     # Every room's counter in one statement (the VALUES list holds only placeholders).
     values = ", ".join("(?, ?)" for _ in per_room)
     counters = await conn.fetch(
@@ -1067,7 +1124,19 @@ async def edit_message(
 async def delete_message(
     conn: Connection, room_id: int, user_id: int, author: str, mid: int, any_author: bool
 ) -> Event:
-    message = await _check_may_change(conn, room_id, user_id, mid, any_author)
+    message = await _check_may_change(conn, room_id, user_id, mid, any_author=True)
+    if message["user_id"] != user_id:  # a moderator's or an admin's act: audited, no text
+        if not any_author:
+            await require_in_room(conn, room_id, user_id, Action.DELETE_ANY)
+        await audit_ops.record(
+            conn,
+            "room.delete_message",
+            actor=author,
+            actor_id=user_id,
+            target=await conn.fetchval("SELECT name FROM users WHERE id = ?", message["user_id"]),
+            room=await conn.fetchval("SELECT name FROM rooms WHERE id = ?", room_id),
+            detail=f"message {mid}",
+        )
     # The delete retracts the message's mentions: the event names them (clients lower their
     # counts), and their rows go.
     deleted = await _append(
@@ -1155,7 +1224,9 @@ async def list_rooms(conn: Connection) -> list[tuple[Room, int]]:
     return [(room(row), row["members"]) for row in rows]
 
 
-async def set_archived(conn: Connection, room_id: int, archived: bool, author: str) -> Event | None:
+async def set_archived(
+    conn: Connection, room_id: int, archived: bool, author: str, actor: Actor | None = None
+) -> Event | None:
     if not await lock_room(conn, room_id):
         raise NotFound(f"no room {room_id}")
     current = await require_room(conn, room_id)
@@ -1166,16 +1237,21 @@ async def set_archived(conn: Connection, room_id: int, archived: bool, author: s
     kind = EventKind.ARCHIVE if archived else EventKind.UNARCHIVE
     changed = await _append(conn, room_id, kind, user_id=None, author=author, archived_too=True)
     await conn.execute("UPDATE rooms SET archived = ? WHERE id = ?", archived, room_id)
+    await audit_ops.record_by(conn, actor, f"room.{kind.value}", room=current.name)
     return changed
 
 
-async def rename_room(conn: Connection, room_id: int, name: str, author: str) -> Event:
+async def rename_room(
+    conn: Connection, room_id: int, name: str, author: str, actor: Actor | None = None
+) -> Event:
     if not await lock_room(conn, room_id):
         raise NotFound(f"no room {room_id}")
     current = await require_room(conn, room_id)
     if current.name.lower() == LOBBY:
         raise Forbidden("the lobby keeps its name: clients and guests find it by it")
-    return await _rename(conn, current, name, author)
+    renamed = await _rename(conn, current, name, author)
+    await audit_ops.record_by(conn, actor, "room.rename", room=current.name, detail=f"to {name}")
+    return renamed
 
 
 async def _rename(conn: Connection, current: Room, name: str, author: str) -> Event:
@@ -1201,7 +1277,7 @@ async def _rename(conn: Connection, current: Room, name: str, author: str) -> Ev
     return renamed
 
 
-async def delete_room(conn: Connection, room_id: int) -> list[int]:
+async def delete_room(conn: Connection, room_id: int, actor: Actor | None = None) -> list[int]:
     """Erase the room: its events (every text), memberships, topic and name. Returns who were
     its members (their connections are told)."""
     if not await lock_room(conn, room_id):
@@ -1211,6 +1287,8 @@ async def delete_room(conn: Connection, room_id: int) -> list[int]:
         raise Forbidden("the lobby cannot be deleted: everyone starts there")
     members = await conn.fetch("SELECT user_id FROM memberships WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM memberships WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM room_roles WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM room_sanctions WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM mentions WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM reactions WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM thread_follows WHERE room_id = ?", room_id)
@@ -1223,10 +1301,13 @@ async def delete_room(conn: Connection, room_id: int) -> list[int]:
         f"#{room_id}",
         room_id,
     )
+    await audit_ops.record_by(conn, actor, "room.delete", room=current.name)
     return sorted(row["user_id"] for row in members)
 
 
-async def rename_user(conn: Connection, user_id: int, name: str) -> tuple[User, list[Event]]:
+async def rename_user(
+    conn: Connection, user_id: int, name: str, actor: Actor | None = None
+) -> tuple[User, list[Event]]:
     """Rename an account everywhere its name is stored: the user, the author of its events,
     the inviter of joins, and its direct rooms (``dm:<a>:<b>`` is made of the names: each
     gets a ``rename`` event). Returns the renamed user and those events."""
@@ -1243,9 +1324,13 @@ async def rename_user(conn: Connection, user_id: int, name: str) -> tuple[User, 
     )
     if renamed is None:
         raise Conflict(f"the user name {name!r} is taken")
+    await audit_ops.record_by(conn, actor, "user.rename", target=old.name, detail=f"to {name}")
     await conn.execute("UPDATE events SET author = ? WHERE user_id = ?", name, user_id)
     await conn.execute(
-        "UPDATE events SET invited_by = ? WHERE kind = 'join' AND invited_by = ?", name, old.name
+        # Who invited (join) or moderated (role, kick, ban ...); a rename's holds a room name.
+        "UPDATE events SET invited_by = ? WHERE kind <> 'rename' AND invited_by = ?",
+        name,
+        old.name,
     )
     rows = await conn.fetch(
         "SELECT r.id, r.name, r.kind, r.topic, r.created_at, r.last_seq, r.archived,"

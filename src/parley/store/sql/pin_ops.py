@@ -3,23 +3,28 @@ every SQL engine.
 
 A pinned message's row holds the seq of the ``pin`` event that pinned it (``pinned_seq``,
 migration 0007): its state, and the order of the ``pins`` list (most recently pinned first,
-paged by that seq). Who may pin is decided by :func:`may_pin` alone, so that room roles
-(issue 19) replace one function.
+paged by that seq). Who may pin: the room's ``pin`` setting first (``permissions.py``,
+Action.PIN, as every guarded act), then :func:`may_pin` (a member their own messages, the
+room's moderators any).
 """
 
 from __future__ import annotations
 
 from parley.model import Event, EventKind, Toggled
-from parley.store.base import Forbidden, NotFound
+from parley.permissions import Action, Place, Rank
+from parley.store.base import Forbidden, NotFound, NotPermitted
 from parley.store.sql.current_state import with_current_state
 from parley.store.sql.engine import Connection
 from parley.store.sql.operations import EVENT_COLUMNS, _append, event, is_member, lock_room
+from parley.store.sql.standing_ops import require_in_room
 
 
-def may_pin(*, user_id: int, is_admin: bool, author_id: int | None, creator_id: int | None) -> bool:
-    """Whether a member of the room may pin or unpin a message: its author, the room's
-    creator, or a server administrator. (Membership is checked before.)"""
-    return is_admin or user_id in (author_id, creator_id)
+def may_pin(place: Place, *, author_id: int | None, user_id: int) -> bool:
+    """Whether a member may pin or unpin a message, once the room's ``pin`` setting allowed
+    them to pin at all (``permissions.require``, Action.PIN: with ``moderators``, only the
+    room's moderators, owners and server admins): a member their own messages; a moderator,
+    owner or admin any message. (Membership is checked before.)"""
+    return place.standing.rank >= Rank.MODERATOR or author_id == user_id
 
 
 async def pin(
@@ -31,11 +36,8 @@ async def pin(
     if not await lock_room(conn, room_id):
         raise NotFound(f"no room {room_id}")
     row = await conn.fetchrow(
-        "SELECT e.user_id, e.deleted, e.pinned_seq, r.created_by, u.is_admin"
-        " FROM events AS e JOIN rooms AS r ON r.id = e.room_id"
-        " JOIN users AS u ON u.id = ?"
+        "SELECT e.user_id, e.deleted, e.pinned_seq FROM events AS e"
         " WHERE e.id = ? AND e.room_id = ? AND e.kind = 'message'",
-        user_id,
         mid,
         room_id,
     )
@@ -43,13 +45,11 @@ async def pin(
         raise NotFound(f"no message {mid} in room {room_id}")
     if not await is_member(conn, room_id, user_id):
         raise Forbidden("only a member of the room can pin")
-    if not may_pin(
-        user_id=user_id,
-        is_admin=bool(row["is_admin"]),
-        author_id=row["user_id"],
-        creator_id=row["created_by"],
-    ):
-        raise Forbidden("only the message's author, the room's creator or an admin can pin it")
+    place = await require_in_room(conn, room_id, user_id, Action.PIN)  # the room's setting
+    if not may_pin(place, author_id=row["user_id"], user_id=user_id):
+        raise NotPermitted(
+            f"in room {place.room!r} a member may pin their own messages; its moderators any"
+        )
     current: int | None = row["pinned_seq"]
     if pinned == (current is not None):
         return Toggled(None, current)

@@ -14,9 +14,13 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
 from parley.model import (
+    Actor,
     Appended,
+    AuditEntry,
+    AuditFilter,
     EmailDue,
     Event,
+    EventKind,
     NotifyLevel,
     Profile,
     Room,
@@ -30,16 +34,20 @@ from parley.model import (
     User,
     Version,
 )
+from parley.permissions import Place, Role
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable, UploadNotFound
 from parley.store.sql import (
+    audit_ops,
     claim_ops,
     email_ops,
     file_ops,
+    moderation_ops,
     pin_ops,
     reaction_ops,
     search,
+    standing_ops,
     thread_ops,
     transfer_ops,
     version_ops,
@@ -105,10 +113,15 @@ class SQLStore(Store):
     # -- users and sessions --------------------------------------------------------------
 
     async def create_user(
-        self, name: str, password_hash: str, *, admin: bool | None = None
+        self,
+        name: str,
+        password_hash: str,
+        *,
+        admin: bool | None = None,
+        actor: Actor | None = None,
     ) -> User:
         return await self._write(
-            lambda conn: ops.create_user(conn, name, password_hash, admin),
+            lambda conn: ops.create_user(conn, name, password_hash, admin, actor),
             (0, "u:" + ops.key(name)),
         )
 
@@ -121,11 +134,15 @@ class SQLStore(Store):
     async def list_users(self) -> list[User]:
         return await self._read(ops.list_users)
 
-    async def set_password(self, user_id: int, password_hash: str) -> None:
-        await self._write(lambda conn: ops.set_password(conn, user_id, password_hash))
+    async def set_password(
+        self, user_id: int, password_hash: str, *, actor: Actor | None = None
+    ) -> None:
+        await self._write(lambda conn: ops.set_password(conn, user_id, password_hash, actor))
 
-    async def set_disabled(self, user_id: int, disabled: bool) -> None:
-        await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled))
+    async def set_disabled(
+        self, user_id: int, disabled: bool, *, actor: Actor | None = None
+    ) -> None:
+        await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled, actor))
 
     async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
         return await self._write(
@@ -135,11 +152,11 @@ class SQLStore(Store):
     async def get_session(self, token_hash: str, now: int) -> Session | None:
         return await self._read(lambda conn: ops.live_session(conn, token_hash, now))
 
-    async def delete_session(self, token_hash: str) -> bool:
-        return await self._write(lambda conn: ops.delete_session(conn, token_hash))
+    async def delete_session(self, token_hash: str, *, actor: Actor | None = None) -> bool:
+        return await self._write(lambda conn: ops.delete_session(conn, token_hash, actor))
 
-    async def delete_sessions_of(self, user_id: int) -> list[str]:
-        return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id))
+    async def delete_sessions_of(self, user_id: int, *, actor: Actor | None = None) -> list[str]:
+        return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id, actor))
 
     async def claimable(self, token_hash: str, now: int) -> User | None:
         return await self._read(lambda conn: claim_ops.claimable(conn, token_hash, now))
@@ -406,22 +423,28 @@ class SQLStore(Store):
     async def list_rooms(self) -> list[tuple[Room, int]]:
         return await self._read(ops.list_rooms)
 
-    async def set_archived(self, room_id: int, archived: bool, *, author: str) -> Event | None:
+    async def set_archived(
+        self, room_id: int, archived: bool, *, author: str, actor: Actor | None = None
+    ) -> Event | None:
         return await self._write(
-            lambda conn: ops.set_archived(conn, room_id, archived, author), (room_id, "")
+            lambda conn: ops.set_archived(conn, room_id, archived, author, actor), (room_id, "")
         )
 
-    async def rename_room(self, room_id: int, name: str, *, author: str) -> Event:
+    async def rename_room(
+        self, room_id: int, name: str, *, author: str, actor: Actor | None = None
+    ) -> Event:
         return await self._write(
-            lambda conn: ops.rename_room(conn, room_id, name, author), (room_id, "")
+            lambda conn: ops.rename_room(conn, room_id, name, author, actor), (room_id, "")
         )
 
-    async def delete_room(self, room_id: int) -> list[int]:
-        return await self._write(lambda conn: ops.delete_room(conn, room_id), (room_id, ""))
+    async def delete_room(self, room_id: int, *, actor: Actor | None = None) -> list[int]:
+        return await self._write(lambda conn: ops.delete_room(conn, room_id, actor), (room_id, ""))
 
-    async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
+    async def rename_user(
+        self, user_id: int, name: str, *, actor: Actor | None = None
+    ) -> tuple[User, list[Event]]:
         return await self._write(
-            lambda conn: ops.rename_user(conn, user_id, name), (0, "u:" + ops.key(name))
+            lambda conn: ops.rename_user(conn, user_id, name, actor), (0, "u:" + ops.key(name))
         )
 
     # -- export and import (parley export / parley import; store/sql/transfer_ops.py) -------
@@ -505,6 +528,99 @@ class SQLStore(Store):
     async def referenced(self, hashes: Sequence[str]) -> set[str]:
         wanted = list(hashes)
         return await self._read(lambda conn: file_ops.referenced(conn, wanted))
+
+    # -- room roles and moderation ---------------------------------------------------------
+
+    async def room_place(self, room_id: int, user_id: int) -> Place:
+        return await self._read(lambda conn: standing_ops.place(conn, room_id, user_id))
+
+    async def room_roles(self, room_id: int) -> list[tuple[str, Role]]:
+        return await self._read(lambda conn: moderation_ops.roles(conn, room_id))
+
+    async def set_role(
+        self, room_id: int, actor_id: int, target_id: int, role: Role, *, address: str | None
+    ) -> Event | None:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(
+            lambda conn: moderation_ops.set_role(conn, act, role), (room_id, "")
+        )
+
+    async def kick(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(lambda conn: moderation_ops.kick(conn, act), (room_id, ""))
+
+    async def ban(
+        self,
+        room_id: int,
+        actor_id: int,
+        target_id: int,
+        until: int | None,
+        *,
+        address: str | None,
+    ) -> Event:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(lambda conn: moderation_ops.ban(conn, act, until), (room_id, ""))
+
+    async def unban(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event | None:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(
+            lambda conn: moderation_ops.lift(conn, act, EventKind.UNBAN), (room_id, "")
+        )
+
+    async def mute(
+        self, room_id: int, actor_id: int, target_id: int, until: int, *, address: str | None
+    ) -> Event:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(lambda conn: moderation_ops.mute(conn, act, until), (room_id, ""))
+
+    async def unmute(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event | None:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(
+            lambda conn: moderation_ops.lift(conn, act, EventKind.UNMUTE), (room_id, "")
+        )
+
+    async def set_room_settings(
+        self, room_id: int, actor_id: int, changes: dict[str, str], *, address: str | None
+    ) -> Event | None:
+        return await self._write(
+            lambda conn: moderation_ops.set_settings(conn, room_id, actor_id, changes, address),
+            (room_id, ""),
+        )
+
+    # -- the audit log ---------------------------------------------------------------------
+
+    async def record_audit(
+        self,
+        action: str,
+        *,
+        actor: str,
+        actor_id: int | None = None,
+        target: str | None = None,
+        room: str | None = None,
+        address: str | None = None,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        return await self._write(
+            lambda conn: audit_ops.record(
+                conn,
+                action,
+                actor=actor,
+                actor_id=actor_id,
+                target=target,
+                room=room,
+                address=address,
+                detail=detail,
+            )
+        )
+
+    async def audit_log(self, where: AuditFilter) -> list[AuditEntry]:
+        return await self._read(lambda conn: audit_ops.entries(conn, where))
 
 
 __all__ = ["Query", "SQLStore"]

@@ -14,6 +14,7 @@ import { avatar } from "./avatar.js";
 import { filesNode } from "./files.js";
 import { pageLightbox } from "./lightbox.js";
 import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
+import { moderationText } from "./moderation.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -299,7 +300,7 @@ export class TimelineView {
     else if (item.kind === "rename") text = `The room was renamed from #${item.previous} to #${item.text}`;
     else if (item.kind === "archive") text = "The room was archived: its history stays, nothing more can be posted";
     else if (item.kind === "unarchive") text = "The room is open again";
-    else text = `${who}: ${item.kind}`;
+    else text = moderationText(item, who, this.store) ?? `${who}: ${item.kind}`;
     return el("li", { class: "notice", "data-seq": item.seq }, el("span", { class: "notice-text", text }), timeNode(item.ts, "notice-time"));
   }
 
@@ -323,10 +324,11 @@ export class TimelineView {
     );
     node.append(el("div", { class: "msg-main" }, head, this.body(item), messageFooter(this.ui.bits, this.room, item)));
     // Everyone reacts, replies and pins (the server says who may pin); authors edit and delete
-    // their messages, and an admin may also delete anyone's (moderation).
+    // their messages; the room's moderators and owners, and admins, may also delete anyone's
+    // (moderation).
     const social = socialButtons(this.ui.bits, this.room, item);
     if (social.length) {
-      const own = (mine || this.store.admin) && !item.deleted && item.mid !== null;
+      const own = (mine || this.store.canModerate(this.room)) && !item.deleted && item.mid !== null;
       node.append(
         el(
           "div",
