@@ -200,6 +200,8 @@ async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -
         "event_kinds",
         "mentions",
         "email_outbox",
+        "server_settings",
+        "invites",
         "schema_migrations",
     }
 

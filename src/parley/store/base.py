@@ -37,6 +37,8 @@ from parley.model import (
     Appended,
     EmailDue,
     Event,
+    Invite,
+    InviteKind,
     NotifyLevel,
     Room,
     RoomKind,
@@ -78,6 +80,15 @@ class MentionRefused(Forbidden):
 
 class Archived(Forbidden):
     """The room is archived: read-only until the operator unarchives it."""
+
+
+class InviteRefused(Forbidden):
+    """An invitation that cannot be used or changed; ``reason`` is ``unknown``, ``used``,
+    ``expired`` or ``revoked``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the invitation is {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,6 +470,84 @@ class Store(ABC):
         inviter of joins); its direct rooms are renamed with ``rename`` events, returned.
         Raises :class:`NotFound`, and :class:`Conflict` when the name is taken."""
 
+    # -- administration: settings, finding users and rooms, sessions, invitations ----------
+
+    @abstractmethod
+    async def get_setting(self, name: str) -> str | None:
+        """A runtime setting an admin stored (None: never set, the flag decides)."""
+
+    @abstractmethod
+    async def set_setting(self, name: str, value: str) -> None:
+        """Store a runtime setting; every node reads it from here."""
+
+    @abstractmethod
+    async def find_users(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> list[User]:
+        """At most ``limit`` users whose name contains ``query`` (any case), after the name
+        ``after`` (any case), sorted by name."""
+
+    @abstractmethod
+    async def set_admin(self, user_id: int, admin: bool) -> None:
+        """Make the user a server admin, or not. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
+        """The user's live sessions at ``now``, newest first. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def end_session(self, user_id: int, session_id: str) -> list[str]:
+        """End the user's session whose token hash starts with ``session_id``; return the
+        token hashes ended (empty: none)."""
+
+    @abstractmethod
+    async def find_rooms(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> list[tuple[Room, int]]:
+        """As :meth:`list_rooms`, a page at a time: names containing ``query`` (any case),
+        after ``after``."""
+
+    @abstractmethod
+    async def create_invite(
+        self,
+        token_hash: str,
+        kind: InviteKind,
+        *,
+        created_by: int | None,
+        now: int,
+        expires_at: int,
+        room_ids: tuple[int, ...] = (),
+    ) -> Invite:
+        """Store an invitation (only its token's hash). Raises :class:`NotFound` for a room
+        that does not exist."""
+
+    @abstractmethod
+    async def get_invite(self, token_hash: str) -> Invite | None:
+        """The invitation of a token's hash, in whatever state."""
+
+    @abstractmethod
+    async def list_invites(self, *, before: int | None = None, limit: int = 50) -> list[Invite]:
+        """Invitations, newest first, with ids below ``before`` when given."""
+
+    @abstractmethod
+    async def revoke_invite(self, invite_id: int, now: int) -> Invite:
+        """Revoke an unused invitation. Raises :class:`NotFound`, :class:`InviteRefused`
+        (``used``)."""
+
+    @abstractmethod
+    async def redeem_account_invite(
+        self, token_hash: str, name: str, password_hash: str, now: int
+    ) -> tuple[User, list[Event]]:
+        """Create an account with an ``account`` invitation, in one transaction with its
+        use: the user, and the ``join`` events of the lobby and of the invitation's rooms.
+        Raises :class:`InviteRefused` (unknown, used, expired, revoked) and
+        :class:`Conflict` (the name is taken: the invitation stays unused)."""
+
+    @abstractmethod
+    async def redeem_room_invite(self, token_hash: str, user_id: int, now: int) -> list[Event]:
+        """Join the rooms of a ``room`` invitation as an existing user; the ``join`` events.
+        Raises :class:`InviteRefused`."""
+
 
 def direct_room_name(name_a: str, name_b: str) -> str:
     """The name of the direct room of two users (see :meth:`Store.open_direct`)."""
@@ -474,6 +563,7 @@ __all__ = [
     "Conflict",
     "Event",
     "Forbidden",
+    "InviteRefused",
     "LimitReached",
     "MentionRefused",
     "NotFound",

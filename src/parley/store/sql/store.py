@@ -17,6 +17,8 @@ from parley.model import (
     Appended,
     EmailDue,
     Event,
+    Invite,
+    InviteKind,
     NotifyLevel,
     Room,
     RoomKind,
@@ -28,7 +30,7 @@ from parley.model import (
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
-from parley.store.sql import email_ops, search
+from parley.store.sql import admin_ops, email_ops, invite_ops, search
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -328,6 +330,71 @@ class SQLStore(Store):
     async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
         return await self._write(
             lambda conn: ops.rename_user(conn, user_id, name), (0, "u:" + ops.key(name))
+        )
+
+    # -- administration --------------------------------------------------------------------
+
+    async def get_setting(self, name: str) -> str | None:
+        return await self._read(lambda conn: admin_ops.get_setting(conn, name))
+
+    async def set_setting(self, name: str, value: str) -> None:
+        await self._write(lambda conn: admin_ops.set_setting(conn, name, value))
+
+    async def find_users(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> list[User]:
+        return await self._read(lambda conn: admin_ops.find_users(conn, query, after, limit))
+
+    async def set_admin(self, user_id: int, admin: bool) -> None:
+        await self._write(lambda conn: admin_ops.set_admin(conn, user_id, admin))
+
+    async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
+        return await self._read(lambda conn: admin_ops.sessions_of(conn, user_id, now, limit))
+
+    async def end_session(self, user_id: int, session_id: str) -> list[str]:
+        return await self._write(lambda conn: admin_ops.end_session(conn, user_id, session_id))
+
+    async def find_rooms(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> list[tuple[Room, int]]:
+        return await self._read(lambda conn: admin_ops.find_rooms(conn, query, after, limit))
+
+    async def create_invite(
+        self,
+        token_hash: str,
+        kind: InviteKind,
+        *,
+        created_by: int | None,
+        now: int,
+        expires_at: int,
+        room_ids: tuple[int, ...] = (),
+    ) -> Invite:
+        return await self._write(
+            lambda conn: invite_ops.create_invite(
+                conn, token_hash, kind, created_by, now, expires_at, room_ids
+            )
+        )
+
+    async def get_invite(self, token_hash: str) -> Invite | None:
+        return await self._read(lambda conn: invite_ops.invite_by_token(conn, token_hash))
+
+    async def list_invites(self, *, before: int | None = None, limit: int = 50) -> list[Invite]:
+        return await self._read(lambda conn: invite_ops.list_invites(conn, before, limit))
+
+    async def revoke_invite(self, invite_id: int, now: int) -> Invite:
+        return await self._write(lambda conn: invite_ops.revoke_invite(conn, invite_id, now))
+
+    async def redeem_account_invite(
+        self, token_hash: str, name: str, password_hash: str, now: int
+    ) -> tuple[User, list[Event]]:
+        return await self._write(
+            lambda conn: invite_ops.redeem_for_account(conn, token_hash, name, password_hash, now),
+            (0, "u:" + ops.key(name)),
+        )
+
+    async def redeem_room_invite(self, token_hash: str, user_id: int, now: int) -> list[Event]:
+        return await self._write(
+            lambda conn: invite_ops.redeem_for_member(conn, token_hash, user_id, now)
         )
 
 
