@@ -93,7 +93,7 @@ class ChatServer:
             self.store,
             cost=settings.hash_cost,
             session_ttl=settings.session_ttl,
-            registration_open=settings.registration_open,
+            registration=settings.registration,
             publish=self.node.publish_event,
         )
         self.endpoint = WebSocketEndpoint(
