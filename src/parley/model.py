@@ -200,3 +200,35 @@ class Invite:
         if self.expires_at <= now:
             return "expired"
         return "valid"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log: who did what, when, from where (see migration 0009).
+
+    ``action`` names what happened as ``subject.verb`` (``room.kick``, ``user.disable``,
+    ``login.throttled`` ...); ``detail`` adds what the action needs (a role, an end time), in
+    words the server wrote: never a password, a token or a message's text."""
+
+    id: int
+    ts: int  #: milliseconds since the epoch, when the action's transaction ran
+    actor: str  #: the name of who acted, as it was then; ``operator`` for the parley command
+    action: str
+    actor_id: int | None = None
+    target: str | None = None  #: the user or room acted on, by name
+    room: str | None = None  #: the room it happened in, by name
+    address: str | None = None  #: the client's address, where known
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries :meth:`~parley.store.base.Store.audit_log` lists: all of them by
+    default, newest first."""
+
+    actor: str | None = None  #: who acted, by name as it was then (any case)
+    action: str | None = None  #: exactly this action, or every ``room.*`` one with ``room``
+    since: int | None = None  #: ms since the epoch, inclusive
+    until: int | None = None  #: ms since the epoch, exclusive
+    before: int | None = None  #: the page after an entry: ids below this one
+    limit: int = 50

@@ -1533,7 +1533,7 @@ async def test_migrations_are_recorded_once(harness: Harness) -> None:
 
     first = await start_and_read_record()
     assert [version for version, _ in first] == [m.version for m in load(harness.migrations)]
-    assert [version for version, _ in first] == list(range(1, len(first) + 1))  # each once
+    assert len({version for version, _ in first}) == len(first)  # each once
     assert await start_and_read_record() == first  # the second start applied nothing
 
 
@@ -1804,5 +1804,7 @@ async def test_every_earlier_schema_upgrades_with_its_data(harness: Harness, upt
         # Messages stored before the search index existed are found (0005 indexed them).
         old = await store.get_user("old")
         assert old is not None
+        while await store.count_pending():  # SQLite's indexer runs when the writers are idle
+            await asyncio.sleep(0.01)
         [found] = (await store.search(old.id, parse("kept"), public=True)).events
         assert (found.room, found.seq, found.text) == ("past", 2, "kept")

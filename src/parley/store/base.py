@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 from parley.model import (
     Appended,
+    AuditEntry,
+    AuditFilter,
     EmailDue,
     Event,
     Invite,
@@ -547,6 +549,29 @@ class Store(ABC):
     async def redeem_room_invite(self, token_hash: str, user_id: int, now: int) -> list[Event]:
         """Join the rooms of a ``room`` invitation as an existing user; the ``join`` events.
         Raises :class:`InviteRefused`."""
+
+    # -- the audit log (migration 0009; store/sql/audit_ops.py) ------------------------------
+
+    @abstractmethod
+    async def record_audit(
+        self,
+        action: str,
+        *,
+        actor: str,
+        actor_id: int | None = None,
+        target: str | None = None,
+        room: str | None = None,
+        address: str | None = None,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        """Record an event that has no transaction of its own (a refused sign-in). An action
+        of the store records its entry in its own transaction instead (``audit_ops.record``).
+        Never pass a password, a token or a message's text."""
+
+    @abstractmethod
+    async def audit_log(self, where: AuditFilter) -> list[AuditEntry]:
+        """A page of the audit log, newest first: the entries matching ``where``, at most
+        ``where.limit`` (capped at ``audit_ops.MAX_PAGE``), ids below ``where.before``."""
 
 
 def direct_room_name(name_a: str, name_b: str) -> str:

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 from parley.model import (
     Appended,
+    AuditEntry,
+    AuditFilter,
     EmailDue,
     Event,
     Invite,
@@ -30,7 +32,7 @@ from parley.model import (
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
-from parley.store.sql import admin_ops, email_ops, invite_ops, search
+from parley.store.sql import admin_ops, audit_ops, email_ops, invite_ops, search
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -396,6 +398,35 @@ class SQLStore(Store):
         return await self._write(
             lambda conn: invite_ops.redeem_for_member(conn, token_hash, user_id, now)
         )
+
+    # -- the audit log ---------------------------------------------------------------------
+
+    async def record_audit(
+        self,
+        action: str,
+        *,
+        actor: str,
+        actor_id: int | None = None,
+        target: str | None = None,
+        room: str | None = None,
+        address: str | None = None,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        return await self._write(
+            lambda conn: audit_ops.record(
+                conn,
+                action,
+                actor=actor,
+                actor_id=actor_id,
+                target=target,
+                room=room,
+                address=address,
+                detail=detail,
+            )
+        )
+
+    async def audit_log(self, where: AuditFilter) -> list[AuditEntry]:
+        return await self._read(lambda conn: audit_ops.entries(conn, where))
 
 
 __all__ = ["Query", "SQLStore"]
