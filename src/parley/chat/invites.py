@@ -21,7 +21,7 @@ from parley.chat.auth import AccountError, hash_token, new_token, token_problem
 from parley.chat.registration import INVITE_REFUSALS
 from parley.clock import now_ms
 from parley.model import Event, Invite, InviteKind, RoomKind, User
-from parley.store.base import InviteRefused, NotFound, Store
+from parley.store.base import Audited, InviteRefused, NotFound, Store
 
 #: Longest and default lifetime of an invitation, in seconds.
 MAX_INVITE_TTL: Final = 30 * 24 * 3600
@@ -57,6 +57,7 @@ class Invites:
         room_names: list[str],
         ttl: float = DEFAULT_INVITE_TTL,
         *,
+        audit: Audited,
         member_invites: bool = False,
     ) -> NewInvite:
         """Create an invitation by ``creator`` (None: the operator) to ``room_names``.
@@ -98,6 +99,7 @@ class Invites:
                 now=now,
                 expires_at=now + int(ttl * 1000),
                 room_ids=tuple(room_ids),
+                audit=audit,
             )
         except NotFound:  # deleted meanwhile
             raise AccountError("not_found", "a room of the invitation was just deleted") from None
@@ -113,9 +115,9 @@ class Invites:
             raise invite_error(InviteRefused(state))
         return found
 
-    async def revoke(self, invite_id: int) -> Invite:
+    async def revoke(self, invite_id: int, audit: Audited) -> Invite:
         try:
-            return await self.store.revoke_invite(invite_id, now_ms())
+            return await self.store.revoke_invite(invite_id, now_ms(), audit=audit)
         except NotFound:
             raise AccountError("not_found", f"no invitation {invite_id}") from None
         except InviteRefused:

@@ -94,6 +94,17 @@ class InviteRefused(Forbidden):
 
 
 @dataclass(frozen=True, slots=True)
+class Audited:
+    """Who asks for an admin action, and from where: the store records the action's audit
+    entry (migration 0009) in the action's own transaction. ``actor`` is a user's name, or
+    ``operator`` for the ``parley`` command on the server's machine."""
+
+    actor: str
+    actor_id: int | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Quota:
     """At most ``most`` in any ``window_ms`` milliseconds."""
 
@@ -472,14 +483,15 @@ class Store(ABC):
         inviter of joins); its direct rooms are renamed with ``rename`` events, returned.
         Raises :class:`NotFound`, and :class:`Conflict` when the name is taken."""
 
-    # -- administration: settings, finding users and rooms, sessions, invitations ----------
+    # -- administration: settings, users, rooms, sessions, invitations -------------------
+    # Each change records its audit entry (``audit``) in its own transaction.
 
     @abstractmethod
     async def get_setting(self, name: str) -> str | None:
         """A runtime setting an admin stored (None: never set, the flag decides)."""
 
     @abstractmethod
-    async def set_setting(self, name: str, value: str) -> None:
+    async def set_setting(self, name: str, value: str, *, audit: Audited) -> None:
         """Store a runtime setting; every node reads it from here."""
 
     @abstractmethod
@@ -490,17 +502,41 @@ class Store(ABC):
         ``after`` (any case), sorted by name."""
 
     @abstractmethod
-    async def set_admin(self, user_id: int, admin: bool) -> None:
+    async def set_admin(self, user_id: int, admin: bool, *, audit: Audited) -> None:
         """Make the user a server admin, or not. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def admin_set_disabled(
+        self, user_id: int, disabled: bool, *, audit: Audited
+    ) -> list[str]:
+        """Disable the account and end its sessions, in one transaction (their token hashes
+        are returned), or enable it. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def admin_reset_password(
+        self, user_id: int, password_hash: str, *, audit: Audited
+    ) -> list[str]:
+        """Replace the password hash and end every session (returned). Raises
+        :class:`NotFound`."""
+
+    @abstractmethod
+    async def admin_set_archived(
+        self, room_id: int, archived: bool, *, audit: Audited
+    ) -> Event | None:
+        """:meth:`set_archived` by ``audit.actor``, recorded."""
+
+    @abstractmethod
+    async def admin_delete_room(self, room_id: int, *, audit: Audited) -> list[int]:
+        """:meth:`delete_room`, recorded."""
 
     @abstractmethod
     async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
         """The user's live sessions at ``now``, newest first. Raises :class:`NotFound`."""
 
     @abstractmethod
-    async def end_session(self, user_id: int, session_id: str) -> list[str]:
+    async def end_session(self, user_id: int, session_id: str, *, audit: Audited) -> list[str]:
         """End the user's session whose token hash starts with ``session_id``; return the
-        token hashes ended (empty: none)."""
+        token hashes ended (empty: none). Raises :class:`NotFound` for an unknown user."""
 
     @abstractmethod
     async def find_rooms(
@@ -519,6 +555,7 @@ class Store(ABC):
         now: int,
         expires_at: int,
         room_ids: tuple[int, ...] = (),
+        audit: Audited,
     ) -> Invite:
         """Store an invitation (only its token's hash). Raises :class:`NotFound` for a room
         that does not exist."""
@@ -532,7 +569,7 @@ class Store(ABC):
         """Invitations, newest first, with ids below ``before`` when given."""
 
     @abstractmethod
-    async def revoke_invite(self, invite_id: int, now: int) -> Invite:
+    async def revoke_invite(self, invite_id: int, now: int, *, audit: Audited) -> Invite:
         """Revoke an unused invitation. Raises :class:`NotFound`, :class:`InviteRefused`
         (``used``)."""
 
@@ -585,6 +622,7 @@ __all__ = [
     "UNREAD_CAP",
     "Appended",
     "Archived",
+    "Audited",
     "Conflict",
     "Event",
     "Forbidden",

@@ -31,7 +31,7 @@ from parley.model import (
 )
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
-from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
+from parley.store.base import Audited, RoomQuotas, SearchPage, Store, Unavailable
 from parley.store.sql import admin_ops, audit_ops, email_ops, invite_ops, search
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
@@ -339,22 +339,50 @@ class SQLStore(Store):
     async def get_setting(self, name: str) -> str | None:
         return await self._read(lambda conn: admin_ops.get_setting(conn, name))
 
-    async def set_setting(self, name: str, value: str) -> None:
-        await self._write(lambda conn: admin_ops.set_setting(conn, name, value))
+    async def set_setting(self, name: str, value: str, *, audit: Audited) -> None:
+        await self._write(lambda conn: admin_ops.set_setting(conn, name, value, audit))
 
     async def find_users(
         self, query: str = "", *, after: str | None = None, limit: int = 50
     ) -> list[User]:
         return await self._read(lambda conn: admin_ops.find_users(conn, query, after, limit))
 
-    async def set_admin(self, user_id: int, admin: bool) -> None:
-        await self._write(lambda conn: admin_ops.set_admin(conn, user_id, admin))
+    async def set_admin(self, user_id: int, admin: bool, *, audit: Audited) -> None:
+        await self._write(lambda conn: admin_ops.set_admin(conn, user_id, admin, audit))
+
+    async def admin_set_disabled(
+        self, user_id: int, disabled: bool, *, audit: Audited
+    ) -> list[str]:
+        return await self._write(
+            lambda conn: admin_ops.set_disabled(conn, user_id, disabled, audit)
+        )
+
+    async def admin_reset_password(
+        self, user_id: int, password_hash: str, *, audit: Audited
+    ) -> list[str]:
+        return await self._write(
+            lambda conn: admin_ops.reset_password(conn, user_id, password_hash, audit)
+        )
+
+    async def admin_set_archived(
+        self, room_id: int, archived: bool, *, audit: Audited
+    ) -> Event | None:
+        return await self._write(
+            lambda conn: admin_ops.set_archived(conn, room_id, archived, audit), (room_id, "")
+        )
+
+    async def admin_delete_room(self, room_id: int, *, audit: Audited) -> list[int]:
+        return await self._write(
+            lambda conn: admin_ops.delete_room(conn, room_id, audit), (room_id, "")
+        )
 
     async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
         return await self._read(lambda conn: admin_ops.sessions_of(conn, user_id, now, limit))
 
-    async def end_session(self, user_id: int, session_id: str) -> list[str]:
-        return await self._write(lambda conn: admin_ops.end_session(conn, user_id, session_id))
+    async def end_session(self, user_id: int, session_id: str, *, audit: Audited) -> list[str]:
+        return await self._write(
+            lambda conn: admin_ops.end_session(conn, user_id, session_id, audit)
+        )
 
     async def find_rooms(
         self, query: str = "", *, after: str | None = None, limit: int = 50
@@ -370,10 +398,11 @@ class SQLStore(Store):
         now: int,
         expires_at: int,
         room_ids: tuple[int, ...] = (),
+        audit: Audited,
     ) -> Invite:
         return await self._write(
             lambda conn: invite_ops.create_invite(
-                conn, token_hash, kind, created_by, now, expires_at, room_ids
+                conn, token_hash, kind, created_by, now, expires_at, room_ids, audit
             )
         )
 
@@ -383,8 +412,8 @@ class SQLStore(Store):
     async def list_invites(self, *, before: int | None = None, limit: int = 50) -> list[Invite]:
         return await self._read(lambda conn: invite_ops.list_invites(conn, before, limit))
 
-    async def revoke_invite(self, invite_id: int, now: int) -> Invite:
-        return await self._write(lambda conn: invite_ops.revoke_invite(conn, invite_id, now))
+    async def revoke_invite(self, invite_id: int, now: int, *, audit: Audited) -> Invite:
+        return await self._write(lambda conn: invite_ops.revoke_invite(conn, invite_id, now, audit))
 
     async def redeem_account_invite(
         self, token_hash: str, name: str, password_hash: str, now: int
