@@ -105,9 +105,11 @@ class Invites:
             raise AccountError("not_found", "a room of the invitation was just deleted") from None
         return NewInvite(invite, token)
 
-    async def check(self, token: str) -> Invite:
+    async def check(self, token: object) -> Invite:
         """The invitation of ``token`` if it can be used now; else ``invite_invalid``."""
-        found = None if token_problem(token) else await self.store.get_invite(hash_token(token))
+        if not isinstance(token, str) or token_problem(token):
+            raise invite_error(InviteRefused("unknown"))
+        found = await self.store.get_invite(hash_token(token))
         if found is None:
             raise invite_error(InviteRefused("unknown"))
         state = found.state(now_ms())
@@ -123,9 +125,9 @@ class Invites:
         except InviteRefused:
             raise AccountError("conflict", "this invitation was already used") from None
 
-    async def join_rooms(self, token: str, user: User) -> list[Event]:
+    async def join_rooms(self, token: object, user: User) -> list[Event]:
         """Use a ``room`` invitation as ``user``; returns (and publishes) the joins."""
-        if token_problem(token):
+        if not isinstance(token, str) or token_problem(token):
             raise invite_error(InviteRefused("unknown"))
         try:
             events = await self.store.redeem_room_invite(hash_token(token), user.id, now_ms())

@@ -2,7 +2,8 @@
 
 * ``GET /`` serves the browser client; ``/static/...`` its files (``/favicon.ico`` its icon);
   ``/healthz`` the health.
-* ``/api/...`` the account API (``server/api.py``).
+* ``/api/...`` the account API (``server/api.py``); ``/api/admin/...`` and ``/api/invites...``
+  the admin API and invitations (``server/admin_api.py``); ``GET /admin`` the admin page.
 * A WebSocket handshake on ``/ws`` or ``/`` with the subprotocol ``parley.v1`` is a chat
   connection (``chat/connection.py``), authenticated during the handshake by the session cookie or
   ``Authorization: Bearer`` (an invalid token is refused with 401 there and then), or by an
@@ -30,9 +31,11 @@ from aiohttp import web
 from parley import __version__
 from parley.backends import open_broker, open_presence, open_store
 from parley.broker.base import Broker
+from parley.chat.admin import Effects, ServerAdmin
 from parley.chat.auth import Accounts
 from parley.chat.connection import ChatConnection
 from parley.chat.guests import GuestLimits, Guests
+from parley.chat.invites import Invites
 from parley.chat.node import Node, new_node_id
 from parley.chat.operator import name_problems
 from parley.chat.ratelimit import RateLimit
@@ -42,6 +45,7 @@ from parley.config import ServeSettings
 from parley.mail.mailer import Mailer
 from parley.mail.smtp import SmtpTarget
 from parley.presence.base import Presence
+from parley.server.admin_api import AdminRoutes
 from parley.server.api import AccountRoutes, error_response
 from parley.server.cookies import SessionCookie
 from parley.server.endpoint import WebSocketEndpoint
@@ -214,6 +218,7 @@ class ChatServer:
             client_max_size=self.settings.http.max_body, middlewares=[self._check_host]
         )
         app.router.add_get("/", self._index)
+        app.router.add_get("/admin", self._admin_page)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/favicon.ico", self._favicon)
@@ -226,6 +231,22 @@ class ChatServer:
             cookie=self.cookie,
             behind_proxy=self.settings.behind_proxy,
             address_limit=self.settings.auth_rate,
+        ).add_to(app)
+        AdminRoutes(
+            ServerAdmin(
+                self.accounts,
+                Effects(
+                    notify_user=self.node.notify_user,
+                    publish=self.node.publish_event,
+                    room_removed=self.node.room_removed,
+                ),
+            ),
+            Invites(self.store, publish=self.node.publish_event),
+            origins=self.origins,
+            cookie=self.cookie,
+            figures=self.metrics.figures,
+            public_url=self.settings.public_url,
+            behind_proxy=self.settings.behind_proxy,
         ).add_to(app)
         setup_pages(app)
 
@@ -261,6 +282,9 @@ class ChatServer:
         if wants_websocket(request):
             return await self._websocket(request)
         return page("index.html")
+
+    async def _admin_page(self, request: web.Request) -> web.StreamResponse:
+        return page("admin.html")
 
     async def _favicon(self, request: web.Request) -> web.StreamResponse:
         return favicon()
