@@ -552,3 +552,6 @@ def check(db: str) -> None:
 main.add_command(connect)
 main.add_command(send)
 main.add_command(tail)
+
+# The administration commands (user admin, sessions; registration; invite ...) add themselves.
+from parley import cli_admin  # noqa: E402, F401
