@@ -33,6 +33,19 @@ class EventKind(StrEnum):
     #: The room became read-only (history stays), or writable again.
     ARCHIVE = "archive"
     UNARCHIVE = "unarchive"
+    # Moderation (migration 0009): ``user`` is the member acted on, ``by`` who acted.
+    #: ``text``: the member's new role (``owner``, ``moderator``, ``member``).
+    ROLE = "role"
+    #: The member was removed from the room.
+    KICK = "kick"
+    #: The member was removed and cannot join nor be invited until ``until`` (None: ever).
+    BAN = "ban"
+    UNBAN = "unban"
+    #: The member cannot post until ``until``.
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    #: ``text``: the room's settings after the change (``permissions.RoomSettings``).
+    SETTINGS = "settings"
 
 
 class NotifyLevel(StrEnum):
@@ -141,6 +154,8 @@ class Event:
     #: edit: the mentions it added (notified) and removed (retracted).
     mentions_added: tuple[str, ...] = ()
     mentions_removed: tuple[str, ...] = ()
+    #: ban and mute: when it ends (ms since the epoch); None: a ban without end.
+    until: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

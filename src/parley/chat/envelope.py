@@ -32,6 +32,9 @@ class Publication(msgspec.Struct, array_like=True, frozen=True):
     skip_user: int = 0
     #: Wall-clock time of publication (seconds since the epoch), for the broker-lag metric.
     sent: float = 0.0
+    #: EVENT: the user the event removes from the room (a kick, a ban), whose connections
+    #: stop receiving the room right after it (``chat/hub.py``). 0: none.
+    removes: int = 0
 
 
 _encoder = msgspec.msgpack.Encoder()

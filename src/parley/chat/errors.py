@@ -13,10 +13,14 @@ from parley.protocol import messages as m
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.store.base import (
     Archived,
+    Banned,
     Conflict,
     Forbidden,
     LimitReached,
+    Muted,
     NotFound,
+    NotMember,
+    NotPermitted,
     Unavailable,
 )
 
@@ -30,6 +34,15 @@ def refusal(error: Exception, command: m.Command | None) -> ProtocolError:
         return error
     room = getattr(command, "room", None)
     about = f"room {room!r}" if isinstance(room, str) else "it"
+    # Room roles (permissions.py): the store's message says who may, for the user.
+    if isinstance(error, Banned):
+        return ProtocolError(ErrorCode.BANNED, str(error), re)
+    if isinstance(error, Muted):
+        return ProtocolError(ErrorCode.MUTED, str(error), re)
+    if isinstance(error, NotPermitted):
+        return ProtocolError(ErrorCode.FORBIDDEN, str(error), re)
+    if isinstance(error, NotMember):
+        return ProtocolError(ErrorCode.NOT_FOUND, str(error), re)
     if isinstance(error, NotFound):
         return ProtocolError(ErrorCode.NOT_FOUND, f"{about} no longer exists", re)
     if isinstance(error, Archived):  # its message names the room and says what is allowed

@@ -27,6 +27,10 @@ Subscribers:
   until ``resumed`` has been sent, then :meth:`release` makes them live. ``resumed`` thus
   comes after every replayed event and before any live one;
 * ``guests`` are the tutorial's plain-text clients (lobby only), which get message text only.
+
+An event that removes a member from the room (a kick, a ban: ``offer(..., removes=user id)``)
+is the last one that member's peers receive: right after delivering it, the feed drops them
+and calls :attr:`RoomFeed.on_removed`, in the same step, on every node that delivers it.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class RoomFeed:
 
     __slots__ = (
         "_reached",
+        "_removals",
         "catching",
         "channel",
         "guests",
@@ -98,6 +103,7 @@ class RoomFeed:
         "holding",
         "last_seq",
         "live",
+        "on_removed",
         "room_id",
         "started",
     )
@@ -115,6 +121,10 @@ class RoomFeed:
         self.holding: dict[Peer, tuple[int, Holding]] = {}  # peer -> its user id, its holding
         self.guests: set[Peer] = set()
         self._reached: list[tuple[int, Callable[[], None]]] = []
+        #: Seq -> the user its event removes from the room (see the module docstring).
+        self._removals: dict[int, int] = {}
+        #: Called with the user id once an event that removes a member was delivered.
+        self.on_removed: Callable[[int], None] | None = None
 
     # -- the order -------------------------------------------------------------------------
 
@@ -125,12 +135,15 @@ class RoomFeed:
         self.last_seq = last_seq
         return self._release_held()
 
-    def offer(self, seq: int, item: FeedItem) -> tuple[Arrival, int]:
+    def offer(self, seq: int, item: FeedItem, removes: int = 0) -> tuple[Arrival, int]:
         """An event of the room arrived (from the broker, or read from the store): deliver,
-        hold or drop it (the module docstring says when). Returns what was done and the
-        number of deliveries made."""
+        hold or drop it (the module docstring says when). ``removes``: the user the event
+        removes from the room (0: none). Returns what was done and the number of deliveries
+        made."""
         if seq <= self.last_seq:
             return Arrival.PASSED, 0
+        if removes:
+            self._removals[seq] = removes
         if not self.started or seq > self.last_seq + 1:
             self.held[seq] = item
             return Arrival.HELD, 0
@@ -169,7 +182,20 @@ class RoomFeed:
             delivered += len(self.guests)
         if self._reached:
             self._call_reached()
+        if self._removals:
+            removed = self._removals.pop(seq, 0)
+            if removed:
+                self._drop_user(removed)
         return delivered
+
+    def _drop_user(self, user_id: int) -> None:
+        """The event just delivered removed ``user_id``: their peers get nothing more."""
+        for peer in [peer for peer, uid in self.live.items() if uid == user_id]:
+            del self.live[peer]
+        for peer in [peer for peer, (uid, _) in self.holding.items() if uid == user_id]:
+            self._unhold(peer)
+        if self.on_removed is not None:
+            self.on_removed(user_id)
 
     def _release_held(self) -> int:
         held = self.held
@@ -181,6 +207,8 @@ class RoomFeed:
             delivered += self._deliver(self.last_seq + 1, item)
         for seq in [s for s in held if s <= self.last_seq]:
             del held[seq]
+        for seq in [s for s in self._removals if s <= self.last_seq]:
+            del self._removals[seq]
         return delivered
 
     def _call_reached(self) -> None:

@@ -91,6 +91,16 @@ class UserListener(Protocol):
     def room_removed(self, room_id: int) -> None:
         """A room was deleted: it is gone with its history."""
 
+    def left_room(self, room_id: int) -> None:
+        """The user was removed from the room (kicked, banned): it is no longer theirs."""
+
+
+def removed_user(event: Event) -> int:
+    """The user a room event removes from the room, whose feeds end with it (0: none)."""
+    if event.kind in (EventKind.KICK, EventKind.BAN) and event.user_id is not None:
+        return event.user_id
+    return 0
+
 
 def guest_line(event: Event) -> str | None:
     """What plain-text clients see of a lobby event: message text only.
@@ -181,7 +191,13 @@ class Node:
         data = encode(event_message(event))
         plain = guest_line(event) if event.room_id == self.lobby_id else None
         publication = Publication(
-            self.node_id, Kind.EVENT, event.seq, data, plain, sent=time.time()
+            self.node_id,
+            Kind.EVENT,
+            event.seq,
+            data,
+            plain,
+            sent=time.time(),
+            removes=removed_user(event),
         )
         self.stats.events_published += 1
         self._on_event(event.room_id, publication)
@@ -242,7 +258,9 @@ class Node:
         if feed is None:
             return
         started = time.perf_counter()
-        arrival, delivered = feed.offer(publication.seq, self._item(publication))
+        arrival, delivered = feed.offer(
+            publication.seq, self._item(publication), publication.removes
+        )
         if arrival is Arrival.DELIVERED:
             self.stats.deliveries += delivered
             self.stats.observe_fanout(time.perf_counter() - started)
@@ -300,7 +318,7 @@ class Node:
                     if self.feeds.get(feed.room_id) is not feed:
                         return
                 item = self._event_item(event)
-                _, delivered = feed.offer(event.seq, item)
+                _, delivered = feed.offer(event.seq, item, removed_user(event))
                 queued += len(item[0].payload)
                 self.stats.deliveries += delivered
         if self.feeds.get(feed.room_id) is feed:
@@ -372,6 +390,12 @@ class Node:
         for listener in self._all_listeners():
             listener.room_removed(room_id)
 
+    def _member_removed(self, room_id: int, user_id: int) -> None:
+        """An event removed the user from the room: each of their connections here drops it,
+        in the step that delivered the event."""
+        for listener in list(self.listeners.get(user_id, ())):
+            listener.left_room(room_id)
+
     def _all_listeners(self) -> list[UserListener]:
         return [listener for listeners in self.listeners.values() for listener in listeners]
 
@@ -394,6 +418,7 @@ class Node:
                 return feed
         starting = asyncio.get_running_loop().create_future()
         feed = RoomFeed(room_id, room_channel(room_id))
+        feed.on_removed = functools.partial(self._member_removed, room_id)
         self.feeds[room_id] = feed
         self._starting[room_id] = starting
         try:

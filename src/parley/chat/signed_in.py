@@ -338,6 +338,16 @@ class SignedIn:
         self.forget(room_id)
         self.reply(m.RoomChanged(room=room_info(room, member=False), removed=True))
 
+    def left_room(self, room_id: int) -> None:
+        """Kicked or banned (the room's event was just delivered): stop streaming the room and
+        tell the client it is no longer a member. The notice the moderator's node sends on the
+        user's channel then finds nothing left to do."""
+        room = self.rooms.by_id(room_id)
+        if room is None:
+            return
+        self.forget(room_id)
+        self.reply(m.RoomChanged(room=room_info(room, member=False)))
+
     # -- notices from the user's channel ---------------------------------------------------
 
     def on_notice(self, data: bytes) -> None:
@@ -376,6 +386,8 @@ class SignedIn:
         """Another connection changed this user's membership: follow it here too."""
         if notice.room.member and notice.room_id in self.rooms:
             return  # this connection already streams it
+        if not notice.room.member and notice.room_id not in self.rooms:
+            return  # already dropped (kicked or banned: ``left_room``)
         self.reply(m.RoomChanged(room=notice.room))
         if notice.room.member:
             room = await self.store.get_room_by_id(notice.room_id)

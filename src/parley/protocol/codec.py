@@ -12,7 +12,8 @@ import re
 
 import msgspec
 
-from parley.model import Event
+from parley.model import Event, EventKind
+from parley.permissions import RoomSettings
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.protocol.messages import (
     COMMAND_TYPES,
@@ -154,6 +155,8 @@ def error_message(error: ProtocolError) -> bytes:
 
 def event_message(event: Event) -> EventMessage:
     """The wire form of a stored room event."""
+    # A ``settings`` event carries the room's settings as an object, not as its stored text.
+    settings = event.kind is EventKind.SETTINGS
     return EventMessage(
         room=event.room,
         seq=event.seq,
@@ -161,7 +164,7 @@ def event_message(event: Event) -> EventMessage:
         user=event.user,
         ts=event.ts,
         mid=event.mid,
-        text=event.text,
+        text=None if settings else event.text,
         edited=event.edited,
         deleted=event.deleted,
         by=event.by,
@@ -170,4 +173,6 @@ def event_message(event: Event) -> EventMessage:
         mentions=list(event.mentions) or None,
         mentions_added=list(event.mentions_added) or None,
         mentions_removed=list(event.mentions_removed) or None,
+        until=event.until,
+        settings=RoomSettings.parse(event.text).as_dict() if settings else None,
     )

@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"  #: slow down; the command was not executed
     #: a per-user quota (rooms created, invitations received) is used up; nothing was done
     LIMIT_REACHED = "limit_reached"
+    BANNED = "banned"  #: you are banned from the room (join), or the user is (invite)
+    MUTED = "muted"  #: you are muted in the room until the end the ``mute`` event gave
     UNAVAILABLE = "unavailable"  #: the server cannot store it now; retry later (same cid)
     INTERNAL = "internal"  #: a bug on the server; it was logged
 

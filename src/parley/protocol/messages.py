@@ -195,6 +195,69 @@ class Ping(Command, tag="ping", frozen=True, kw_only=True):
     pass
 
 
+# -- room roles and moderation (permissions.py) ---------------------------------------------
+
+#: A member's role in a room (``permissions.Role``).
+RoleName = Annotated[str, Meta(pattern=r"\A(?:owner|moderator|member)\Z")]
+#: Who may do one thing a room's settings govern (``permissions.Policy``).
+PolicyName = Annotated[str, Meta(pattern=r"\A(?:members|moderators)\Z")]
+#: When a ban or a mute ends, ms since the epoch (the server refuses one in the past or more
+#: than about 10 years ahead).
+EndTime = Annotated[int, Meta(ge=1, le=2**53)]
+
+
+class SetRole(Command, tag="role", frozen=True, kw_only=True):
+    """Make a member of the room an owner, a moderator, or a plain member again."""
+
+    room: RoomRef
+    user: UserName
+    role: RoleName
+
+
+class Kick(Command, tag="kick", frozen=True, kw_only=True):
+    """Remove a member from the room (they may join again)."""
+
+    room: RoomRef
+    user: UserName
+
+
+class Ban(Command, tag="ban", frozen=True, kw_only=True):
+    """Remove a user from the room and keep them out until ``until`` (absent: no end)."""
+
+    room: RoomRef
+    user: UserName
+    until: EndTime | None = None
+
+
+class Unban(Command, tag="unban", frozen=True, kw_only=True):
+    room: RoomRef
+    user: UserName
+
+
+class Mute(Command, tag="mute", frozen=True, kw_only=True):
+    """Keep a member from posting until ``until``."""
+
+    room: RoomRef
+    user: UserName
+    until: EndTime
+
+
+class Unmute(Command, tag="unmute", frozen=True, kw_only=True):
+    room: RoomRef
+    user: UserName
+
+
+class RoomSettingsCommand(Command, tag="room_settings", frozen=True, kw_only=True):
+    """Change the settings given (owners), or, with none, ask what they are and who holds a
+    role (any member; anyone for a public room)."""
+
+    room: RoomRef
+    post: PolicyName | None = None
+    invite: PolicyName | None = None
+    topic: PolicyName | None = None
+    pin: PolicyName | None = None
+
+
 AnyCommand = (
     Auth
     | Create
@@ -217,6 +280,13 @@ AnyCommand = (
     | Notify
     | Email
     | Ping
+    | SetRole
+    | Kick
+    | Ban
+    | Unban
+    | Mute
+    | Unmute
+    | RoomSettingsCommand
 )
 
 COMMAND_TYPES = frozenset(
@@ -243,6 +313,13 @@ COMMAND_TYPES = frozenset(
         Notify,
         Email,
         Ping,
+        SetRole,
+        Kick,
+        Ban,
+        Unban,
+        Mute,
+        Unmute,
+        RoomSettingsCommand,
     )
 )
 
@@ -306,6 +383,11 @@ class EventMessage(ServerMessage, tag="event", frozen=True, kw_only=True):
     #: removed (no longer unread mentions).
     mentions_added: list[str] | None = None
     mentions_removed: list[str] | None = None
+    #: ``ban``, ``mute``: when it ends (ms since the epoch); absent on a ban: no end.
+    until: int | None = None
+    #: ``settings``: the room's settings after the change (``post``, ``invite``, ``topic``,
+    #: ``pin``: ``members`` or ``moderators``).
+    settings: dict[str, str] | None = None
 
 
 class Welcome(ServerMessage, tag="welcome", frozen=True, kw_only=True):
@@ -462,6 +544,23 @@ class NotifyChanged(ServerMessage, tag="notify", frozen=True, kw_only=True):
     room: str
     level: str
     until: int
+
+
+class RoleHolder(msgspec.Struct, frozen=True, kw_only=True):
+    user: str
+    role: str
+
+
+class RoomSettingsReply(ServerMessage, tag="room_settings", frozen=True, kw_only=True):
+    """A room's settings, your role there, and its owners and moderators by name (``more``:
+    the list was cut at the reply budget)."""
+
+    re: str | None = None
+    room: str
+    settings: dict[str, str]
+    role: str
+    roles: list[RoleHolder]
+    more: bool = False
 
 
 class Pong(ServerMessage, tag="pong", frozen=True, kw_only=True):

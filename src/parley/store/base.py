@@ -32,6 +32,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from parley.model import (
     Appended,
@@ -50,6 +51,9 @@ from parley.model import (
     User,
 )
 from parley.search.query import SearchQuery
+
+if TYPE_CHECKING:
+    from parley.permissions import Place, Role
 
 #: The room every store has from the start.
 LOBBY = "lobby"
@@ -102,6 +106,23 @@ class Audited:
     actor: str
     actor_id: int | None = None
     address: str | None = None
+
+
+class NotPermitted(Forbidden):
+    """The user's role in the room does not allow this (``parley/permissions.py``); the
+    message says who may, for the user."""
+
+
+class NotMember(StoreError):
+    """The user acted on is not a member of the room (a kick, a mute, a role)."""
+
+
+class Banned(NotPermitted):
+    """The user is banned from the room: cannot join it nor be invited (until the ban ends)."""
+
+
+class Muted(NotPermitted):
+    """The user is muted in the room: cannot post until the mute ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,6 +608,75 @@ class Store(ABC):
         """Join the rooms of a ``room`` invitation as an existing user; the ``join`` events.
         Raises :class:`InviteRefused`."""
 
+    # -- room roles and moderation (migration 0009; parley/permissions.py) -------------------
+    #
+    # Each act locks the room, checks the actor's right over the target (NotPermitted: no
+    # right, oneself, or a target of the same or a higher rank; NotMember: kick, mute or role
+    # of a non-member; NotFound: no such room or user), appends its event (``user``: the
+    # member acted on, ``by``: the actor) and records its audit entry (``address``: the
+    # actor's client address), in one transaction.
+
+    @abstractmethod
+    async def room_place(self, room_id: int, user_id: int) -> Place:
+        """The room's settings and the user's standing there now. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def room_roles(self, room_id: int) -> list[tuple[str, Role]]:
+        """The room's owners and moderators, by name."""
+
+    @abstractmethod
+    async def set_role(
+        self, room_id: int, actor_id: int, target_id: int, role: Role, *, address: str | None
+    ) -> Event | None:
+        """A ``role`` event; None, storing nothing, when the member already has it. Owners
+        and admins only, and nobody gives a rank above their own."""
+
+    @abstractmethod
+    async def kick(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event:
+        """Remove the member (and their role): a ``kick`` event."""
+
+    @abstractmethod
+    async def ban(
+        self,
+        room_id: int,
+        actor_id: int,
+        target_id: int,
+        until: int | None,
+        *,
+        address: str | None,
+    ) -> Event:
+        """Ban the user until ``until`` (None: no end; a member is removed, with their role):
+        :meth:`join` then raises :class:`Banned` for them, invited or not. A ban event."""
+
+    @abstractmethod
+    async def unban(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event | None:
+        """Lift a ban in force; None when there is none."""
+
+    @abstractmethod
+    async def mute(
+        self, room_id: int, actor_id: int, target_id: int, until: int, *, address: str | None
+    ) -> Event:
+        """Keep a member from posting until ``until`` (:meth:`post_message` raises
+        :class:`Muted`). An end in the past or too far away raises :class:`NotPermitted`."""
+
+    @abstractmethod
+    async def unmute(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event | None:
+        """Lift a mute in force; None when there is none."""
+
+    @abstractmethod
+    async def set_room_settings(
+        self, room_id: int, actor_id: int, changes: dict[str, str], *, address: str | None
+    ) -> Event | None:
+        """Change some of the room's settings (names of ``RoomSettings``, values ``members``
+        or ``moderators``): a ``settings`` event; None when nothing changes. Owners and
+        admins only. Posting, topics (and invitations, checked by the chat layer) follow."""
+
     # -- the audit log (migration 0009; store/sql/audit_ops.py) ------------------------------
 
     @abstractmethod
@@ -623,13 +713,17 @@ __all__ = [
     "Appended",
     "Archived",
     "Audited",
+    "Banned",
     "Conflict",
     "Event",
     "Forbidden",
     "InviteRefused",
     "LimitReached",
     "MentionRefused",
+    "Muted",
     "NotFound",
+    "NotMember",
+    "NotPermitted",
     "Quota",
     "Room",
     "RoomKind",

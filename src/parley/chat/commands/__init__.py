@@ -7,6 +7,7 @@
 * ``mentions.py``: mentions
 * ``searching.py``: search, and history around a seq
 * ``streaming.py``: resume
+* ``moderation.py``: role, kick, ban, unban, mute, unmute, room_settings
 
 A handler is ``async def name(ctx: SignedIn, command) -> None``: it replies with
 ``ctx.reply`` (the reply carries ``re=command.id``) and raises
@@ -24,6 +25,7 @@ from typing import Any
 from parley.chat.commands import (
     mentions,
     messages,
+    moderation,
     presence,
     reading,
     rooms,
@@ -57,6 +59,13 @@ HANDLERS: dict[type[m.Command], Handler] = {
     m.Email: reading.email,
     m.Mentions: mentions.mentions,
     m.Resume: streaming.resume,
+    m.SetRole: moderation.role,
+    m.Kick: moderation.kick,
+    m.Ban: moderation.ban,
+    m.Unban: moderation.unban,
+    m.Mute: moderation.mute,
+    m.Unmute: moderation.unmute,
+    m.RoomSettingsCommand: moderation.room_settings,
 }
 
 

@@ -15,7 +15,7 @@ from parley.protocol import messages as m
 from parley.protocol.budget import encoded_size, fitting
 from parley.protocol.codec import event_message
 from parley.protocol.errors import ErrorCode, ProtocolError
-from parley.store.base import Archived, Forbidden, MentionRefused, NotFound
+from parley.store.base import Archived, Forbidden, MentionRefused, NotFound, NotPermitted
 
 
 async def send(ctx: SignedIn, command: m.Send) -> None:
@@ -90,6 +90,11 @@ async def _change(room: Room, mid: int, change: Callable[[], Awaitable[Event]]) 
         raise  # worded by chat/errors.py: the room is read-only for everyone
     except MentionRefused as refused:
         raise ProtocolError(ErrorCode.FORBIDDEN, str(refused)) from None
+    except NotPermitted:  # a delete of another's message (permissions.Action.DELETE_ANY)
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN,
+            "only its author, the room's moderators and owners can delete a message",
+        ) from None
     except Forbidden:
         raise ProtocolError(ErrorCode.FORBIDDEN, "only its author can change a message") from None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from parley.chat.signed_in import WHO_PAGE, SignedIn, view_info
 from parley.model import RoomKind
+from parley.permissions import Action
 from parley.protocol import messages as m
 from parley.protocol.budget import encoded_size, fitting, fitting_items
 from parley.protocol.errors import ErrorCode, ProtocolError
@@ -65,6 +66,7 @@ async def invite(ctx: SignedIn, command: m.Invite) -> None:
     room = ctx.rooms.require(command.room)
     if room.kind is RoomKind.DIRECT:
         raise ProtocolError(ErrorCode.BAD_REQUEST, "no one can be invited to a direct room")
+    (await ctx.store.room_place(room.id, ctx.user_id)).require(Action.INVITE)  # room settings
     guest = await ctx.store.get_user(command.user)
     if guest is None or guest.disabled:
         raise ProtocolError(ErrorCode.NOT_FOUND, f"no user named {command.user!r}")

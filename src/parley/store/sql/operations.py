@@ -47,6 +47,7 @@ from parley.model import (
     UnreadState,
     User,
 )
+from parley.permissions import Action, Role
 from parley.protocol.mentions import Mentioned, find_mentions
 from parley.protocol.mentions import join as join_names
 from parley.protocol.mentions import split as split_names
@@ -63,6 +64,7 @@ from parley.store.base import (
     RoomQuotas,
     direct_room_name,
 )
+from parley.store.sql import audit_ops
 from parley.store.sql.engine import Connection, Row, lock_transaction
 from parley.store.sql.mention_ops import (
     EVERYONE,
@@ -72,6 +74,11 @@ from parley.store.sql.mention_ops import (
     resolve_mentions,
     store_rows,
     unread_mentions,
+)
+from parley.store.sql.standing_ops import (
+    check_not_banned,
+    require_in_room,
+    restricted_posting,
 )
 
 #: The transaction lock (:func:`lock_transaction`) under which the first account is made the
@@ -117,7 +124,8 @@ def room(row: Row) -> Room:
 #: The ``events`` columns :func:`event` reads, for a query over ``events AS e``.
 EVENT_COLUMNS = (
     "e.id, e.room_id, e.seq, e.kind, e.user_id, e.author, e.ts, e.mid, e.text, e.edited,"
-    " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed"
+    " e.deleted, e.invited_by, e.cid, e.mentions, e.mentions_added, e.mentions_removed,"
+    " e.ends_at"
 )
 
 
@@ -145,6 +153,7 @@ def event(row: Row, room_name: str) -> Event:
         mentions=split_names(row["mentions"]),
         mentions_added=split_names(row["mentions_added"]),
         mentions_removed=split_names(row["mentions_removed"]),
+        until=row["ends_at"],
     )
 
 
@@ -360,6 +369,13 @@ async def create_room(
     if room_id is None:
         raise Conflict(f"the room name {name!r} is taken")
     events = [] if creator is None else [await _add_member(conn, room_id, creator.id, creator.name)]
+    if creator is not None:  # the creator owns the room (migration 0009)
+        await conn.execute(
+            "INSERT INTO room_roles (room_id, user_id, role) VALUES (?, ?, ?)",
+            room_id,
+            creator.id,
+            Role.OWNER.value,
+        )
     return await require_room(conn, room_id), events
 
 
@@ -640,6 +656,7 @@ async def _append(
     cid: str | None = None,
     archived_too: bool = False,
     mentions: Mentions | None = None,
+    ends_at: int | None = None,
 ) -> Event:
     """Insert the room's next event. Raises :class:`NotFound` for an unknown room, and
     :class:`Archived` for an archived one unless ``archived_too`` (a leave, an unarchive).
@@ -660,6 +677,7 @@ async def _append(
         join_names(names.current),
         join_names(names.added),
         join_names(names.removed),
+        ends_at,
     )
     if conn.engine.writable_cte:
         row = await conn.fetchrow(
@@ -669,12 +687,13 @@ async def _append(
             " RETURNING id, last_seq, name)"
             " INSERT INTO events"
             " (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"
-            " mentions, mentions_added, mentions_removed)"
+            " mentions, mentions_added, mentions_removed, ends_at)"
             " SELECT id, last_seq, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),"
             " CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT),"
-            " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM counter"
+            " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),"
+            " CAST(? AS BIGINT) FROM counter"
             " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
-            " invited_by, cid, mentions, mentions_added, mentions_removed,"
+            " invited_by, cid, mentions, mentions_added, mentions_removed, ends_at,"
             " (SELECT name FROM counter) AS room_name",
             room_id,
             archived_too,
@@ -694,10 +713,10 @@ async def _append(
         raise await _not_appendable(conn, room_id)
     row = await conn.fetchrow(
         "INSERT INTO events (room_id, seq, kind, user_id, author, ts, mid, text, invited_by, cid,"
-        " mentions, mentions_added, mentions_removed)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " mentions, mentions_added, mentions_removed, ends_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " RETURNING id, room_id, seq, kind, user_id, author, ts, mid, text, edited, deleted,"
-        " invited_by, cid, mentions, mentions_added, mentions_removed",
+        " invited_by, cid, mentions, mentions_added, mentions_removed, ends_at",
         room_id,
         counter["last_seq"],
         *values,
@@ -745,6 +764,7 @@ async def join(
     await require_user(conn, user_id)
     if await is_member(conn, room_id, user_id):
         return None
+    await check_not_banned(conn, room_id, user_id, author)
     if by is not None and quotas is not None and quotas.invited is not None:
         await _lock_user(conn, user_id)
         await _check_invited(conn, user_id, quotas.invited)
@@ -766,6 +786,7 @@ async def leave(conn: Connection, room_id: int, user_id: int, author: str) -> Ev
 
 async def set_topic(conn: Connection, room_id: int, user_id: int, author: str, topic: str) -> Event:
     await require_user(conn, user_id)
+    await require_in_room(conn, room_id, user_id, Action.TOPIC)
     changed = await _append(
         conn, room_id, EventKind.TOPIC, user_id=user_id, author=author, text=topic
     )
@@ -816,6 +837,7 @@ async def post_message(
         original = await message_by_cid(conn, user_id, cid)
         if original is not None:
             return Appended(original, duplicate=True)
+    await require_in_room(conn, room_id, user_id, Action.POST)  # announcement rooms, mutes
     if mentioned is None:
         mentioned = find_mentions(text)
     found = await resolve_mentions(conn, room_id, mentioned, writer_id=user_id, author_id=user_id)
@@ -877,6 +899,8 @@ async def bulk_post(conn: Connection, posts: list[Post]) -> list[Appended]:
     per_room: dict[int, int] = {}
     for post in posts:
         per_room[post.room_id] = per_room.get(post.room_id, 0) + 1
+    if await restricted_posting(conn, list(per_room)):
+        raise NotFound("a room of the batch restricts posting: store them one by one")
     # Every room's counter in one statement (the VALUES list holds only placeholders).
     values = ", ".join("(?, ?)" for _ in per_room)
     counters = await conn.fetch(
@@ -1018,7 +1042,19 @@ async def edit_message(
 async def delete_message(
     conn: Connection, room_id: int, user_id: int, author: str, mid: int, any_author: bool
 ) -> Event:
-    message = await _check_may_change(conn, room_id, user_id, mid, any_author)
+    message = await _check_may_change(conn, room_id, user_id, mid, any_author=True)
+    if message["user_id"] != user_id:  # a moderator's or an admin's act: audited, no text
+        if not any_author:
+            await require_in_room(conn, room_id, user_id, Action.DELETE_ANY)
+        await audit_ops.record(
+            conn,
+            "room.delete_message",
+            actor=author,
+            actor_id=user_id,
+            target=await conn.fetchval("SELECT name FROM users WHERE id = ?", message["user_id"]),
+            room=await conn.fetchval("SELECT name FROM rooms WHERE id = ?", room_id),
+            detail=f"message {mid}",
+        )
     # The delete retracts the message's mentions: the event names them (clients lower their
     # counts), and their rows go.
     deleted = await _append(
@@ -1154,6 +1190,8 @@ async def delete_room(conn: Connection, room_id: int) -> list[int]:
         raise Forbidden("the lobby cannot be deleted: everyone starts there")
     members = await conn.fetch("SELECT user_id FROM memberships WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM memberships WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM room_roles WHERE room_id = ?", room_id)
+    await conn.execute("DELETE FROM room_sanctions WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM mentions WHERE room_id = ?", room_id)
     await conn.execute("DELETE FROM events WHERE room_id = ?", room_id)
     # The row stays, empty and nameless, so that its id is never another room's (see 0003).
@@ -1185,7 +1223,10 @@ async def rename_user(conn: Connection, user_id: int, name: str) -> tuple[User, 
         raise Conflict(f"the user name {name!r} is taken")
     await conn.execute("UPDATE events SET author = ? WHERE user_id = ?", name, user_id)
     await conn.execute(
-        "UPDATE events SET invited_by = ? WHERE kind = 'join' AND invited_by = ?", name, old.name
+        # Who invited (join) or moderated (role, kick, ban ...); a rename's holds a room name.
+        "UPDATE events SET invited_by = ? WHERE kind <> 'rename' AND invited_by = ?",
+        name,
+        old.name,
     )
     rows = await conn.fetch(
         "SELECT r.id, r.name, r.kind, r.topic, r.created_at, r.last_seq, r.archived,"

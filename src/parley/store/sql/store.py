@@ -19,6 +19,7 @@ from parley.model import (
     AuditFilter,
     EmailDue,
     Event,
+    EventKind,
     Invite,
     InviteKind,
     NotifyLevel,
@@ -29,10 +30,19 @@ from parley.model import (
     UnreadState,
     User,
 )
+from parley.permissions import Place, Role
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import Audited, RoomQuotas, SearchPage, Store, Unavailable
-from parley.store.sql import admin_ops, audit_ops, email_ops, invite_ops, search
+from parley.store.sql import (
+    admin_ops,
+    audit_ops,
+    email_ops,
+    invite_ops,
+    moderation_ops,
+    search,
+    standing_ops,
+)
 from parley.store.sql import operations as ops
 from parley.store.sql.batch import LockKey, Op, StoreStats
 from parley.store.sql.engine import Connection
@@ -426,6 +436,70 @@ class SQLStore(Store):
     async def redeem_room_invite(self, token_hash: str, user_id: int, now: int) -> list[Event]:
         return await self._write(
             lambda conn: invite_ops.redeem_for_member(conn, token_hash, user_id, now)
+        )
+
+    # -- room roles and moderation ---------------------------------------------------------
+
+    async def room_place(self, room_id: int, user_id: int) -> Place:
+        return await self._read(lambda conn: standing_ops.place(conn, room_id, user_id))
+
+    async def room_roles(self, room_id: int) -> list[tuple[str, Role]]:
+        return await self._read(lambda conn: moderation_ops.roles(conn, room_id))
+
+    async def set_role(
+        self, room_id: int, actor_id: int, target_id: int, role: Role, *, address: str | None
+    ) -> Event | None:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(
+            lambda conn: moderation_ops.set_role(conn, act, role), (room_id, "")
+        )
+
+    async def kick(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(lambda conn: moderation_ops.kick(conn, act), (room_id, ""))
+
+    async def ban(
+        self,
+        room_id: int,
+        actor_id: int,
+        target_id: int,
+        until: int | None,
+        *,
+        address: str | None,
+    ) -> Event:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(lambda conn: moderation_ops.ban(conn, act, until), (room_id, ""))
+
+    async def unban(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event | None:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(
+            lambda conn: moderation_ops.lift(conn, act, EventKind.UNBAN), (room_id, "")
+        )
+
+    async def mute(
+        self, room_id: int, actor_id: int, target_id: int, until: int, *, address: str | None
+    ) -> Event:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(lambda conn: moderation_ops.mute(conn, act, until), (room_id, ""))
+
+    async def unmute(
+        self, room_id: int, actor_id: int, target_id: int, *, address: str | None
+    ) -> Event | None:
+        act = moderation_ops.Act(room_id, actor_id, target_id, address)
+        return await self._write(
+            lambda conn: moderation_ops.lift(conn, act, EventKind.UNMUTE), (room_id, "")
+        )
+
+    async def set_room_settings(
+        self, room_id: int, actor_id: int, changes: dict[str, str], *, address: str | None
+    ) -> Event | None:
+        return await self._write(
+            lambda conn: moderation_ops.set_settings(conn, room_id, actor_id, changes, address),
+            (room_id, ""),
         )
 
     # -- the audit log ---------------------------------------------------------------------
