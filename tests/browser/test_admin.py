@@ -116,6 +116,15 @@ def test_every_admin_operation_with_the_keyboard(
     page.keyboard.type("pla")
     page.keyboard.press("Enter")
     expect(rooms.locator(".admin-name")).to_have_text(["plans"])
+    carol = SyncChat(server.http_url, "carol")
+    carol.command("join", room="plans")
+    press(page, "Change the owner of plans")
+    owner = page.get_by_label("New owner of plans")
+    expect(owner).to_be_focused()
+    page.keyboard.type("carol")
+    page.keyboard.press("Enter")
+    expect(page.locator("#admin-status")).to_have_text("carol now owns plans.")
+    expect(page.get_by_role("button", name="Change the owner of plans")).to_be_focused()
     press(page, "Archive plans")
     expect(page.get_by_role("button", name="Unarchive plans")).to_be_focused()
     expect(rooms.locator(".admin-tag").last).to_have_text("archived")
@@ -165,6 +174,8 @@ def test_every_admin_operation_with_the_keyboard(
         ("alice", "user.drop_admin", "bob"),
         ("alice", "user.password_reset", "bob"),
         ("alice", "session.end", "bob"),
+        ("alice", "room.role", "carol"),
+        ("alice", "room.role", "bob"),
         ("alice", "room.archive", "plans"),
         ("alice", "room.delete", "plans"),
         ("alice", "settings.change", None),
@@ -173,6 +184,7 @@ def test_every_admin_operation_with_the_keyboard(
         ("alice", "invite.revoke", None),
     ]
     bob.close()
+    carol.close()
 
 
 def test_the_admin_page_at_phone_width_and_who_may_open_it(

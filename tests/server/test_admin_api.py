@@ -205,8 +205,31 @@ async def test_archive_and_delete_rooms_reach_connected_members(
     assert answer["room"]["archived"] is True
     event = await bob.next("event", room="plans", kind="archive")  # published at once
     assert event["user"] == "alice"
+    call(server, "/api/admin/rooms/archived", {"room": "plans", "archived": False}, admin)
+
+    # A new owner: a member of the room; the previous owner becomes a member.
+    carol = await Chat.connect(server.ws_url, register(server.http_url, "carol"))
+    assert (await carol.command("join", room="plans"))["type"] == "ok"
+    register(server.http_url, "dave")
+    for user, status, code in (
+        ("dave", 409, "conflict"),  # not a member
+        ("alice", 403, "forbidden"),  # an admin names no role of their own
+        ("nobody", 404, "not_found"),
+    ):
+        got, answer = call(server, "/api/admin/rooms/owner", {"room": "plans", "user": user}, admin)
+        assert (got, answer["error"]) == (status, code), answer
+    status, answer = call(
+        server, "/api/admin/rooms/owner", {"room": "plans", "user": "carol"}, admin
+    )
+    assert (status, answer["events"]) == (200, 2)
+    roles = [
+        (e["text"], e.get("target") or e.get("member"))
+        for e in [await bob.next("event", room="plans", kind="role") for _ in range(2)]
+    ]
+    assert [text for text, _ in roles] == ["owner", "member"]
+    await carol.close()
     status, answer = call(server, "/api/admin/rooms/delete", {"room": "plans"}, admin)
-    assert (status, answer) == (200, {"deleted": "plans", "members": 1})
+    assert (status, answer) == (200, {"deleted": "plans", "members": 2})
     gone = await bob.next("room", removed=True)
     assert gone["room"]["name"] == "plans"
     for path, body in (
@@ -217,6 +240,9 @@ async def test_archive_and_delete_rooms_reach_connected_members(
         assert (status, answer["error"]) == (403, "forbidden")
     assert [(a, action, t) for a, action, t, _ in audit_log(tmp_path)] == [
         ("alice", "room.archive", "plans"),
+        ("alice", "room.unarchive", "plans"),
+        ("alice", "room.role", "carol"),
+        ("alice", "room.role", "bob"),
         ("alice", "room.delete", "plans"),
     ]
     await bob.close()

@@ -13,6 +13,10 @@ and adds what an admin acting through the server needs:
   (a ``revoke`` notice on the user's channel), an archive is published as the room event it
   is, a deleted room is dropped by the connections that had it (other nodes within their
   sync interval, as for ``parley room delete``).
+
+A room's owner is changed with the room roles of ``parley/permissions.py``: the new owner's
+``role`` event, then one making each previous owner a plain member, each recorded by the
+store in its transaction; it needs an admin's account (the operator's command has none).
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from parley.chat.notices import RevokeNotice, pack_notice
 from parley.chat.operator import RoomAdmin, RoomAdminError
 from parley.clock import now_ms
 from parley.model import Event, Room, Session, User
+from parley.permissions import Role
 from parley.protocol.names import password_problem
-from parley.store.base import Audited, Forbidden, NotFound
+from parley.store.base import Audited, Forbidden, NotFound, NotMember, NotPermitted
 
 T = TypeVar("T")
 
@@ -155,6 +160,40 @@ class ServerAdmin:
         if self.effects.room_removed is not None:
             self.effects.room_removed(room.id)
         return room, members
+
+    async def change_owner(
+        self, name: str, new_owner: str, audit: Audited
+    ) -> tuple[Room, list[Event]]:
+        """Make ``new_owner`` (a member) the room's owner, and its previous owners members."""
+        room = await self._room(name)
+        user = await self.accounts.find_user(new_owner)
+        if audit.actor_id is None:
+            raise AccountError("forbidden", "an administrator's account changes owners")
+        events: list[Event] = []
+        try:
+            made = await self.store.set_role(
+                room.id, audit.actor_id, user.id, Role.OWNER, address=audit.address
+            )
+            events += [made] if made is not None else []
+            for owner, role in await self.store.room_roles(room.id):
+                if role is not Role.OWNER or owner.lower() == user.name.lower():
+                    continue
+                previous = await self.accounts.find_user(owner)
+                demoted = await self.store.set_role(
+                    room.id, audit.actor_id, previous.id, Role.MEMBER, address=audit.address
+                )
+                events += [demoted] if demoted is not None else []
+        except NotMember as exc:
+            raise AccountError("conflict", str(exc)) from None
+        except NotPermitted as exc:
+            raise AccountError("forbidden", str(exc)) from None
+        except NotFound:
+            raise AccountError("not_found", f"no room named {name!r}") from None
+        finally:
+            if self.effects.publish is not None:
+                for event in events:
+                    self.effects.publish(event)
+        return room, events
 
 
 __all__ = ["MAX_PAGE", "Effects", "ServerAdmin"]

@@ -5,7 +5,9 @@ The token is 256 random bits (:func:`~parley.chat.auth.new_token`), shown once i
 (``/?invite=TOKEN``); the store keeps only its SHA-256, as for sessions, so a stolen database
 yields no usable link. Who may create them: admins always; members too when an admin turned
 ``member_invites`` on (``chat/registration.py``), and then only for rooms they are a member of
-(or public ones) — an invitation never opens a private room its creator could not open.
+(or public ones) and where the room's settings let them invite (``parley/permissions.py``):
+an invitation never opens a room its creator could not invite to. A user banned from one of
+its rooms cannot use a room invitation (nothing is joined, the link stays unused).
 
 Used by the admin API (``server/admin_api.py``), the registration request, and ``parley
 invite ...``, so every way applies the same rules.
@@ -21,7 +23,8 @@ from parley.chat.auth import AccountError, hash_token, new_token, token_problem
 from parley.chat.registration import INVITE_REFUSALS
 from parley.clock import now_ms
 from parley.model import Event, Invite, InviteKind, RoomKind, User
-from parley.store.base import Audited, InviteRefused, NotFound, Store
+from parley.permissions import Action
+from parley.store.base import Audited, InviteRefused, NotFound, NotPermitted, Store
 
 #: Longest and default lifetime of an invitation, in seconds.
 MAX_INVITE_TTL: Final = 30 * 24 * 3600
@@ -80,13 +83,15 @@ class Invites:
             room = await self.store.get_room(name)
             if room is None or room.kind is RoomKind.DIRECT:
                 raise AccountError("not_found", f"no room named {name!r}")
-            if (
-                creator is not None
-                and not creator.is_admin
-                and room.kind is not RoomKind.PUBLIC
-                and not await self.store.is_member(room.id, creator.id)
-            ):
-                raise AccountError("not_found", f"no room named {name!r}")
+            if creator is not None and not creator.is_admin:
+                if room.kind is not RoomKind.PUBLIC and not await self.store.is_member(
+                    room.id, creator.id
+                ):
+                    raise AccountError("not_found", f"no room named {name!r}")
+                try:  # the room's own rule on who may invite (parley/permissions.py)
+                    (await self.store.room_place(room.id, creator.id)).require(Action.INVITE)
+                except NotPermitted as exc:
+                    raise AccountError("forbidden", str(exc)) from None
             if room.id not in room_ids:
                 room_ids.append(room.id)
         token = new_token()
@@ -133,6 +138,8 @@ class Invites:
             events = await self.store.redeem_room_invite(hash_token(token), user.id, now_ms())
         except InviteRefused as refused:
             raise invite_error(refused) from None
+        except NotPermitted as exc:  # banned from one of its rooms: nothing was joined
+            raise AccountError("forbidden", str(exc)) from None
         self._publish(events)
         return events
 

@@ -133,6 +133,7 @@ class AdminRoutes:
         get("/api/admin/rooms", self._admin(self.rooms))
         post("/api/admin/rooms/archived", self._admin(self.set_archived, change=True))
         post("/api/admin/rooms/delete", self._admin(self.delete_room, change=True))
+        post("/api/admin/rooms/owner", self._admin(self.change_owner, change=True))
         get("/api/admin/settings", self._admin(self.settings))
         post("/api/admin/settings", self._admin(self.change_settings, change=True))
         get("/api/admin/stats", self._admin(self.stats))
@@ -257,6 +258,13 @@ class AdminRoutes:
         body = await read_json(request)
         room, members = await self.admin.delete_room(_text(body.get("room"), "room"), audit)
         return web.json_response({"deleted": room.name, "members": len(members)})
+
+    async def change_owner(self, request: web.Request, audit: Audited) -> web.Response:
+        body = await read_json(request)
+        room, events = await self.admin.change_owner(
+            _text(body.get("room"), "room"), _text(body.get("user"), "user"), audit
+        )
+        return web.json_response({"room": room.name, "owner": body["user"], "events": len(events)})
 
     # -- settings and figures ---------------------------------------------------------------
 

@@ -18,6 +18,7 @@ export const sessions = (user) => call("GET", `/api/admin/users/sessions${query(
 export const endSession = (user, session) => call("POST", "/api/admin/users/sessions/end", { user, session });
 export const rooms = (q, after) => call("GET", `/api/admin/rooms${query({ q, after })}`);
 export const setArchived = (room, archived) => call("POST", "/api/admin/rooms/archived", { room, archived });
+export const changeOwner = (room, user) => call("POST", "/api/admin/rooms/owner", { room, user });
 export const deleteRoom = (room) => call("POST", "/api/admin/rooms/delete", { room });
 export const settings = () => call("GET", "/api/admin/settings");
 export const saveSettings = (changes) => call("POST", "/api/admin/settings", changes);

@@ -1,4 +1,5 @@
-// The admin page's rooms: search, archive / unarchive, delete (asked twice).
+// The admin page's rooms: search, archive / unarchive, change the owner (a member of the
+// room), delete (asked twice).
 
 import * as admin from "../admin-api.js";
 import { el } from "../dom.js";
@@ -46,9 +47,43 @@ export class RoomsView {
       room.archived
         ? action("Unarchive", `Unarchive ${name}`, () => this.archive(node, room, false))
         : action("Archive", `Archive ${name}`, () => this.archive(node, room, true)),
+      action("Change owner", `Change the owner of ${name}`, () => this.ownerForm(node, name)),
       confirming("Delete", `Delete ${name}`, `Confirm deleting ${name} and its history`, () => this.remove(node, name)),
     ]);
     return node;
+  }
+
+  ownerForm(node, name) {
+    const extra = node.querySelector(".admin-extra");
+    const input = el("input", {
+      maxlength: "32",
+      autocomplete: "off",
+      spellcheck: "false",
+      autocapitalize: "none",
+      "aria-label": `New owner of ${name}`,
+      placeholder: "A member's name",
+    });
+    const form = el(
+      "form",
+      { class: "admin-inline" },
+      input,
+      el("button", { type: "submit", class: "primary small-text" }, "Make owner"),
+      action("Cancel", "Cancel the change of owner", () => extra.replaceChildren()),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await admin.changeOwner(name, input.value.trim());
+        extra.replaceChildren();
+        this.report.ok(`${input.value.trim()} now owns ${name}.`);
+        node.querySelector(`[data-label="Change the owner of ${CSS.escape(name)}"]`)?.focus();
+      } catch (error) {
+        this.report.fail(error);
+        input.focus();
+      }
+    });
+    extra.replaceChildren(form);
+    input.focus();
   }
 
   async archive(node, room, archived) {
