@@ -427,3 +427,22 @@ def test_live_figures(server: ServerProcess, tokens: dict[str, str]) -> None:
         "commit_seconds",
     }
     assert figures["commits"] >= 2  # the two registrations at least
+
+
+async def test_what_members_may_invite_to(server: ServerProcess, tokens: dict[str, str]) -> None:
+    """With member invitations on: public rooms and their own rooms, never another's private
+    room nor a direct room; a bad ``invite`` in a registration is refused."""
+    admin, bob = tokens["alice"], tokens["bob"]
+    alice = await Chat.connect(server.ws_url, admin)
+    assert (await alice.command("create", room="hidden", private=True))["type"] == "ok"
+    assert (await alice.command("create", room="open-room"))["type"] == "ok"
+    call(server, "/api/admin/settings", {"member_invites": True}, admin)
+    assert call(server, "/api/invites", {"rooms": ["open-room", "lobby"]}, bob)[0] == 201
+    for rooms in (["hidden"], ["dm:alice:bob"]):
+        status, answer = call(server, "/api/invites", {"rooms": rooms}, bob)
+        assert (status, answer["error"]) == (404, "not_found"), rooms
+    status, answer, _ = http_json(
+        f"{server.http_url}/api/register", {"username": "fay", "password": PASSWORD, "invite": 5}
+    )
+    assert (status, answer["error"]) == (400, "bad_request")
+    await alice.close()
