@@ -11,6 +11,7 @@ that cannot start.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -46,6 +47,7 @@ from parley.config import (
 )
 from parley.echo import REPLY_PREFIX
 from parley.logs import configure_logging
+from parley.model import OPERATOR, AuditEntry, AuditFilter
 from parley.presence.base import PresenceUnavailable
 from parley.server.chat_app import ChatServer
 from parley.server.echo_app import build_echo_app
@@ -363,7 +365,9 @@ def user_add(name: str, admin: bool, password_stdin: bool, db: str) -> None:
     password = _read_password(password_stdin)
 
     async def job(accounts: Accounts) -> str:
-        created = await accounts.create_user(name, password, admin=True if admin else None)
+        created = await accounts.create_user(
+            name, password, admin=True if admin else None, actor=OPERATOR
+        )
         return f"created {created.name}{' (admin)' if created.is_admin else ''}"
 
     click.echo(_with_accounts(db, job))
@@ -529,6 +533,70 @@ def room_delete(name: str, yes: bool, db: str) -> None:
         return f"deleted {found.name!r} ({len(members)} members, its history erased)"
 
     click.echo(_rooms(db, job))
+
+
+# -- parley audit ------------------------------------------------------------------------------
+
+
+def _when(value: str | None) -> int | None:
+    """An ISO 8601 date or time (UTC unless it says otherwise) as ms since the epoch."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"not a date or time: {value!r} (use 2026-12-06 or 2026-12-06T07:30)", 2)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _audit_line(entry: AuditEntry) -> str:
+    when = datetime.datetime.fromtimestamp(entry.ts / 1000, datetime.UTC)
+    parts = [f"#{entry.id}", when.strftime("%Y-%m-%dT%H:%M:%SZ"), entry.actor, entry.action]
+    for label, value in (
+        ("target", entry.target),
+        ("room", entry.room),
+        ("from", entry.address),
+        ("", entry.detail),
+    ):
+        if value:
+            parts.append(f"{label}={value!r}" if label else repr(value))
+    return "\t".join(parts)
+
+
+@main.command()
+@click.option("--actor", help="Only what this user (or 'operator') did.")
+@click.option("--action", help="Only this action (room.ban), or every one of a subject (room).")
+@click.option("--since", help="From this date or time (ISO 8601, UTC).")
+@click.option("--until", "until", help="Before this date or time (ISO 8601, UTC).")
+@click.option("--before", type=click.IntRange(min=1), help="The page after entry #BEFORE.")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@option(serve_flag("--db"))
+def audit(
+    actor: str | None,
+    action: str | None,
+    since: str | None,
+    until: str | None,
+    before: int | None,
+    limit: int,
+    db: str,
+) -> None:
+    """Read the audit log, newest first: who did what, when, from where (moderation, the
+    operator's and admins' acts, sign-ins refused past the limit, sessions ended)."""
+    where = AuditFilter(
+        actor=actor,
+        action=action,
+        since=_when(since),
+        until=_when(until),
+        before=before,
+        limit=limit + 1,
+    )
+    found = _with_store(db, lambda store: store.audit_log(where))
+    for entry in found[:limit]:
+        click.echo(_audit_line(entry))
+    if len(found) > limit:
+        click.echo(f"more: parley audit --before {found[limit - 1].id} (with the same filters)")
 
 
 # -- parley check ------------------------------------------------------------------------------

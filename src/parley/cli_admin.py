@@ -20,12 +20,8 @@ from parley.chat.registration import RegistrationMode
 from parley.cli import _with_accounts, main, option, user
 from parley.clock import now_ms
 from parley.config import Duration, serve_flag
-from parley.model import InviteKind
-from parley.store.base import Audited
+from parley.model import OPERATOR, InviteKind
 from parley.store.sql.admin_ops import SESSION_ID_CHARS
-from parley.store.sql.audit_ops import OPERATOR
-
-AS_OPERATOR = Audited(OPERATOR)
 
 
 def _when(ms: int) -> str:
@@ -40,7 +36,7 @@ def user_admin(name: str, off: bool, db: str) -> None:
     """Make NAME a server administrator (or, with --off, no longer one)."""
 
     async def job(accounts: Accounts) -> str:
-        changed = await ServerAdmin(accounts).set_admin(name, not off, AS_OPERATOR)
+        changed = await ServerAdmin(accounts).set_admin(name, not off, OPERATOR)
         return f"{changed.name} is {'no longer ' if off else ''}an administrator"
 
     click.echo(_with_accounts(db, job))
@@ -71,7 +67,7 @@ def user_end_session(name: str, session_id: str, db: str) -> None:
     """End NAME's session SESSION_ID (from `parley user sessions`)."""
 
     async def job(accounts: Accounts) -> str:
-        found = await ServerAdmin(accounts).end_session(name, session_id, AS_OPERATOR)
+        found = await ServerAdmin(accounts).end_session(name, session_id, OPERATOR)
         return f"ended the session {session_id} of {found.name}"
 
     click.echo(_with_accounts(db, job))
@@ -87,7 +83,7 @@ def registration(mode: str | None, db: str) -> None:
     async def job(accounts: Accounts) -> str:
         policy = accounts.registration
         if mode is not None:
-            await policy.set_mode(RegistrationMode(mode), AS_OPERATOR)
+            await policy.set_mode(RegistrationMode(mode), OPERATOR)
         stored = await accounts.store.get_setting("registration")
         return f"registration: {stored}" if stored else "registration: not set (the flag decides)"
 
@@ -120,7 +116,7 @@ def invite_create(
     kind = InviteKind.ROOM if existing else InviteKind.ACCOUNT
 
     async def job(accounts: Accounts) -> str:
-        made = await Invites(accounts.store).create(kind, None, list(rooms), ttl, audit=AS_OPERATOR)
+        made = await Invites(accounts.store).create(kind, None, list(rooms), ttl, actor=OPERATOR)
         base = (public_url or "").rstrip("/")
         return f"invitation #{made.invite.id}: {base}/?invite={made.token}"
 
@@ -136,7 +132,7 @@ def invite_list(db: str) -> None:
         now = now_ms()
         return [
             f"#{i.id}\t{i.kind.value}\t{i.state(now)}\t{_when(i.expires_at)}\t"
-            f"{i.created_by or OPERATOR}\t{','.join(n for _, n in i.rooms) or '-'}\t"
+            f"{i.created_by or OPERATOR.name}\t{','.join(n for _, n in i.rooms) or '-'}\t"
             f"{i.used_by or '-'}"
             for i in await accounts.store.list_invites(limit=100)
         ]
@@ -152,7 +148,7 @@ def invite_revoke(invite_id: int, db: str) -> None:
     """Revoke the invitation INVITE_ID: its link stops working."""
 
     async def job(accounts: Accounts) -> str:
-        await Invites(accounts.store).revoke(invite_id, AS_OPERATOR)
+        await Invites(accounts.store).revoke(invite_id, OPERATOR)
         return f"revoked invitation #{invite_id}"
 
     click.echo(_with_accounts(db, job))

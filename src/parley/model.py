@@ -218,6 +218,20 @@ class Invite:
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does an audited act (see :class:`AuditEntry`): a user (``id``), or the operator's
+    ``parley`` command (no id); ``address``: their client's address, where known."""
+
+    name: str
+    id: int | None = None
+    address: str | None = None
+
+
+#: The ``parley`` command run by the operator on the server's machine.
+OPERATOR = Actor("operator")
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One line of the audit log: who did what, when, from where (see migration 0009).
 

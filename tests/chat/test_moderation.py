@@ -4,11 +4,17 @@ removed user's connections dropping the room at once, and the refusals."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
 from tests.helpers.chat import Chat
+from tests.helpers.process import ServerProcess
 
 Connect = Callable[..., Awaitable[Chat]]
 HOUR = 3600 * 1000
@@ -191,3 +197,18 @@ async def test_bad_moderation_requests_are_refused_clearly(connect: Connect) -> 
     root = await connect("root")
     assert (await root.command("kick", room="lobby", user="carol"))["type"] == "ok"
     assert (await root.command("kick", room="club", user="owner"))["type"] == "ok"
+
+
+async def test_an_announcement_lobby_closes_a_guest_who_posts_with_a_clear_reason(
+    server: ServerProcess, connect: Connect
+) -> None:
+    root = await connect("root")  # the first account: a server admin, the lobby has no owner
+    reply = await root.command("room_settings", room="lobby", post="moderators")
+    assert reply["type"] == "ok"
+    guest = await ws_connect(server.ws_url + "/")
+    await guest.send("may I?")
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(guest.recv(), 10)
+    assert guest.close_code == 1008
+    assert guest.close_reason == "only moderators may post in the lobby"
+    assert (await root.command("send", room="lobby", text="news"))["type"] == "ack"

@@ -57,7 +57,9 @@ def raw_post(
 def audit_log(tmp_path: Path) -> list[tuple[str, str, str | None, str | None]]:
     """The server's audit log, oldest first (SQLite lets a reader in beside the server)."""
     with sqlite3.connect(tmp_path / "parley.db") as db:
-        rows = db.execute("SELECT actor, action, target, address FROM audit_log ORDER BY id")
+        rows = db.execute(
+            "SELECT actor, action, COALESCE(target, room), address FROM audit_log ORDER BY id"
+        )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
@@ -117,7 +119,10 @@ def test_changes_from_another_origin_or_not_json_are_refused(
     own = {**auth, "Content-Type": "application/json", "Origin": server.http_url}
     status, _ = raw_post(server, "/api/admin/users/disabled", body, own)
     assert status == 200
-    assert audit_log(tmp_path) == [("alice", "user.disable", "bob", "127.0.0.1")]
+    assert audit_log(tmp_path) == [
+        ("alice", "user.disable", "bob", "127.0.0.1"),
+        ("alice", "session.revoke", "bob", "127.0.0.1"),  # in the same transaction
+    ]
 
 
 async def test_disable_reset_password_admin_and_sessions(
@@ -172,10 +177,11 @@ async def test_disable_reset_password_admin_and_sessions(
     assert call(server, "/api/admin/users", token=bob)[0] == 403
 
     assert [(actor, action, target) for actor, action, target, _ in audit_log(tmp_path)] == [
-        ("alice", "session.end", "bob"),
+        ("alice", "session.revoke", "bob"),
         ("alice", "user.disable", "bob"),
+        ("alice", "session.revoke", "bob"),
         ("alice", "user.enable", "bob"),
-        ("alice", "user.password_reset", "bob"),
+        ("alice", "user.set_password", "bob"),
         ("alice", "user.make_admin", "bob"),
         ("alice", "user.drop_admin", "bob"),
     ]

@@ -7,19 +7,19 @@ import asyncio
 
 import pytest
 
-from parley.model import AuditFilter, EventKind, InviteKind, Room, RoomKind, User
-from parley.store.base import LOBBY, Audited, Conflict, Forbidden, InviteRefused, NotFound, Store
+from parley.model import Actor, AuditFilter, EventKind, InviteKind, Room, RoomKind, User
+from parley.store.base import LOBBY, Conflict, Forbidden, InviteRefused, NotFound, Store
 from parley.store.sql.admin_ops import SESSION_ID_CHARS
 
-ADMIN = Audited("Alice", 1, "203.0.113.9")
+ADMIN = Actor("Alice", 1, "203.0.113.9")
 NOW = 1_000_000
 LATER = NOW + 3_600_000
 
 
 async def test_settings_are_stored_and_replaced(store: Store) -> None:
     assert await store.get_setting("registration") is None
-    await store.set_setting("registration", "invite", audit=ADMIN)
-    await store.set_setting("registration", "closed", audit=ADMIN)
+    await store.set_setting("registration", "invite", actor=ADMIN)
+    await store.set_setting("registration", "closed", actor=ADMIN)
     assert await store.get_setting("registration") == "closed"
     assert await store.get_setting("member_invites") is None
 
@@ -37,12 +37,12 @@ async def test_find_users_pages_by_name_with_wildcards_taken_literally(
 
 async def test_set_admin(store: Store, alice: User, bob: User) -> None:
     assert not bob.is_admin
-    await store.set_admin(bob.id, True, audit=ADMIN)
+    await store.set_admin(bob.id, True, actor=ADMIN)
     found = await store.get_user_by_id(bob.id)
     assert found is not None
     assert found.is_admin
     with pytest.raises(NotFound):
-        await store.set_admin(9999, True, audit=ADMIN)
+        await store.set_admin(9999, True, actor=ADMIN)
 
 
 async def test_sessions_are_listed_live_newest_first_and_ended_one_at_a_time(
@@ -55,8 +55,8 @@ async def test_sessions_are_listed_live_newest_first_and_ended_one_at_a_time(
     live = await store.sessions_of(bob.id, NOW)
     assert sorted(s.token_hash for s in live) == ["a" * 64, "b" * 64]
     assert all(s.user.id == bob.id for s in live)
-    assert await store.end_session(alice.id, "a" * SESSION_ID_CHARS, audit=ADMIN) == []  # not hers
-    assert await store.end_session(bob.id, "a" * SESSION_ID_CHARS, audit=ADMIN) == ["a" * 64]
+    assert await store.end_session(alice.id, "a" * SESSION_ID_CHARS, actor=ADMIN) == []  # not hers
+    assert await store.end_session(bob.id, "a" * SESSION_ID_CHARS, actor=ADMIN) == ["a" * 64]
     assert [s.token_hash for s in await store.sessions_of(bob.id, NOW)] == ["b" * 64]
     with pytest.raises(NotFound):
         await store.sessions_of(9999, NOW)
@@ -80,7 +80,7 @@ async def test_an_account_invite_creates_the_user_in_its_rooms_once(
         created_by=alice.id,
         now=NOW,
         expires_at=LATER,
-        audit=ADMIN,
+        actor=ADMIN,
         room_ids=(secret.id,),
     )
     assert (invite.kind, invite.created_by, invite.rooms) == (
@@ -107,17 +107,17 @@ async def test_an_account_invite_creates_the_user_in_its_rooms_once(
 
 async def test_a_refused_invite_creates_nothing_and_says_why(store: Store, alice: User) -> None:
     await store.create_invite(
-        "old", InviteKind.ACCOUNT, created_by=None, now=NOW, expires_at=NOW + 10, audit=ADMIN
+        "old", InviteKind.ACCOUNT, created_by=None, now=NOW, expires_at=NOW + 10, actor=ADMIN
     )
     gone = await store.create_invite(
-        "gone", InviteKind.ACCOUNT, created_by=alice.id, now=NOW, expires_at=LATER, audit=ADMIN
+        "gone", InviteKind.ACCOUNT, created_by=alice.id, now=NOW, expires_at=LATER, actor=ADMIN
     )
     await store.create_invite(
-        "room", InviteKind.ROOM, created_by=None, now=NOW, expires_at=LATER, audit=ADMIN
+        "room", InviteKind.ROOM, created_by=None, now=NOW, expires_at=LATER, actor=ADMIN
     )
-    revoked = await store.revoke_invite(gone.id, NOW + 1, audit=ADMIN)
+    revoked = await store.revoke_invite(gone.id, NOW + 1, actor=ADMIN)
     assert revoked.state(NOW + 1) == "revoked"
-    assert (await store.revoke_invite(gone.id, NOW + 2, audit=ADMIN)).revoked_at == NOW + 1  # once
+    assert (await store.revoke_invite(gone.id, NOW + 2, actor=ADMIN)).revoked_at == NOW + 1  # once
     for token, reason in (
         ("old", "expired"),
         ("gone", "revoked"),
@@ -132,7 +132,7 @@ async def test_a_refused_invite_creates_nothing_and_says_why(store: Store, alice
 
 async def test_a_taken_name_leaves_the_invite_unused(store: Store, alice: User) -> None:
     await store.create_invite(
-        "t", InviteKind.ACCOUNT, created_by=None, now=NOW, expires_at=LATER, audit=ADMIN
+        "t", InviteKind.ACCOUNT, created_by=None, now=NOW, expires_at=LATER, actor=ADMIN
     )
     with pytest.raises(Conflict):
         await store.redeem_account_invite("t", "ALICE", "h", NOW)
@@ -145,7 +145,7 @@ async def test_a_taken_name_leaves_the_invite_unused(store: Store, alice: User) 
 
 async def test_two_people_racing_with_one_invite(store: Store, alice: User) -> None:
     await store.create_invite(
-        "t", InviteKind.ACCOUNT, created_by=None, now=NOW, expires_at=LATER, audit=ADMIN
+        "t", InviteKind.ACCOUNT, created_by=None, now=NOW, expires_at=LATER, actor=ADMIN
     )
     results = await asyncio.gather(
         store.redeem_account_invite("t", "fred", "h", NOW),
@@ -164,7 +164,7 @@ async def test_a_room_invite_joins_an_existing_user(store: Store, alice: User, b
         created_by=alice.id,
         now=NOW,
         expires_at=LATER,
-        audit=ADMIN,
+        actor=ADMIN,
         room_ids=(secret.id, gone.id),
     )
     await store.delete_room(gone.id)
@@ -182,7 +182,7 @@ async def test_a_room_invite_joins_an_existing_user(store: Store, alice: User, b
             created_by=None,
             now=NOW,
             expires_at=LATER,
-            audit=ADMIN,
+            actor=ADMIN,
             room_ids=(gone.id,),
         )
 
@@ -190,23 +190,23 @@ async def test_a_room_invite_joins_an_existing_user(store: Store, alice: User, b
 async def test_invites_are_listed_newest_first_a_page_at_a_time(store: Store) -> None:
     made = [
         await store.create_invite(
-            f"t{i}", InviteKind.ACCOUNT, created_by=None, now=NOW, expires_at=LATER, audit=ADMIN
+            f"t{i}", InviteKind.ACCOUNT, created_by=None, now=NOW, expires_at=LATER, actor=ADMIN
         )
         for i in range(3)
     ]
     assert [i.id for i in await store.list_invites(limit=2)] == [made[2].id, made[1].id]
     assert [i.id for i in await store.list_invites(before=made[1].id)] == [made[0].id]
     with pytest.raises(NotFound):
-        await store.revoke_invite(9999, NOW, audit=ADMIN)
+        await store.revoke_invite(9999, NOW, actor=ADMIN)
     await store.redeem_account_invite("t0", "hank", "h", NOW)
     with pytest.raises(InviteRefused):
-        await store.revoke_invite(made[0].id, NOW, audit=ADMIN)
+        await store.revoke_invite(made[0].id, NOW, actor=ADMIN)
 
 
 async def audit(store: Store) -> list[tuple[str, str, str | None, str | None, str | None]]:
     """The audit log, oldest first, without ids and times."""
     entries = await store.audit_log(AuditFilter(limit=100))
-    return [(e.actor, e.action, e.target, e.address, e.detail) for e in reversed(entries)]
+    return [(e.actor, e.action, e.target or e.room, e.address, e.detail) for e in reversed(entries)]
 
 
 async def test_each_admin_action_records_its_entry_with_it(
@@ -214,25 +214,27 @@ async def test_each_admin_action_records_its_entry_with_it(
 ) -> None:
     await store.create_session(bob.id, "a" * 64, LATER)
     await store.create_session(bob.id, "b" * 64, LATER)
-    assert await store.admin_set_disabled(bob.id, True, audit=ADMIN) == ["a" * 64, "b" * 64]
+    assert await store.admin_set_disabled(bob.id, True, actor=ADMIN) == ["a" * 64, "b" * 64]
     assert await store.get_session("a" * 64, NOW) is None
-    assert await store.admin_set_disabled(bob.id, False, audit=ADMIN) == []
+    assert await store.admin_set_disabled(bob.id, False, actor=ADMIN) == []
     await store.create_session(bob.id, "c" * 64, LATER)
-    assert await store.admin_reset_password(bob.id, "new-hash", audit=ADMIN) == ["c" * 64]
+    assert await store.admin_reset_password(bob.id, "new-hash", actor=ADMIN) == ["c" * 64]
     found = await store.get_user("bob")
     assert found is not None
     assert found.password_hash == "new-hash"
-    await store.set_admin(bob.id, True, audit=ADMIN)
-    await store.set_admin(bob.id, False, audit=ADMIN)
+    await store.set_admin(bob.id, True, actor=ADMIN)
+    await store.set_admin(bob.id, False, actor=ADMIN)
     await store.create_session(bob.id, "d" * 64, LATER)
-    assert await store.end_session(bob.id, "x" * SESSION_ID_CHARS, audit=ADMIN) == []
-    assert await store.end_session(bob.id, "d" * SESSION_ID_CHARS, audit=ADMIN) == ["d" * 64]
-    archived = await store.admin_set_archived(room.id, True, audit=ADMIN)
+    assert await store.end_session(bob.id, "x" * SESSION_ID_CHARS, actor=ADMIN) == []
+    assert await store.end_session(bob.id, "d" * SESSION_ID_CHARS, actor=ADMIN) == ["d" * 64]
+    archived = await store.set_archived(room.id, True, author="Alice", actor=ADMIN)
     assert archived is not None
     assert (archived.kind, archived.user) == (EventKind.ARCHIVE, "Alice")
-    assert await store.admin_set_archived(room.id, True, audit=ADMIN) is None  # nothing to record
-    assert await store.admin_set_archived(room.id, False, audit=ADMIN) is not None
-    await store.set_setting("registration", "invite", audit=ADMIN)
+    assert (
+        await store.set_archived(room.id, True, author="Alice", actor=ADMIN) is None
+    )  # nothing to record
+    assert await store.set_archived(room.id, False, author="Alice", actor=ADMIN) is not None
+    await store.set_setting("registration", "invite", actor=ADMIN)
     invite = await store.create_invite(
         "t",
         InviteKind.ACCOUNT,
@@ -240,22 +242,24 @@ async def test_each_admin_action_records_its_entry_with_it(
         now=NOW,
         expires_at=LATER,
         room_ids=(room.id,),
-        audit=ADMIN,
+        actor=ADMIN,
     )
-    await store.revoke_invite(invite.id, NOW, audit=ADMIN)
+    await store.revoke_invite(invite.id, NOW, actor=ADMIN)
     other = await store.create_invite(
-        "u", InviteKind.ACCOUNT, created_by=alice.id, now=NOW, expires_at=LATER, audit=ADMIN
+        "u", InviteKind.ACCOUNT, created_by=alice.id, now=NOW, expires_at=LATER, actor=ADMIN
     )
     await store.redeem_account_invite("u", "ivy", "h", NOW)
-    assert await store.admin_delete_room(room.id, audit=ADMIN) == [alice.id]
+    assert await store.delete_room(room.id, actor=ADMIN) == [alice.id]
     at = "203.0.113.9"
     assert await audit(store) == [
         ("Alice", "user.disable", "bob", at, None),
+        ("Alice", "session.revoke", "bob", at, "2 sessions"),
         ("Alice", "user.enable", "bob", at, None),
-        ("Alice", "user.password_reset", "bob", at, None),
+        ("Alice", "user.set_password", "bob", at, None),
+        ("Alice", "session.revoke", "bob", at, "1 sessions"),
         ("Alice", "user.make_admin", "bob", at, None),
         ("Alice", "user.drop_admin", "bob", at, None),
-        ("Alice", "session.end", "bob", at, None),
+        ("Alice", "session.revoke", "bob", at, None),
         ("Alice", "room.archive", "room", at, None),
         ("Alice", "room.unarchive", "room", at, None),
         ("Alice", "settings.change", None, at, "registration=invite"),
@@ -263,7 +267,7 @@ async def test_each_admin_action_records_its_entry_with_it(
         ("Alice", "invite.revoke", None, at, f"#{invite.id}"),
         ("Alice", "invite.create", None, at, f"account #{other.id}"),
         ("ivy", "invite.use", "ivy", None, f"#{other.id}"),
-        ("Alice", "room.delete", "room", at, f"#{room.id}"),
+        ("Alice", "room.delete", "room", at, None),
     ]
     # Never a token or a password hash.
     text = repr(await store.audit_log(AuditFilter(limit=100)))
@@ -273,11 +277,11 @@ async def test_each_admin_action_records_its_entry_with_it(
 
 async def test_a_refused_admin_action_records_nothing(store: Store, alice: User) -> None:
     with pytest.raises(NotFound):
-        await store.admin_set_disabled(9999, True, audit=ADMIN)
+        await store.admin_set_disabled(9999, True, actor=ADMIN)
     lobby = await store.get_room(LOBBY)
     assert lobby is not None
     with pytest.raises(Forbidden):
-        await store.admin_delete_room(lobby.id, audit=ADMIN)
+        await store.delete_room(lobby.id, actor=ADMIN)
     with pytest.raises(Forbidden):
-        await store.admin_set_archived(lobby.id, True, audit=ADMIN)
+        await store.set_archived(lobby.id, True, author="Alice", actor=ADMIN)
     assert await audit(store) == []

@@ -331,3 +331,29 @@ async def test_existing_rooms_get_their_creator_as_owner(harness: Harness) -> No
         assert unknown is not None
         assert await store.room_roles(made.id) == [("maker", Role.OWNER)]
         assert await store.room_roles(unknown.id) == []
+
+
+async def test_every_act_is_audited_with_who_whom_where_and_from_where(
+    store: Store, bobs: Room, bob: User, carol: User, dave: User
+) -> None:
+    end = now_ms() + HOUR
+    await store.set_role(bobs.id, bob.id, carol.id, Role.MODERATOR, address="192.0.2.1")
+    await store.mute(bobs.id, carol.id, dave.id, end, address="192.0.2.2")
+    await store.unmute(bobs.id, carol.id, dave.id, address="192.0.2.2")
+    await store.ban(bobs.id, carol.id, dave.id, end, address="192.0.2.2")
+    await store.unban(bobs.id, carol.id, dave.id, address=None)
+    await store.join(bobs.id, dave.id, dave.name)
+    await store.kick(bobs.id, bob.id, dave.id, address="192.0.2.1")
+    await store.set_room_settings(bobs.id, bob.id, {"pin": "moderators"}, address=None)
+    entries = await store.audit_log(AuditFilter(action="room"))
+    assert [(e.action, e.actor, e.target, e.room, e.address) for e in reversed(entries)] == [
+        ("room.role", "bob", "Carol", "bobs", "192.0.2.1"),
+        ("room.mute", "Carol", "dave", "bobs", "192.0.2.2"),
+        ("room.unmute", "Carol", "dave", "bobs", "192.0.2.2"),
+        ("room.ban", "Carol", "dave", "bobs", "192.0.2.2"),
+        ("room.unban", "Carol", "dave", "bobs", None),
+        ("room.kick", "bob", "dave", "bobs", "192.0.2.1"),
+        ("room.settings", "bob", None, "bobs", None),
+    ]
+    assert entries[3].detail == f"until {end}"
+    assert {e.actor_id for e in entries} == {bob.id, carol.id}

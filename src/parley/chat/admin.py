@@ -5,7 +5,7 @@ It builds on the operator's rules that already exist (``chat/auth.py`` checks a 
 as at registration; ``chat/operator.py`` finds rooms by name or ``#ID`` and keeps the lobby)
 and adds what an admin acting through the server needs:
 
-* every change is recorded in the audit log in its own transaction (``Audited``: who, from
+* every change is recorded in the audit log in its own transaction (``Actor``: who, from
   where), and refused changes record nothing;
 * an admin cannot disable their own account or take their own admin right away: the server
   must never be left without someone who can undo a mistake from the page;
@@ -29,10 +29,10 @@ from parley.chat.auth import AccountError, Accounts
 from parley.chat.notices import RevokeNotice, pack_notice
 from parley.chat.operator import RoomAdmin, RoomAdminError
 from parley.clock import now_ms
-from parley.model import Event, Room, Session, User
+from parley.model import Actor, Event, Room, Session, User
 from parley.permissions import Role
 from parley.protocol.names import password_problem
-from parley.store.base import Audited, Forbidden, NotFound, NotMember, NotPermitted
+from parley.store.base import Forbidden, NotFound, NotMember, NotPermitted
 
 T = TypeVar("T")
 
@@ -50,8 +50,8 @@ class Effects:
     room_removed: Callable[[int], None] | None = None
 
 
-def _same(actor: Audited, user: User) -> bool:
-    return actor.actor_id == user.id
+def _same(actor: Actor, user: User) -> bool:
+    return actor.id == user.id
 
 
 class ServerAdmin:
@@ -75,33 +75,33 @@ class ServerAdmin:
             notice = RevokeNotice(token_hash=token_hash, reason=reason)
             self.effects.notify_user(user_id, pack_notice(notice))
 
-    async def set_disabled(self, name: str, disabled: bool, audit: Audited) -> User:
+    async def set_disabled(self, name: str, disabled: bool, actor: Actor) -> User:
         user = await self.accounts.find_user(name)
-        if disabled and _same(audit, user):
+        if disabled and _same(actor, user):
             raise AccountError("forbidden", "you cannot disable your own account")
         ended = await self._user_change(
-            self.store.admin_set_disabled(user.id, disabled, audit=audit)
+            self.store.admin_set_disabled(user.id, disabled, actor=actor)
         )
         self._revoke(user.id, ended, "account disabled")
         return replace(user, disabled=disabled)
 
-    async def reset_password(self, name: str, password: str, audit: Audited) -> User:
+    async def reset_password(self, name: str, password: str, actor: Actor) -> User:
         user = await self.accounts.find_user(name)
         problem = password_problem(password, user.name)
         if problem:
             raise AccountError("weak_password", problem)
         password_hash = await self.accounts.hash_password(password)
         ended = await self._user_change(
-            self.store.admin_reset_password(user.id, password_hash, audit=audit)
+            self.store.admin_reset_password(user.id, password_hash, actor=actor)
         )
         self._revoke(user.id, ended, "password changed")
         return replace(user, password_hash=password_hash)
 
-    async def set_admin(self, name: str, admin: bool, audit: Audited) -> User:
+    async def set_admin(self, name: str, admin: bool, actor: Actor) -> User:
         user = await self.accounts.find_user(name)
-        if not admin and _same(audit, user):
+        if not admin and _same(actor, user):
             raise AccountError("forbidden", "you cannot take away your own admin right")
-        await self._user_change(self.store.set_admin(user.id, admin, audit=audit))
+        await self._user_change(self.store.set_admin(user.id, admin, actor=actor))
         return replace(user, is_admin=admin)
 
     async def sessions(self, name: str) -> tuple[User, list[Session]]:
@@ -109,9 +109,9 @@ class ServerAdmin:
         found = await self._user_change(self.store.sessions_of(user.id, now_ms(), MAX_PAGE))
         return user, found
 
-    async def end_session(self, name: str, session_id: str, audit: Audited) -> User:
+    async def end_session(self, name: str, session_id: str, actor: Actor) -> User:
         user = await self.accounts.find_user(name)
-        ended = await self._user_change(self.store.end_session(user.id, session_id, audit=audit))
+        ended = await self._user_change(self.store.end_session(user.id, session_id, actor=actor))
         if not ended:
             raise AccountError("not_found", f"{user.name} has no session {session_id!r}")
         self._revoke(user.id, ended, "session ended by an administrator")
@@ -136,11 +136,11 @@ class ServerAdmin:
             raise AccountError("not_found", str(exc)) from None
 
     async def set_archived(
-        self, name: str, archived: bool, audit: Audited
+        self, name: str, archived: bool, actor: Actor
     ) -> tuple[Room, Event | None]:
         room = await self._room(name)
         try:
-            event = await self.store.admin_set_archived(room.id, archived, audit=audit)
+            event = await self.store.set_archived(room.id, archived, author=actor.name, actor=actor)
         except Forbidden as exc:
             raise AccountError("forbidden", str(exc)) from None
         except NotFound:
@@ -149,10 +149,10 @@ class ServerAdmin:
             self.effects.publish(event)
         return replace(room, archived=archived), event
 
-    async def delete_room(self, name: str, audit: Audited) -> tuple[Room, list[int]]:
+    async def delete_room(self, name: str, actor: Actor) -> tuple[Room, list[int]]:
         room = await self._room(name)
         try:
-            members = await self.store.admin_delete_room(room.id, audit=audit)
+            members = await self.store.delete_room(room.id, actor=actor)
         except Forbidden as exc:
             raise AccountError("forbidden", str(exc)) from None
         except NotFound:
@@ -162,17 +162,17 @@ class ServerAdmin:
         return room, members
 
     async def change_owner(
-        self, name: str, new_owner: str, audit: Audited
+        self, name: str, new_owner: str, actor: Actor
     ) -> tuple[Room, list[Event]]:
         """Make ``new_owner`` (a member) the room's owner, and its previous owners members."""
         room = await self._room(name)
         user = await self.accounts.find_user(new_owner)
-        if audit.actor_id is None:
+        if actor.id is None:
             raise AccountError("forbidden", "an administrator's account changes owners")
         events: list[Event] = []
         try:
             made = await self.store.set_role(
-                room.id, audit.actor_id, user.id, Role.OWNER, address=audit.address
+                room.id, actor.id, user.id, Role.OWNER, address=actor.address
             )
             events += [made] if made is not None else []
             for owner, role in await self.store.room_roles(room.id):
@@ -180,7 +180,7 @@ class ServerAdmin:
                     continue
                 previous = await self.accounts.find_user(owner)
                 demoted = await self.store.set_role(
-                    room.id, audit.actor_id, previous.id, Role.MEMBER, address=audit.address
+                    room.id, actor.id, previous.id, Role.MEMBER, address=actor.address
                 )
                 events += [demoted] if demoted is not None else []
         except NotMember as exc:

@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from parley.chat.registration import INVITE_REFUSALS, Registration, RegistrationMode
 from parley.clock import now_ms
-from parley.model import Event, Session, User
+from parley.model import OPERATOR, Actor, Event, Session, User
 from parley.protocol.names import password_problem, username_problem
 from parley.store.base import LOBBY, Conflict, InviteRefused, Store
 
@@ -115,12 +115,19 @@ class Accounts:
             return await asyncio.to_thread(verify)
 
     async def create_user(
-        self, name: str, password: str, *, admin: bool | None = None, check_password: bool = True
+        self,
+        name: str,
+        password: str,
+        *,
+        admin: bool | None = None,
+        check_password: bool = True,
+        actor: Actor | None = None,
     ) -> User:
-        """Validate and create an account (the operator's CLI and registration use this)."""
+        """Validate and create an account (the operator's CLI and registration use this).
+        ``actor``: who creates it for someone else (audited); None for a registration."""
         password_hash = await self._new_account_hash(name, password, check_password)
         try:
-            user = await self.store.create_user(name, password_hash, admin=admin)
+            user = await self.store.create_user(name, password_hash, admin=admin, actor=actor)
         except Conflict:
             raise AccountError("username_taken", f"the name {name!r} is taken") from None
         # Everyone starts in the lobby, as in the tutorial's one-room chat.
@@ -207,10 +214,12 @@ class Accounts:
             return None
         return await self.store.get_session(hash_token(token), now_ms())
 
-    async def logout(self, token: str) -> Session | None:
-        """Revoke the session of ``token``; returns it (None if it was not live)."""
+    async def logout(self, token: str, address: str | None = None) -> Session | None:
+        """Revoke the session of ``token``; returns it (None if it was not live). A live one's
+        end is audited (``session.end``, by its user, from ``address``)."""
         session = await self.authenticate(token)
-        await self.store.delete_session(hash_token(token))
+        actor = None if session is None else Actor(session.user.name, session.user.id, address)
+        await self.store.delete_session(hash_token(token), actor=actor)
         return session
 
     # -- the operator's actions ------------------------------------------------------------
@@ -226,15 +235,17 @@ class Accounts:
             raise AccountError("not_found", f"no user named {name!r}")
         return user
 
-    async def set_disabled(self, name: str, disabled: bool) -> User:
+    # Each is audited with ``actor`` (the operator's ``parley`` command by default).
+
+    async def set_disabled(self, name: str, disabled: bool, actor: Actor = OPERATOR) -> User:
         """Disable the account ``name`` and end its sessions, or enable it again."""
         user = await self.find_user(name)
-        await self.store.set_disabled(user.id, disabled)
+        await self.store.set_disabled(user.id, disabled, actor=actor)
         if disabled:
-            await self.store.delete_sessions_of(user.id)
+            await self.store.delete_sessions_of(user.id, actor=actor)
         return replace(user, disabled=disabled)
 
-    async def set_password(self, name: str, password: str) -> User:
+    async def set_password(self, name: str, password: str, actor: Actor = OPERATOR) -> User:
         """Give the account ``name`` a new password (checked as at registration) and end its
         sessions: whoever knew the old one is signed out everywhere."""
         user = await self.find_user(name)
@@ -242,11 +253,13 @@ class Accounts:
         if problem:
             raise AccountError("weak_password", problem)
         password_hash = await self.hash_password(password)
-        await self.store.set_password(user.id, password_hash)
-        await self.store.delete_sessions_of(user.id)
+        await self.store.set_password(user.id, password_hash, actor=actor)
+        await self.store.delete_sessions_of(user.id, actor=actor)
         return replace(user, password_hash=password_hash)
 
-    async def rename(self, name: str, new_name: str) -> tuple[User, list[Event]]:
+    async def rename(
+        self, name: str, new_name: str, actor: Actor = OPERATOR
+    ) -> tuple[User, list[Event]]:
         """Rename the account ``name`` (a new name follows the rules of a chosen one) wherever
         its name is stored, and end its sessions: it signs in again under the new name.
         Returns the renamed user and the ``rename`` events of its direct rooms (whose names
@@ -256,8 +269,8 @@ class Accounts:
         if problem:
             raise AccountError("invalid_username", problem)
         try:
-            renamed, events = await self.store.rename_user(user.id, new_name)
+            renamed, events = await self.store.rename_user(user.id, new_name, actor=actor)
         except Conflict:
             raise AccountError("username_taken", f"the name {new_name!r} is taken") from None
-        await self.store.delete_sessions_of(user.id)
+        await self.store.delete_sessions_of(user.id, actor=actor)
         return renamed, events

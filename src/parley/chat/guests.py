@@ -40,7 +40,7 @@ from parley.chat.node import Node
 from parley.chat.ratelimit import BucketTable, RateLimit, TokenBucket
 from parley.peer import CloseCode, Peer
 from parley.protocol.text import text_problem
-from parley.store.base import StoreError
+from parley.store.base import NotPermitted, StoreError
 
 log = logging.getLogger("parley.guests")
 
@@ -175,6 +175,9 @@ class Guests:
                 appended = await self.node.store.post_message(
                     self.node.lobby_id, None, guest.name, text
                 )
+            except NotPermitted:  # the lobby is an announcement room (permissions.py)
+                conn.close(CloseCode.POLICY_VIOLATION, "only moderators may post in the lobby")
+                return
             except StoreError:
                 log.warning("could not store a guest message; closing that guest")
                 conn.close(CloseCode.TRY_AGAIN_LATER, "the server cannot store messages now")

@@ -22,9 +22,9 @@ from typing import Final
 from parley.chat.auth import AccountError, hash_token, new_token, token_problem
 from parley.chat.registration import INVITE_REFUSALS
 from parley.clock import now_ms
-from parley.model import Event, Invite, InviteKind, RoomKind, User
+from parley.model import Actor, Event, Invite, InviteKind, RoomKind, User
 from parley.permissions import Action
-from parley.store.base import Audited, InviteRefused, NotFound, NotPermitted, Store
+from parley.store.base import InviteRefused, NotFound, NotPermitted, Store
 
 #: Longest and default lifetime of an invitation, in seconds.
 MAX_INVITE_TTL: Final = 30 * 24 * 3600
@@ -60,7 +60,7 @@ class Invites:
         room_names: list[str],
         ttl: float = DEFAULT_INVITE_TTL,
         *,
-        audit: Audited,
+        actor: Actor,
         member_invites: bool = False,
     ) -> NewInvite:
         """Create an invitation by ``creator`` (None: the operator) to ``room_names``.
@@ -104,7 +104,7 @@ class Invites:
                 now=now,
                 expires_at=now + int(ttl * 1000),
                 room_ids=tuple(room_ids),
-                audit=audit,
+                actor=actor,
             )
         except NotFound:  # deleted meanwhile
             raise AccountError("not_found", "a room of the invitation was just deleted") from None
@@ -122,9 +122,9 @@ class Invites:
             raise invite_error(InviteRefused(state))
         return found
 
-    async def revoke(self, invite_id: int, audit: Audited) -> Invite:
+    async def revoke(self, invite_id: int, actor: Actor) -> Invite:
         try:
-            return await self.store.revoke_invite(invite_id, now_ms(), audit=audit)
+            return await self.store.revoke_invite(invite_id, now_ms(), actor=actor)
         except NotFound:
             raise AccountError("not_found", f"no invitation {invite_id}") from None
         except InviteRefused:

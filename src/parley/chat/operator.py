@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parley.model import Event, Room, RoomKind
+from parley.model import OPERATOR as OPERATOR_ACTOR
+from parley.model import Actor, Event, Room, RoomKind
 from parley.protocol.names import room_problem, username_problem
 from parley.store.base import Conflict, Forbidden, Store
 
@@ -52,8 +53,11 @@ class NameProblem:
 
 
 class RoomAdmin:
-    def __init__(self, store: Store) -> None:
+    """The room tools, for one actor (audited: the operator's command by default)."""
+
+    def __init__(self, store: Store, actor: Actor = OPERATOR_ACTOR) -> None:
         self.store = store
+        self.actor = actor
 
     async def find(self, name: str) -> Room:
         """The room ``name`` (any case), or ``#ID`` (for a name awkward to type)."""
@@ -71,7 +75,9 @@ class RoomAdmin:
     async def archive(self, name: str, archived: bool = True) -> tuple[Room, Event | None]:
         room = await self.find(name)
         try:
-            event = await self.store.set_archived(room.id, archived, author=OPERATOR)
+            event = await self.store.set_archived(
+                room.id, archived, author=OPERATOR, actor=self.actor
+            )
         except Forbidden as exc:
             raise RoomAdminError(str(exc)) from None
         return room, event
@@ -82,7 +88,9 @@ class RoomAdmin:
         if problem:
             raise RoomAdminError(problem)
         try:
-            event = await self.store.rename_room(room.id, new_name, author=OPERATOR)
+            event = await self.store.rename_room(
+                room.id, new_name, author=OPERATOR, actor=self.actor
+            )
         except Conflict:
             raise RoomAdminError(f"the room name {new_name!r} is taken") from None
         except Forbidden as exc:
@@ -92,7 +100,7 @@ class RoomAdmin:
     async def delete(self, name: str) -> tuple[Room, list[int]]:
         room = await self.find(name)
         try:
-            members = await self.store.delete_room(room.id)
+            members = await self.store.delete_room(room.id, actor=self.actor)
         except Forbidden as exc:
             raise RoomAdminError(str(exc)) from None
         return room, members

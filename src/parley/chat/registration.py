@@ -17,7 +17,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from parley.store.base import Audited, Store
+from parley.model import Actor
+from parley.store.base import Store
 
 #: The ``server_settings`` names.
 REGISTRATION: Final = "registration"
@@ -54,11 +55,11 @@ class Registration:
         except ValueError:  # written by a newer Parley: the flag decides
             return self.default
 
-    async def set_mode(self, mode: RegistrationMode, audit: Audited) -> None:
-        await self.store.set_setting(REGISTRATION, mode.value, audit=audit)
+    async def set_mode(self, mode: RegistrationMode, actor: Actor) -> None:
+        await self.store.set_setting(REGISTRATION, mode.value, actor=actor)
 
     async def member_invites(self) -> bool:
         return await self.store.get_setting(MEMBER_INVITES) == "on"
 
-    async def set_member_invites(self, allowed: bool, audit: Audited) -> None:
-        await self.store.set_setting(MEMBER_INVITES, "on" if allowed else "off", audit=audit)
+    async def set_member_invites(self, allowed: bool, actor: Actor) -> None:
+        await self.store.set_setting(MEMBER_INVITES, "on" if allowed else "off", actor=actor)

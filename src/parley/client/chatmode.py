@@ -21,6 +21,7 @@ from parley.client.client import Client
 from parley.client.console import Console
 from parley.client.errors import ClientError, CommandError
 from parley.client.events import ClientEvent, Connected, Disconnected, Reconnecting
+from parley.client.moderating import MODERATION_COMMANDS, describe_moderation, moderate
 from parley.client.sanitize import safe
 from parley.protocol import messages as m
 from parley.protocol.mentions import ROOM_MENTION
@@ -36,11 +37,12 @@ COMMANDS = {
     "/mentions": ("", "show the latest messages that mention you"),
     "/edit": ("[#MID] TEXT", "change your last message here (or message MID)"),
     "/search": ("QUERY", 'find messages: words, "a phrase", from:USER, in:ROOM, has:link'),
+    **MODERATION_COMMANDS,
     "/help": ("", "show this list"),
     "/quit": ("", "leave (Ctrl-D does too)"),
 }
 _ROOM_ARG = frozenset(("/join", "/leave", "/who", "/history"))
-_USER_ARG = frozenset(("/dm",))
+_USER_ARG = frozenset(("/dm", *(name for name in MODERATION_COMMANDS if name != "/settings")))
 
 
 @dataclass
@@ -157,6 +159,8 @@ def describe_event(event: m.EventMessage, state: ChatState) -> str:
             return f"{head} * the room was archived: it can be read, not written"
         case "unarchive":
             return f"{head} * the room is open again"
+        case _ if (said := describe_moderation(event)) is not None:
+            return f"{head} * {said}"
         case _:
             return f"{head} * {event.user}: {event.kind}"
 
@@ -343,6 +347,11 @@ class ChatMode:
                 await self._search(rest)
             case "/mentions":
                 await self._mentions()
+            case _ if command in MODERATION_COMMANDS:
+                if state.room is None:
+                    self._error("you are in no room")
+                    return
+                self.console.note(await moderate(self.client, state.room, command, rest))
             case _ if command in COMMANDS:
                 args, _what = COMMANDS[command]
                 self._error(f"usage: {command} {args}")

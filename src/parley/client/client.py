@@ -431,6 +431,42 @@ class Client:
         user gets a :class:`~parley.protocol.messages.NotifyChanged`."""
         await self._typed(m.Ok, m.Notify(room=room, level=level, until=until), retry=True)
 
+    # -- room roles and moderation (each returns the seq of its event; 0: nothing changed) ----
+
+    async def set_role(self, room: str, user: str, role: str) -> int:
+        """Make ``user`` an "owner", a "moderator" or a plain "member" of ``room``."""
+        return await self._act(m.SetRole(room=room, user=user, role=role))
+
+    async def kick(self, room: str, user: str) -> int:
+        return await self._act(m.Kick(room=room, user=user))
+
+    async def ban(self, room: str, user: str, *, until: int | None = None) -> int:
+        """Ban ``user`` from ``room`` until ``until`` (ms since the epoch; None: no end)."""
+        return await self._act(m.Ban(room=room, user=user, until=until))
+
+    async def unban(self, room: str, user: str) -> int:
+        return await self._act(m.Unban(room=room, user=user))
+
+    async def mute(self, room: str, user: str, *, until: int) -> int:
+        """Keep ``user`` from posting in ``room`` until ``until`` (ms since the epoch)."""
+        return await self._act(m.Mute(room=room, user=user, until=until))
+
+    async def unmute(self, room: str, user: str) -> int:
+        return await self._act(m.Unmute(room=room, user=user))
+
+    async def room_settings(self, room: str) -> m.RoomSettingsReply:
+        """The room's settings, this user's role there, and its owners and moderators."""
+        command = m.RoomSettingsCommand(room=room)
+        return await self._typed(m.RoomSettingsReply, command, retry=True)
+
+    async def change_room_settings(self, room: str, **settings: str) -> int:
+        """Set some of ``post``, ``invite``, ``topic``, ``pin`` to "members" or "moderators"."""
+        return await self._act(m.RoomSettingsCommand(room=room, **settings))
+
+    async def _act(self, command: m.Command) -> int:
+        reply = await self._typed(m.Ok, command, retry=False)
+        return reply.seq or 0
+
     async def ping(self) -> None:
         """A round trip through the server's command queue."""
         await self._typed(m.Pong, m.Ping(), retry=True)

@@ -30,6 +30,7 @@ from parley.protocol.messages import (
     Resumed,
     RoomChanged,
     RoomList,
+    RoomSettingsReply,
     SearchReply,
     TypingNotice,
     Unread,
@@ -57,6 +58,7 @@ AnyServerMessage = (
     | EmailSettings
     | NotifyChanged
     | Pong
+    | RoomSettingsReply
     | Error
     | EventMessage
 )

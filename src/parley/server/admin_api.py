@@ -25,12 +25,12 @@ from parley.chat.auth import AccountError, Accounts
 from parley.chat.invites import MAX_INVITE_ROOMS, Invites
 from parley.chat.registration import RegistrationMode
 from parley.clock import now_ms
-from parley.model import Invite, InviteKind, Room, Session, User
+from parley.model import Actor, Invite, InviteKind, Room, Session, User
 from parley.server.api import error_response, read_json, refusal
 from parley.server.cookies import SessionCookie
 from parley.server.endpoint import client_address
 from parley.server.origins import Origins
-from parley.store.base import Audited, Unavailable
+from parley.store.base import Unavailable
 from parley.store.sql.admin_ops import SESSION_ID_CHARS
 
 #: Longest search text or page position accepted.
@@ -152,8 +152,8 @@ class AdminRoutes:
             raise AccountError("unauthorized", "sign in first")
         return session
 
-    def _audited(self, request: web.Request, user: User) -> Audited:
-        return Audited(user.name, user.id, client_address(request, behind_proxy=self.behind_proxy))
+    def _actor(self, request: web.Request, user: User) -> Actor:
+        return Actor(user.name, user.id, client_address(request, behind_proxy=self.behind_proxy))
 
     def _wrap(self, run: Callable[[web.Request], Awaitable[web.Response]], change: bool) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -172,7 +172,7 @@ class AdminRoutes:
 
     def _admin(
         self,
-        action: Callable[[web.Request, Audited], Awaitable[web.Response]],
+        action: Callable[[web.Request, Actor], Awaitable[web.Response]],
         *,
         change: bool = False,
     ) -> Handler:
@@ -180,7 +180,7 @@ class AdminRoutes:
             session = await self._session(request)
             if not session.user.is_admin:
                 raise AccountError("forbidden", "only server administrators may do this")
-            return await action(request, self._audited(request, session.user))
+            return await action(request, self._actor(request, session.user))
 
         return self._wrap(run, change)
 
@@ -197,7 +197,7 @@ class AdminRoutes:
 
     # -- users -------------------------------------------------------------------------------
 
-    async def users(self, request: web.Request, _: Audited) -> web.Response:
+    async def users(self, request: web.Request, _: Actor) -> web.Response:
         query, after = _page(request)
         found = await self.admin.users(query, after)
         return web.json_response({"users": [user_json(u) for u in found]})
@@ -206,63 +206,63 @@ class AdminRoutes:
         body = await read_json(request)
         return body, _text(body.get("user"), "user")
 
-    async def set_disabled(self, request: web.Request, audit: Audited) -> web.Response:
+    async def set_disabled(self, request: web.Request, actor: Actor) -> web.Response:
         body, name = await self._user_body(request)
-        user = await self.admin.set_disabled(name, _flag(body, "disabled"), audit)
+        user = await self.admin.set_disabled(name, _flag(body, "disabled"), actor)
         return web.json_response({"user": user_json(user)})
 
-    async def reset_password(self, request: web.Request, audit: Audited) -> web.Response:
+    async def reset_password(self, request: web.Request, actor: Actor) -> web.Response:
         body, name = await self._user_body(request)
         password = body.get("password")
         if not isinstance(password, str):
             raise AccountError("bad_request", "password must be a string")
-        user = await self.admin.reset_password(name, password, audit)
+        user = await self.admin.reset_password(name, password, actor)
         return web.json_response({"user": user_json(user)})
 
-    async def set_admin(self, request: web.Request, audit: Audited) -> web.Response:
+    async def set_admin(self, request: web.Request, actor: Actor) -> web.Response:
         body, name = await self._user_body(request)
-        user = await self.admin.set_admin(name, _flag(body, "admin"), audit)
+        user = await self.admin.set_admin(name, _flag(body, "admin"), actor)
         return web.json_response({"user": user_json(user)})
 
-    async def sessions(self, request: web.Request, _: Audited) -> web.Response:
+    async def sessions(self, request: web.Request, _: Actor) -> web.Response:
         name = _text(request.query.get("user"), "user")
         user, found = await self.admin.sessions(name)
         return web.json_response(
             {"user": user_json(user), "sessions": [session_json(s) for s in found]}
         )
 
-    async def end_session(self, request: web.Request, audit: Audited) -> web.Response:
+    async def end_session(self, request: web.Request, actor: Actor) -> web.Response:
         body, name = await self._user_body(request)
         session_id = body.get("session")
         if not isinstance(session_id, str) or len(session_id) != SESSION_ID_CHARS:
             raise AccountError("bad_request", f"session must be {SESSION_ID_CHARS} characters")
-        await self.admin.end_session(name, session_id, audit)
+        await self.admin.end_session(name, session_id, actor)
         return web.json_response({"ended": session_id})
 
     # -- rooms -------------------------------------------------------------------------------
 
-    async def rooms(self, request: web.Request, _: Audited) -> web.Response:
+    async def rooms(self, request: web.Request, _: Actor) -> web.Response:
         query, after = _page(request)
         found = await self.admin.rooms(query, after)
         return web.json_response({"rooms": [room_json(r, members) for r, members in found]})
 
-    async def set_archived(self, request: web.Request, audit: Audited) -> web.Response:
+    async def set_archived(self, request: web.Request, actor: Actor) -> web.Response:
         body = await read_json(request)
         name = _text(body.get("room"), "room")
-        room, _ = await self.admin.set_archived(name, _flag(body, "archived"), audit)
+        room, _ = await self.admin.set_archived(name, _flag(body, "archived"), actor)
         return web.json_response(
             {"room": {"id": room.id, "name": room.name, "archived": room.archived}}
         )
 
-    async def delete_room(self, request: web.Request, audit: Audited) -> web.Response:
+    async def delete_room(self, request: web.Request, actor: Actor) -> web.Response:
         body = await read_json(request)
-        room, members = await self.admin.delete_room(_text(body.get("room"), "room"), audit)
+        room, members = await self.admin.delete_room(_text(body.get("room"), "room"), actor)
         return web.json_response({"deleted": room.name, "members": len(members)})
 
-    async def change_owner(self, request: web.Request, audit: Audited) -> web.Response:
+    async def change_owner(self, request: web.Request, actor: Actor) -> web.Response:
         body = await read_json(request)
         room, events = await self.admin.change_owner(
-            _text(body.get("room"), "room"), _text(body.get("user"), "user"), audit
+            _text(body.get("room"), "room"), _text(body.get("user"), "user"), actor
         )
         return web.json_response({"room": room.name, "owner": body["user"], "events": len(events)})
 
@@ -276,10 +276,10 @@ class AdminRoutes:
             "member_invites": await registration.member_invites(),
         }
 
-    async def settings(self, request: web.Request, _: Audited) -> web.Response:
+    async def settings(self, request: web.Request, _: Actor) -> web.Response:
         return web.json_response(await self._settings_json())
 
-    async def change_settings(self, request: web.Request, audit: Audited) -> web.Response:
+    async def change_settings(self, request: web.Request, actor: Actor) -> web.Response:
         body = await read_json(request)
         unknown = set(body) - {"registration", "member_invites"}
         if unknown or not body:
@@ -297,17 +297,17 @@ class AdminRoutes:
         member_invites = _flag(body, "member_invites") if "member_invites" in body else None
         registration = self.accounts.registration
         if mode is not None:
-            await registration.set_mode(mode, audit)
+            await registration.set_mode(mode, actor)
         if member_invites is not None:
-            await registration.set_member_invites(member_invites, audit)
+            await registration.set_member_invites(member_invites, actor)
         return web.json_response(await self._settings_json())
 
-    async def stats(self, request: web.Request, _: Audited) -> web.Response:
+    async def stats(self, request: web.Request, _: Actor) -> web.Response:
         return web.json_response({"at": now_ms(), **self.figures()})
 
     # -- invitations -----------------------------------------------------------------------
 
-    async def list_invites(self, request: web.Request, _: Audited) -> web.Response:
+    async def list_invites(self, request: web.Request, _: Actor) -> web.Response:
         before_text = request.query.get("before")
         before = None
         if before_text is not None:
@@ -318,12 +318,12 @@ class AdminRoutes:
         now = now_ms()
         return web.json_response({"invites": [invite_json(i, now) for i in found]})
 
-    async def revoke_invite(self, request: web.Request, audit: Audited) -> web.Response:
+    async def revoke_invite(self, request: web.Request, actor: Actor) -> web.Response:
         body = await read_json(request)
         invite_id = body.get("id")
         if not isinstance(invite_id, int) or isinstance(invite_id, bool) or invite_id < 1:
             raise AccountError("bad_request", "id must be an invitation's id")
-        invite = await self.invites.revoke(invite_id, audit)
+        invite = await self.invites.revoke(invite_id, actor)
         return web.json_response({"invite": invite_json(invite, now_ms())})
 
     def _link(self, request: web.Request, token: str) -> str:
@@ -353,7 +353,7 @@ class AdminRoutes:
             session.user,
             rooms,
             ttl,
-            audit=self._audited(request, session.user),
+            actor=self._actor(request, session.user),
             member_invites=await self.accounts.registration.member_invites(),
         )
         return web.json_response(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 from typing import Any
 
@@ -35,6 +36,8 @@ from parley.server.endpoint import client_address
 from parley.server.origins import Origins
 from parley.server.throttle import SignInGuard
 from parley.store.base import Unavailable
+
+log = logging.getLogger(__name__)
 
 _STATUS = {
     "invalid_username": 400,
@@ -195,6 +198,8 @@ class AccountRoutes:
         account = username.lower() if username_problem(username) is None else ""
         verdict = self.guard.login(address, account)
         if verdict.retry_after:
+            if self.guard.first_refusal(address, account):
+                await self._audit_refusal(address, username if account else "")
             return _throttled(verdict.retry_after)
         if verdict.delay:
             await asyncio.sleep(verdict.delay)
@@ -210,6 +215,16 @@ class AccountRoutes:
         self.guard.refund(address, account)
         return self._signed_in(request, session, token, 200)
 
+    async def _audit_refusal(self, address: str, account: str) -> None:
+        """Record a sign-in refused past the limit (at most once per account and address per
+        ten minutes: a guesser cannot fill the log). Never the password tried."""
+        try:
+            await self.accounts.store.record_audit(
+                "login.throttled", actor=account or "?", target=account, address=address
+            )
+        except Unavailable:
+            log.warning("could not record a refused sign-in in the audit log")
+
     async def logout(self, request: web.Request) -> web.Response:
         refused = self._refusal(request)
         if refused is not None:
@@ -217,7 +232,7 @@ class AccountRoutes:
         token = self.cookie.token(request)
         try:
             await self._body(request)  # {} (or nothing): there is nothing to say
-            session = await self.accounts.logout(token) if token else None
+            session = await self.accounts.logout(token, self._address(request)) if token else None
         except AccountError as error:
             return error_response(error.code, error.message)
         except Unavailable:

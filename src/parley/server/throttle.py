@@ -45,6 +45,8 @@ FIRST_DELAY = 0.25
 MAX_DELAY = 10.0
 #: Keys remembered per limit; the least recently used beyond that are forgotten.
 MAX_TRACKED = 50_000
+#: Refusals of one (account, address) pair worth an audit entry: one per ten minutes.
+AUDITED_REFUSALS = RateLimit(rate=1 / 600, burst=1)
 
 Clock = Callable[[], float]
 
@@ -117,6 +119,7 @@ class SignInGuard:
         self.by_address = Buckets(address_limit)
         self.by_pair = Buckets(PAIR_LIMIT)
         self.by_account = Pressure(ACCOUNT_LEAK, clock)
+        self.audited = Buckets(AUDITED_REFUSALS)
 
     def attempt(self, address: str) -> float:
         """Charge one sign-in or registration to ``address``: 0, or the seconds to wait."""
@@ -128,6 +131,10 @@ class SignInGuard:
         if retry_after:
             return Verdict(retry_after=retry_after)
         return Verdict(delay=delay_for(self.by_account.add(account, 1.0)))
+
+    def first_refusal(self, address: str, account: str) -> bool:
+        """Whether a refusal of this pair should be audited: the first of ten minutes."""
+        return self.audited.take(_pair(address, account)) == 0
 
     def refund(self, address: str, account: str) -> None:
         """The attempt was no guess (the password was right, or could not be checked): give

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from parley.model import (
+    Actor,
     Appended,
     AuditEntry,
     AuditFilter,
@@ -95,17 +96,6 @@ class InviteRefused(Forbidden):
     def __init__(self, reason: str) -> None:
         super().__init__(f"the invitation is {reason}")
         self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class Audited:
-    """Who asks for an admin action, and from where: the store records the action's audit
-    entry (migration 0009) in the action's own transaction. ``actor`` is a user's name, or
-    ``operator`` for the ``parley`` command on the server's machine."""
-
-    actor: str
-    actor_id: int | None = None
-    address: str | None = None
 
 
 class NotPermitted(Forbidden):
@@ -195,9 +185,15 @@ class Store(ABC):
 
     @abstractmethod
     async def create_user(
-        self, name: str, password_hash: str, *, admin: bool | None = None
+        self,
+        name: str,
+        password_hash: str,
+        *,
+        admin: bool | None = None,
+        actor: Actor | None = None,
     ) -> User:
         """Create an account. With ``admin=None`` the first account ever created is an admin.
+        ``actor`` (the operator, an admin; not a self-registration): audited as ``user.add``.
 
         Raises :class:`Conflict` when the name is taken (case-insensitively).
         """
@@ -215,12 +211,18 @@ class Store(ABC):
         """Every user, oldest account first."""
 
     @abstractmethod
-    async def set_password(self, user_id: int, password_hash: str) -> None:
-        """Replace a user's password hash. Raises :class:`NotFound`."""
+    async def set_password(
+        self, user_id: int, password_hash: str, *, actor: Actor | None = None
+    ) -> None:
+        """Replace a user's password hash. Raises :class:`NotFound`. With ``actor``: audited
+        (``user.set_password``; never the password or its hash)."""
 
     @abstractmethod
-    async def set_disabled(self, user_id: int, disabled: bool) -> None:
-        """Disable or enable an account. Raises :class:`NotFound`."""
+    async def set_disabled(
+        self, user_id: int, disabled: bool, *, actor: Actor | None = None
+    ) -> None:
+        """Disable or enable an account. Raises :class:`NotFound`. With ``actor``: audited
+        (``user.disable``, ``user.enable``)."""
 
     @abstractmethod
     async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
@@ -232,12 +234,14 @@ class Store(ABC):
         its user is disabled."""
 
     @abstractmethod
-    async def delete_session(self, token_hash: str) -> bool:
-        """Revoke one session; False if there was none."""
+    async def delete_session(self, token_hash: str, *, actor: Actor | None = None) -> bool:
+        """Revoke one session; False if there was none. With ``actor`` (the user signing
+        out): audited as ``session.end``."""
 
     @abstractmethod
-    async def delete_sessions_of(self, user_id: int) -> list[str]:
-        """Revoke every session of a user; return their token hashes."""
+    async def delete_sessions_of(self, user_id: int, *, actor: Actor | None = None) -> list[str]:
+        """Revoke every session of a user; return their token hashes. With ``actor``, when
+        there were some: audited as ``session.revoke``."""
 
     # -- rooms ---------------------------------------------------------------------------
 
@@ -481,38 +485,49 @@ class Store(ABC):
         """Every room, with its number of members, sorted by name."""
 
     @abstractmethod
-    async def set_archived(self, room_id: int, archived: bool, *, author: str) -> Event | None:
+    async def set_archived(
+        self, room_id: int, archived: bool, *, author: str, actor: Actor | None = None
+    ) -> Event | None:
         """Archive the room (read-only: :meth:`post_message`, edits, joins, topics then raise
         :class:`Archived`; leaving still works) or unarchive it, with an ``archive`` or
         ``unarchive`` event by ``author``. None, storing nothing, when it already is so.
         Raises :class:`NotFound`, and :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def rename_room(self, room_id: int, name: str, *, author: str) -> Event:
+    async def rename_room(
+        self, room_id: int, name: str, *, author: str, actor: Actor | None = None
+    ) -> Event:
         """Rename the room, with a ``rename`` event (``text``: the new name, ``previous``:
         the old). Raises :class:`NotFound`, :class:`Conflict` when the name is taken, and
         :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def delete_room(self, room_id: int) -> list[int]:
+    async def delete_room(self, room_id: int, *, actor: Actor | None = None) -> list[int]:
         """Erase the room with all its events and memberships; returns the ids of its
         members. Raises :class:`NotFound`, and :class:`Forbidden` for the lobby."""
 
     @abstractmethod
-    async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
+    async def rename_user(
+        self, user_id: int, name: str, *, actor: Actor | None = None
+    ) -> tuple[User, list[Event]]:
         """Rename an account, and its name wherever it is stored (its events' author, the
-        inviter of joins); its direct rooms are renamed with ``rename`` events, returned.
-        Raises :class:`NotFound`, and :class:`Conflict` when the name is taken."""
+        inviter of joins, the ``by`` of moderation); its direct rooms are renamed with
+        ``rename`` events, returned. Raises :class:`NotFound`, and :class:`Conflict` when the
+        name is taken.
+
+        The operator's tools (these, :meth:`set_archived`, :meth:`rename_room`,
+        :meth:`delete_room`) take an ``actor``: the act is then audited (``room.archive``,
+        ``room.rename``, ``user.rename`` ...) in its own transaction."""
 
     # -- administration: settings, users, rooms, sessions, invitations -------------------
-    # Each change records its audit entry (``audit``) in its own transaction.
+    # Each change records its audit entry (``actor``: who, from where) in its transaction.
 
     @abstractmethod
     async def get_setting(self, name: str) -> str | None:
         """A runtime setting an admin stored (None: never set, the flag decides)."""
 
     @abstractmethod
-    async def set_setting(self, name: str, value: str, *, audit: Audited) -> None:
+    async def set_setting(self, name: str, value: str, *, actor: Actor) -> None:
         """Store a runtime setting; every node reads it from here."""
 
     @abstractmethod
@@ -523,39 +538,27 @@ class Store(ABC):
         ``after`` (any case), sorted by name."""
 
     @abstractmethod
-    async def set_admin(self, user_id: int, admin: bool, *, audit: Audited) -> None:
+    async def set_admin(self, user_id: int, admin: bool, *, actor: Actor) -> None:
         """Make the user a server admin, or not. Raises :class:`NotFound`."""
 
     @abstractmethod
-    async def admin_set_disabled(
-        self, user_id: int, disabled: bool, *, audit: Audited
-    ) -> list[str]:
+    async def admin_set_disabled(self, user_id: int, disabled: bool, *, actor: Actor) -> list[str]:
         """Disable the account and end its sessions, in one transaction (their token hashes
         are returned), or enable it. Raises :class:`NotFound`."""
 
     @abstractmethod
     async def admin_reset_password(
-        self, user_id: int, password_hash: str, *, audit: Audited
+        self, user_id: int, password_hash: str, *, actor: Actor
     ) -> list[str]:
         """Replace the password hash and end every session (returned). Raises
         :class:`NotFound`."""
-
-    @abstractmethod
-    async def admin_set_archived(
-        self, room_id: int, archived: bool, *, audit: Audited
-    ) -> Event | None:
-        """:meth:`set_archived` by ``audit.actor``, recorded."""
-
-    @abstractmethod
-    async def admin_delete_room(self, room_id: int, *, audit: Audited) -> list[int]:
-        """:meth:`delete_room`, recorded."""
 
     @abstractmethod
     async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
         """The user's live sessions at ``now``, newest first. Raises :class:`NotFound`."""
 
     @abstractmethod
-    async def end_session(self, user_id: int, session_id: str, *, audit: Audited) -> list[str]:
+    async def end_session(self, user_id: int, session_id: str, *, actor: Actor) -> list[str]:
         """End the user's session whose token hash starts with ``session_id``; return the
         token hashes ended (empty: none). Raises :class:`NotFound` for an unknown user."""
 
@@ -576,7 +579,7 @@ class Store(ABC):
         now: int,
         expires_at: int,
         room_ids: tuple[int, ...] = (),
-        audit: Audited,
+        actor: Actor,
     ) -> Invite:
         """Store an invitation (only its token's hash). Raises :class:`NotFound` for a room
         that does not exist."""
@@ -590,7 +593,7 @@ class Store(ABC):
         """Invitations, newest first, with ids below ``before`` when given."""
 
     @abstractmethod
-    async def revoke_invite(self, invite_id: int, now: int, *, audit: Audited) -> Invite:
+    async def revoke_invite(self, invite_id: int, now: int, *, actor: Actor) -> Invite:
         """Revoke an unused invitation. Raises :class:`NotFound`, :class:`InviteRefused`
         (``used``)."""
 
@@ -712,7 +715,6 @@ __all__ = [
     "UNREAD_CAP",
     "Appended",
     "Archived",
-    "Audited",
     "Banned",
     "Conflict",
     "Event",

@@ -11,6 +11,7 @@ import { el } from "./dom.js";
 import { FaviconBadge, Notifier } from "./notify.js";
 import { AuthView } from "./views/auth.js";
 import { Dialogs } from "./views/dialogs.js";
+import { ModerationView } from "./views/moderation.js";
 import { SearchView } from "./views/search.js";
 import { BannerView, ComposerView, RoomView } from "./views/room.js";
 import { SidebarView } from "./views/sidebar.js";
@@ -79,6 +80,7 @@ const composer = new ComposerView(store, {
 });
 const dialogs = new Dialogs(store, client, { open: (name) => openRoom(name), toast });
 const search = new SearchView(store, client, { open: (name) => openRoom(name) });
+const moderation = new ModerationView(store, client, { toast });
 const timeline = new TimelineView(store, client, {
   confirm: () => dialogs.confirm(),
   toast,
@@ -289,6 +291,7 @@ function openRoom(name, { replace = false, focus = true, reveal = 0 } = {}) {
   composer.show(shownRoom);
   sidebar.render();
   renderNotifyControls();
+  moderation.show(shownRoom);
   if (room && client.connected) client.who(room).catch(() => {});
   if (focus && !NARROW.matches) composer.focus();
 }

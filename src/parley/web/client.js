@@ -298,6 +298,21 @@ export class ChatClient {
     await this.conn.request("topic", { room: room.name, topic });
   }
 
+  // -- room roles and moderation (views/moderation.js) -------------------------------------
+
+  async roomSettings(room) {
+    return this.conn.request("room_settings", { room: room.name });
+  }
+
+  async changeRoomSettings(room, changes) {
+    await this.conn.request("room_settings", { room: room.name, ...changes });
+  }
+
+  /** role, kick, ban, unban, mute, unmute: `fields` names the user (and role, until). */
+  async moderate(room, type, fields) {
+    await this.conn.request(type, { room: room.name, ...fields });
+  }
+
   async invite(room, user) {
     await this.conn.request("invite", { room: room.name, user });
   }

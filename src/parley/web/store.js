@@ -76,12 +76,15 @@ function itemFrom(event) {
     by: event.by ?? null,
     cid: event.cid ?? null,
     previous: event.previous ?? null,
+    until: event.until ?? null,
+    settings: event.settings ?? null,
     mentions: Array.isArray(event.mentions) ? event.mentions : [],
     guest: event.kind === "message" && /^guest-/i.test(event.user || ""),
   };
 }
 
-const VISIBLE_KINDS = new Set(["message", "join", "leave", "topic", "rename", "archive", "unarchive"]);
+const MODERATION_KINDS = new Set(["role", "kick", "ban", "unban", "mute", "unmute", "settings"]);
+const VISIBLE_KINDS = new Set(["message", "join", "leave", "topic", "rename", "archive", "unarchive", ...MODERATION_KINDS]);
 
 export class Store {
   constructor() {
@@ -298,10 +301,53 @@ export class Store {
         this.rename(room, event.text);
         this.appendItem(room, itemFrom(event));
         break;
+      case "role":
+      case "kick":
+      case "ban":
+      case "unban":
+      case "mute":
+      case "unmute":
+      case "settings":
+        this.moderationEvent(room, event);
+        break;
       default:
         // A kind this page does not know yet: the seq still counts, nothing is shown.
         break;
     }
+  }
+
+  /** A moderation event: shown in the timeline; it changes roles, members or settings. */
+  moderationEvent(room, event) {
+    this.appendItem(room, itemFrom(event));
+    if (event.kind === "role" && this.isMe(event.user)) room.role = event.text || "member";
+    if (event.kind === "settings" && event.settings) room.settings = event.settings;
+    if (event.kind === "role" && room.roles) {
+      room.roles = room.roles.filter((h) => userKey(h.user) !== userKey(event.user));
+      if (event.text && event.text !== "member") room.roles.push({ user: event.user, role: event.text });
+    }
+    if ((event.kind === "kick" || event.kind === "ban") && room.memberList) {
+      room.memberList.delete(userKey(event.user));
+      this.emit("members", { room });
+    }
+    this.emit("moderation", { room, event });
+  }
+
+  /** What `room_settings` answered: the user's role in the room, its settings and roles. */
+  moderated(room, reply) {
+    room.role = reply.role;
+    room.settings = reply.settings;
+    room.roles = reply.roles;
+    this.emit("moderation", { room });
+  }
+
+  /** May the user moderate the room (delete any message, remove, ban, mute)? */
+  canModerate(room) {
+    return Boolean(room) && (this.admin || room.role === "owner" || room.role === "moderator");
+  }
+
+  /** May the user name moderators and change the room's settings? */
+  isOwner(room) {
+    return Boolean(room) && (this.admin || room.role === "owner");
   }
 
   rename(room, name) {

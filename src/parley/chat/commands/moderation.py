@@ -33,11 +33,13 @@ async def _room(ctx: SignedIn, name: str) -> Room:
     return room
 
 
-async def _user(ctx: SignedIn, name: str) -> User:
-    found = await ctx.store.get_user(name)
-    if found is None:
-        raise ProtocolError(ErrorCode.NOT_FOUND, f"no user named {name!r}")
-    return found
+async def _parties(ctx: SignedIn, room: str, user: str) -> tuple[Room, User]:
+    """The room a command acts in (see :func:`_room`) and the user it acts on."""
+    where = await _room(ctx, room)
+    target = await ctx.store.get_user(user)
+    if target is None:
+        raise ProtocolError(ErrorCode.NOT_FOUND, f"no user named {user!r}")
+    return where, target
 
 
 def _check_end(until: int | None, *, required: bool) -> None:
@@ -59,8 +61,7 @@ def _removed(ctx: SignedIn, room: Room, user_id: int) -> None:
 
 
 async def role(ctx: SignedIn, command: m.SetRole) -> None:
-    room = await _room(ctx, command.room)
-    target = await _user(ctx, command.user)
+    room, target = await _parties(ctx, command.room, command.user)
     event = await ctx.store.set_role(
         room.id, ctx.user_id, target.id, Role(command.role), address=ctx.peer.remote
     )
@@ -68,8 +69,7 @@ async def role(ctx: SignedIn, command: m.SetRole) -> None:
 
 
 async def kick(ctx: SignedIn, command: m.Kick) -> None:
-    room = await _room(ctx, command.room)
-    target = await _user(ctx, command.user)
+    room, target = await _parties(ctx, command.room, command.user)
     event = await ctx.store.kick(room.id, ctx.user_id, target.id, address=ctx.peer.remote)
     _done(ctx, command, event)
     _removed(ctx, room, target.id)
@@ -77,8 +77,7 @@ async def kick(ctx: SignedIn, command: m.Kick) -> None:
 
 async def ban(ctx: SignedIn, command: m.Ban) -> None:
     _check_end(command.until, required=False)
-    room = await _room(ctx, command.room)
-    target = await _user(ctx, command.user)
+    room, target = await _parties(ctx, command.room, command.user)
     event = await ctx.store.ban(
         room.id, ctx.user_id, target.id, command.until, address=ctx.peer.remote
     )
@@ -87,16 +86,14 @@ async def ban(ctx: SignedIn, command: m.Ban) -> None:
 
 
 async def unban(ctx: SignedIn, command: m.Unban) -> None:
-    room = await _room(ctx, command.room)
-    target = await _user(ctx, command.user)
+    room, target = await _parties(ctx, command.room, command.user)
     event = await ctx.store.unban(room.id, ctx.user_id, target.id, address=ctx.peer.remote)
     _done(ctx, command, event)
 
 
 async def mute(ctx: SignedIn, command: m.Mute) -> None:
     _check_end(command.until, required=True)
-    room = await _room(ctx, command.room)
-    target = await _user(ctx, command.user)
+    room, target = await _parties(ctx, command.room, command.user)
     event = await ctx.store.mute(
         room.id, ctx.user_id, target.id, command.until, address=ctx.peer.remote
     )
@@ -104,8 +101,7 @@ async def mute(ctx: SignedIn, command: m.Mute) -> None:
 
 
 async def unmute(ctx: SignedIn, command: m.Unmute) -> None:
-    room = await _room(ctx, command.room)
-    target = await _user(ctx, command.user)
+    room, target = await _parties(ctx, command.room, command.user)
     event = await ctx.store.unmute(room.id, ctx.user_id, target.id, address=ctx.peer.remote)
     _done(ctx, command, event)
 

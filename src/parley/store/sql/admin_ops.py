@@ -6,9 +6,9 @@ Settings live in ``server_settings`` (migration 0010) so that a change reaches e
 each reads the row when it needs the value, instead of keeping a copy that only the node that
 made the change would update.
 
-Every change here is an admin's action and records its audit entry (``audit_ops.record``) in
-its own transaction: the change and its entry commit together or not at all. ``Audited`` says
-who acts and from where; the operation names the action and its target.
+Every change here is an admin's action and records its audit entry in its own transaction
+(``audit_ops.record_by``, or the composed operation's own): the change and its entry commit
+together or not at all. The :class:`~parley.model.Actor` says who acts and from where.
 
 Sessions are named to admins by the first :data:`SESSION_ID_CHARS` hex digits of their token's
 hash: enough to tell a user's sessions apart, and nothing an attacker could sign in with (the
@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Final
 
 from parley.clock import now_ms
-from parley.model import Event, Room, Session, User
-from parley.store.base import Audited, NotFound
+from parley.model import Actor, Room, Session, User
+from parley.store.base import NotFound
 from parley.store.sql import audit_ops
 from parley.store.sql import operations as ops
 from parley.store.sql.engine import Connection
@@ -39,26 +39,6 @@ def _like(query: str) -> str:
     return f"%{escaped}%"
 
 
-async def record(
-    conn: Connection,
-    audit: Audited,
-    action: str,
-    *,
-    target: str | None = None,
-    detail: str | None = None,
-) -> None:
-    """Record ``audit``'s action in the caller's transaction."""
-    await audit_ops.record(
-        conn,
-        action,
-        actor=audit.actor,
-        actor_id=audit.actor_id,
-        address=audit.address,
-        target=target,
-        detail=detail,
-    )
-
-
 async def get_setting(conn: Connection, name: str) -> str | None:
     value: str | None = await conn.fetchval(
         "SELECT value FROM server_settings WHERE name = ?", name
@@ -66,8 +46,8 @@ async def get_setting(conn: Connection, name: str) -> str | None:
     return value
 
 
-async def set_setting(conn: Connection, name: str, value: str, audit: Audited) -> None:
-    await record(conn, audit, "settings.change", detail=f"{name}={value}")
+async def set_setting(conn: Connection, name: str, value: str, actor: Actor) -> None:
+    await audit_ops.record_by(conn, actor, "settings.change", detail=f"{name}={value}")
     await conn.execute(
         "INSERT INTO server_settings (name, value, updated_at) VALUES (?, ?, ?)"
         " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
@@ -89,51 +69,28 @@ async def find_users(conn: Connection, query: str, after: str | None, limit: int
     return [user(row) for row in rows]
 
 
-async def set_admin(conn: Connection, user_id: int, admin: bool, audit: Audited) -> None:
+async def set_admin(conn: Connection, user_id: int, admin: bool, actor: Actor) -> None:
     name = await conn.fetchval(
         "UPDATE users SET is_admin = ? WHERE id = ? RETURNING name", admin, user_id
     )
     if name is None:
         raise NotFound(f"no user {user_id}")
-    await record(conn, audit, "user.make_admin" if admin else "user.drop_admin", target=name)
+    action = "user.make_admin" if admin else "user.drop_admin"
+    await audit_ops.record_by(conn, actor, action, target=name)
 
 
-async def set_disabled(conn: Connection, user_id: int, disabled: bool, audit: Audited) -> list[str]:
-    """Disable the account and end its sessions (returned), or enable it."""
-    target = await ops.require_user(conn, user_id)
-    await ops.set_disabled(conn, user_id, disabled)
-    ended = await ops.delete_sessions_of(conn, user_id) if disabled else []
-    await record(conn, audit, "user.disable" if disabled else "user.enable", target=target.name)
-    return ended
+async def set_disabled(conn: Connection, user_id: int, disabled: bool, actor: Actor) -> list[str]:
+    """Disable the account and end its sessions (returned), or enable it: one transaction."""
+    await ops.set_disabled(conn, user_id, disabled, actor)
+    return await ops.delete_sessions_of(conn, user_id, actor) if disabled else []
 
 
 async def reset_password(
-    conn: Connection, user_id: int, password_hash: str, audit: Audited
+    conn: Connection, user_id: int, password_hash: str, actor: Actor
 ) -> list[str]:
-    """Replace the password and end every session (returned)."""
-    target = await ops.require_user(conn, user_id)
-    await ops.set_password(conn, user_id, password_hash)
-    ended = await ops.delete_sessions_of(conn, user_id)
-    await record(conn, audit, "user.password_reset", target=target.name)
-    return ended
-
-
-async def set_archived(
-    conn: Connection, room_id: int, archived: bool, audit: Audited
-) -> Event | None:
-    target = await ops.require_room(conn, room_id)
-    changed = await ops.set_archived(conn, room_id, archived, audit.actor)
-    if changed is not None:
-        action = "room.archive" if archived else "room.unarchive"
-        await record(conn, audit, action, target=target.name)
-    return changed
-
-
-async def delete_room(conn: Connection, room_id: int, audit: Audited) -> list[int]:
-    target = await ops.require_room(conn, room_id)
-    members = await ops.delete_room(conn, room_id)
-    await record(conn, audit, "room.delete", target=target.name, detail=f"#{room_id}")
-    return members
+    """Replace the password and end every session (returned): one transaction."""
+    await ops.set_password(conn, user_id, password_hash, actor)
+    return await ops.delete_sessions_of(conn, user_id, actor)
 
 
 async def sessions_of(conn: Connection, user_id: int, now: int, limit: int) -> list[Session]:
@@ -155,7 +112,7 @@ async def sessions_of(conn: Connection, user_id: int, now: int, limit: int) -> l
     return [Session(r["token_hash"], found, r["created_at"], r["expires_at"]) for r in rows]
 
 
-async def end_session(conn: Connection, user_id: int, session_id: str, audit: Audited) -> list[str]:
+async def end_session(conn: Connection, user_id: int, session_id: str, actor: Actor) -> list[str]:
     """End the user's sessions named ``session_id`` (see the module docstring); returns the
     token hashes ended (none when nothing matched, and nothing is recorded)."""
     target = await ops.require_user(conn, user_id)
@@ -167,7 +124,7 @@ async def end_session(conn: Connection, user_id: int, session_id: str, audit: Au
         session_id,
     )
     if rows:
-        await record(conn, audit, "session.end", target=target.name)
+        await audit_ops.record_by(conn, actor, "session.revoke", target=target.name)
     return sorted(row["token_hash"] for row in rows)
 
 
@@ -188,16 +145,13 @@ async def find_rooms(
 
 __all__ = [
     "SESSION_ID_CHARS",
-    "delete_room",
     "end_session",
     "find_rooms",
     "find_users",
     "get_setting",
-    "record",
     "reset_password",
     "sessions_of",
     "set_admin",
-    "set_archived",
     "set_disabled",
     "set_setting",
 ]

@@ -18,7 +18,7 @@ import re
 from typing import Final
 
 from parley.clock import now_ms
-from parley.model import AuditEntry, AuditFilter
+from parley.model import Actor, AuditEntry, AuditFilter
 from parley.store.sql.engine import Connection, Row
 
 #: ``room.kick``, ``user.disable``, ``login.throttled``: a subject and a verb, lower case.
@@ -30,8 +30,6 @@ MAX_ACTION: Final = 64
 MAX_FIELD: Final = 200
 #: The most entries one page of :func:`entries` returns.
 MAX_PAGE: Final = 500
-#: The actor of the operator's ``parley`` command, run on the server's machine.
-OPERATOR: Final = "operator"
 
 
 def _bounded(value: str | None) -> str | None:
@@ -83,6 +81,30 @@ async def record(
     return dataclasses.replace(entry, id=entry_id)
 
 
+async def record_by(
+    conn: Connection,
+    actor: Actor | None,
+    action: str,
+    *,
+    target: str | None = None,
+    room: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """:func:`record` for an operation that takes an optional ``actor``: an act with none
+    (a user's own, a test's) records nothing."""
+    if actor is not None:
+        await record(
+            conn,
+            action,
+            actor=actor.name,
+            actor_id=actor.id,
+            target=target,
+            room=room,
+            address=actor.address,
+            detail=detail,
+        )
+
+
 def _entry(row: Row) -> AuditEntry:
     return AuditEntry(
         id=row["id"],
@@ -130,4 +152,4 @@ async def entries(conn: Connection, where: AuditFilter) -> list[AuditEntry]:
     return [_entry(row) for row in rows]
 
 
-__all__ = ["ACTION", "MAX_FIELD", "MAX_PAGE", "OPERATOR", "entries", "record"]
+__all__ = ["ACTION", "MAX_FIELD", "MAX_PAGE", "entries", "record", "record_by"]

@@ -15,9 +15,9 @@ person still gets in.
 
 from __future__ import annotations
 
-from parley.model import Event, Invite, InviteKind, User
-from parley.store.base import LOBBY, Audited, InviteRefused, NotFound
-from parley.store.sql.admin_ops import record
+from parley.model import Actor, Event, Invite, InviteKind, User
+from parley.store.base import LOBBY, InviteRefused, NotFound
+from parley.store.sql.audit_ops import record_by
 from parley.store.sql.engine import Connection, Row
 from parley.store.sql.operations import create_user, join, room_by_id, room_by_name
 
@@ -62,7 +62,7 @@ async def create_invite(
     now: int,
     expires_at: int,
     room_ids: tuple[int, ...],
-    audit: Audited,
+    actor: Actor,
 ) -> Invite:
     for room_id in room_ids:
         if await room_by_id(conn, room_id) is None:
@@ -80,7 +80,9 @@ async def create_invite(
     found = await invite_by_id(conn, invite_id)
     assert found is not None  # inserted just now, in this transaction
     rooms = " ".join(name for _, name in found.rooms)
-    await record(conn, audit, "invite.create", detail=f"{kind.value} #{invite_id} {rooms}".strip())
+    await record_by(
+        conn, actor, "invite.create", detail=f"{kind.value} #{invite_id} {rooms}".strip()
+    )
     return found
 
 
@@ -110,7 +112,7 @@ async def list_invites(conn: Connection, before: int | None, limit: int) -> list
     return [await _invite(conn, row) for row in rows]
 
 
-async def revoke_invite(conn: Connection, invite_id: int, now: int, audit: Audited) -> Invite:
+async def revoke_invite(conn: Connection, invite_id: int, now: int, actor: Actor) -> Invite:
     """Revoke an unused invitation (revoking one twice changes nothing). Raises
     :class:`NotFound`, and :class:`InviteRefused` (``used``) for one already used."""
     current = await invite_by_id(conn, invite_id)
@@ -122,7 +124,7 @@ async def revoke_invite(conn: Connection, invite_id: int, now: int, audit: Audit
         await conn.execute(
             "UPDATE invites SET revoked_at = ? WHERE id = ? AND used_at IS NULL", now, invite_id
         )
-        await record(conn, audit, "invite.revoke", detail=f"#{invite_id}")
+        await record_by(conn, actor, "invite.revoke", detail=f"#{invite_id}")
     found = await invite_by_id(conn, invite_id)
     assert found is not None
     return found
@@ -179,8 +181,8 @@ async def redeem_for_account(
     invite_id, creator_id, room_ids = await _claim(conn, token_hash, InviteKind.ACCOUNT, now)
     created = await create_user(conn, name, password_hash, None)
     await conn.execute("UPDATE invites SET used_by = ? WHERE id = ?", created.id, invite_id)
-    used = Audited(created.name, created.id)
-    await record(conn, used, "invite.use", target=created.name, detail=f"#{invite_id}")
+    used = Actor(created.name, created.id)
+    await record_by(conn, used, "invite.use", target=created.name, detail=f"#{invite_id}")
     lobby = await room_by_name(conn, LOBBY)
     first = [lobby.id] if lobby is not None and lobby.id not in room_ids else []
     by = await _creator_name(conn, creator_id)
@@ -200,8 +202,8 @@ async def redeem_for_member(
     if member is None:
         raise NotFound(f"no user {user_id}")
     await conn.execute("UPDATE invites SET used_by = ? WHERE id = ?", user_id, invite_id)
-    used = Audited(member, user_id)
-    await record(conn, used, "invite.use", target=member, detail=f"#{invite_id}")
+    used = Actor(member, user_id)
+    await record_by(conn, used, "invite.use", target=member, detail=f"#{invite_id}")
     by = await _creator_name(conn, creator_id)
     return await _join_rooms(conn, user_id, member, by, room_ids)
 

@@ -36,6 +36,7 @@ from typing import Final
 
 from parley.clock import now_ms
 from parley.model import (
+    Actor,
     Appended,
     Event,
     EventKind,
@@ -206,7 +207,13 @@ async def _no_user_yet(conn: Connection) -> bool:
     return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)")
 
 
-async def create_user(conn: Connection, name: str, password_hash: str, admin: bool | None) -> User:
+async def create_user(
+    conn: Connection,
+    name: str,
+    password_hash: str,
+    admin: bool | None,
+    actor: Actor | None = None,
+) -> User:
     if admin is None:  # the first account is the admin; decided inside the write transaction
         admin = await _no_user_yet(conn)
     row = await conn.fetchrow(
@@ -221,23 +228,34 @@ async def create_user(conn: Connection, name: str, password_hash: str, admin: bo
     )
     if row is None:
         raise Conflict(f"the user name {name!r} is taken")
-    return user(row)
+    made = user(row)
+    await audit_ops.record_by(
+        conn, actor, "user.add", target=made.name, detail="admin" if made.is_admin else None
+    )
+    return made
 
 
-async def set_password(conn: Connection, user_id: int, password_hash: str) -> None:
+async def set_password(
+    conn: Connection, user_id: int, password_hash: str, actor: Actor | None = None
+) -> None:
     found = await conn.fetchval(
-        "UPDATE users SET password_hash = ? WHERE id = ? RETURNING id", password_hash, user_id
+        "UPDATE users SET password_hash = ? WHERE id = ? RETURNING name", password_hash, user_id
     )
     if found is None:
         raise NotFound(f"no user {user_id}")
+    await audit_ops.record_by(conn, actor, "user.set_password", target=found)
 
 
-async def set_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
+async def set_disabled(
+    conn: Connection, user_id: int, disabled: bool, actor: Actor | None = None
+) -> None:
     found = await conn.fetchval(
-        "UPDATE users SET disabled = ? WHERE id = ? RETURNING id", disabled, user_id
+        "UPDATE users SET disabled = ? WHERE id = ? RETURNING name", disabled, user_id
     )
     if found is None:
         raise NotFound(f"no user {user_id}")
+    action = "user.disable" if disabled else "user.enable"
+    await audit_ops.record_by(conn, actor, action, target=found)
 
 
 async def create_session(
@@ -271,13 +289,22 @@ async def live_session(conn: Connection, token_hash: str, now: int) -> Session |
     return Session(row["token_hash"], user(row), row["session_created_at"], row["expires_at"])
 
 
-async def delete_session(conn: Connection, token_hash: str) -> bool:
+async def delete_session(conn: Connection, token_hash: str, actor: Actor | None = None) -> bool:
     found = await conn.fetchval("DELETE FROM sessions WHERE token_hash = ? RETURNING 1", token_hash)
+    if found is not None and actor is not None:  # a sign-out: the user is the actor
+        await audit_ops.record_by(conn, actor, "session.end", target=actor.name)
     return found is not None
 
 
-async def delete_sessions_of(conn: Connection, user_id: int) -> list[str]:
+async def delete_sessions_of(
+    conn: Connection, user_id: int, actor: Actor | None = None
+) -> list[str]:
     rows = await conn.fetch("DELETE FROM sessions WHERE user_id = ? RETURNING token_hash", user_id)
+    if rows and actor is not None:
+        name = await conn.fetchval("SELECT name FROM users WHERE id = ?", user_id)
+        await audit_ops.record_by(
+            conn, actor, "session.revoke", target=name, detail=f"{len(rows)} sessions"
+        )
     return sorted(row["token_hash"] for row in rows)
 
 
@@ -1134,7 +1161,9 @@ async def list_rooms(conn: Connection) -> list[tuple[Room, int]]:
     return [(room(row), row["members"]) for row in rows]
 
 
-async def set_archived(conn: Connection, room_id: int, archived: bool, author: str) -> Event | None:
+async def set_archived(
+    conn: Connection, room_id: int, archived: bool, author: str, actor: Actor | None = None
+) -> Event | None:
     if not await lock_room(conn, room_id):
         raise NotFound(f"no room {room_id}")
     current = await require_room(conn, room_id)
@@ -1145,16 +1174,21 @@ async def set_archived(conn: Connection, room_id: int, archived: bool, author: s
     kind = EventKind.ARCHIVE if archived else EventKind.UNARCHIVE
     changed = await _append(conn, room_id, kind, user_id=None, author=author, archived_too=True)
     await conn.execute("UPDATE rooms SET archived = ? WHERE id = ?", archived, room_id)
+    await audit_ops.record_by(conn, actor, f"room.{kind.value}", room=current.name)
     return changed
 
 
-async def rename_room(conn: Connection, room_id: int, name: str, author: str) -> Event:
+async def rename_room(
+    conn: Connection, room_id: int, name: str, author: str, actor: Actor | None = None
+) -> Event:
     if not await lock_room(conn, room_id):
         raise NotFound(f"no room {room_id}")
     current = await require_room(conn, room_id)
     if current.name.lower() == LOBBY:
         raise Forbidden("the lobby keeps its name: clients and guests find it by it")
-    return await _rename(conn, current, name, author)
+    renamed = await _rename(conn, current, name, author)
+    await audit_ops.record_by(conn, actor, "room.rename", room=current.name, detail=f"to {name}")
+    return renamed
 
 
 async def _rename(conn: Connection, current: Room, name: str, author: str) -> Event:
@@ -1180,7 +1214,7 @@ async def _rename(conn: Connection, current: Room, name: str, author: str) -> Ev
     return renamed
 
 
-async def delete_room(conn: Connection, room_id: int) -> list[int]:
+async def delete_room(conn: Connection, room_id: int, actor: Actor | None = None) -> list[int]:
     """Erase the room: its events (every text), memberships, topic and name. Returns who were
     its members (their connections are told)."""
     if not await lock_room(conn, room_id):
@@ -1201,10 +1235,13 @@ async def delete_room(conn: Connection, room_id: int) -> list[int]:
         f"#{room_id}",
         room_id,
     )
+    await audit_ops.record_by(conn, actor, "room.delete", room=current.name)
     return sorted(row["user_id"] for row in members)
 
 
-async def rename_user(conn: Connection, user_id: int, name: str) -> tuple[User, list[Event]]:
+async def rename_user(
+    conn: Connection, user_id: int, name: str, actor: Actor | None = None
+) -> tuple[User, list[Event]]:
     """Rename an account everywhere its name is stored: the user, the author of its events,
     the inviter of joins, and its direct rooms (``dm:<a>:<b>`` is made of the names: each
     gets a ``rename`` event). Returns the renamed user and those events."""
@@ -1221,6 +1258,7 @@ async def rename_user(conn: Connection, user_id: int, name: str) -> tuple[User, 
     )
     if renamed is None:
         raise Conflict(f"the user name {name!r} is taken")
+    await audit_ops.record_by(conn, actor, "user.rename", target=old.name, detail=f"to {name}")
     await conn.execute("UPDATE events SET author = ? WHERE user_id = ?", name, user_id)
     await conn.execute(
         # Who invited (join) or moderated (role, kick, ban ...); a rename's holds a room name.

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from parley.model import (
+    Actor,
     Appended,
     AuditEntry,
     AuditFilter,
@@ -33,7 +34,7 @@ from parley.model import (
 from parley.permissions import Place, Role
 from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
-from parley.store.base import Audited, RoomQuotas, SearchPage, Store, Unavailable
+from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable
 from parley.store.sql import (
     admin_ops,
     audit_ops,
@@ -104,10 +105,15 @@ class SQLStore(Store):
     # -- users and sessions --------------------------------------------------------------
 
     async def create_user(
-        self, name: str, password_hash: str, *, admin: bool | None = None
+        self,
+        name: str,
+        password_hash: str,
+        *,
+        admin: bool | None = None,
+        actor: Actor | None = None,
     ) -> User:
         return await self._write(
-            lambda conn: ops.create_user(conn, name, password_hash, admin),
+            lambda conn: ops.create_user(conn, name, password_hash, admin, actor),
             (0, "u:" + ops.key(name)),
         )
 
@@ -120,11 +126,15 @@ class SQLStore(Store):
     async def list_users(self) -> list[User]:
         return await self._read(ops.list_users)
 
-    async def set_password(self, user_id: int, password_hash: str) -> None:
-        await self._write(lambda conn: ops.set_password(conn, user_id, password_hash))
+    async def set_password(
+        self, user_id: int, password_hash: str, *, actor: Actor | None = None
+    ) -> None:
+        await self._write(lambda conn: ops.set_password(conn, user_id, password_hash, actor))
 
-    async def set_disabled(self, user_id: int, disabled: bool) -> None:
-        await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled))
+    async def set_disabled(
+        self, user_id: int, disabled: bool, *, actor: Actor | None = None
+    ) -> None:
+        await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled, actor))
 
     async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
         return await self._write(
@@ -134,11 +144,11 @@ class SQLStore(Store):
     async def get_session(self, token_hash: str, now: int) -> Session | None:
         return await self._read(lambda conn: ops.live_session(conn, token_hash, now))
 
-    async def delete_session(self, token_hash: str) -> bool:
-        return await self._write(lambda conn: ops.delete_session(conn, token_hash))
+    async def delete_session(self, token_hash: str, *, actor: Actor | None = None) -> bool:
+        return await self._write(lambda conn: ops.delete_session(conn, token_hash, actor))
 
-    async def delete_sessions_of(self, user_id: int) -> list[str]:
-        return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id))
+    async def delete_sessions_of(self, user_id: int, *, actor: Actor | None = None) -> list[str]:
+        return await self._write(lambda conn: ops.delete_sessions_of(conn, user_id, actor))
 
     # -- rooms ---------------------------------------------------------------------------
 
@@ -326,22 +336,28 @@ class SQLStore(Store):
     async def list_rooms(self) -> list[tuple[Room, int]]:
         return await self._read(ops.list_rooms)
 
-    async def set_archived(self, room_id: int, archived: bool, *, author: str) -> Event | None:
+    async def set_archived(
+        self, room_id: int, archived: bool, *, author: str, actor: Actor | None = None
+    ) -> Event | None:
         return await self._write(
-            lambda conn: ops.set_archived(conn, room_id, archived, author), (room_id, "")
+            lambda conn: ops.set_archived(conn, room_id, archived, author, actor), (room_id, "")
         )
 
-    async def rename_room(self, room_id: int, name: str, *, author: str) -> Event:
+    async def rename_room(
+        self, room_id: int, name: str, *, author: str, actor: Actor | None = None
+    ) -> Event:
         return await self._write(
-            lambda conn: ops.rename_room(conn, room_id, name, author), (room_id, "")
+            lambda conn: ops.rename_room(conn, room_id, name, author, actor), (room_id, "")
         )
 
-    async def delete_room(self, room_id: int) -> list[int]:
-        return await self._write(lambda conn: ops.delete_room(conn, room_id), (room_id, ""))
+    async def delete_room(self, room_id: int, *, actor: Actor | None = None) -> list[int]:
+        return await self._write(lambda conn: ops.delete_room(conn, room_id, actor), (room_id, ""))
 
-    async def rename_user(self, user_id: int, name: str) -> tuple[User, list[Event]]:
+    async def rename_user(
+        self, user_id: int, name: str, *, actor: Actor | None = None
+    ) -> tuple[User, list[Event]]:
         return await self._write(
-            lambda conn: ops.rename_user(conn, user_id, name), (0, "u:" + ops.key(name))
+            lambda conn: ops.rename_user(conn, user_id, name, actor), (0, "u:" + ops.key(name))
         )
 
     # -- administration --------------------------------------------------------------------
@@ -349,49 +365,35 @@ class SQLStore(Store):
     async def get_setting(self, name: str) -> str | None:
         return await self._read(lambda conn: admin_ops.get_setting(conn, name))
 
-    async def set_setting(self, name: str, value: str, *, audit: Audited) -> None:
-        await self._write(lambda conn: admin_ops.set_setting(conn, name, value, audit))
+    async def set_setting(self, name: str, value: str, *, actor: Actor) -> None:
+        await self._write(lambda conn: admin_ops.set_setting(conn, name, value, actor))
 
     async def find_users(
         self, query: str = "", *, after: str | None = None, limit: int = 50
     ) -> list[User]:
         return await self._read(lambda conn: admin_ops.find_users(conn, query, after, limit))
 
-    async def set_admin(self, user_id: int, admin: bool, *, audit: Audited) -> None:
-        await self._write(lambda conn: admin_ops.set_admin(conn, user_id, admin, audit))
+    async def set_admin(self, user_id: int, admin: bool, *, actor: Actor) -> None:
+        await self._write(lambda conn: admin_ops.set_admin(conn, user_id, admin, actor))
 
-    async def admin_set_disabled(
-        self, user_id: int, disabled: bool, *, audit: Audited
-    ) -> list[str]:
+    async def admin_set_disabled(self, user_id: int, disabled: bool, *, actor: Actor) -> list[str]:
         return await self._write(
-            lambda conn: admin_ops.set_disabled(conn, user_id, disabled, audit)
+            lambda conn: admin_ops.set_disabled(conn, user_id, disabled, actor)
         )
 
     async def admin_reset_password(
-        self, user_id: int, password_hash: str, *, audit: Audited
+        self, user_id: int, password_hash: str, *, actor: Actor
     ) -> list[str]:
         return await self._write(
-            lambda conn: admin_ops.reset_password(conn, user_id, password_hash, audit)
-        )
-
-    async def admin_set_archived(
-        self, room_id: int, archived: bool, *, audit: Audited
-    ) -> Event | None:
-        return await self._write(
-            lambda conn: admin_ops.set_archived(conn, room_id, archived, audit), (room_id, "")
-        )
-
-    async def admin_delete_room(self, room_id: int, *, audit: Audited) -> list[int]:
-        return await self._write(
-            lambda conn: admin_ops.delete_room(conn, room_id, audit), (room_id, "")
+            lambda conn: admin_ops.reset_password(conn, user_id, password_hash, actor)
         )
 
     async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
         return await self._read(lambda conn: admin_ops.sessions_of(conn, user_id, now, limit))
 
-    async def end_session(self, user_id: int, session_id: str, *, audit: Audited) -> list[str]:
+    async def end_session(self, user_id: int, session_id: str, *, actor: Actor) -> list[str]:
         return await self._write(
-            lambda conn: admin_ops.end_session(conn, user_id, session_id, audit)
+            lambda conn: admin_ops.end_session(conn, user_id, session_id, actor)
         )
 
     async def find_rooms(
@@ -408,11 +410,11 @@ class SQLStore(Store):
         now: int,
         expires_at: int,
         room_ids: tuple[int, ...] = (),
-        audit: Audited,
+        actor: Actor,
     ) -> Invite:
         return await self._write(
             lambda conn: invite_ops.create_invite(
-                conn, token_hash, kind, created_by, now, expires_at, room_ids, audit
+                conn, token_hash, kind, created_by, now, expires_at, room_ids, actor
             )
         )
 
@@ -422,8 +424,8 @@ class SQLStore(Store):
     async def list_invites(self, *, before: int | None = None, limit: int = 50) -> list[Invite]:
         return await self._read(lambda conn: invite_ops.list_invites(conn, before, limit))
 
-    async def revoke_invite(self, invite_id: int, now: int, *, audit: Audited) -> Invite:
-        return await self._write(lambda conn: invite_ops.revoke_invite(conn, invite_id, now, audit))
+    async def revoke_invite(self, invite_id: int, now: int, *, actor: Actor) -> Invite:
+        return await self._write(lambda conn: invite_ops.revoke_invite(conn, invite_id, now, actor))
 
     async def redeem_account_invite(
         self, token_hash: str, name: str, password_hash: str, now: int

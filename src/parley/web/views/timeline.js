@@ -7,6 +7,7 @@
 
 import { el, icon, linkify, markMentions } from "../dom.js";
 import { dayLabel, fullTime, hue, initial, sameDay, shortTime, time } from "../format.js";
+import { moderationText } from "./moderation.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -264,7 +265,7 @@ export class TimelineView {
     else if (item.kind === "rename") text = `The room was renamed from #${item.previous} to #${item.text}`;
     else if (item.kind === "archive") text = "The room was archived: its history stays, nothing more can be posted";
     else if (item.kind === "unarchive") text = "The room is open again";
-    else text = `${who}: ${item.kind}`;
+    else text = moderationText(item, who, this.store) ?? `${who}: ${item.kind}`;
     return el("li", { class: "notice", "data-seq": item.seq }, el("span", { class: "notice-text", text }), timeNode(item.ts, "notice-time"));
   }
 
@@ -272,7 +273,7 @@ export class TimelineView {
     const mine = this.store.isMe(item.user);
     // My messages can be focused (tabindex -1): on a touch screen, a tap shows their actions.
     const toMe = !mine && !item.deleted && this.store.mentionsMe({ kind: "message", user: item.user, mentions: item.mentions });
-    const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: mine || this.store.admin ? "-1" : null });
+    const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: mine || this.store.canModerate(this.room) ? "-1" : null });
     // The gutter is as wide as an avatar: "10:47 PM" did not fit and ran into the text.
     node.append(avatar(item.user), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
     const head = el(
@@ -284,8 +285,9 @@ export class TimelineView {
       timeNode(item.ts, "msg-time"),
     );
     node.append(el("div", { class: "msg-main" }, head, this.body(item)));
-    // Authors edit and delete their messages; an admin may also delete anyone's (moderation).
-    if ((mine || this.store.admin) && !item.deleted && item.mid !== null) {
+    // Authors edit and delete their messages; the room's moderators and owners, and admins, may
+    // also delete anyone's (moderation).
+    if ((mine || this.store.canModerate(this.room)) && !item.deleted && item.mid !== null) {
       node.append(
         el(
           "div",
