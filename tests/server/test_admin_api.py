@@ -419,6 +419,9 @@ def test_the_registration_mode_reaches_every_node(
         f"{two.http_url}/api/register", {"username": "zed", "password": PASSWORD}
     )[:2]
     assert (status, answer["error"]) == (403, "invite_required")
+    # A process started later follows it too, and says that the flag is only the default.
+    three = server_factory("serve", "--port", "0")
+    three.wait_for_line(r"registration is invite, as an admin set it \(--registration open")
 
 
 def test_live_figures(server: ServerProcess, tokens: dict[str, str]) -> None:

@@ -155,11 +155,23 @@ class ChatServer:
         if self.mailer is not None:
             self._mailing = asyncio.create_task(self.mailer.run_forever())
         self.node.spawn(self._report_name_problems())
+        self.node.spawn(self._report_registration())
 
     def _own_url(self) -> str:
         """The address links in emails use without ``--public-url``."""
         scheme = "https" if self.settings.tls else "http"
         return f"{scheme}://{self.settings.host}:{self.settings.port}"
+
+    async def _report_registration(self) -> None:
+        """Say so when an admin's stored registration mode overrides ``--registration``."""
+        mode = await self.accounts.registration.mode()
+        if mode is not self.accounts.registration.default:
+            log.info(
+                "registration is %s, as an admin set it (--registration %s is only the default)",
+                mode.value,
+                self.accounts.registration.default.value,
+                extra={"event": "registration"},
+            )
 
     async def _report_name_problems(self) -> None:
         """Warn about names made under older, laxer rules (in the background: it reads every
