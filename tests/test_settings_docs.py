@@ -191,5 +191,5 @@ def test_the_readme_check_sees_mistakes() -> None:
     assert parse(by_option["--max-message-size"], "64KiB") == 64 * 1024
     assert parse(by_option["--max-message-size"], "64KB") == by_option["--max-message-size"].default
     assert parse(by_option["--rate-limit"], "11") != by_option["--rate-limit"].default
-    assert parse(by_option["--registration"], "open") is True
+    assert parse(by_option["--registration"], "open") == "open"
     assert parse(by_option["--session-ttl"], "30d") == by_option["--session-ttl"].default

@@ -717,3 +717,6 @@ def import_command(
 main.add_command(connect)
 main.add_command(send)
 main.add_command(tail)
+
+# The administration commands (user admin, sessions; registration; invite ...) add themselves.
+from parley import cli_admin  # noqa: E402, F401

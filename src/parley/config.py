@@ -154,7 +154,7 @@ class ServeSettings:
     broker: str = "memory"
     presence_ttl: float = 15.0
     max_text: int = DEFAULT_MAX_TEXT
-    registration_open: bool = True
+    registration: str = "open"
     guests: bool = True
     session_ttl: float = DEFAULT_SESSION_TTL
     auth_timeout: float = 10.0
@@ -515,9 +515,11 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     ),
     Flag(
         "--registration",
-        "registration_open",
-        "Whether anyone may create an account (closed: only `parley user add`).",
-        Choice((("open", True), ("closed", False))),
+        "registration",
+        "Who may create an account: open (anyone), invite (people with an invitation link) or "
+        "closed (only `parley user add`). An admin's choice (the /admin page, `parley "
+        "registration`) is stored and wins over this flag, on every node.",
+        Choice.of("open", "invite", "closed"),
     ),
     Flag(
         "--guests",

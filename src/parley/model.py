@@ -290,6 +290,41 @@ class EmailDue:
     attempts: int
 
 
+class InviteKind(StrEnum):
+    """What an invitation lets its holder do (migration 0010)."""
+
+    ACCOUNT = "account"  #: create an account (and join the invitation's rooms)
+    ROOM = "room"  #: an existing user joins the invitation's rooms
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """An invitation as the store keeps it: never its token, only the token's hash (its
+    ``id`` names it to admins). Single use, expiring, revocable."""
+
+    id: int
+    kind: InviteKind
+    #: Who made it (None: the operator's ``parley invite create``).
+    created_by: str | None
+    created_at: int
+    expires_at: int
+    #: The rooms it joins, as ``(id, name)``; rooms deleted since are left out.
+    rooms: tuple[tuple[int, str], ...]
+    used_at: int | None = None
+    used_by: str | None = None
+    revoked_at: int | None = None
+
+    def state(self, now: int) -> str:
+        """``used``, ``revoked``, ``expired`` or ``valid`` at ``now``."""
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "valid"
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who does an audited act (see :class:`AuditEntry`): a user (``id``), or the operator's

@@ -207,6 +207,8 @@ async def test_schema_lives_in_the_urls_schema(store: PostgresStore, url: str) -
         "uploads",
         "blobs",
         "blob_chunks",
+        "server_settings",
+        "invites",
         "room_roles",
         "room_sanctions",
         "audit_log",

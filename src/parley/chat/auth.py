@@ -25,13 +25,16 @@ from dataclasses import dataclass, replace
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from parley.chat.registration import INVITE_REFUSALS, Registration, RegistrationMode
 from parley.clock import now_ms
 from parley.model import OPERATOR, Actor, Event, Session, User
 from parley.protocol.names import password_problem, username_problem
-from parley.store.base import LOBBY, Conflict, Store
+from parley.store.base import LOBBY, Conflict, InviteRefused, Store
 
 MAX_CONCURRENT_HASHES = 2
 DEFAULT_SESSION_TTL = 30 * 24 * 3600.0  # seconds
+#: Longest invitation token accepted (a real one is 43 characters): longer is refused unread.
+MAX_TOKEN_CHARS = 128
 
 
 class AccountError(Exception):
@@ -67,6 +70,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_problem(token: object) -> str | None:
+    """Why ``token`` cannot be an invitation's token, or None."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
+        return f"an invitation token is a string of at most {MAX_TOKEN_CHARS} characters"
+    return None
+
+
 class Accounts:
     """See the module docstring."""
 
@@ -76,7 +86,7 @@ class Accounts:
         *,
         cost: HashCost | None = None,
         session_ttl: float = DEFAULT_SESSION_TTL,
-        registration_open: bool = True,
+        registration: str = RegistrationMode.OPEN,
         publish: Callable[[Event], None] | None = None,
     ) -> None:
         self.store = store
@@ -84,7 +94,8 @@ class Accounts:
         #: a running server picks the event up from the store within seconds.
         self.publish = publish
         self.session_ttl = session_ttl
-        self.registration_open = registration_open
+        #: Who may register: the flag's default, or what an admin stored (every node reads it).
+        self.registration = Registration(store, registration)
         self._hasher = (cost or HashCost()).hasher()
         self._hash_slots = asyncio.Semaphore(MAX_CONCURRENT_HASHES)
         self._dummy_hash: str | None = None
@@ -114,15 +125,7 @@ class Accounts:
     ) -> User:
         """Validate and create an account (the operator's CLI and registration use this).
         ``actor``: who creates it for someone else (audited); None for a registration."""
-        problem = username_problem(name)
-        if problem:
-            raise AccountError("invalid_username", problem)
-        problem = password_problem(password, name) if check_password else None
-        if problem:
-            raise AccountError("weak_password", problem)
-        if await self.store.get_user(name) is not None:
-            raise AccountError("username_taken", f"the name {name!r} is taken")
-        password_hash = await self.hash_password(password)
+        password_hash = await self._new_account_hash(name, password, check_password)
         try:
             user = await self.store.create_user(name, password_hash, admin=admin, actor=actor)
         except Conflict:
@@ -135,11 +138,49 @@ class Accounts:
                 self.publish(event)
         return user
 
-    async def register(self, name: str, password: str) -> tuple[Session, str]:
-        """Create an account and sign it in. Returns the session and its token."""
-        if not self.registration_open:
+    async def _new_account_hash(self, name: str, password: str, check_password: bool) -> str:
+        """Check a new account's name and password as every way of creating one does; the
+        password's hash."""
+        problem = username_problem(name)
+        if problem:
+            raise AccountError("invalid_username", problem)
+        problem = password_problem(password, name) if check_password else None
+        if problem:
+            raise AccountError("weak_password", problem)
+        if await self.store.get_user(name) is not None:
+            raise AccountError("username_taken", f"the name {name!r} is taken")
+        return await self.hash_password(password)
+
+    async def register(
+        self, name: str, password: str, invite: str | None = None
+    ) -> tuple[Session, str]:
+        """Create an account and sign it in, as the registration mode allows: anyone
+        (``open``), with an invitation token (``invite``; in ``open`` too, for its rooms),
+        nobody (``closed``). Returns the session and its token."""
+        mode = await self.registration.mode()
+        if mode is RegistrationMode.CLOSED:
             raise AccountError("registration_closed", "registration is closed on this server")
-        user = await self.create_user(name, password)
+        if invite is None:
+            if mode is RegistrationMode.INVITE:
+                raise AccountError(
+                    "invite_required", "this server needs an invitation link to create an account"
+                )
+            user = await self.create_user(name, password)
+            return await self._start_session(user)
+        if token_problem(invite):
+            raise AccountError("invite_invalid", INVITE_REFUSALS["unknown"])
+        password_hash = await self._new_account_hash(name, password, True)
+        try:
+            user, events = await self.store.redeem_account_invite(
+                hash_token(invite), name, password_hash, now_ms()
+            )
+        except InviteRefused as refused:
+            raise AccountError("invite_invalid", INVITE_REFUSALS[refused.reason]) from None
+        except Conflict:
+            raise AccountError("username_taken", f"the name {name!r} is taken") from None
+        if self.publish is not None:
+            for event in events:
+                self.publish(event)
         return await self._start_session(user)
 
     async def login(self, name: str, password: str) -> tuple[Session, str]:

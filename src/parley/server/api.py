@@ -48,11 +48,15 @@ _STATUS = {
     "invalid_claim": 400,
     "unauthorized": 401,
     "registration_closed": 403,
+    "invite_required": 403,
+    "invite_invalid": 410,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
     "forbidden_origin": 403,
     "rate_limited": 429,
     "account_disabled": 403,
     "username_taken": 409,
-    "not_found": 404,
     "too_large": 413,
     "quota_exceeded": 413,
     "bad_image": 400,
@@ -73,6 +77,48 @@ def _throttled(retry_after: float) -> web.Response:
     response = error_response("rate_limited", "too many attempts; wait a little and try again")
     response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
+
+
+def refusal(request: web.Request, origins: Origins) -> web.Response | None:
+    """The answer to a state-changing request that must not be served (not JSON, or from
+    another origin's page), or None. Every ``/api`` request that changes something asks."""
+    if request.content_type != "application/json":
+        return error_response(
+            "unsupported_media_type", "send JSON with Content-Type: application/json"
+        )
+    if not origins.allows(request):
+        return error_response(
+            "forbidden_origin", "requests from this page's origin are not accepted"
+        )
+    return None
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object (nothing: ``{}``); ``AccountError("bad_request")`` else."""
+    try:
+        raw = await request.read()
+        if nested_too_deeply(raw):
+            raise AccountError("bad_request", f"JSON nests more than {MAX_JSON_DEPTH} levels")
+        body = json.loads(raw) if raw.strip() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise AccountError("bad_request", "the body is not valid JSON") from None
+    except ConnectionError:
+        # The client left before sending its whole body; nobody will read the answer.
+        raise AccountError("bad_request", "incomplete request") from None
+    if not isinstance(body, dict):
+        raise AccountError("bad_request", "the body must be a JSON object")
+    return body
+
+
+def credentials(body: dict[str, Any]) -> tuple[str, str, str | None]:
+    """``username``, ``password`` and the optional invitation token of a sign-up or
+    sign-in body."""
+    username, password, invite = body.get("username"), body.get("password"), body.get("invite")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise AccountError("bad_request", 'send {"username": "...", "password": "..."}')
+    if invite is not None and not isinstance(invite, str):
+        raise AccountError("bad_request", "invite must be the invitation's token, a string")
+    return username, password, invite
 
 
 class AccountRoutes:
@@ -108,38 +154,13 @@ class AccountRoutes:
         return client_address(request, behind_proxy=self.behind_proxy)
 
     def _refusal(self, request: web.Request) -> web.Response | None:
-        """The answer to a state-changing request that must not be served (not JSON, or from
-        another origin's page), or None."""
-        if request.content_type != "application/json":
-            return error_response(
-                "unsupported_media_type", "send JSON with Content-Type: application/json"
-            )
-        if not self.origins.allows(request):
-            return error_response(
-                "forbidden_origin", "requests from this page's origin are not accepted"
-            )
-        return None
+        return refusal(request, self.origins)
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
-        try:
-            raw = await request.read()
-            if nested_too_deeply(raw):
-                raise AccountError("bad_request", f"JSON nests more than {MAX_JSON_DEPTH} levels")
-            body = json.loads(raw) if raw.strip() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            raise AccountError("bad_request", "the body is not valid JSON") from None
-        except ConnectionError:
-            # The client left before sending its whole body; nobody will read the answer.
-            raise AccountError("bad_request", "incomplete request") from None
-        if not isinstance(body, dict):
-            raise AccountError("bad_request", "the body must be a JSON object")
-        return body
+        return await read_json(request)
 
     async def _credentials(self, request: web.Request) -> tuple[str, str]:
-        body = await self._body(request)
-        username, password = body.get("username"), body.get("password")
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise AccountError("bad_request", 'send {"username": "...", "password": "..."}')
+        username, password, _ = credentials(await self._body(request))
         return username, password
 
     def _signed_in(
@@ -160,8 +181,8 @@ class AccountRoutes:
         if retry_after:
             return _throttled(retry_after)
         try:
-            username, password = await self._credentials(request)
-            session, token = await self.accounts.register(username, password)
+            username, password, invite = credentials(await self._body(request))
+            session, token = await self.accounts.register(username, password, invite)
         except AccountError as error:
             return error_response(error.code, error.message)
         except Unavailable:

@@ -4,7 +4,8 @@
   ``/healthz`` the health.
 * ``/api/...`` the account API (``server/api.py``); ``POST /api/uploads`` files
   (``server/uploads.py``), served at ``/files/...``, ``/thumbs/...``, ``/avatars/...``
-  (``server/files.py``).
+  (``server/files.py``); ``/api/admin/...`` and ``/api/invites...`` the admin API and
+  invitations (``server/admin_api.py``); ``GET /admin`` the admin page.
 * A WebSocket handshake on ``/ws`` or ``/`` with the subprotocol ``parley.v1`` is a chat
   connection (``chat/connection.py``), authenticated during the handshake by the session cookie or
   ``Authorization: Bearer`` (an invalid token is refused with 401 there and then), or by an
@@ -32,9 +33,11 @@ from aiohttp import web
 from parley import __version__
 from parley.backends import open_blobs, open_broker, open_presence, open_store
 from parley.broker.base import Broker
+from parley.chat.admin import Effects, ServerAdmin
 from parley.chat.auth import Accounts
 from parley.chat.connection import ChatConnection
 from parley.chat.guests import GuestLimits, Guests
+from parley.chat.invites import Invites
 from parley.chat.node import Node, new_node_id
 from parley.chat.operator import name_problems
 from parley.chat.ratelimit import RateLimit
@@ -46,6 +49,7 @@ from parley.files.collector import collect
 from parley.mail.mailer import Mailer
 from parley.mail.smtp import SmtpTarget
 from parley.presence.base import Presence
+from parley.server.admin_api import AdminRoutes
 from parley.server.api import AccountRoutes, error_response
 from parley.server.cookies import SessionCookie
 from parley.server.endpoint import WebSocketEndpoint
@@ -101,7 +105,7 @@ class ChatServer:
             self.store,
             cost=settings.hash_cost,
             session_ttl=settings.session_ttl,
-            registration_open=settings.registration_open,
+            registration=settings.registration,
             publish=self.node.publish_event,
         )
         self.endpoint = WebSocketEndpoint(
@@ -162,11 +166,23 @@ class ChatServer:
             self._mailing = asyncio.create_task(self.mailer.run_forever())
         self._collecting = asyncio.create_task(self._collect_forever())
         self.node.spawn(self._report_name_problems())
+        self.node.spawn(self._report_registration())
 
     def _own_url(self) -> str:
         """The address links in emails use without ``--public-url``."""
         scheme = "https" if self.settings.tls else "http"
         return f"{scheme}://{self.settings.host}:{self.settings.port}"
+
+    async def _report_registration(self) -> None:
+        """Say so when an admin's stored registration mode overrides ``--registration``."""
+        mode = await self.accounts.registration.mode()
+        if mode is not self.accounts.registration.default:
+            log.info(
+                "registration is %s, as an admin set it (--registration %s is only the default)",
+                mode.value,
+                self.accounts.registration.default.value,
+                extra={"event": "registration"},
+            )
 
     async def _report_name_problems(self) -> None:
         """Warn about names made under older, laxer rules (in the background: it reads every
@@ -236,6 +252,7 @@ class ChatServer:
             client_max_size=self.settings.http.max_body, middlewares=[self._check_host]
         )
         app.router.add_get("/", self._index)
+        app.router.add_get("/admin", self._admin_page)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/favicon.ico", self._favicon)
@@ -258,6 +275,22 @@ class ChatServer:
             cookie=self.cookie,
         ).add_to(app)
         FileRoutes(self.accounts, self.blobs, cookie=self.cookie).add_to(app)
+        AdminRoutes(
+            ServerAdmin(
+                self.accounts,
+                Effects(
+                    notify_user=self.node.notify_user,
+                    publish=self.node.publish_event,
+                    room_removed=self.node.room_removed,
+                ),
+            ),
+            Invites(self.store, publish=self.node.publish_event),
+            origins=self.origins,
+            cookie=self.cookie,
+            figures=self.metrics.figures,
+            public_url=self.settings.public_url,
+            behind_proxy=self.settings.behind_proxy,
+        ).add_to(app)
         setup_pages(app)
 
         async def on_startup(_: web.Application) -> None:
@@ -292,6 +325,9 @@ class ChatServer:
         if wants_websocket(request):
             return await self._websocket(request)
         return page("index.html")
+
+    async def _admin_page(self, request: web.Request) -> web.StreamResponse:
+        return page("admin.html")
 
     async def _favicon(self, request: web.Request) -> web.StreamResponse:
         return favicon()

@@ -148,6 +148,19 @@ class Metrics:
         node.stats.observe_fanout = self.fanout.observe
         node.stats.observe_broker_lag = self.broker_lag.observe
 
+    def figures(self) -> dict[str, float]:
+        """The few figures the admin page shows live (this node's, as ``/metrics``): open
+        connections, messages received and store commits so far with their total time. The
+        page derives rates from two readings."""
+        names = {
+            "connections": "parley_connections",
+            "messages_in": "parley_messages_in_total",
+            "events_published": "parley_events_published_total",
+            "commits": "parley_store_commit_seconds_count",
+            "commit_seconds": "parley_store_commit_seconds_sum",
+        }
+        return {key: self.registry.get_sample_value(sample) or 0.0 for key, sample in names.items()}
+
     async def handle(self, request: web.Request) -> web.Response:
         if self.token is not None and not bearer_matches(request, self.token):
             return web.Response(

@@ -41,6 +41,8 @@ from parley.model import (
     AuditFilter,
     EmailDue,
     Event,
+    Invite,
+    InviteKind,
     NotifyLevel,
     Profile,
     Room,
@@ -94,6 +96,15 @@ class Archived(Forbidden):
 
 class TooManyReactions(StoreError):
     """The message already carries the most different emoji allowed; nothing was changed."""
+
+
+class InviteRefused(Forbidden):
+    """An invitation that cannot be used or changed; ``reason`` is ``unknown``, ``used``,
+    ``expired`` or ``revoked``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the invitation is {reason}")
+        self.reason = reason
 
 
 class NotPermitted(Forbidden):
@@ -621,6 +632,98 @@ class Store(ABC):
         :meth:`delete_room`) take an ``actor``: the act is then audited (``room.archive``,
         ``room.rename``, ``user.rename`` ...) in its own transaction."""
 
+    # -- administration: settings, users, rooms, sessions, invitations -------------------
+    # Each change records its audit entry (``actor``: who, from where) in its transaction.
+
+    @abstractmethod
+    async def get_setting(self, name: str) -> str | None:
+        """A runtime setting an admin stored (None: never set, the flag decides)."""
+
+    @abstractmethod
+    async def set_setting(self, name: str, value: str, *, actor: Actor) -> None:
+        """Store a runtime setting; every node reads it from here."""
+
+    @abstractmethod
+    async def find_users(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> list[User]:
+        """At most ``limit`` users whose name contains ``query`` (any case), after the name
+        ``after`` (any case), sorted by name."""
+
+    @abstractmethod
+    async def set_admin(self, user_id: int, admin: bool, *, actor: Actor) -> None:
+        """Make the user a server admin, or not. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def admin_set_disabled(self, user_id: int, disabled: bool, *, actor: Actor) -> list[str]:
+        """Disable the account and end its sessions, in one transaction (their token hashes
+        are returned), or enable it. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def admin_reset_password(
+        self, user_id: int, password_hash: str, *, actor: Actor
+    ) -> list[str]:
+        """Replace the password hash and end every session (returned). Raises
+        :class:`NotFound`."""
+
+    @abstractmethod
+    async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
+        """The user's live sessions at ``now``, newest first. Raises :class:`NotFound`."""
+
+    @abstractmethod
+    async def end_session(self, user_id: int, session_id: str, *, actor: Actor) -> list[str]:
+        """End the user's session whose token hash starts with ``session_id``; return the
+        token hashes ended (empty: none). Raises :class:`NotFound` for an unknown user."""
+
+    @abstractmethod
+    async def find_rooms(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> list[tuple[Room, int]]:
+        """As :meth:`list_rooms`, a page at a time: names containing ``query`` (any case),
+        after ``after``."""
+
+    @abstractmethod
+    async def create_invite(
+        self,
+        token_hash: str,
+        kind: InviteKind,
+        *,
+        created_by: int | None,
+        now: int,
+        expires_at: int,
+        room_ids: tuple[int, ...] = (),
+        actor: Actor,
+    ) -> Invite:
+        """Store an invitation (only its token's hash). Raises :class:`NotFound` for a room
+        that does not exist."""
+
+    @abstractmethod
+    async def get_invite(self, token_hash: str) -> Invite | None:
+        """The invitation of a token's hash, in whatever state."""
+
+    @abstractmethod
+    async def list_invites(self, *, before: int | None = None, limit: int = 50) -> list[Invite]:
+        """Invitations, newest first, with ids below ``before`` when given."""
+
+    @abstractmethod
+    async def revoke_invite(self, invite_id: int, now: int, *, actor: Actor) -> Invite:
+        """Revoke an unused invitation. Raises :class:`NotFound`, :class:`InviteRefused`
+        (``used``)."""
+
+    @abstractmethod
+    async def redeem_account_invite(
+        self, token_hash: str, name: str, password_hash: str, now: int
+    ) -> tuple[User, list[Event]]:
+        """Create an account with an ``account`` invitation, in one transaction with its
+        use: the user, and the ``join`` events of the lobby and of the invitation's rooms.
+        Raises :class:`InviteRefused` (unknown, used, expired, revoked) and
+        :class:`Conflict` (the name is taken: the invitation stays unused)."""
+
+    @abstractmethod
+    async def redeem_room_invite(self, token_hash: str, user_id: int, now: int) -> list[Event]:
+        """Join the rooms of a ``room`` invitation as an existing user; the ``join`` events.
+        Raises :class:`InviteRefused`."""
+
     # -- room roles and moderation (migration 0009; parley/permissions.py) -------------------
     #
     # Each act locks the room, checks the actor's right over the target (NotPermitted: no
@@ -775,6 +878,7 @@ __all__ = [
     "Conflict",
     "Event",
     "Forbidden",
+    "InviteRefused",
     "LimitReached",
     "MentionRefused",
     "Muted",

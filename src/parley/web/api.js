@@ -13,7 +13,8 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, body) {
+/** One JSON request to the server's API; throws ApiError with the server's code and message. */
+export async function call(method, path, body) {
   const init = { method, credentials: "same-origin", cache: "no-store", headers: {} };
   if (body !== undefined) {
     // The server requires JSON with this content type: a cross-site HTML form cannot send it.
@@ -54,3 +55,12 @@ export const register = (username, password) => call("POST", "/api/register", { 
 export const logout = () => call("POST", "/api/logout", {});
 // An imported account's claim token (its claim link, /claim#TOKEN) and the password chosen.
 export const claim = (token, password) => call("POST", "/api/claim", { token, password });
+
+// Invitations (server/admin_api.py). The token travels in the body, never in a URL the server
+// would log.
+/** {kind, rooms, expires, by} of a usable invitation; ApiError "invite_invalid" otherwise. */
+export const checkInvite = (token) => call("POST", "/api/invites/check", { token });
+/** Join the rooms of a room invitation as the signed-in user: {joined: [room names]}. */
+export const acceptInvite = (token) => call("POST", "/api/invites/accept", { token });
+export const registerWithInvite = (username, password, invite) =>
+  call("POST", "/api/register", { username, password, invite });

@@ -176,11 +176,30 @@ async function boot() {
     return;
   }
   if (user) {
+    await acceptInvite();
     startChat(user);
   } else {
     $("boot").hidden = true;
     auth.show();
   }
+}
+
+/** A signed-in user who opened an invitation link to rooms (`/?invite=TOKEN`) joins them, and
+ *  lands in the first; the link leaves the address bar either way (it works once). */
+async function acceptInvite() {
+  const token = new URLSearchParams(location.search).get("invite");
+  if (!token) return;
+  let hash = location.hash;
+  try {
+    const { joined } = await api.acceptInvite(token);
+    if (joined.length) {
+      hash = `#${joined[0]}`;
+      toast(`You joined ${joined.map((name) => `#${name}`).join(", ")}.`, "info");
+    }
+  } catch (error) {
+    toast(error.message);
+  }
+  history.replaceState(null, "", `/${hash}`);
 }
 
 function startChat(user) {

@@ -21,6 +21,8 @@ from parley.model import (
     EmailDue,
     Event,
     EventKind,
+    Invite,
+    InviteKind,
     NotifyLevel,
     Profile,
     Room,
@@ -39,10 +41,12 @@ from parley.protocol.mentions import find_mentions
 from parley.search.query import SearchQuery
 from parley.store.base import RoomQuotas, SearchPage, Store, Unavailable, UploadNotFound
 from parley.store.sql import (
+    admin_ops,
     audit_ops,
     claim_ops,
     email_ops,
     file_ops,
+    invite_ops,
     moderation_ops,
     pin_ops,
     reaction_ops,
@@ -528,6 +532,86 @@ class SQLStore(Store):
     async def referenced(self, hashes: Sequence[str]) -> set[str]:
         wanted = list(hashes)
         return await self._read(lambda conn: file_ops.referenced(conn, wanted))
+
+    # -- administration --------------------------------------------------------------------
+
+    async def get_setting(self, name: str) -> str | None:
+        return await self._read(lambda conn: admin_ops.get_setting(conn, name))
+
+    async def set_setting(self, name: str, value: str, *, actor: Actor) -> None:
+        await self._write(lambda conn: admin_ops.set_setting(conn, name, value, actor))
+
+    async def find_users(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> list[User]:
+        return await self._read(lambda conn: admin_ops.find_users(conn, query, after, limit))
+
+    async def set_admin(self, user_id: int, admin: bool, *, actor: Actor) -> None:
+        await self._write(lambda conn: admin_ops.set_admin(conn, user_id, admin, actor))
+
+    async def admin_set_disabled(self, user_id: int, disabled: bool, *, actor: Actor) -> list[str]:
+        return await self._write(
+            lambda conn: admin_ops.set_disabled(conn, user_id, disabled, actor)
+        )
+
+    async def admin_reset_password(
+        self, user_id: int, password_hash: str, *, actor: Actor
+    ) -> list[str]:
+        return await self._write(
+            lambda conn: admin_ops.reset_password(conn, user_id, password_hash, actor)
+        )
+
+    async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
+        return await self._read(lambda conn: admin_ops.sessions_of(conn, user_id, now, limit))
+
+    async def end_session(self, user_id: int, session_id: str, *, actor: Actor) -> list[str]:
+        return await self._write(
+            lambda conn: admin_ops.end_session(conn, user_id, session_id, actor)
+        )
+
+    async def find_rooms(
+        self, query: str = "", *, after: str | None = None, limit: int = 50
+    ) -> list[tuple[Room, int]]:
+        return await self._read(lambda conn: admin_ops.find_rooms(conn, query, after, limit))
+
+    async def create_invite(
+        self,
+        token_hash: str,
+        kind: InviteKind,
+        *,
+        created_by: int | None,
+        now: int,
+        expires_at: int,
+        room_ids: tuple[int, ...] = (),
+        actor: Actor,
+    ) -> Invite:
+        return await self._write(
+            lambda conn: invite_ops.create_invite(
+                conn, token_hash, kind, created_by, now, expires_at, room_ids, actor
+            )
+        )
+
+    async def get_invite(self, token_hash: str) -> Invite | None:
+        return await self._read(lambda conn: invite_ops.invite_by_token(conn, token_hash))
+
+    async def list_invites(self, *, before: int | None = None, limit: int = 50) -> list[Invite]:
+        return await self._read(lambda conn: invite_ops.list_invites(conn, before, limit))
+
+    async def revoke_invite(self, invite_id: int, now: int, *, actor: Actor) -> Invite:
+        return await self._write(lambda conn: invite_ops.revoke_invite(conn, invite_id, now, actor))
+
+    async def redeem_account_invite(
+        self, token_hash: str, name: str, password_hash: str, now: int
+    ) -> tuple[User, list[Event]]:
+        return await self._write(
+            lambda conn: invite_ops.redeem_for_account(conn, token_hash, name, password_hash, now),
+            (0, "u:" + ops.key(name)),
+        )
+
+    async def redeem_room_invite(self, token_hash: str, user_id: int, now: int) -> list[Event]:
+        return await self._write(
+            lambda conn: invite_ops.redeem_for_member(conn, token_hash, user_id, now)
+        )
 
     # -- room roles and moderation ---------------------------------------------------------
 

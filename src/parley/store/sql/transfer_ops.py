@@ -9,8 +9,8 @@ so a migration that adds a column, or an event kind (a row of ``event_kinds``, n
 flows through export and import with no change here; a new table is one line in
 :data:`TABLES`.
 
-Left out on purpose: ``sessions`` and ``claim_tokens`` (secrets: an import issues new claim
-tokens), ``users.password_hash`` (never leaves the server), ``search_pending`` and the
+Left out on purpose: ``sessions``, ``claim_tokens`` and ``invites`` (secrets, even hashed: an
+import issues new claim tokens, and an admin new invitations), ``users.password_hash`` (never leaves the server), ``search_pending`` and the
 full-text index (rebuilt from the events), ``event_kinds`` and ``schema_migrations`` (the
 schema's, made by the migrations), and columns the database computes (PostgreSQL's
 ``events.search``).
@@ -55,6 +55,10 @@ TABLES: Final = (
     Table("imported_threads", ("message_id",)),
     Table("reactions", ("message_id", "emoji", "user_id")),
     Table("thread_follows", ("thread", "user_id")),
+    Table("room_roles", ("room_id", "user_id")),
+    Table("room_sanctions", ("room_id", "user_id", "kind")),
+    Table("audit_log", ("id",), assigns_ids=True),
+    Table("server_settings", ("name",)),
 )
 
 TABLES_BY_NAME: Final = {table.name: table for table in TABLES}
