@@ -107,6 +107,8 @@ class Window:
     #: Times the kernel took the core away from the load generator (involuntary context
     #: switches): each one can stall the open loop's schedule and inflate its latencies.
     client_preempted: int = 0
+    #: CPU seconds of the database's own processes (PostgreSQL backends; 0 on SQLite).
+    database_cpu: float = 0.0
 
     @property
     def server_loop_cpu(self) -> float:
@@ -137,6 +139,7 @@ class Meter:
         self._preempted0 = 0
         self._cpu0 = 0.0
         self._server0 = ThreadTimes(0.0, 0.0)
+        self._database0 = 0.0
         self._events0 = 0
         self._metrics0: asyncio.Future[dict[str, float]] | None = None
 
@@ -145,6 +148,7 @@ class Meter:
         if self.counter is not None:
             self.counter.enable()
         self._server0 = self.server.thread_times()
+        self._database0 = self.server.database_cpu()
         self._events0 = sum(c.events for c in self.clients)
         self._cores0 = core_times()
         self._preempted0 = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
@@ -159,6 +163,7 @@ class Meter:
         preempted = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - self._preempted0
         events = sum(c.events for c in self.clients) - self._events0
         server = self.server.thread_times() - self._server0
+        database = self.server.database_cpu() - self._database0
         if self.counter is not None:
             self.counter.disable()
         after = await scrape_metrics(self.server.port)
@@ -169,6 +174,7 @@ class Meter:
         window.noise_server_core = max(0.0, busy.get(self.server.cpu, 0.0) - server_share)
         window.noise_client_core = max(0.0, busy.get(self.client_core, 0.0) - window.client_cpu)
         window.client_preempted = preempted
+        window.database_cpu = database
         return window
 
 

@@ -83,6 +83,27 @@ def stop_all() -> None:
         server.stop()
 
 
+def backend_cpu(database: str) -> float:
+    """CPU seconds (user + system) so far of the PostgreSQL backends connected to
+    ``database``, found by their process title (``postgres: [CLUSTER:] USER DATABASE HOST
+    ...``; Debian names the cluster, ``15/main:``); a backend that ended between two readings
+    takes its time with it."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").split()
+            if title[:1] != [b"postgres:"] or database.encode() not in title[2:4]:
+                continue
+            stat = (proc / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
 class ParleyServer:
     """``parley serve`` on 127.0.0.1, pinned to one CPU with ``taskset``, on a fresh database
     (or, with ``command="echo"``, ``parley echo``: the same process handling, no database)."""
@@ -177,6 +198,12 @@ class ParleyServer:
             else:
                 others += ticks
         return ThreadTimes(loop / CLOCK_TICKS, others / CLOCK_TICKS)
+
+    def database_cpu(self) -> float:
+        """CPU seconds so far of the database server processes working for this server (0
+        here: SQLite runs inside the server). A subclass on PostgreSQL sums its backends
+        (:func:`backend_cpu`), so that CPU per acknowledged message counts the database too."""
+        return 0.0
 
     def affinity(self) -> set[int]:
         return os.sched_getaffinity(self.pid)
