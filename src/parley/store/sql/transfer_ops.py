@@ -10,10 +10,10 @@ flows through export and import with no change here; a new table is one line in
 :data:`TABLES`.
 
 Left out on purpose: ``sessions``, ``claim_tokens`` and ``invites`` (secrets, even hashed: an
-import issues new claim tokens, and an admin new invitations), ``users.password_hash`` (never leaves the server), ``search_pending`` and the
-full-text index (rebuilt from the events), ``event_kinds`` and ``schema_migrations`` (the
-schema's, made by the migrations), and columns the database computes (PostgreSQL's
-``events.search``).
+import issues new claim tokens, and an admin new invitations), ``users.password_hash`` (never
+leaves the server), ``search_pending`` and the full-text index (rebuilt from the events),
+``event_kinds`` and ``schema_migrations`` (the schema's, made by the migrations), and columns
+the database computes (PostgreSQL's ``events.search``).
 """
 
 from __future__ import annotations
