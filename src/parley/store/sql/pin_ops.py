@@ -48,7 +48,7 @@ async def pin(
     place = await require_in_room(conn, room_id, user_id, Action.PIN)  # the room's setting
     if not may_pin(place, author_id=row["user_id"], user_id=user_id):
         raise NotPermitted(
-            f"in room {place.room!r} a member may pin their own messages; its moderators any"
+            f"in room {place.room!r} only the message's author or a moderator may pin it"
         )
     current: int | None = row["pinned_seq"]
     if pinned == (current is not None):
