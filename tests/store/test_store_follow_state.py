@@ -51,7 +51,8 @@ async def test_following_says_what_the_rules_decided(
     first = await store.post_message(room.id, dave.id, dave.name, "x", "d1", thread=root.mid)
     assert first.new_followers == (dave.id,)
     resent = await store.post_message(room.id, dave.id, dave.name, "x", "d1", thread=root.mid)
-    assert resent.duplicate and resent.new_followers == ()
+    assert resent.duplicate
+    assert resent.new_followers == ()
 
 
 async def test_following_of_a_deleted_root_and_of_no_message(
