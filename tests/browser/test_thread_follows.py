@@ -86,6 +86,16 @@ def test_the_follow_button_says_what_the_server_says_in_every_tab(
     panel.locator(".panel-head").get_by_role("button", name="Unfollow").click()
     follow_button(panel, "Follow")
     assert alice.next("follow", thread=own["mid"])["following"] is False
+    # Followed again while the page was offline: the notice is lost, the reconnection asks.
+    first.context.set_offline(True)
+    expect(first.locator("#banner-text")).to_have_text(
+        "You are offline. Parley reconnects when the network is back."
+    )
+    alice.command("follow", room="lobby", mid=own["mid"])
+    follow_button(panel, "Follow")
+    first.context.set_offline(False)
+    expect(first.locator("#banner")).to_be_hidden()
+    follow_button(panel, "Unfollow")
     bob.close()
     alice.close()
 

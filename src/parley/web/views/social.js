@@ -70,6 +70,7 @@ export function setupSocial(store, client, ui) {
     /** A (re)connection is ready: the followed threads' unread total is asked again. */
     ready() {
       threadList.refreshSoon();
+      thread.refreshFollowing();
     },
   };
 }

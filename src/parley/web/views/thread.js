@@ -313,6 +313,18 @@ export class ThreadView {
     this.client.readThread(this.room, this.root, Number(last.dataset.seq));
   }
 
+  /** A new connection: what was told while offline is lost, so the open thread asks again. */
+  refreshFollowing() {
+    if (!this.isOpen || !this.room || this.root === null) return;
+    const { room, root } = this;
+    this.client
+      .following(room, root)
+      .then((following) => {
+        if (this.room === room && this.root === root) this.setFollowing(following);
+      })
+      .catch(() => {}); // offline again: the next connection asks
+  }
+
   setFollowing(following) {
     this.following = following;
     this.followButton.textContent = following ? "Unfollow" : "Follow";
