@@ -276,6 +276,8 @@ class Appended:
 
     event: Event
     duplicate: bool
+    #: A reply: the users it made follow its thread who did not before (replier, mentioned).
+    new_followers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

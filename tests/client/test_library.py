@@ -176,6 +176,8 @@ async def test_replies_threads_reactions_pins_and_versions(
         assert (event.thread, event.replies, event.repliers) == (root.mid, 1, ["bob"])
         assert (await bob.reply("lobby", root.mid, "yes", cid="b-1")).seq == reply.seq
         thread = await alice.thread("lobby", root.mid)
+        assert thread.following is True  # the root's author
+        assert (await bob.thread("lobby", root.mid, before=reply.seq)).following is True
         assert thread.root is not None
         assert (thread.root.mid, [e.mid for e in thread.events]) == (root.mid, [reply.mid])
         followed = await alice.threads()
@@ -185,6 +187,7 @@ async def test_replies_threads_reactions_pins_and_versions(
         await alice.follow("lobby", root.mid, following=False)
         changed = await next_event(alice, FollowChanged)
         assert (changed.thread, changed.following) == (root.mid, False)
+        assert (await alice.thread("lobby", reply.mid)).following is False
         seq = await bob.react("lobby", root.mid, "🍕")
         assert seq is not None
         assert await bob.react("lobby", root.mid, "🍕") == seq  # a retry: the same event

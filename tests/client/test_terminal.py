@@ -184,7 +184,7 @@ async def test_replies_threads_reactions_pins_and_formatting(
         await bob.pin("lobby", root.mid)
         await expect(child, rf"bob pinned #{root.mid}")
         child.sendline(f"/thread #{root.mid}")
-        await expect(child, rf"the thread of #{root.mid}")
+        await expect(child, rf"the thread of #{root.mid} \(you follow it\)")  # replied
         await expect(child, "after lunch")
         child.sendline("/threads")
         await expect(child, rf"#lobby #{root.mid} <bob> deploy now\?.*2 replies")

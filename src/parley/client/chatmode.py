@@ -604,7 +604,8 @@ class ChatMode:
     async def _thread(self, room: str, mid: int) -> None:
         reply = await self.client.thread(room, mid)
         if reply.root is not None:
-            self.console.note(f"--- the thread of #{reply.root.mid} ---")
+            followed = "you follow it" if reply.following else "you do not follow it"
+            self.console.note(f"--- the thread of #{reply.root.mid} ({followed}) ---")
             self.console.write(f"#{reply.root.mid} {describe_event(reply.root, self.state)}")
         for event in reply.events:
             self.console.write(f"#{event.mid} {describe_event(event, self.state)}")

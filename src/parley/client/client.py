@@ -488,7 +488,8 @@ class Client:
         self, room: str, mid: int, *, before: int | None = None, limit: int = 50
     ) -> m.HistoryReply:
         """The replies of the thread of message ``mid``, oldest first (the newest ``limit``
-        before seq ``before``); the first page carries the ``root``."""
+        before seq ``before``); the first page carries the ``root``, every page
+        ``following`` (whether this user follows the thread)."""
         command = m.History(room=room, thread=mid, before=before, limit=limit)
         return await self._typed(m.HistoryReply, command, retry=True)
 

@@ -629,6 +629,8 @@ class HistoryReply(ServerMessage, tag="history", frozen=True, kw_only=True):
     newer: bool = False
     #: With ``thread`` and no ``before``: the thread's root message, in its current state.
     root: EventMessage | None = None
+    #: With ``thread``: whether the requesting user follows the thread (always present then).
+    following: bool | None = None
 
 
 class PinsReply(ServerMessage, tag="pins", frozen=True, kw_only=True):

@@ -541,6 +541,12 @@ class Store(ABC):
         :class:`NotFound` when ``mid`` is not a message of the room."""
 
     @abstractmethod
+    async def thread_following(self, room_id: int, user_id: int, mid: int) -> bool:
+        """Whether the user follows the thread of message ``mid`` (deleted or not): by
+        ``follow``, replying or being mentioned in it, or as its root's author who did not
+        ``unfollow``. :class:`NotFound` when ``mid`` is not a message of the room."""
+
+    @abstractmethod
     async def set_following(self, room_id: int, user_id: int, mid: int, following: bool) -> int:
         """Follow or stop following the thread of message ``mid``; the root's id.
         :class:`NotFound` when ``mid`` is not a live message of the room."""

@@ -109,7 +109,11 @@ const timeline = new TimelineView(store, client, {
 
 const favicon = new FaviconBadge();
 sidebar.onTitle = (mentions) => favicon.show(mentions);
-new Notifier(store, { open: (name, seq) => openRoom(name, { reveal: seq }) });
+new Notifier(store, {
+  open: (name, seq) => openRoom(name, { reveal: seq }),
+  openThread: (name, root, seq) => social.openThreadAt(name, root, seq),
+  following: (room, root) => client.following(room, root),
+});
 
 /** The "Enable desktop notifications" control: shown while the browser has not been asked. */
 function renderNotificationsOffer() {

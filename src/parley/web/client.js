@@ -160,6 +160,7 @@ export class ChatClient {
         store.unread(msg);
         break;
       case "follow":
+        store.follows.told(msg);
         store.emit("follow", msg);
         break;
       case "notify":
@@ -397,13 +398,26 @@ export class ChatClient {
     return this.conn.request("send", { room: room.name, text, cid, thread: root, broadcast: Boolean(broadcast) });
   }
 
-  /** The replies of thread `root`, oldest first, kept in the store: `{root, replies, more}`. */
+  /** The replies of thread `root`, oldest first, kept in the store: `{root, replies, more,
+   *  following}` (`following`: whether I follow the thread, the server's word or a newer
+   *  notice's; also kept in `store.follows`). */
   async threadHistory(room, root, before = null) {
     const fields = { room: room.name, thread: root, limit: HISTORY_PAGE };
     if (before) fields.before = before;
+    const stamp = this.store.follows.stamp();
     const reply = await this.conn.request("history", fields);
+    const following = this.store.follows.fromPage(room.name, root, reply.following, stamp);
     const replies = reply.events.filter((event) => event.kind === "message").map((event) => this.store.keepReply(room, event));
-    return { root: reply.root ? this.store.keepReply(room, reply.root) : null, replies, more: Boolean(reply.more) };
+    return { root: reply.root ? this.store.keepReply(room, reply.root) : null, replies, more: Boolean(reply.more), following };
+  }
+
+  /** Whether I follow thread `root`: known, or asked of the server (a one-reply page). */
+  async following(room, root) {
+    return this.store.follows.lookup(room.name, root, async () => {
+      const stamp = this.store.follows.stamp();
+      const reply = await this.conn.request("history", { room: room.name, thread: root, limit: 1 });
+      this.store.follows.fromPage(room.name, root, reply.following, stamp);
+    });
   }
 
   async react(room, item, emoji, remove = false) {

@@ -7,6 +7,11 @@
 // messages that mention me and every message of a direct room, `none` nothing; a mute until
 // some time silences the room whatever the level.
 //
+// A reply shown only in its thread (not `broadcast`) notifies only if I follow the thread (the
+// server's word: store.follows, or asked once), by the same rule: `all` every reply by others,
+// `mentions` one that mentions me (and, in a direct room, every reply), `none` or a mute never.
+// Clicking it opens the thread panel at the reply.
+//
 // One notification per message across the tabs of this browser: every tab sees the same
 // events, so the tabs agree through a Web Lock named after the message, which the tab that
 // takes it first keeps for a minute: the other tabs, asking only if it is free, find it taken.
@@ -23,7 +28,9 @@ const LOCK_HELD = 60_000; // ms the tab that shows a notification keeps its lock
 export class Notifier {
   /**
    * @param {import("./store.js").Store} store
-   * @param {{open: (room: string, seq: number) => void}} actions
+   * @param {{open: (room: string, seq: number) => void,
+   *          openThread: (room: string, root: number, seq: number) => void,
+   *          following: (room: object, root: number) => Promise<boolean>}} actions
    */
   constructor(store, actions) {
     this.store = store;
@@ -50,18 +57,38 @@ export class Notifier {
     return mentioned || room.kind === "direct";
   }
 
-  consider({ room, event, mentioned }) {
+  consider({ room, event, mentioned, inThread = false }) {
     if (Notifier.permission() !== "granted") return;
     // An edit notifies only for the mention it added (never for a changed text).
     if (event.kind === "edit" && !mentioned) return;
     if (!this.wanted(room, mentioned)) return;
     const looking = document.visibilityState === "visible" && this.store.active === room.name;
     if (looking) return;
+    if (!inThread) {
+      this.show(room, event, mentioned, null);
+      return;
+    }
+    // A reply in its thread only: for a follower of the thread. A mention made me one.
+    if (mentioned) {
+      this.show(room, event, mentioned, event.thread);
+      return;
+    }
+    this.actions
+      .following(room, event.thread)
+      .then((following) => {
+        if (following) this.show(room, event, false, event.thread);
+      })
+      .catch(() => {}); // offline: the thread's unread count still says it
+  }
+
+  /** Show the notification of `event` (once across tabs); `root`: a reply's thread, which a
+   *  click opens at the reply (null: the room at the message). */
+  show(room, event, mentioned, root) {
     const item = room.byMid.get(event.mid);
     const seq = event.kind === "message" ? event.seq : item ? item.seq : event.seq;
     const tag = `${room.name}:${event.mid}`;
     const where = room.kind === "direct" ? "" : ` in #${room.name}`;
-    const title = mentioned ? `${event.user} mentioned you${where}` : `${event.user}${where}`;
+    const title = mentioned ? `${event.user} mentioned you${where}` : root !== null ? `${event.user} replied in a thread${where}` : `${event.user}${where}`;
     // A message of files only says which (the notification has no room for a picture).
     const files = Array.isArray(event.files) ? event.files : [];
     const sent = files.length === 1 ? `Sent ${files[0].name}` : `Sent ${files.length} files`;
@@ -72,7 +99,8 @@ export class Notifier {
       const note = new Notification(title, { body, tag, data: { room: room.name, seq } });
       note.addEventListener("click", () => {
         window.focus();
-        this.actions.open(room.name, seq);
+        if (root !== null) this.actions.openThread(room.name, root, seq);
+        else this.actions.open(room.name, seq);
         note.close();
       });
     };

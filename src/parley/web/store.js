@@ -8,6 +8,8 @@
 // (before oldestSeq). So resuming from lastSeq can neither miss nor repeat an event, and any
 // event at or below lastSeq that arrives anyway is a duplicate and is dropped.
 
+import { Follows } from "./follows.js";
+
 export const TYPING_SHOWN_FOR = 6000; // ms a typing notice stays shown (the server sends ≤ 1 per 3 s)
 
 /** Names are case-insensitive on the server ("Alice" is "alice"). */
@@ -120,6 +122,7 @@ export class Store {
     // notices. `version` counts the changes, so a view can tell a node drawn before one.
     this.profiles = new Map();
     this.listeners = new Map();
+    this.follows = new Follows(); // the threads I follow, as the server says (follows.js)
   }
 
   on(type, listener) {
@@ -169,6 +172,7 @@ export class Store {
    * timeline we keep, from its last seen seq. Rooms not listed stream from the welcome's seq.
    */
   welcome(msg) {
+    this.follows.forget(); // notices sent while offline are not replayed
     this.me = msg.user.name;
     this.admin = Boolean(msg.user.admin);
     this.setProfile(this.me, msg.user);
@@ -279,8 +283,11 @@ export class Store {
         if (item.thread !== null) this.reply(room, item, event);
         this.typingStopped(room, event.user);
         if (!inMainTimeline(event)) {
-          // A reply in its thread only (unread there: `threads`); a mention of me still notifies.
-          if (event.seq > room.baseline && this.mentionsMe(event)) this.emit("message", { room, event, mentioned: true });
+          // A reply in its thread only (unread there: `threads`): the notifier decides, from
+          // whether I follow the thread and the room's level (notify.js).
+          if (event.seq > room.baseline && !this.isMe(event.user)) {
+            this.emit("message", { room, event, mentioned: this.mentionsMe(event), inThread: true });
+          }
           break;
         }
         this.appendItem(room, item);

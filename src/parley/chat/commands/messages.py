@@ -69,6 +69,8 @@ async def send(ctx: SignedIn, command: m.Send) -> None:
             ts=event.ts,
         )
     )
+    if appended.new_followers and event.thread is not None:
+        threads.tell_new_followers(ctx, room, event.thread, appended.new_followers)
 
 
 async def edit(ctx: SignedIn, command: m.Edit) -> None:

@@ -34,6 +34,9 @@ async def history(ctx: SignedIn, command: m.History) -> None:
         root, replies = await ctx.store.thread_replies(
             room.id, command.thread, command.before, command.limit + 1
         )
+        # A change committed after this read is told by a ``follow`` notice, which may reach
+        # the client just before this answer: clients prefer a notice that came meanwhile.
+        following = await ctx.store.thread_following(room.id, ctx.user_id, command.thread)
     except NotFound:
         raise no_message(command.thread, room) from None
     more = len(replies) > command.limit
@@ -50,6 +53,7 @@ async def history(ctx: SignedIn, command: m.History) -> None:
             events=events[len(events) - count :],
             more=more or count < len(events),
             root=head,
+            following=following,
         )
     )
 
@@ -73,6 +77,14 @@ async def _set_following(ctx: SignedIn, command: m.Follow | m.Unfollow, *, follo
     ctx.reply(m.Ok(re=command.id))
     notice = FollowNotice(room=room.name, thread=root, following=following)
     ctx.node.notify_user(ctx.user_id, pack_notice(notice))
+
+
+def tell_new_followers(ctx: SignedIn, room: Room, thread: int, users: tuple[int, ...]) -> None:
+    """A reply made these users follow its thread (they replied, or it mentions them): every
+    connection of theirs gets the ``follow`` notice, as for a ``follow``."""
+    notice = pack_notice(FollowNotice(room=room.name, thread=thread, following=True))
+    for user_id in users:
+        ctx.node.notify_user(user_id, notice)
 
 
 async def read(ctx: SignedIn, command: m.Read) -> None:

@@ -146,7 +146,7 @@ async def post_with_files(
         await conn.execute(
             "UPDATE uploads SET message_id = ?, room_id = ? WHERE id = ?", mid, room_id, upload_id
         )
-    return Appended(replace(appended.event, files=tuple(files)), duplicate=False)
+    return replace(appended, event=replace(appended.event, files=tuple(files)))
 
 
 async def readable_upload(conn: Connection, upload_id: str, reader_id: int) -> Upload | None:

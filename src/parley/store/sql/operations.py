@@ -926,9 +926,10 @@ async def post_message(
     )
     if found.user_ids:
         await store_rows(conn, posted, user_id, found)
-    if root is not None:
-        posted = await after_reply(conn, posted, root, found.user_ids)
-    return Appended(posted, duplicate=False)
+    if root is None:
+        return Appended(posted, duplicate=False)
+    posted, newly = await after_reply(conn, posted, root, found.user_ids)
+    return Appended(posted, duplicate=False, new_followers=newly)
 
 
 @dataclass(frozen=True, slots=True)

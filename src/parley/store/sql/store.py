@@ -365,6 +365,11 @@ class SQLStore(Store):
             lambda conn: thread_ops.thread_replies(conn, room_id, mid, before, limit)
         )
 
+    async def thread_following(self, room_id: int, user_id: int, mid: int) -> bool:
+        return await self._read(
+            lambda conn: thread_ops.thread_following(conn, room_id, user_id, mid)
+        )
+
     async def set_following(self, room_id: int, user_id: int, mid: int, following: bool) -> int:
         return await self._write(
             lambda conn: thread_ops.set_following(conn, room_id, user_id, mid, following),

@@ -13,7 +13,7 @@ from parley.store.sql.current_state import with_current_state
 from parley.store.sql.engine import Connection
 from parley.store.sql.mention_ops import EVERYONE
 from parley.store.sql.operations import EVENT_COLUMNS, event, lock_room, require_user
-from parley.store.sql.thread_state import follow, thread_root
+from parley.store.sql.thread_state import follow, following_of, thread_root
 
 #: The unread replies of a follower (``f``: their ``thread_follows`` row): by others, after
 #: their marker, not deleted; counted up to the cap.
@@ -60,6 +60,14 @@ async def thread_replies(
         conn, [event(row, row["room_name"]) for row in [*head, *reversed(rows)]]
     )
     return events[0], events[1:]
+
+
+async def thread_following(conn: Connection, room_id: int, user_id: int, mid: int) -> bool:
+    """Whether the user follows the thread of message ``mid`` (see
+    :func:`~parley.store.sql.thread_state.follows`). Raises :class:`NotFound` as
+    :func:`thread_replies`."""
+    root = await thread_root(conn, room_id, mid, deleted_too=True)
+    return (await following_of(conn, root, [user_id]))[user_id]
 
 
 async def set_following(
@@ -159,4 +167,10 @@ async def followed_threads(
     ]
 
 
-__all__ = ["followed_threads", "mark_thread_read", "set_following", "thread_replies"]
+__all__ = [
+    "followed_threads",
+    "mark_thread_read",
+    "set_following",
+    "thread_following",
+    "thread_replies",
+]

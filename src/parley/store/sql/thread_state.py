@@ -35,6 +35,31 @@ class Root:
     deleted: bool
 
 
+def follows(following: bool | None, user_id: int, root: Root) -> bool:
+    """Whether a user follows a thread, from their ``thread_follows.following`` (None: no row,
+    or a row kept only for a read marker): TRUE follows, FALSE stopped; with no choice made,
+    the root's author follows (they are made a follower at the first reply)."""
+    if following is None:
+        return root.user_id is not None and root.user_id == user_id
+    return bool(following)
+
+
+async def following_of(conn: Connection, root: Root, user_ids: Iterable[int]) -> dict[int, bool]:
+    """Whether each of these users follows the thread of ``root`` now (see :func:`follows`)."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    placeholders = ", ".join("?" for _ in wanted)
+    rows = await conn.fetch(
+        "SELECT user_id, following FROM thread_follows"  # noqa: S608
+        f" WHERE thread = ? AND user_id IN ({placeholders})",
+        root.id,
+        *wanted,
+    )
+    chosen = {row["user_id"]: row["following"] for row in rows}
+    return {uid: follows(chosen.get(uid), uid, root) for uid in wanted}
+
+
 async def thread_root(conn: Connection, room_id: int, mid: int, *, deleted_too: bool) -> Root:
     """The root of the thread of message ``mid`` of the room: the message itself, or the root
     of the thread it replies in. Raises :class:`NotFound` when ``mid`` is not a message of
@@ -64,12 +89,17 @@ async def follow(conn: Connection, room_id: int, thread: int, user_ids: Iterable
 
 async def after_reply(
     conn: Connection, reply: Event, root: Root, mentioned: Iterable[int]
-) -> Event:
+) -> tuple[Event, tuple[int, ...]]:
     """Account for ``reply`` (just appended) in its thread: the root's counters, the replier
     (following, its marker past its own reply), the root's author (following, unless they
     stopped) and the members it mentions (following). Returns the reply carrying the
-    thread's summary after it."""
+    thread's summary after it, and the users who follow the thread because of it and did not
+    before (their clients are told: a ``follow`` notice). The root's author is never among
+    them: they followed already, or stopped and still do not."""
     assert reply.thread == root.id
+    others = [uid for uid in mentioned if uid not in (0, reply.user_id)]  # 0: @room
+    joining = [*others, *([] if reply.user_id is None else [reply.user_id])]
+    before = await following_of(conn, root, joining)
     await conn.execute(
         "UPDATE events SET reply_count = reply_count + 1, last_reply_ts = ? WHERE id = ?",
         reply.ts,
@@ -98,10 +128,10 @@ async def after_reply(
             reply.seq,
             reply.seq,
         )
-    others = [uid for uid in mentioned if uid not in (0, reply.user_id)]  # 0: @room
     if others:
         await follow(conn, reply.room_id, root.id, others)
-    return await with_thread_summary(conn, reply)
+    newly = tuple(uid for uid, was in before.items() if not was)
+    return await with_thread_summary(conn, reply), newly
 
 
 async def after_reply_deleted(conn: Connection, deleted: Event) -> Event:
@@ -127,6 +157,8 @@ __all__ = [
     "after_reply",
     "after_reply_deleted",
     "follow",
+    "following_of",
+    "follows",
     "thread_root",
     "with_thread_summary",
 ]

@@ -97,6 +97,17 @@ export function messageFooter(ctx, room, item, { inThread = false } = {}) {
   return parts.length ? el("div", { class: "msg-foot" }, parts) : null;
 }
 
+/** Scroll `list` to the message of `seq` and flash it (a clicked notification opened it);
+ *  its node, or null when it is not drawn. The timeline's and the thread panel's. */
+export function revealMessage(list, seq) {
+  const node = list.querySelector(`[data-seq="${Number(seq)}"]`);
+  if (!node) return null;
+  node.scrollIntoView({ block: "center" });
+  node.classList.add("flash");
+  setTimeout(() => node.classList.remove("flash"), 2000);
+  return node;
+}
+
 /**
  * A message's node was drawn again (a reaction, a pin, a reply count) while something in it
  * had the keyboard focus: put the focus on the same control in the new node (the same

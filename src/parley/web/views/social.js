@@ -60,9 +60,17 @@ export function setupSocial(store, client, ui) {
     roomShown(room) {
       if (thread.isOpen && thread.room !== room) thread.close();
     },
+    /** Open the thread of `root` in room `name` at its reply `seq` (a clicked notification). */
+    openThreadAt(name, root, seq) {
+      const room = store.room(name);
+      if (!room || !room.member) return;
+      if (store.active !== room.name) ui.openRoom(room.name);
+      thread.open(room, store.message(room, root) || { mid: root, thread: null }, { reveal: seq });
+    },
     /** A (re)connection is ready: the followed threads' unread total is asked again. */
     ready() {
       threadList.refreshSoon();
+      thread.refreshFollowing();
     },
   };
 }

@@ -5,11 +5,13 @@
 //
 // Replies come from `history` with `thread` (the first page, then older ones on demand) and
 // live from the store ("thread" notices); reading them moves the thread's own read marker.
+// The Follow button says what the server says: the page's `following`, then `follow` notices
+// (store.follows keeps a notice that overtook the page).
 
 import { el, icon } from "../dom.js";
 import { fullTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
-import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
+import { editForm, editedMark, messageFooter, refocus, revealMessage, socialButtons } from "./messagebits.js";
 import { avatar } from "./avatar.js";
 import { filesNode } from "./files.js";
 import { pageLightbox } from "./lightbox.js";
@@ -84,8 +86,9 @@ export class ThreadView {
     return !this.panel.hidden;
   }
 
-  /** Show the thread of `item` (a root, or a reply: its root's thread). */
-  async open(room, item) {
+  /** Show the thread of `item` (a root, or a reply: its root's thread); `reveal`: the seq of
+   *  a reply to bring into view (a notification's). */
+  async open(room, item, { reveal = 0 } = {}) {
     this.opener = document.activeElement;
     this.room = room;
     this.root = item.thread ?? item.mid;
@@ -113,16 +116,19 @@ export class ThreadView {
     }
     if (token !== this.token) return;
     this.rootItem = page.root || room.byMid.get(this.root) || item;
-    // Following is not in the page: the protocol's rules (author, repliers) give it, and the
-    // `follow` notices correct it.
-    const mine = (name) => this.store.isMe(name);
-    this.setFollowing(mine(this.rootItem.user) || page.replies.some((reply) => mine(reply.user)) || this.rootItem.repliers.some(mine));
+    this.setFollowing(Boolean(page.following));
     this.rootBox.replaceChildren(this.node(this.rootItem, true));
     for (const reply of page.replies) this.list.append(this.nodeFor(reply));
     this.older.hidden = !page.more;
     this.renderStatus();
     this.scroller.scrollTop = this.scroller.scrollHeight;
+    if (reveal) this.reveal(reveal);
     this.markRead();
+  }
+
+  /** Bring the reply of `seq` into view, flashed and focused (if it is on the page). */
+  reveal(seq) {
+    revealMessage(this.list, seq)?.focus({ preventScroll: true });
   }
 
   async loadOlder() {
@@ -165,7 +171,6 @@ export class ThreadView {
       this.renderStatus();
       if (atBottom || this.store.isMe(item.user)) s.scrollTop = s.scrollHeight;
       if (!this.store.isMe(item.user)) this.markRead();
-      if (this.store.isMe(item.user)) this.setFollowing(true);
     } else if (kind === "update") {
       if (this.editing && this.editing.item === item) {
         if (!item.deleted) return; // drawn when the edit ends
@@ -306,6 +311,18 @@ export class ThreadView {
     const last = this.list.lastElementChild;
     if (!last || !this.room || document.visibilityState !== "visible") return;
     this.client.readThread(this.room, this.root, Number(last.dataset.seq));
+  }
+
+  /** A new connection: what was told while offline is lost, so the open thread asks again. */
+  refreshFollowing() {
+    if (!this.isOpen || !this.room || this.root === null) return;
+    const { room, root } = this;
+    this.client
+      .following(room, root)
+      .then((following) => {
+        if (this.room === room && this.root === root) this.setFollowing(following);
+      })
+      .catch(() => {}); // offline again: the next connection asks
   }
 
   setFollowing(following) {

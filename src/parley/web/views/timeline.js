@@ -13,7 +13,7 @@ import { isImage } from "../uploads.js";
 import { avatar } from "./avatar.js";
 import { filesNode } from "./files.js";
 import { pageLightbox } from "./lightbox.js";
-import { editForm, editedMark, messageFooter, refocus, socialButtons } from "./messagebits.js";
+import { editForm, editedMark, messageFooter, refocus, revealMessage, socialButtons } from "./messagebits.js";
 import { moderationText } from "./moderation.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
@@ -205,11 +205,7 @@ export class TimelineView {
 
   /** Scroll to the message of `seq` and flash it (a notification was clicked). */
   reveal(seq) {
-    const node = this.list.querySelector(`[data-seq="${Number(seq)}"]`);
-    if (!node) return;
-    node.scrollIntoView({ block: "center" });
-    node.classList.add("flash");
-    setTimeout(() => node.classList.remove("flash"), 2000);
+    revealMessage(this.list, seq);
   }
 
   update(item) {
