@@ -23,7 +23,7 @@ from parley.transfer.sink import ImportFailed
 from parley.transfer.slack import import_slack
 from tests.helpers.slack_export import CHANNELS, USERS, write_slack_export
 from tests.store.conftest import BACKENDS
-from tests.store.test_store_transfer import exported, fresh
+from tests.store.test_store_transfer import exported, fresh, fresh_with_files
 
 
 def quiet() -> Progress:
@@ -40,7 +40,7 @@ async def test_every_message_comes_in_order_with_its_author_and_time(
     backend: str, tmp_path: Path
 ) -> None:
     made = write_slack_export(tmp_path / "slack.zip")
-    async with fresh(backend, tmp_path / "db") as store:
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
         report = await import_slack(store, made.path, quiet())
         await index_imported(store, quiet())
         for room_name, expected in made.events.items():
@@ -65,10 +65,10 @@ async def test_every_message_comes_in_order_with_its_author_and_time(
         assert ("Bob.Smith", "Bob.Smith-2") in report.renamed
         assert any("1 other files" in line for line in report.lines())
         await check_converted(store)
-        again = await exported(store)
-    async with fresh(backend, tmp_path / "copy") as copy:
-        await import_parley(copy, io.BytesIO(again), quiet())
-        assert await exported(copy) == again
+        again = await exported(store, blobs)
+    async with fresh_with_files(backend, tmp_path / "copy") as (copy, blobs):
+        await import_parley(copy, blobs, io.BytesIO(again), quiet())
+        assert await exported(copy, blobs) == again
 
 
 async def check_converted(store: SQLStore) -> None:
@@ -113,9 +113,9 @@ async def check_converted(store: SQLStore) -> None:
 
 async def test_thread_replies_point_at_their_root(backend: str, tmp_path: Path) -> None:
     made = write_slack_export(tmp_path / "slack.zip", days=2, per_day=30)
-    async with fresh(backend, tmp_path / "db") as store:
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
         await import_slack(store, made.path, quiet())
-        lines = [json.loads(line) for line in (await exported(store)).splitlines()]
+        lines = [json.loads(line) for line in (await exported(store, blobs)).splitlines()]
         columns = lines[0]["tables"]["imported_threads"]
         threads = [
             dict(zip(columns, line["row"], strict=True))

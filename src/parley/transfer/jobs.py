@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import IO, TypeVar
 
+from parley.files.blobs import BlobStore
 from parley.store.base import StoreError
 from parley.store.sql.store import SQLStore
 from parley.transfer import parley_format
@@ -37,11 +38,14 @@ async def into_empty_store(
     return result
 
 
-async def import_parley(store: SQLStore, stream: IO[bytes], progress: Progress) -> dict[str, int]:
-    """Read a Parley export into the empty ``store``; return the rows of each table."""
+async def import_parley(
+    store: SQLStore, blobs: BlobStore, stream: IO[bytes], progress: Progress
+) -> dict[str, int]:
+    """Read a Parley export into the empty ``store`` (its files into ``blobs``); return the
+    rows of each table."""
 
     async def fill(sink: Sink) -> dict[str, int]:
-        await parley_format.read_into(stream, sink)
+        await parley_format.read_into(stream, sink, blobs)
         await sink.finish()
         return sink.counts
 

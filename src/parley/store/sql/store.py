@@ -474,6 +474,12 @@ class SQLStore(Store):
     ) -> None:
         await self._write(lambda conn: transfer_ops.insert_rows(conn, table, names, rows))
 
+    async def referenced_blobs(self, after: str, limit: int) -> list[str]:
+        return await self._read(lambda conn: transfer_ops.referenced_blobs(conn, after, limit))
+
+    async def refers_to_blob(self, digest: str) -> bool:
+        return await self._read(lambda conn: transfer_ops.refers_to_blob(conn, digest))
+
     async def set_room_counters(self, counters: Sequence[tuple[int, int]]) -> None:
         await self._write(lambda conn: transfer_ops.set_counters(conn, counters))
 
