@@ -46,6 +46,7 @@ from parley.store.sql import (
     claim_ops,
     email_ops,
     file_ops,
+    import_thread_ops,
     invite_ops,
     moderation_ops,
     pin_ops,
@@ -479,6 +480,12 @@ class SQLStore(Store):
 
     async def refers_to_blob(self, digest: str) -> bool:
         return await self._read(lambda conn: transfer_ops.refers_to_blob(conn, digest))
+
+    async def account_imported_replies(self, after: int, limit: int) -> int | None:
+        return await self._write(lambda conn: import_thread_ops.account_replies(conn, after, limit))
+
+    async def mark_imported_threads_read(self) -> None:
+        await self._write(import_thread_ops.mark_threads_read)
 
     async def set_room_counters(self, counters: Sequence[tuple[int, int]]) -> None:
         await self._write(lambda conn: transfer_ops.set_counters(conn, counters))
