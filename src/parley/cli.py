@@ -526,6 +526,23 @@ def room_rename(name: str, new_name: str, db: str) -> None:
     click.echo(_rooms(db, job))
 
 
+@room.command("owner")
+@click.argument("name")
+@click.argument("user")
+@option(serve_flag("--db"))
+def room_owner(name: str, user: str, db: str) -> None:
+    """Make USER (a member of the room NAME, or #ID) its owner, and its previous owners
+    members: `role` events by `operator`, each in the audit log."""
+
+    async def job(admin: RoomAdmin) -> str:
+        found, events = await admin.change_owner(name, user)
+        if not events:
+            return f"{user!r} already owns {found.name!r}"
+        return f"{user!r} owns {found.name!r} ({len(events)} role changes)"
+
+    click.echo(_rooms(db, job))
+
+
 @room.command("delete")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask: delete it.")

@@ -635,7 +635,13 @@ class SQLStore(Store):
         return await self._read(lambda conn: moderation_ops.roles(conn, room_id))
 
     async def set_role(
-        self, room_id: int, actor_id: int, target_id: int, role: Role, *, address: str | None
+        self,
+        room_id: int,
+        actor_id: int | None,
+        target_id: int,
+        role: Role,
+        *,
+        address: str | None,
     ) -> Event | None:
         act = moderation_ops.Act(room_id, actor_id, target_id, address)
         return await self._write(
