@@ -93,6 +93,12 @@ async def fill(store: SQLStore) -> None:
     await store.post_message(lobby.id, None, "guest-1234", "a guest was here", None)
 
 
+#: The ids of :func:`fill_files`'s uploads (22 characters of base64url, as the server makes).
+BIG_FILE_ID, NOTE_1_ID, NOTE_2_ID = (
+    "BigFile_0123456789abcd",
+    "Note1_0123456789abcdef",
+    "Note2_0123456789abcdef",
+)
 #: The files :func:`fill_files` sends: larger than a ``bytes`` line, and than a blob chunk.
 BIG = bytes(range(256)) * (3 * CHUNK // 256) + b"tail"
 SMALL = "a small note ✨\n".encode()
@@ -133,11 +139,11 @@ async def fill_files(store: SQLStore, blobs: BlobStore) -> None:
         await stored(blobs, SMALL),
         await stored(blobs, b""),
     )
-    await store.add_upload(upload_of(alice.id, "big-file", BIG, big, thumb), quota=10**9)
-    await store.add_upload(upload_of(alice.id, "note-1", SMALL, small, None), quota=10**9)
-    await store.add_upload(upload_of(alice.id, "note-2", SMALL, small, None), quota=10**9)
+    await store.add_upload(upload_of(alice.id, BIG_FILE_ID, BIG, big, thumb), quota=10**9)
+    await store.add_upload(upload_of(alice.id, NOTE_1_ID, SMALL, small, None), quota=10**9)
+    await store.add_upload(upload_of(alice.id, NOTE_2_ID, SMALL, small, None), quota=10**9)
     await store.post_message(
-        room.id, alice.id, alice.name, "files", "c-files", files=("big-file", "note-1")
+        room.id, alice.id, alice.name, "files", "c-files", files=(BIG_FILE_ID, NOTE_1_ID)
     )
 
 
@@ -190,16 +196,16 @@ async def files_after_import(store: SQLStore, blobs: BlobStore) -> None:
     bob, carol = await store.get_user("bob"), await store.get_user("carol.x")
     assert bob is not None
     assert carol is not None
-    big = await store.readable_upload("big-file", bob.id)
+    big = await store.readable_upload(BIG_FILE_ID, bob.id)
     assert big is not None
     assert await read_blob(blobs, big.hash) == BIG
     assert big.thumb_hash is not None
     assert await read_blob(blobs, big.thumb_hash) == b""
-    note = await store.readable_upload("note-1", bob.id)
+    note = await store.readable_upload(NOTE_1_ID, bob.id)
     assert note is not None
     assert await read_blob(blobs, note.hash) == SMALL
-    assert await store.readable_upload("big-file", carol.id) is None  # not a member
-    assert await store.readable_upload("note-2", bob.id) is None  # never sent: alice's only
+    assert await store.readable_upload(BIG_FILE_ID, carol.id) is None  # not a member
+    assert await store.readable_upload(NOTE_2_ID, bob.id) is None  # never sent: alice's only
 
 
 async def works_after_import(store: SQLStore) -> None:
