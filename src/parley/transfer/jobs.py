@@ -34,6 +34,8 @@ async def into_empty_store(
         raise
     except (StoreError, ValueError) as exc:  # a row the database refused (a foreign key ...)
         raise ImportFailed(f"the database refused a row: {exc}", partial=True) from exc
+    except OSError as exc:  # a file's bytes could not be spooled (a full disk ...)
+        raise ImportFailed(f"cannot write a file's bytes: {exc}", partial=True) from exc
     progress.done()
     return result
 
