@@ -1,5 +1,6 @@
--- Search: statistics fine enough for the planner to choose between its two ways of answering
--- a search (docs/architecture.md, "Search").
+-- Search tuning, PostgreSQL: statistics fine enough for the planner to choose between its two
+-- ways of answering a search (docs/architecture.md, "Search"). (SQLite's file of this number
+-- makes FTS5 merge its segments 8 at a time.)
 --
 -- A search is `search @@ query ... ORDER BY id DESC LIMIT n`. PostgreSQL either reads the
 -- GIN index (every match, then sorts: fast for rare words) or walks the newest messages
