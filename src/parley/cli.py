@@ -11,17 +11,18 @@ that cannot start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from parley import __version__
-from parley.backends import BackendError, check_db, open_store, redact
+from parley.backends import BackendError, check_db, open_blobs, open_store, redact
 from parley.broker.base import BrokerUnavailable
 from parley.chat.auth import AccountError, Accounts
 from parley.chat.operator import RoomAdmin, RoomAdminError, name_problems
@@ -46,6 +47,7 @@ from parley.config import (
     settings_from_flags,
 )
 from parley.echo import REPLY_PREFIX
+from parley.files.blobs import BlobStore
 from parley.logs import configure_logging
 from parley.model import OPERATOR, AuditEntry, AuditFilter
 from parley.presence.base import PresenceUnavailable
@@ -56,6 +58,7 @@ from parley.server.runner import ListenError, run, serve_until_signalled
 from parley.store.base import Store, StoreError
 from parley.store.sql.store import SQLStore
 from parley.transfer import parley_format
+from parley.transfer.blob_lines import ExportFailed
 from parley.transfer.claims import claim_link, issue_claims
 from parley.transfer.jobs import import_parley, index_imported
 from parley.transfer.progress import Progress
@@ -523,6 +526,23 @@ def room_rename(name: str, new_name: str, db: str) -> None:
     click.echo(_rooms(db, job))
 
 
+@room.command("owner")
+@click.argument("name")
+@click.argument("user")
+@option(serve_flag("--db"))
+def room_owner(name: str, user: str, db: str) -> None:
+    """Make USER (a member of the room NAME, or #ID) its owner, and its previous owners
+    members: `role` events by `operator`, each in the audit log."""
+
+    async def job(admin: RoomAdmin) -> str:
+        found, events = await admin.change_owner(name, user)
+        if not events:
+            return f"{user!r} already owns {found.name!r}"
+        return f"{user!r} owns {found.name!r} ({len(events)} role changes)"
+
+    click.echo(_rooms(db, job))
+
+
 @room.command("delete")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask: delete it.")
@@ -637,6 +657,7 @@ def _progress(verb: str, quiet: bool) -> Progress:
 
 @main.command("export")
 @option(serve_flag("--db"))
+@option(serve_flag("--file-dir"))
 @click.option(
     "-o",
     "--output",
@@ -645,16 +666,31 @@ def _progress(verb: str, quiet: bool) -> Progress:
     help="Where to write (default: standard output).",
 )
 @click.option("--quiet", is_flag=True, help="No progress lines on standard error.")
-def export_command(db: str, output: str, quiet: bool) -> None:
-    """Write every account (without its password), room, membership and event as JSON lines
-    (docs/architecture.md, "Export format"), for `parley import`."""
+def export_command(db: str, file_dir: str | None, output: str, quiet: bool) -> None:
+    """Write every account (without its password), room, membership, event and file as JSON
+    lines (docs/architecture.md, "Export format"), for `parley import`."""
     progress = _progress("exported", quiet)
 
     async def job(store: Store) -> None:
-        with click.open_file(output, "wb") as out:
-            await parley_format.export(_sql_store(store), out, progress)
+        async with _started_blobs(db, file_dir) as blobs:
+            with click.open_file(output, "wb") as out:
+                await parley_format.export(_sql_store(store), blobs, out, progress)
 
-    _with_store(db, job)
+    try:
+        _with_store(db, job)
+    except ExportFailed as exc:
+        _fail(f"export failed: {exc}", 1)
+
+
+@contextlib.asynccontextmanager
+async def _started_blobs(db: str, file_dir: str | None) -> AsyncIterator[BlobStore]:
+    """The blob store that goes with ``db`` (as ``parley serve`` opens it), started."""
+    blobs = open_blobs(db, file_dir)
+    await blobs.start()
+    try:
+        yield blobs
+    finally:
+        await blobs.close()
 
 
 @main.command("import")
@@ -668,6 +704,7 @@ def export_command(db: str, output: str, quiet: bool) -> None:
     help="A `parley export` file (`-`: standard input), or Slack's export zip.",
 )
 @option(serve_flag("--db"))
+@option(serve_flag("--file-dir"))
 @click.option(
     "--public-url",
     default=None,
@@ -681,6 +718,7 @@ def import_command(
     source: str,
     source_format: str,
     db: str,
+    file_dir: str | None,
     public_url: str | None,
     claim_ttl: float,
     quiet: bool,
@@ -696,8 +734,9 @@ def import_command(
             for line in report.lines():
                 click.echo(line, err=True)
         else:
-            with click.open_file(source, "rb") as stream:
-                await import_parley(sql, stream, progress)
+            async with _started_blobs(db, file_dir) as blobs:
+                with click.open_file(source, "rb") as stream:
+                    await import_parley(sql, blobs, stream, progress)
         await index_imported(sql, _progress("indexed for search", quiet))
         async for name, token in issue_claims(sql, ttl_ms=round(claim_ttl * 1000)):
             click.echo(f"{name}\t{claim_link(public_url, token)}")

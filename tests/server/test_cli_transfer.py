@@ -11,12 +11,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from parley.backends import open_blobs
 from parley.transfer.progress import Progress
 from tests.conftest import TEST_ENV
 from tests.helpers.chat import PASSWORD, Chat, http_json, http_status, login
+from tests.helpers.files import fetch
 from tests.helpers.process import ServerProcess
 from tests.helpers.slack_export import write_slack_export
-from tests.store.test_store_transfer import fill
+from tests.store.test_store_transfer import BIG, BIG_FILE_ID, NOTE_2_ID, fill, fill_files
 
 
 def parley(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -32,14 +34,20 @@ def parley(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProces
 
 
 def make_database(path: Path) -> None:
+    """A SQLite database with a little of everything, files too (in ``PATH.files``, the
+    default blob directory beside it)."""
     from parley.store.sqlite import SQLiteStore
 
     async def run() -> None:
         store = SQLiteStore(path)
         await store.start()
+        blobs = open_blobs(path, None)
+        await blobs.start()
         try:
             await fill(store)
+            await fill_files(store, blobs)
         finally:
+            await blobs.close()
             await store.close()
 
     asyncio.run(run())
@@ -91,6 +99,30 @@ def test_a_broken_export_fails_in_one_line_and_says_what_is_left(tmp_path: Path)
     assert "Traceback" not in failed.stderr.decode()
     missing = parley("import", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "c.db"))
     assert missing.returncode == 2
+
+
+async def test_an_imported_file_is_served_to_a_member(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    await asyncio.to_thread(make_database, tmp_path / "a.db")
+    data = parley("export", "--db", str(tmp_path / "a.db"), "--quiet").stdout
+    imported = parley("import", "-", "--db", str(tmp_path / "parley.db"), stdin=data)
+    assert imported.returncode == 0, imported.stderr
+    tokens = dict(line.split("\t") for line in imported.stdout.decode().splitlines())
+    # The bytes are in the new server's own file directory, not read from the old one's.
+    assert (tmp_path / "parley.db.files").is_dir()
+
+    server = server_factory("serve")
+    base = server.http_url
+    for name in ("bob", "Alice"):
+        claimed = http_json(f"{base}/api/claim", {"token": tokens[name], "password": PASSWORD})
+        assert claimed[0] == 200, claimed
+    status, _, served = await fetch(base, login(base, "bob"), f"/files/{BIG_FILE_ID}/x.bin")
+    assert (status, served == BIG) == (200, True)  # a member of the room reads it
+    status, _, _ = await fetch(base, login(base, "bob"), f"/files/{NOTE_2_ID}/x.bin")
+    assert status == 404  # never sent: its owner's only
+    status, _, served = await fetch(base, login(base, "Alice"), f"/files/{NOTE_2_ID}/x.bin")
+    assert status == 200
 
 
 async def test_slack_import_then_claim_and_chat(

@@ -23,7 +23,7 @@ from parley.transfer.sink import ImportFailed
 from parley.transfer.slack import import_slack
 from tests.helpers.slack_export import CHANNELS, USERS, write_slack_export
 from tests.store.conftest import BACKENDS
-from tests.store.test_store_transfer import exported, fresh
+from tests.store.test_store_transfer import exported, fresh, fresh_with_files
 
 
 def quiet() -> Progress:
@@ -40,7 +40,7 @@ async def test_every_message_comes_in_order_with_its_author_and_time(
     backend: str, tmp_path: Path
 ) -> None:
     made = write_slack_export(tmp_path / "slack.zip")
-    async with fresh(backend, tmp_path / "db") as store:
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
         report = await import_slack(store, made.path, quiet())
         await index_imported(store, quiet())
         for room_name, expected in made.events.items():
@@ -65,10 +65,10 @@ async def test_every_message_comes_in_order_with_its_author_and_time(
         assert ("Bob.Smith", "Bob.Smith-2") in report.renamed
         assert any("1 other files" in line for line in report.lines())
         await check_converted(store)
-        again = await exported(store)
-    async with fresh(backend, tmp_path / "copy") as copy:
-        await import_parley(copy, io.BytesIO(again), quiet())
-        assert await exported(copy) == again
+        again = await exported(store, blobs)
+    async with fresh_with_files(backend, tmp_path / "copy") as (copy, blobs):
+        await import_parley(copy, blobs, io.BytesIO(again), quiet())
+        assert await exported(copy, blobs) == again
 
 
 async def check_converted(store: SQLStore) -> None:
@@ -113,9 +113,9 @@ async def check_converted(store: SQLStore) -> None:
 
 async def test_thread_replies_point_at_their_root(backend: str, tmp_path: Path) -> None:
     made = write_slack_export(tmp_path / "slack.zip", days=2, per_day=30)
-    async with fresh(backend, tmp_path / "db") as store:
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
         await import_slack(store, made.path, quiet())
-        lines = [json.loads(line) for line in (await exported(store)).splitlines()]
+        lines = [json.loads(line) for line in (await exported(store, blobs)).splitlines()]
         columns = lines[0]["tables"]["imported_threads"]
         threads = [
             dict(zip(columns, line["row"], strict=True))
@@ -131,10 +131,56 @@ async def test_thread_replies_point_at_their_root(backend: str, tmp_path: Path) 
                 if line.get("table") == "events"
             )
         }
+        replies_of: dict[int, list[dict[str, object]]] = {}
         for thread in threads:
             reply, root = events[thread["message_id"]], events[thread["root_id"]]
             assert reply["room_id"] == root["room_id"] == thread["room_id"]
             assert root["seq"] < reply["seq"]
+            assert reply["thread"] == root["id"]  # a reply of Parley's threads
+            assert root["thread"] is None
+            replies_of.setdefault(root["id"], []).append(reply)
+        # Every event with a thread is one of those (a reply whose root is not in the export
+        # is a message of the room).
+        assert {e["id"] for e in events.values() if e["thread"] is not None} == {
+            t["message_id"] for t in threads
+        }
+        assert replies_of
+        for root_id, replies in replies_of.items():
+            root = events[root_id]
+            room = await store.get_room_by_id(int(str(root["room_id"])))
+            assert room is not None
+            found, listed = await store.thread_replies(room.id, root_id, None, 100)
+            assert found.replies == len(replies)  # the root's counters, from its replies
+            assert found.last_reply_ts == max(int(str(r["ts"])) for r in replies)
+            assert [e.mid for e in listed] == [r["id"] for r in replies]
+            for reply in replies:
+                user_id = reply["user_id"]
+                assert isinstance(user_id, int)
+                views = await store.followed_threads(user_id, None, 100)
+                [view] = [v for v in views if v.root.mid == root_id]  # a replier follows
+                assert view.unread == 0  # imported history is not unread
+            author = root["user_id"]
+            if isinstance(author, int):
+                views = await store.followed_threads(author, None, 100)
+                assert any(v.root.mid == root_id for v in views)  # the root's author follows
+        # Mentions in replies are in the thread (not counted in the room's unread mentions).
+        mention_columns = lines[0]["tables"]["mentions"]
+        in_replies = {t["message_id"] for t in threads}
+        for line in lines:
+            if line.get("table") == "mentions":
+                mention = dict(zip(mention_columns, line["row"], strict=True))
+                assert mention["in_thread"] == (mention["message_id"] in in_replies)
+        # The threads go on: a reply posted now counts on top of the imported ones.
+        root_id, replies = next(iter(replies_of.items()))
+        room_id = int(str(events[root_id]["room_id"]))
+        replier = replies[0]["user_id"]
+        assert isinstance(replier, int)
+        user = await store.get_user_by_id(replier)
+        assert user is not None
+        posted = await store.post_message(
+            room_id, replier, user.name, "and one more", None, thread=root_id
+        )
+        assert posted.event.replies == len(replies) + 1
 
 
 def _zip(path: Path, members: Mapping[str, bytes | str]) -> Path:

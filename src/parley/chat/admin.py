@@ -27,10 +27,9 @@ from typing import TypeVar
 
 from parley.chat.auth import AccountError, Accounts
 from parley.chat.notices import RevokeNotice, pack_notice
-from parley.chat.operator import RoomAdmin, RoomAdminError
+from parley.chat.operator import RoomAdmin, RoomAdminError, make_owner
 from parley.clock import now_ms
 from parley.model import Actor, Event, Room, Session, User
-from parley.permissions import Role
 from parley.protocol.names import password_problem
 from parley.store.base import Forbidden, NotFound, NotMember, NotPermitted
 
@@ -171,18 +170,7 @@ class ServerAdmin:
             raise AccountError("forbidden", "an administrator's account changes owners")
         events: list[Event] = []
         try:
-            made = await self.store.set_role(
-                room.id, actor.id, user.id, Role.OWNER, address=actor.address
-            )
-            events += [made] if made is not None else []
-            for owner, role in await self.store.room_roles(room.id):
-                if role is not Role.OWNER or owner.lower() == user.name.lower():
-                    continue
-                previous = await self.accounts.find_user(owner)
-                demoted = await self.store.set_role(
-                    room.id, actor.id, previous.id, Role.MEMBER, address=actor.address
-                )
-                events += [demoted] if demoted is not None else []
+            await make_owner(self.store, room.id, user, actor, events)
         except NotMember as exc:
             raise AccountError("conflict", str(exc)) from None
         except NotPermitted as exc:

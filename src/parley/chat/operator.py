@@ -7,7 +7,9 @@ way of managing rooms applies the same rules:
 * archiving makes a room read-only (its history stays readable, members may leave) with an
   ``archive`` event, unarchiving undoes it with an ``unarchive`` event;
 * a rename is a ``rename`` event, and the new name follows the rules of a chosen name;
-* deleting erases the room, its history and memberships; the ids are never reused.
+* deleting erases the room, its history and memberships; the ids are never reused;
+* a change of owner (:func:`make_owner`, also the admin page's) makes a member the owner and
+  the previous owners members: ``role`` events, each with its audit entry.
 
 These work on the database, so the server may be running — even several: each server notices
 within its sync interval (5 s) that a room it streams changed, delivers the room's new events
@@ -25,9 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parley.model import OPERATOR as OPERATOR_ACTOR
-from parley.model import Actor, Event, Room, RoomKind
+from parley.model import Actor, Event, Room, RoomKind, User
+from parley.permissions import Role
 from parley.protocol.names import room_problem, username_problem
-from parley.store.base import Conflict, Forbidden, Store
+from parley.store.base import Conflict, Forbidden, NotFound, NotMember, NotPermitted, Store
 
 #: Who the operator's events are by.
 OPERATOR = "operator"
@@ -97,6 +100,21 @@ class RoomAdmin:
             raise RoomAdminError(str(exc)) from None
         return room, event
 
+    async def change_owner(self, name: str, new_owner: str) -> tuple[Room, list[Event]]:
+        """Make the member ``new_owner`` the room's owner, its previous owners members."""
+        room = await self.find(name)
+        user = await self.store.get_user(new_owner)
+        if user is None:
+            raise RoomAdminError(f"no user named {new_owner!r}")
+        events: list[Event] = []
+        try:
+            await make_owner(self.store, room.id, user, self.actor, events)
+        except (NotMember, NotPermitted) as exc:
+            raise RoomAdminError(str(exc)) from None
+        except NotFound:
+            raise RoomAdminError(f"no room named {name!r}") from None
+        return room, events
+
     async def delete(self, name: str) -> tuple[Room, list[int]]:
         room = await self.find(name)
         try:
@@ -104,6 +122,27 @@ class RoomAdmin:
         except Forbidden as exc:
             raise RoomAdminError(str(exc)) from None
         return room, members
+
+
+async def make_owner(
+    store: Store, room_id: int, user: User, actor: Actor, made: list[Event]
+) -> None:
+    """Make ``user`` (a member) the room's owner, then every other owner a member, acting as
+    ``actor`` (its ``id`` None: the operator); each ``role`` event is added to ``made`` as
+    it is stored (so that a failure half-way still publishes what was done). Raises the
+    store's :class:`NotMember`, :class:`NotPermitted`, :class:`NotFound`."""
+    event = await store.set_role(room_id, actor.id, user.id, Role.OWNER, address=actor.address)
+    made += [event] if event is not None else []
+    for owner, role in await store.room_roles(room_id):
+        if role is not Role.OWNER or owner.lower() == user.name.lower():
+            continue
+        previous = await store.get_user(owner)
+        if previous is None:
+            continue  # a role names an account: gone only with its rows
+        event = await store.set_role(
+            room_id, actor.id, previous.id, Role.MEMBER, address=actor.address
+        )
+        made += [event] if event is not None else []
 
 
 async def name_problems(store: Store) -> list[NameProblem]:

@@ -748,10 +748,17 @@ class Store(ABC):
 
     @abstractmethod
     async def set_role(
-        self, room_id: int, actor_id: int, target_id: int, role: Role, *, address: str | None
+        self,
+        room_id: int,
+        actor_id: int | None,
+        target_id: int,
+        role: Role,
+        *,
+        address: str | None,
     ) -> Event | None:
         """A ``role`` event; None, storing nothing, when the member already has it. Owners
-        and admins only, and nobody gives a rank above their own."""
+        and admins only, and nobody gives a rank above their own; ``actor_id`` None: the
+        operator (``parley room owner``), who may in any room but a direct one."""
 
     @abstractmethod
     async def kick(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import IO, TypeVar
 
+from parley.files.blobs import BlobStore
 from parley.store.base import StoreError
 from parley.store.sql.store import SQLStore
 from parley.transfer import parley_format
@@ -33,15 +34,20 @@ async def into_empty_store(
         raise
     except (StoreError, ValueError) as exc:  # a row the database refused (a foreign key ...)
         raise ImportFailed(f"the database refused a row: {exc}", partial=True) from exc
+    except OSError as exc:  # a file's bytes could not be spooled (a full disk ...)
+        raise ImportFailed(f"cannot write a file's bytes: {exc}", partial=True) from exc
     progress.done()
     return result
 
 
-async def import_parley(store: SQLStore, stream: IO[bytes], progress: Progress) -> dict[str, int]:
-    """Read a Parley export into the empty ``store``; return the rows of each table."""
+async def import_parley(
+    store: SQLStore, blobs: BlobStore, stream: IO[bytes], progress: Progress
+) -> dict[str, int]:
+    """Read a Parley export into the empty ``store`` (its files into ``blobs``); return the
+    rows of each table."""
 
     async def fill(sink: Sink) -> dict[str, int]:
-        await parley_format.read_into(stream, sink)
+        await parley_format.read_into(stream, sink, blobs)
         await sink.finish()
         return sink.counts
 

@@ -5,20 +5,28 @@ One JSON value per line (UTF-8, ``\\n`` after each), in this order::
     {"format":"parley-export","version":1,"tables":{"users":["created_at","disabled",...],...}}
     {"table":"users","row":[1700000000000,false,...]}       one line per row, table by table
     ...
-    {"end":{"users":2,"rooms":3,...}}                      the rows of each table: a cut file
-                                                           is told from a complete one
+    {"blob":"<sha-256>","size":1234567}                    the bytes of each file, after the
+    {"bytes":"<base64>"}                                   rows (parley.transfer.blob_lines)
+    ...
+    {"end":{"users":2,"rooms":3,...},"blobs":1}            the rows of each table and the
+                                                           blobs: a cut file is told from a
+                                                           complete one
 
 The header names each table's columns, sorted by name; a row is the list of its values in
 that order: numbers, strings, ``true``/``false``, ``null``. The tables (and the order of their
 rows, by primary key) are those of :data:`~parley.store.sql.transfer_ops.TABLES`: users
 (without password hashes), rooms (deleted ones included, so that their ids are never given
 again), memberships, events (messages with their current state, edits, deletes, joins ...:
-every kind, with its ``seq``), mentions, the email outbox, and thread references of
-imported Slack messages. Ids, seqs and timestamps are kept as they are, so the same export
-read into an empty server and exported again gives the same bytes.
+every kind, with its ``seq``), uploads (files' metadata; their bytes follow the rows),
+mentions, the email outbox, thread references of imported Slack messages, reactions,
+thread followers, room roles and sanctions, the audit log and server settings. Ids, seqs
+and timestamps are kept as they are, so the same export read into an empty server and
+exported again gives the same bytes.
 
 ``version`` changes when a reader of the old version would misread a new file (not when a
 column or table is added: a reader refuses a column or table it does not know, naming it).
+Version 2 added the files (the ``uploads`` table, the ``blob`` and ``bytes`` lines, the end
+line's ``"blobs"``); a version 1 export (no files) is still read.
 """
 
 from __future__ import annotations
@@ -28,13 +36,17 @@ from typing import IO, Any, Final
 
 import msgspec
 
+from parley.files.blobs import BlobStore
 from parley.store.sql.store import SQLStore
 from parley.store.sql.transfer_ops import TABLES, TABLES_BY_NAME, Value
+from parley.transfer.blob_lines import BlobReader, write_blobs
 from parley.transfer.progress import Progress
 from parley.transfer.sink import ImportFailed, Sink
 
 FORMAT: Final = "parley-export"
-VERSION: Final = 1
+VERSION: Final = 2
+#: The versions this reader reads (1: before files were exported).
+READS: Final = (1, 2)
 #: The longest line read: a row is at most a message's worth, far below this.
 MAX_LINE: Final = 1024 * 1024
 #: Rows read per page while exporting.
@@ -47,10 +59,13 @@ def _line(value: object) -> bytes:
     return _encoder.encode(value) + b"\n"
 
 
-async def export(store: SQLStore, out: IO[bytes], progress: Progress) -> dict[str, int]:
-    """Write the whole store to ``out``; return the rows of each table. Reads page by page
-    (memory: one page), so a server may run meanwhile; rows it writes during the export may
-    or may not be in it (for an exact copy, export a server that is stopped)."""
+async def export(
+    store: SQLStore, blobs: BlobStore, out: IO[bytes], progress: Progress
+) -> dict[str, int]:
+    """Write the whole store, and the files of ``blobs`` its uploads refer to, to ``out``;
+    return the rows of each table. Reads page by page (memory: one page), so a server may run
+    meanwhile; rows it writes during the export may or may not be in it (for an exact copy,
+    export a server that is stopped)."""
     columns = {table.name: await store.table_columns(table) for table in TABLES}
     names = {table: [column.name for column in found] for table, found in columns.items()}
     out.write(_line({"format": FORMAT, "version": VERSION, "tables": names}))
@@ -74,14 +89,24 @@ async def export(store: SQLStore, out: IO[bytes], progress: Progress) -> dict[st
                 break
             after = rows[-1][width:]
         counts[table.name] = count
-    out.write(_line({"end": counts}))
+    stored = await write_blobs(store, blobs, out)
+    out.write(_line({"end": counts, "blobs": stored}))
     progress.done()
     return counts
 
 
-async def read_into(stream: IO[bytes], sink: Sink) -> None:
-    """Read an export from ``stream`` into ``sink`` (begun, not finished). Raises
-    :class:`ImportFailed` with the line number for anything but a complete, valid export."""
+async def read_into(stream: IO[bytes], sink: Sink, blobs: BlobStore) -> None:
+    """Read an export from ``stream`` into ``sink`` (begun, not finished), its files into
+    ``blobs``. Raises :class:`ImportFailed` with the line number for anything but a complete,
+    valid export."""
+    reader = BlobReader(sink.store, blobs)
+    try:
+        await _read(stream, sink, reader)
+    finally:
+        reader.abandon()
+
+
+async def _read(stream: IO[bytes], sink: Sink, reader: BlobReader) -> None:
     number = 0
 
     def next_line() -> bytes | None:
@@ -110,10 +135,10 @@ async def read_into(stream: IO[bytes], sink: Sink) -> None:
     if header.get("format") != FORMAT:
         raise ImportFailed('line 1: not a Parley export (no "format": "parley-export")')
     version = header.get("version")
-    if version != VERSION:
+    if version not in READS:
         raise ImportFailed(
-            f"line 1: export format version {version!r}, but this Parley reads version"
-            f" {VERSION} only"
+            f"line 1: export format version {version!r}, but this Parley reads versions"
+            f" {', '.join(map(str, READS))} only"
         )
     tables = header.get("tables")
     if not isinstance(tables, dict):
@@ -127,13 +152,39 @@ async def read_into(stream: IO[bytes], sink: Sink) -> None:
             raise ImportFailed(f"line 1: {exc}") from None
 
     seen: dict[str, int] = {}
+    in_blobs = False
     while (line := next_line()) is not None:
         item = decoded(line)
+        try:
+            if "bytes" in item:
+                reader.add(item)
+                continue
+            if "blob" in item:
+                if not in_blobs:  # the uploads' rows first: a blob must be one they refer to
+                    await sink.flush()
+                    await sink.written()
+                    in_blobs = True
+                await reader.begin(item)
+                continue
+            if "end" in item:
+                await reader.end()
+        except ImportFailed as exc:
+            raise ImportFailed(f"line {number}: {exc}") from None
         if "end" in item:
             _check_end(item["end"], seen, number)
+            if item.get("blobs", 0) != reader.count or set(item) - {"end", "blobs"}:
+                raise ImportFailed(
+                    f"line {number}: the end line counts {item.get('blobs', 0)!r} files,"
+                    f" the file has {reader.count}"
+                )
             if any(rest.strip() for rest in iter(lambda: stream.readline(MAX_LINE), b"")):
                 raise ImportFailed(f"line {number}: more lines after the end line")
+            await sink.flush()
+            await sink.written()
+            await reader.check_complete()
             return
+        if in_blobs:
+            raise ImportFailed(f"line {number}: a row after the files' bytes")
         table, row = item.get("table"), item.get("row")
         if not isinstance(table, str) or not isinstance(row, list):
             raise ImportFailed(f'line {number}: expected {{"table": ..., "row": [...]}}')
@@ -160,4 +211,4 @@ def _check_end(end: object, seen: dict[str, int], number: int) -> None:
             )
 
 
-__all__ = ["FORMAT", "MAX_LINE", "VERSION", "export", "read_into"]
+__all__ = ["FORMAT", "MAX_LINE", "READS", "VERSION", "export", "read_into"]

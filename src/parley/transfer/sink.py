@@ -46,7 +46,7 @@ class Sink:
     :meth:`add` rows, and :meth:`finish`."""
 
     def __init__(self, store: SQLStore, progress: Progress, *, chunk: int = CHUNK) -> None:
-        self._store = store
+        self.store = store
         self._progress = progress
         self._chunk = chunk
         self._known: dict[str, dict[str, Column]] = {}
@@ -61,11 +61,11 @@ class Sink:
         """Refuse a database that is not empty (:class:`~parley.store.base.Conflict`), and
         learn its columns."""
         try:
-            await self._store.begin_import()
+            await self.store.begin_import()
         except Conflict as exc:
             raise ImportFailed(str(exc)) from None
         for table in TABLES_BY_NAME.values():
-            found = await self._store.table_columns(table)
+            found = await self.store.table_columns(table)
             self._known[table.name] = {column.name: column for column in found}
 
     def declare(self, table: str, names: Sequence[str]) -> None:
@@ -119,14 +119,14 @@ class Sink:
             if rows:
                 self._pending[table.name] = []
                 names = [column.name for column in self._declared[table.name]]
-                await self._written()
-                self._writing = asyncio.ensure_future(self._store.import_rows(table, names, rows))
+                await self.written()
+                self._writing = asyncio.ensure_future(self.store.import_rows(table, names, rows))
                 self.counts[table.name] = self.counts.get(table.name, 0) + len(rows)
                 self._progress.tick(len(rows))
             if table is upto:
                 return
 
-    async def _written(self) -> None:
+    async def written(self) -> None:
         """Wait for the chunk being written (one at a time: each commits before the next is
         sent, so a chunk's references are always stored before it)."""
         writing, self._writing = self._writing, None
@@ -136,16 +136,16 @@ class Sink:
     async def abandon(self) -> None:
         """Wait for the chunk being written, ignoring its failure (the import failed already)."""
         with contextlib.suppress(Exception):
-            await self._written()
+            await self.written()
 
     async def finish(self, counters: Sequence[tuple[int, int]] = ()) -> None:
         """Write what is pending, set the rooms' counters (``(room id, last seq)``) if the
         source gives them, and make new ids follow the imported ones."""
         await self.flush()
-        await self._written()
+        await self.written()
         if counters:
-            await self._store.set_room_counters(counters)
-        await self._store.finish_import()
+            await self.store.set_room_counters(counters)
+        await self.store.finish_import()
 
 
 def _check(table: str, column: Column, value: object) -> None:

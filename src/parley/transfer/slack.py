@@ -21,10 +21,15 @@ What becomes what:
   converted text are found and resolved against the channel's members exactly as the server
   does, so unread mention counts and the mentions view work on imported history. An edited
   message is marked edited (Slack's export keeps only its last text). A file shared with a
-  message is listed in its text as ``[file: name]`` (the export has no file contents). A
-  thread reply is a message whose thread root is recorded in ``imported_threads``
-  (migration 0011), as this schema has no thread column; a reply whose root is not in the
-  export has no row, and is counted.
+  message is listed in its text as ``[file: name]`` (Slack's export holds only the files'
+  URLs, which need Slack's sign-in: no bytes to import). A thread reply is a reply of
+  Parley's threads (migration 0007: a ``message`` whose ``thread`` is its root's id, its
+  mentions ``in_thread``); once the rows are written, the roots' reply counts and the
+  threads' followers are derived by the server's own thread bookkeeping
+  (:mod:`parley.store.sql.import_thread_ops`). ``imported_threads`` (migration 0011) still
+  records each reply imported from Slack with its root: the record of what came from Slack's
+  ``thread_ts``, kept because dropping it would need a migration for no gain. A reply whose
+  root is not in the export is a message of the room (no thread), and is counted.
 * not imported, and reported: private channels and direct messages (``groups.json``,
   ``dms.json``, ``mpims.json``), subtypes that are settings rather than messages
   (``channel_purpose``, ``channel_name``, ``pinned_item`` ...), empty messages, members of
@@ -90,8 +95,9 @@ COLUMNS: Final = {
         "edited",
         "cid",
         "mentions",
+        "thread",
     ),
-    "mentions": ("user_id", "room_id", "seq", "message_id", "author_id", "ts"),
+    "mentions": ("user_id", "room_id", "seq", "message_id", "author_id", "ts", "in_thread"),
     "imported_threads": ("message_id", "room_id", "root_id"),
 }
 
@@ -344,6 +350,7 @@ class _Import:
         edited: bool = False,
         cid: str | None = None,
         mentions: str | None = None,
+        thread: int | None = None,
     ) -> int:
         event_id = self.next_event
         self.next_event += 1
@@ -362,6 +369,7 @@ class _Import:
                 edited,
                 cid,
                 mentions,
+                thread,
             ),
         )
         return event_id
@@ -404,6 +412,12 @@ class _Import:
             report.skipped["empty messages"] += 1
             return
         names, ids = self._mentions(state, text, author)
+        thread = message.thread_ts
+        root = None
+        if thread is not None and thread != message.ts:
+            root = state.roots.get(thread)
+            if root is None:
+                report.replies_without_root += 1
         event_id = await self._event(
             state,
             EventKind.MESSAGE,
@@ -416,22 +430,19 @@ class _Import:
             # messages without one have no cid scope, as guests' posts).
             cid=f"slack:{state.channel_id}:{message.ts}" if user_id is not None else None,
             mentions=join_names(names),
+            thread=root,
         )
         report.messages += 1
         report.edited += message.edited is not None
         for mentioned in ids:
             await self.sink.add(
-                "mentions", (mentioned, state.room_id, state.seq, event_id, user_id, ts)
+                "mentions",
+                (mentioned, state.room_id, state.seq, event_id, user_id, ts, root is not None),
             )
-        thread = message.thread_ts
-        if thread is not None and thread != message.ts:
-            root = state.roots.get(thread)
-            if root is None:
-                report.replies_without_root += 1
-            else:
-                await self.sink.add("imported_threads", (event_id, state.room_id, root))
-                report.replies += 1
-        elif thread is not None:
+        if root is not None:
+            await self.sink.add("imported_threads", (event_id, state.room_id, root))
+            report.replies += 1
+        elif thread is not None and thread == message.ts:
             state.roots[thread] = event_id
 
     def _mentions(self, state: _Channel, text: str, author: str) -> tuple[list[str], list[int]]:
@@ -459,6 +470,19 @@ class _Channel:
     roots: dict[str, int] = field(default_factory=dict)  # thread_ts -> message id
 
 
+#: Replies accounted for per write.
+_REPLIES_PER_WRITE: Final = 500
+
+
+async def _account_threads(store: SQLStore) -> None:
+    """The imported threads' counters and followers, from their replies (the rows are
+    written)."""
+    after: int | None = 0
+    while after is not None:
+        after = await store.account_imported_replies(after, _REPLIES_PER_WRITE)
+    await store.mark_imported_threads_read()
+
+
 async def import_slack(store: SQLStore, path: Path, progress: Progress) -> SlackReport:
     """Import Slack's export at ``path`` into the empty ``store`` (see the module docstring)."""
     report = SlackReport()
@@ -475,6 +499,7 @@ async def import_slack(store: SQLStore, path: Path, progress: Progress) -> Slack
 
         async def fill(sink: Sink) -> None:
             await _Import(archive, sink, report).run(users, channels)
+            await _account_threads(store)
 
         await into_empty_store(store, progress, fill)
     return report

@@ -9,14 +9,15 @@ together, and two moderators acting at once are decided in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from parley.clock import now_ms
-from parley.model import Event, EventKind, RoomKind
+from parley.model import OPERATOR, Event, EventKind, RoomKind
 from parley.permissions import (
     Action,
     Place,
     Role,
+    Standing,
     end_problem,
     require_grant,
     require_over,
@@ -33,7 +34,8 @@ class Act:
     """Who acts on whom in which room, and from where (for the audit log)."""
 
     room_id: int
-    actor_id: int
+    #: None: the operator (``parley room owner``), above every rank of every room.
+    actor_id: int | None
     target_id: int
     address: str | None = None
 
@@ -50,17 +52,22 @@ async def _parties(conn: Connection, act: Act, action: Action) -> _Parties:
     """Lock the room, then check that the actor may do ``action`` to the target."""
     if not await lock_room(conn, act.room_id):
         raise NotFound(f"no room {act.room_id}")
-    actor = await require_user(conn, act.actor_id)
     target = await require_user(conn, act.target_id)
-    where = await place(conn, act.room_id, act.actor_id)
+    target_place = await place(conn, act.room_id, act.target_id)
+    if act.actor_id is None:  # the operator: no account, the server's own authority
+        actor_name = OPERATOR.name
+        where = replace(target_place, standing=Standing(admin=True))
+    else:
+        actor_name = (await require_user(conn, act.actor_id)).name
+        where = await place(conn, act.room_id, act.actor_id)
     if where.kind is RoomKind.DIRECT:
         raise NotPermitted("a direct room has no moderators")
     where.require(action)
-    target_place = await place(conn, act.room_id, act.target_id)
-    require_over(
-        where.standing, target_place.standing, actor_id=act.actor_id, target_id=act.target_id
-    )
-    return _Parties(actor.name, target.name, where, target_place)
+    if act.actor_id is not None:
+        require_over(
+            where.standing, target_place.standing, actor_id=act.actor_id, target_id=act.target_id
+        )
+    return _Parties(actor_name, target.name, where, target_place)
 
 
 async def _event(

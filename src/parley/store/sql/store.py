@@ -46,6 +46,7 @@ from parley.store.sql import (
     claim_ops,
     email_ops,
     file_ops,
+    import_thread_ops,
     invite_ops,
     moderation_ops,
     pin_ops,
@@ -479,6 +480,18 @@ class SQLStore(Store):
     ) -> None:
         await self._write(lambda conn: transfer_ops.insert_rows(conn, table, names, rows))
 
+    async def referenced_blobs(self, after: str, limit: int) -> list[str]:
+        return await self._read(lambda conn: transfer_ops.referenced_blobs(conn, after, limit))
+
+    async def refers_to_blob(self, digest: str) -> bool:
+        return await self._read(lambda conn: transfer_ops.refers_to_blob(conn, digest))
+
+    async def account_imported_replies(self, after: int, limit: int) -> int | None:
+        return await self._write(lambda conn: import_thread_ops.account_replies(conn, after, limit))
+
+    async def mark_imported_threads_read(self) -> None:
+        await self._write(import_thread_ops.mark_threads_read)
+
     async def set_room_counters(self, counters: Sequence[tuple[int, int]]) -> None:
         await self._write(lambda conn: transfer_ops.set_counters(conn, counters))
 
@@ -627,7 +640,13 @@ class SQLStore(Store):
         return await self._read(lambda conn: moderation_ops.roles(conn, room_id))
 
     async def set_role(
-        self, room_id: int, actor_id: int, target_id: int, role: Role, *, address: str | None
+        self,
+        room_id: int,
+        actor_id: int | None,
+        target_id: int,
+        role: Role,
+        *,
+        address: str | None,
     ) -> Event | None:
         act = moderation_ops.Act(room_id, actor_id, target_id, address)
         return await self._write(

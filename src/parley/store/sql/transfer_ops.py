@@ -12,8 +12,11 @@ flows through export and import with no change here; a new table is one line in
 Left out on purpose: ``sessions``, ``claim_tokens`` and ``invites`` (secrets, even hashed: an
 import issues new claim tokens, and an admin new invitations), ``users.password_hash`` (never
 leaves the server), ``search_pending`` and the full-text index (rebuilt from the events),
-``event_kinds`` and ``schema_migrations`` (the schema's, made by the migrations), and columns
-the database computes (PostgreSQL's ``events.search``).
+``event_kinds`` and ``schema_migrations`` (the schema's, made by the migrations), columns the
+database computes (PostgreSQL's ``events.search``), and PostgreSQL's ``blobs`` and
+``blob_chunks``: the bytes of files travel through the blob store's own interface
+(:mod:`parley.transfer.blob_lines`), whichever store holds them; here only the digests the
+``uploads`` rows refer to (:func:`referenced_blobs`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ TABLES: Final = (
     Table("rooms", ("id",), assigns_ids=True),
     Table("memberships", ("room_id", "user_id")),
     Table("events", ("id",), assigns_ids=True),
+    Table("uploads", ("id",)),
     Table("mentions", ("user_id", "room_id", "seq")),
     Table("email_outbox", ("user_id", "message_id")),
     Table("imported_threads", ("message_id",)),
@@ -175,6 +179,33 @@ async def finish_import(conn: Connection) -> None:
             await conn.execute(statement)
 
 
+#: The digests of the blobs the ``uploads`` rows refer to: each file's and its thumbnail's.
+_REFERENCED = (
+    "SELECT hash AS digest FROM uploads"
+    " UNION SELECT thumb_hash AS digest FROM uploads WHERE thumb_hash IS NOT NULL"
+)
+
+
+async def referenced_blobs(conn: Connection, after: str, limit: int) -> list[str]:
+    """Up to ``limit`` digests greater than ``after`` of the blobs uploads refer to, in order
+    (each once, however many uploads share it): the blobs an export carries."""
+    rows = await conn.fetch(
+        f"SELECT digest FROM ({_REFERENCED}) AS referenced"  # noqa: S608 (a constant)
+        " WHERE digest > ? ORDER BY digest LIMIT ?",
+        after,
+        limit,
+    )
+    return [row["digest"] for row in rows]
+
+
+async def refers_to_blob(conn: Connection, digest: str) -> bool:
+    """Whether an upload refers to the blob ``digest`` (an import takes no other blob)."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM uploads WHERE hash = ? OR thumb_hash = ? LIMIT 1", digest, digest
+    )
+    return found is not None
+
+
 async def add_claim_tokens(
     conn: Connection, tokens: Sequence[tuple[str, int]], created_at: int, expires_at: int
 ) -> None:
@@ -210,6 +241,8 @@ __all__ = [
     "insert_rows",
     "is_empty",
     "page",
+    "referenced_blobs",
+    "refers_to_blob",
     "set_counters",
     "users_without_password",
 ]
