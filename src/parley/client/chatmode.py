@@ -129,7 +129,7 @@ def _clock(ts: int) -> str:
 def describe_result(result: m.SearchResult, state: ChatState, number: int) -> str:
     """One search result as a line: its ``number`` (for ``/context``), where, when, who, and
     the text with its matches in ``[brackets]`` (each piece made safe on its own, so the
-    ranges stay right)."""
+    ranges stay right), then its files as a message shows them."""
     pieces, at = [], 0
     for start, end in result.highlight:
         pieces += [safe(result.text[at:start]), "[", safe(result.text[start:end]), "]"]
@@ -137,7 +137,8 @@ def describe_result(result: m.SearchResult, state: ChatState, number: int) -> st
     pieces.append(safe(result.text[at:]))
     text = "".join(pieces).replace("\n", "\n      ")
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(result.ts / 1000))
-    return f"[{number}] {when} {state.label(result.room)} #{result.mid} <{result.user}> {text}"
+    head = f"[{number}] {when} {state.label(result.room)} #{result.mid} <{result.user}> {text}"
+    return head + describe_files(result.files or [])
 
 
 def mentions_me(event: m.EventMessage, me: str) -> bool:
