@@ -89,7 +89,7 @@ def test_display_names_in_every_view_with_the_handle_beside_them(
 
     # A direct message: the notification's title, the room list, the header.
     bob.command("dm", user="alice")
-    bob.say("dm:alice:bob", "psst")
+    bob.say("dm:alice:bob", "psst, quarterly")
     page.wait_for_function("(window.__notes || []).length === 1")
     assert [n["title"] for n in notes(page)] == ["Bobby Tables (@bob)"]
     entry = page.locator("#dm-list .room-link")
@@ -112,6 +112,8 @@ def test_display_names_in_every_view_with_the_handle_beside_them(
     chip = hit.locator(".file-chip")
     expect(chip).to_have_text("report.pdf")
     expect(chip).to_have_attribute("title", "report.pdf, PDF document, 26 bytes")
+    # Rooms in the order of their newest result; a direct room named by the other person.
+    expect(page.locator(".search-group h3")).to_have_text(["#ops", "Bobby Tables (@bob)"])
     root_hit = page.locator(".search-hit").filter(has_text="the quarterly root")
     expect(root_hit.locator(".file-chip")).to_have_count(0)  # a message without files
     hit.click()
