@@ -115,6 +115,11 @@ async def test_upload_limits_and_bad_requests(server: ServerProcess, connect: Co
     url, token = server.http_url, alice.token
     status, body = await upload(url, token, b"x" * (MAX_UPLOAD + 1))
     assert (status, body["error"]) == (413, "too_large")
+    # Both would read "256 KiB": the message gives the bytes that differ; the fields, always.
+    assert body["message"] == "the file is 262,145 bytes; the limit is 262,144 bytes"
+    assert (body["size"], body["limit"]) == (MAX_UPLOAD + 1, MAX_UPLOAD)
+    status, body = await upload(url, token, b"x" * (MAX_UPLOAD * 3 // 2))
+    assert body["message"] == "the file is 384 KiB; the limit is 256 KiB"
     assert (await upload(url, token, b"x" * MAX_UPLOAD))[0] == 201  # exactly the limit
 
     async def chunked() -> bytes:  # no Content-Length: counted as it comes
@@ -123,10 +128,17 @@ async def test_upload_limits_and_bad_requests(server: ServerProcess, connect: Co
 
     status, body = await upload(url, token, chunked())  # type: ignore[arg-type]
     assert (status, body["error"]) == (413, "too_large")
+    assert body["message"] == "the file is over the limit of 256 KiB"
+    assert body["limit"] == MAX_UPLOAD
+    assert "size" not in body
     # The quota: 600 KiB; 256 KiB are used.
     assert (await upload(url, token, b"a" * MAX_UPLOAD))[0] == 201
     status, body = await upload(url, token, b"b" * MAX_UPLOAD)
     assert (status, body["error"]) == (413, "quota_exceeded")
+    assert body["message"] == (
+        "your files hold 512 KiB of the 600 KiB allowed and this file is 256 KiB; delete some first"
+    )
+    assert (body["used"], body["quota"], body["size"]) == (2 * MAX_UPLOAD, QUOTA, MAX_UPLOAD)
     for query, reason in [
         ("", "name"),
         ("name=", "name"),

@@ -11,6 +11,7 @@ import pytest
 
 from parley.protocol.budget import REPLY_BUDGET
 from tests.helpers.chat import Chat, register
+from tests.helpers.files import upload
 from tests.helpers.process import ServerProcess
 from tests.store.conftest import postgres_database
 
@@ -47,6 +48,24 @@ async def test_search_finds_with_highlights_newest_first(connect: Connect) -> No
     [result] = found["results"]
     at = result["text"].index("example")
     assert result["highlight"] == [[at, at + 7]]  # "example" inside the URL, marked by range
+
+
+async def test_a_result_carries_the_messages_files(server: ServerProcess, connect: Connect) -> None:
+    """As its ``message`` event does: a client shows the file without asking for history."""
+    alice = await connect("alice")
+    status, body = await upload(server.http_url, alice.token, b"minutes\n", "notes.txt")
+    assert status == 201, body
+    info = body["upload"]
+    sent = await alice.command("send", room="lobby", text="the quarterly notes", files=[info["id"]])
+    await alice.command("send", room="lobby", text="quarterly, no file")
+    reply = await search(alice, "quarterly", 2)
+    plain, with_file = reply["results"]
+    assert with_file["mid"] == sent["mid"]
+    assert with_file["files"] == [info]
+    assert info["type"] == "text/plain; charset=utf-8"
+    assert "files" not in plain  # left out when none
+    await alice.command("delete", room="lobby", mid=sent["mid"])
+    assert [r["mid"] for r in (await search(alice, "quarterly", 1))["results"]] == [plain["mid"]]
 
 
 async def test_others_private_rooms_and_direct_rooms_stay_hidden(connect: Connect) -> None:
@@ -171,12 +190,17 @@ async def test_search_on_postgresql(server_factory: Callable[..., ServerProcess]
     accents folded, an edit re-indexed, a delete gone, a bad query a ``bad_request``."""
     async with postgres_database() as db:
         server = server_factory("serve", "--db", db)
-        alice = await Chat.connect(server.ws_url, register(server.http_url, "alice"))
+        token = register(server.http_url, "alice")
+        alice = await Chat.connect(server.ws_url, token)
         try:
             text = "Réunion à https://meet.example.org"
-            sent = await alice.command("send", room="lobby", text=text)
+            status, body = await upload(server.http_url, token, b"agenda", "agenda.txt")
+            assert status == 201, body
+            files = [body["upload"]["id"]]
+            sent = await alice.command("send", room="lobby", text=text, files=files)
             reply = await alice.command("search", query="reunion example")
             assert [r["mid"] for r in reply["results"]] == [sent["mid"]]
+            assert reply["results"][0]["files"] == [body["upload"]]
             assert "pending" not in reply
             ranges = reply["results"][0]["highlight"]
             assert [text[a:b] for a, b in ranges] == ["Réunion", "example"]

@@ -26,6 +26,7 @@ from parley.client.events import ClientEvent, Connected, Disconnected, Reconnect
 from parley.client.formatting import render
 from parley.client.moderating import MODERATION_COMMANDS, describe_moderation, moderate
 from parley.client.sanitize import safe
+from parley.files.sizes import readable
 from parley.protocol import messages as m
 from parley.protocol.mentions import ROOM_MENTION
 
@@ -128,7 +129,7 @@ def _clock(ts: int) -> str:
 def describe_result(result: m.SearchResult, state: ChatState, number: int) -> str:
     """One search result as a line: its ``number`` (for ``/context``), where, when, who, and
     the text with its matches in ``[brackets]`` (each piece made safe on its own, so the
-    ranges stay right)."""
+    ranges stay right), then its files as a message shows them."""
     pieces, at = [], 0
     for start, end in result.highlight:
         pieces += [safe(result.text[at:start]), "[", safe(result.text[start:end]), "]"]
@@ -136,7 +137,8 @@ def describe_result(result: m.SearchResult, state: ChatState, number: int) -> st
     pieces.append(safe(result.text[at:]))
     text = "".join(pieces).replace("\n", "\n      ")
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(result.ts / 1000))
-    return f"[{number}] {when} {state.label(result.room)} #{result.mid} <{result.user}> {text}"
+    head = f"[{number}] {when} {state.label(result.room)} #{result.mid} <{result.user}> {text}"
+    return head + describe_files(result.files or [])
 
 
 def mentions_me(event: m.EventMessage, me: str) -> bool:
@@ -163,7 +165,7 @@ def _summary(event: m.EventMessage) -> str:
 def describe_files(files: list[m.FileInfo]) -> str:
     """A message's files, after its text: name, size, and where to fetch each."""
     shown = [
-        f"[file: {safe(f.name)}, {_size(f.size)}, /files/{f.id}/{quote(f.name, safe='')}]"
+        f"[file: {safe(f.name)}, {readable(f.size)}, /files/{f.id}/{quote(f.name, safe='')}]"
         for f in files
     ]
     return "".join(" " + line for line in shown)
@@ -179,13 +181,6 @@ def _member(name: str, who: m.WhoReply) -> str:
 def _expand(path: str) -> str:
     """``~/x`` as the shell would say it."""
     return os.path.expanduser(path)
-
-
-def _size(size: int) -> str:
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
 
 
 def describe_event(event: m.EventMessage, state: ChatState) -> str:
@@ -452,7 +447,7 @@ class ChatMode:
             return
         path, _, text = rest.partition(" ")
         uploaded = await self.client.upload(_expand(path))
-        self.console.note(f"* uploaded {safe(uploaded.name)} ({_size(uploaded.size)})")
+        self.console.note(f"* uploaded {safe(uploaded.name)} ({readable(uploaded.size)})")
         await self.client.send(room, text.strip(), files=[uploaded.id])
 
     async def _join(self, room: str) -> None:

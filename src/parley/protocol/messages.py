@@ -705,6 +705,8 @@ class SearchResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     #: Where ``text`` matches: ``[start, end)`` ranges in code points (not UTF-16 units),
     #: in order. Marked up by the client; never HTML from the server.
     highlight: list[list[int]] = msgspec.field(default_factory=list)
+    #: The message's files, as a ``message`` event carries them (left out when none).
+    files: list[FileInfo] | None = None
 
 
 class SearchReply(ServerMessage, tag="search", frozen=True, kw_only=True):

@@ -65,8 +65,11 @@ _STATUS = {
 }
 
 
-def error_response(code: str, message: str) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=_STATUS.get(code, 400))
+def error_response(code: str, message: str, extra: dict[str, int] | None = None) -> web.Response:
+    """``{"error": code, "message": message}``, with ``extra``'s fields (numbers a program
+    reads, such as an upload's ``size`` and ``limit``)."""
+    body: dict[str, object] = {"error": code, "message": message, **(extra or {})}
+    return web.json_response(body, status=_STATUS.get(code, 400))
 
 
 def _user_json(session: Session) -> dict[str, Any]:

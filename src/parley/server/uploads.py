@@ -31,6 +31,7 @@ from parley.clock import now_ms
 from parley.config import FileSettings
 from parley.files.blobs import BlobStore
 from parley.files.images import NotAnImage, Processed, process_image
+from parley.files.sizes import readable, readable_pair
 from parley.files.sniff import BINARY, HEAD_BYTES, IMAGE_TYPES, sniff
 from parley.model import FileRef, Session, Upload
 from parley.protocol.codec import file_info
@@ -54,15 +55,17 @@ WRITE_BUFFER: Final = 256 * 1024
 
 
 class Refused(Exception):
-    """An upload refused: its ``error`` code and message (the status follows the code)."""
+    """An upload refused: its ``error`` code and message (the status follows the code), and
+    the exact numbers behind a size error (``extra``: bytes, for programs)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **extra: int) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.extra = extra
 
     def response(self) -> web.Response:
-        return error_response(self.code, self.message)
+        return error_response(self.code, self.message, self.extra)
 
 
 def name_problem(name: str) -> str | None:
@@ -155,11 +158,11 @@ class UploadRoutes:
         limit = self.settings.max_upload
         length = request.content_length
         if length is not None and length > limit:
-            raise Refused("too_large", f"the file is {length} bytes; the limit is {limit}")
+            raise _too_large(length, limit)
         quota = self.settings.upload_quota
         used = await self.store.used_bytes(session.user.id)
         if used + (length or 0) > quota:
-            raise Refused("quota_exceeded", _over_quota(used, quota))
+            raise _over_quota(used, quota, length or 0)
         spool = await asyncio.to_thread(self.blobs.spool_file)
         served = spool.with_suffix(".served")
         thumb = spool.with_suffix(".thumb")
@@ -217,7 +220,7 @@ class UploadRoutes:
             try:
                 await self.store.add_upload(upload, quota=quota)
             except QuotaExceeded as exc:
-                raise Refused("quota_exceeded", _over_quota(exc.used, quota)) from None
+                raise _over_quota(exc.used, quota, size) from None
         finally:
             await asyncio.to_thread(_remove, spool, served, thumb)
         log.info(
@@ -240,7 +243,7 @@ class UploadRoutes:
                 async for chunk in request.content.iter_any():
                     size += len(chunk)
                     if size > limit:
-                        raise Refused("too_large", f"the file is over the limit of {limit} bytes")
+                        raise _too_large(None, limit)
                     digest.update(chunk)
                     if len(head) < HEAD_BYTES:
                         head += chunk[: HEAD_BYTES - len(head)]
@@ -262,8 +265,27 @@ def _to_json(upload: Upload) -> object:
     return msgspec.to_builtins(file_info(upload.file))
 
 
-def _over_quota(used: int, quota: int) -> str:
-    return f"your files hold {used} of the {quota} bytes allowed; delete some first"
+def _too_large(size: int | None, limit: int) -> Refused:
+    """``too_large``, sized for people (``size``: None when the body is counted as it comes
+    and was cut at the limit); ``size`` and ``limit`` in bytes beside it."""
+    if size is None:
+        return Refused("too_large", f"the file is over the limit of {readable(limit)}", limit=limit)
+    shown, most = readable_pair(size, limit)
+    return Refused("too_large", f"the file is {shown}; the limit is {most}", size=size, limit=limit)
+
+
+def _over_quota(used: int, quota: int, size: int) -> Refused:
+    """``quota_exceeded``, sized for people; ``used``, ``quota`` and the file's ``size`` (0
+    when not known yet) in bytes beside it."""
+    held, allowed = readable_pair(used, quota)
+    this = f" and this file is {readable(size)}" if size else ""
+    return Refused(
+        "quota_exceeded",
+        f"your files hold {held} of the {allowed} allowed{this}; delete some first",
+        used=used,
+        quota=quota,
+        size=size,
+    )
 
 
 def _closing(response: web.Response) -> web.Response:

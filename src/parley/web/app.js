@@ -63,7 +63,7 @@ const client = new ChatClient({
   onRoomsChanged: () => followMembership(),
 });
 const store = client.store;
-store.on("invited", ({ room, by }) => toast(`${by} added you to #${room.name}`, "info"));
+store.on("invited", ({ room, by }) => toast(`${store.nameWithHandle(by)} added you to #${room.name}`, "info"));
 // The operator archived or renamed a room: what is on screen follows.
 store.on("archived", ({ room }) => room === shownRoom && composer.show(room));
 store.on("renamed", ({ room }) => {

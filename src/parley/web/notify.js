@@ -88,7 +88,8 @@ export class Notifier {
     const seq = event.kind === "message" ? event.seq : item ? item.seq : event.seq;
     const tag = `${room.name}:${event.mid}`;
     const where = room.kind === "direct" ? "" : ` in #${room.name}`;
-    const title = mentioned ? `${event.user} mentioned you${where}` : root !== null ? `${event.user} replied in a thread${where}` : `${event.user}${where}`;
+    const who = this.store.nameWithHandle(event.user);
+    const title = mentioned ? `${who} mentioned you${where}` : root !== null ? `${who} replied in a thread${where}` : `${who}${where}`;
     // A message of files only says which (the notification has no room for a picture).
     const files = Array.isArray(event.files) ? event.files : [];
     const sent = files.length === 1 ? `Sent ${files[0].name}` : `Sent ${files.length} files`;

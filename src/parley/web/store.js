@@ -150,8 +150,14 @@ export class Store {
   }
 
   /** The other person of a direct room, or the room's own name. */
+  /** A room's name as people read it: a direct room's is the other person's display name. */
   title(room) {
     if (room.kind !== "direct") return room.name;
+    return this.displayName(this.peer(room));
+  }
+
+  /** The user name of the other person in a direct room (mine, in a room with myself). */
+  peer(room) {
     const other = room.members.find((name) => !this.isMe(name));
     return other || room.members[0] || room.name.split(":").pop();
   }
@@ -635,6 +641,15 @@ export class Store {
   /** The name to show for a user: their display name, else their user name. */
   displayName(name) {
     return this.profile(name).display_name || name;
+  }
+
+  /** A user in plain text (a notice, a notification's title, a label): the display name
+   *  with the user name beside it, "Alice Liddell (@alice)", since anyone may take any
+   *  display name; the user name alone when there is none. Views drawing elements use
+   *  views/names.js instead. */
+  nameWithHandle(name) {
+    const shown = this.displayName(name);
+    return shown === name ? name : `${shown} (@${name})`;
   }
 
   /** A profile heard of (welcome, who, or a `profile` notice): views redraw only on a change. */

@@ -4,7 +4,8 @@
 it), decides which rooms it may read, and asks the store, which enforces membership again
 in its one statement. Rooms named by ``in:`` or ``room`` must be readable by the user (a
 member room, or a public room: naming one asks for it); otherwise the same ``forbidden`` as
-``history`` gives, whether the room exists or not. Each result carries its highlight ranges.
+``history`` gives, whether the room exists or not. Each result carries its highlight ranges
+and the message's files (as its event does: a client shows them without a second request).
 
 Both replies keep to the reply budget (``protocol/budget.py``): a page cut short says
 ``more`` with its cursor, never drops results silently.
@@ -16,7 +17,7 @@ from parley.chat.signed_in import SignedIn
 from parley.model import Event
 from parley.protocol import messages as m
 from parley.protocol.budget import REPLY_BUDGET, encoded_size, fitting_items
-from parley.protocol.codec import event_message
+from parley.protocol.codec import event_message, file_info
 from parley.protocol.errors import ErrorCode, ProtocolError
 from parley.search.highlight import highlight
 from parley.search.query import QueryError, SearchQuery, parse
@@ -70,6 +71,7 @@ def _result(event: Event, query: SearchQuery) -> m.SearchResult:
         text=text,
         edited=event.edited,
         highlight=highlight(text, query),
+        files=[file_info(f) for f in event.files] or None,
     )
 
 

@@ -53,6 +53,19 @@ export function fileCard(file) {
   );
 }
 
+/** A message's files as small chips, each its name with what it is and how big in its title
+ *  (a search result: a button, which may hold no link); null when there are none. */
+export function fileChips(files) {
+  if (!Array.isArray(files) || !files.length) return null;
+  return el(
+    "span",
+    { class: "file-chips" },
+    files.map((file) =>
+      el("span", { class: "file-chip", title: `${file.name}, ${typeName(file.type)}, ${fileSize(file.size)}` }, icon("file"), el("span", { class: "file-chip-name", text: file.name })),
+    ),
+  );
+}
+
 /** The files of a message, in the order sent; `onOpen(file, button)` opens an image. */
 export function filesNode(files, onOpen) {
   return el(

@@ -17,8 +17,8 @@ function until(ts) {
 
 /** A moderation event as a line of the timeline, or null for another kind. */
 export function moderationText(item, who, store) {
-  const by = item.by && store.isMe(item.by) ? "You" : item.by || "Someone";
-  const whom = store.isMe(item.user) ? "you" : item.user;
+  const by = item.by && store.isMe(item.by) ? "You" : item.by ? store.nameWithHandle(item.by) : "Someone";
+  const whom = store.isMe(item.user) ? "you" : store.nameWithHandle(item.user);
   switch (item.kind) {
     case "role":
       return item.text === "member" ? `${by} made ${whom} a member again` : `${by} made ${whom} ${item.text === "owner" ? "an owner" : "a moderator"}`;

@@ -5,6 +5,7 @@ import { el } from "../dom.js";
 import { fullTime } from "../format.js";
 import { renderText } from "../richtext.js";
 import { ListDialog } from "./listdialog.js";
+import { nameNodes } from "./names.js";
 
 export class PinsView {
   /** @param {{reveal: (room, seq) => void, toast: Function}} ui */
@@ -43,7 +44,7 @@ export class PinsView {
         el(
           "li",
           { class: "pin", "data-mid": event.mid },
-          el("p", { class: "version-head" }, el("span", { class: "author", text: event.user }), " ", el("time", { datetime: new Date(event.ts).toISOString(), text: fullTime(event.ts) })),
+          el("p", { class: "version-head" }, nameNodes(this.store, event.user), " ", el("time", { datetime: new Date(event.ts).toISOString(), text: fullTime(event.ts) })),
           el("div", { class: "text" }, renderText(event.text || "", { mentions: event.mentions || [], isMe: (name) => this.store.isMe(name) })),
           el(
             "div",

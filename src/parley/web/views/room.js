@@ -5,6 +5,7 @@ import { el, icon } from "../dom.js";
 import { typingText } from "../format.js";
 import { userKey } from "../store.js";
 import { avatar } from "./avatar.js";
+import { nameNodes } from "./names.js";
 
 // -- header and member panel ----------------------------------------------------------------
 
@@ -29,7 +30,10 @@ export class RoomView {
       this.renderHeader();
       this.renderMembers();
     });
-    store.on("profile", () => this.renderMembers());
+    store.on("profile", () => {
+      this.renderMembers();
+      this.renderHeader(); // a direct room is titled with the other person's display name
+    });
   }
 
   show(room) {
@@ -48,7 +52,7 @@ export class RoomView {
       return;
     }
     const direct = room.kind === "direct";
-    this.name.replaceChildren(this.sigil(room), store.title(room));
+    this.name.replaceChildren(this.sigil(room), ...(direct ? nameNodes(store, store.peer(room), "room-title") : [room.name]));
     this.topic.textContent = direct ? "Direct message" : room.topic || "No topic";
     this.topic.classList.toggle("empty", !direct && !room.topic);
     this.editTopic.hidden = direct;
@@ -60,7 +64,7 @@ export class RoomView {
   sigil(room) {
     const store = this.store;
     if (room.kind === "direct") {
-      return el("span", { class: store.isOnline(store.title(room)) ? "presence online" : "presence", "aria-hidden": "true" });
+      return el("span", { class: store.isOnline(store.peer(room)) ? "presence online" : "presence", "aria-hidden": "true" });
     }
     // An SVG, not the 🔒 emoji: Debian's Chromium has no emoji font and drew an empty box.
     if (room.kind === "private") return icon("lock");
@@ -96,9 +100,7 @@ export class RoomView {
             avatar(name, store.profile(name), "small"),
             el("span", { class: on ? "presence online" : "presence", "aria-hidden": "true" }),
           ),
-          el("span", { class: "member-name", text: store.displayName(name) }),
-          // A display name always goes with the user name: it cannot pass for someone else.
-          store.displayName(name) === name ? null : el("span", { class: "handle", text: `@${name}` }),
+          nameNodes(store, name, "member-name"),
           store.isMe(name) ? el("span", { class: "you", text: "you" }) : null,
           el("span", { class: "visually-hidden", text: on ? ", online" : ", offline" }),
         );
@@ -153,6 +155,7 @@ export class ComposerView {
     this.picks = [];
     this.picked = 0;
     store.on("typing", ({ room }) => room === this.room && this.renderTyping());
+    store.on("profile", () => this.renderTyping()); // names shown by their display names
   }
 
   show(room) {

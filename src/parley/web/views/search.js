@@ -3,9 +3,14 @@
 // events around it (`history` with `around`), the result marked and focused, and a button
 // that opens the room. The server sends highlights as [start, end) ranges in code points; they
 // become <mark> elements around Text nodes: nothing from the server is parsed as HTML.
+// Authors are named as in the timeline (display name and @handle); a result's files are chips
+// with their names (a result is a button: it cannot hold the timeline's download links).
 
 import { el } from "../dom.js";
 import { shortTime, dayLabel } from "../format.js";
+import { userKey } from "../store.js";
+import { fileChips } from "./files.js";
+import { nameNodes } from "./names.js";
 
 const $ = (id) => document.getElementById(id);
 /** Typing pauses this long (ms) before the query is sent: one request per pause, not per key. */
@@ -28,11 +33,6 @@ export function marked(text, highlight) {
   return nodes;
 }
 
-function roomLabel(name, me) {
-  if (!name.startsWith("dm:")) return `#${name}`;
-  const others = name.split(":").slice(1).filter((user) => user !== (me || "").toLowerCase());
-  return `@${others[0] || me}`;
-}
 
 export class SearchView {
   /** @param {{open: Function}} nav  open(roomName) shows a room */
@@ -141,13 +141,22 @@ export class SearchView {
         el(
           "section",
           { class: "search-group", "aria-labelledby": headingId },
-          el("h3", { id: headingId, text: roomLabel(room, this.store.me) }),
+          el("h3", { id: headingId, text: this.roomLabel(room) }),
           el("ul", { class: "search-hits" }, results.map((result) => el("li", {}, this.hit(result)))),
         ),
       );
     }
     this.results.replaceChildren(...sections);
     this.more.hidden = !this.cursor;
+  }
+
+  /** "#dev", or for a direct room the other person: "Alice Liddell (@alice)". */
+  roomLabel(name) {
+    if (!name.startsWith("dm:")) return `#${name}`;
+    const room = this.store.room(name);
+    const me = this.store.me || "";
+    const other = room ? this.store.peer(room) : name.split(":").slice(1).find((user) => user !== userKey(me)) || me;
+    return this.store.nameWithHandle(other);
   }
 
   hit(result) {
@@ -162,11 +171,12 @@ export class SearchView {
       el(
         "span",
         { class: "search-meta" },
-        el("span", { class: "search-user", text: result.user }),
+        nameNodes(this.store, result.user, "search-user"),
         el("time", { datetime: new Date(result.ts).toISOString(), text: `${dayLabel(result.ts)} ${shortTime(result.ts)}` }),
         result.edited ? el("span", { class: "search-edited", text: "(edited)" }) : null,
       ),
       el("span", { class: "search-text" }, marked(result.text, result.highlight)),
+      fileChips(result.files),
     );
   }
 
@@ -175,12 +185,12 @@ export class SearchView {
     this.lastOpened = result.mid;
     $("search-main").hidden = true;
     this.context.hidden = false;
-    this.contextTitle.textContent = `In ${roomLabel(result.room, this.store.me)}`;
+    this.contextTitle.textContent = `In ${this.roomLabel(result.room)}`;
     this.contextList.replaceChildren(el("li", { class: "search-loading", text: "Loading the conversation…" }));
     // A public room one is not in (found with "Public rooms … too") is joined to be opened.
     const open = $("search-open-room");
     const member = this.store.room(result.room)?.member;
-    open.textContent = member ? "Open the room" : `Join ${roomLabel(result.room, this.store.me)}`;
+    open.textContent = member ? "Open the room" : `Join ${this.roomLabel(result.room)}`;
     open.onclick = async () => {
       let name = result.room;
       if (!member) {
@@ -216,10 +226,11 @@ export class SearchView {
           el(
             "span",
             { class: "search-meta" },
-            el("span", { class: "search-user", text: event.user }),
+            nameNodes(this.store, event.user, "search-user"),
             el("time", { datetime: new Date(event.ts).toISOString(), text: shortTime(event.ts) }),
           ),
           el("span", { class: "search-text" }, target ? marked(result.text, result.highlight) : event.text || ""),
+          fileChips(event.files),
         );
       });
     this.contextList.replaceChildren(...items);

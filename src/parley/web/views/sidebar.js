@@ -4,6 +4,7 @@
 
 import { el, icon } from "../dom.js";
 import { avatar } from "./avatar.js";
+import { nameNodes } from "./names.js";
 
 export class SidebarView {
   constructor(store) {
@@ -52,18 +53,21 @@ export class SidebarView {
 
   entry(room) {
     const store = this.store;
-    const title = store.title(room);
+    const direct = room.kind === "direct";
+    const peer = direct ? store.peer(room) : "";
+    // A direct room is named by the other person: display name and @handle, as everywhere.
+    const title = direct ? store.nameWithHandle(peer) : store.title(room);
     const active = room.name === store.active;
     let mark;
     let state = "";
-    if (room.kind === "direct") {
-      const online = store.isOnline(title);
+    if (direct) {
+      const online = store.isOnline(peer);
       state = online ? ", online" : ", offline";
       // Their picture (or initial), with the presence dot on its corner.
       mark = el(
         "span",
         { class: "dm-avatar" },
-        avatar(title, store.profile(title), "tiny"),
+        avatar(peer, store.profile(peer), "tiny"),
         el("span", { class: online ? "presence online" : "presence", "aria-hidden": "true" }),
       );
     } else {
@@ -96,7 +100,7 @@ export class SidebarView {
         "data-room": room.name,
       },
       mark,
-      el("span", { class: "room-link-name", text: title }),
+      el("span", { class: "room-link-name" }, direct ? nameNodes(store, peer, "dm-name") : title),
       mentions ? el("span", { class: "badge mention-badge", "aria-hidden": "true", text: `@${mentions}` }) : null,
       badge ? el("span", { class: "badge", "aria-hidden": "true", text: badge }) : null,
     );

@@ -11,9 +11,11 @@
 import { el, icon } from "../dom.js";
 import { fullTime, time } from "../format.js";
 import { renderText } from "../richtext.js";
+import { userKey } from "../store.js";
 import { editForm, editedMark, messageFooter, refocus, revealMessage, socialButtons } from "./messagebits.js";
 import { avatar } from "./avatar.js";
 import { filesNode } from "./files.js";
+import { nameNodes } from "./names.js";
 import { pageLightbox } from "./lightbox.js";
 
 export class ThreadView {
@@ -80,6 +82,7 @@ export class ThreadView {
     store.on("follow", (msg) => {
       if (this.room && msg.room === this.room.name && msg.thread === this.root) this.setFollowing(msg.following);
     });
+    store.on("profile", ({ user }) => this.profileChanged(user));
   }
 
   get isOpen() {
@@ -180,6 +183,15 @@ export class ThreadView {
     }
   }
 
+  /** Someone's display name or avatar changed: draw their messages of the panel again. */
+  profileChanged(user) {
+    if (!this.isOpen || !this.rootItem) return;
+    const key = userKey(user);
+    const theirs = [this.rootItem, ...this.nodes.keys()].filter((item) => userKey(item.user) === key);
+    for (const item of theirs) if (!(this.editing && this.editing.item === item)) this.redraw(item);
+    if (this.room.kind === "direct") this.where.textContent = this.store.title(this.room);
+  }
+
   /** Draw a message of the panel again, keeping the keyboard focus where it was. */
   redraw(item) {
     const isRoot = item.mid === this.root;
@@ -256,7 +268,7 @@ export class ThreadView {
         el(
           "div",
           { class: "msg-head" },
-          el("span", { class: "author", text: item.user }),
+          nameNodes(this.store, item.user),
           el("time", { class: "msg-time", datetime: new Date(item.ts).toISOString(), title: fullTime(item.ts), text: time(item.ts) }),
           !isRoot && item.broadcast ? el("span", { class: "tag", text: "also sent to the room" }) : null,
         ),

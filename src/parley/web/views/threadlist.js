@@ -6,6 +6,7 @@
 import { el } from "../dom.js";
 import { time } from "../format.js";
 import { ListDialog } from "./listdialog.js";
+import { nameNodes } from "./names.js";
 
 const REFRESH_DELAY = 1000;
 
@@ -98,9 +99,9 @@ export class ThreadListView {
       { class: `followed-thread${thread.unread ? " unread" : ""}` },
       el(
         "button",
-        { type: "button", class: "thread-row", onclick: open, "aria-label": `${where}, ${root.user}: ${label}${thread.unread ? `, ${thread.unread} unread` : ""}` },
+        { type: "button", class: "thread-row", onclick: open, "aria-label": `${where}, ${this.store.nameWithHandle(root.user)}: ${label}${thread.unread ? `, ${thread.unread} unread` : ""}` },
         el("span", { class: "thread-where", text: where }),
-        el("span", { class: "author", text: root.user }),
+        el("span", { class: "thread-who" }, nameNodes(this.store, root.user)),
         // Plain text: the row is a button, and a button holds no links.
         el("span", { class: "thread-text", text: root.deleted ? "(deleted)" : (root.text || "").slice(0, 200) }),
         el(

@@ -15,6 +15,7 @@ import { filesNode } from "./files.js";
 import { pageLightbox } from "./lightbox.js";
 import { editForm, editedMark, messageFooter, refocus, revealMessage, socialButtons } from "./messagebits.js";
 import { moderationText } from "./moderation.js";
+import { nameNodes } from "./names.js";
 
 const GROUP_GAP = 5 * 60 * 1000; // a message within 5 minutes of the author's previous one joins its group
 const NEAR_BOTTOM = 48; // px: closer than this to the end counts as "at the bottom"
@@ -46,7 +47,7 @@ export class TimelineView {
     this.pinned = true;
     this.unseen = 0;
     this.nodes = new WeakMap();
-    this.drawnWith = new WeakMap(); // node -> the version of its author's profile it shows
+    this.drawnWith = new WeakMap(); // node -> the profile versions it shows (profileStamp)
     this.lightbox = pageLightbox();
     this.editing = null; // {item, node}
     this.stickQueued = false;
@@ -250,8 +251,8 @@ export class TimelineView {
 
   nodeFor(item) {
     let node = this.nodes.get(item);
-    // A node drawn before its author changed their avatar or name is drawn again.
-    if (!node || (item.kind === "message" && this.drawnWith.get(node) !== this.store.profile(item.user).version)) {
+    // A node drawn before someone it names changed their avatar or name is drawn again.
+    if (!node || this.drawnWith.get(node) !== this.profileStamp(item)) {
       node = this.build(item);
       this.nodes.set(item, node);
     }
@@ -259,10 +260,16 @@ export class TimelineView {
   }
 
   build(item) {
-    if (item.kind !== "message") return this.noticeNode(item);
-    const node = this.messageNode(item);
-    this.drawnWith.set(node, this.store.profile(item.user).version);
+    const node = item.kind === "message" ? this.messageNode(item) : this.noticeNode(item);
+    this.drawnWith.set(node, this.profileStamp(item));
     return node;
+  }
+
+  /** The versions of the profiles a node of `item` shows: its author's, and the other
+   *  person's of a notice ("invited by", "banned by"). */
+  profileStamp(item) {
+    const version = (name) => (name ? this.store.profile(name).version : 0);
+    return `${version(item.user)}:${version(item.by)}`;
   }
 
   /** Someone's avatar or display name changed: their messages on screen show the new ones
@@ -270,9 +277,12 @@ export class TimelineView {
   profileChanged(user) {
     if (!this.room) return;
     const key = userKey(user);
+    // Messages by them, and notices naming them (joined, invited by, moderated by).
+    const names = (item) => userKey(item.user || "") === key || userKey(item.by || "") === key;
     for (const item of this.room.items) {
-      if (item.kind === "message" && userKey(item.user) === key && this.nodes.has(item)) this.update(item);
+      if (names(item) && this.nodes.has(item)) this.update(item);
     }
+    this.renderStatus(); // "the beginning of your conversation with …"
     if (this.store.isMe(user)) this.renderPending();
   }
 
@@ -288,9 +298,9 @@ export class TimelineView {
   }
 
   noticeNode(item) {
-    const who = this.store.isMe(item.user) ? "You" : item.user;
+    const who = this.store.isMe(item.user) ? "You" : this.store.nameWithHandle(item.user);
     let text;
-    if (item.kind === "join") text = item.by ? `${who} joined, invited by ${item.by}` : `${who} joined`;
+    if (item.kind === "join") text = item.by ? `${who} joined, invited by ${this.store.nameWithHandle(item.by)}` : `${who} joined`;
     else if (item.kind === "leave") text = `${who} left`;
     else if (item.kind === "topic") text = item.text ? `${who} set the topic: ${item.text}` : `${who} cleared the topic`;
     else if (item.kind === "rename") text = `The room was renamed from #${item.previous} to #${item.text}`;
@@ -307,13 +317,10 @@ export class TimelineView {
     const node = el("li", { class: `msg${mine ? " mine" : ""}${toMe ? " mentions-me" : ""}`, "data-seq": item.seq, tabindex: "-1" });
     // The gutter is as wide as an avatar: "10:47 PM" did not fit and ran into the text.
     node.append(avatar(item.user, this.store.profile(item.user)), timeNode(item.ts, "gutter-time", shortTime(item.ts)));
-    const shown = this.store.displayName(item.user);
     const head = el(
       "div",
       { class: "msg-head" },
-      el("span", { class: "author", text: shown }),
-      // A display name always goes with the user name: it cannot pass for someone else.
-      shown === item.user ? null : el("span", { class: "handle", text: `@${item.user}` }),
+      nameNodes(this.store, item.user),
       item.guest ? el("span", { class: "tag", text: "guest" }) : null,
       mine ? el("span", { class: "you", text: "you" }) : null,
       timeNode(item.ts, "msg-time"),

@@ -5,6 +5,7 @@ import { el } from "../dom.js";
 import { fullTime } from "../format.js";
 import { renderText } from "../richtext.js";
 import { ListDialog } from "./listdialog.js";
+import { nameNodes } from "./names.js";
 
 export class VersionsView {
   constructor(store, client) {
@@ -43,7 +44,7 @@ export class VersionsView {
         el(
           "p",
           { class: "version-head" },
-          el("span", { class: "author", text: version.user }),
+          nameNodes(this.store, version.user),
           " ",
           el("time", { datetime: new Date(version.ts).toISOString(), text: fullTime(version.ts) }),
           !reply.more && !before && index === 0 ? el("span", { class: "tag", text: "original" }) : null,
