@@ -6,6 +6,7 @@ exact command, the machine and the revision measured.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
@@ -84,7 +85,12 @@ def machine_info(repo: Path) -> list[tuple[str, str]]:
     dirty = _run(["git", "--no-optional-locks", "status", "--porcelain", "-uno", "--", "src"], repo)
     if dirty and dirty != "?":
         revision += f" + uncommitted changes in src/ (content digest {source_digest(repo)})"
-    command = " ".join(shlex.quote(arg) for arg in [sys.executable, *sys.argv])
+    # The interpreter as the reader would type it: relative to the repository when it is
+    # there (results are committed, and name no path of the machine that made them).
+    interpreter = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        interpreter = interpreter.relative_to(repo)
+    command = " ".join(shlex.quote(str(arg)) for arg in [interpreter, *sys.argv])
     return [
         ("command", f"`{command}`"),
         ("parley revision", revision),
