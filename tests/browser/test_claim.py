@@ -50,7 +50,7 @@ def test_a_claim_link_sets_the_password_and_signs_in(
     page.fill("#claim-password", "a long enough passphrase")
     page.click("#claim-submit")
     expect(page.locator("#me-name")).to_have_text("zoe")
-    assert "#" not in page.url  # the used token left the address bar
+    assert tokens["zoe"] not in page.url  # the used token left the address bar (a room may be)
 
     used = open_chat(server).new()
     used.goto(f"{server.http_url}/claim#{tokens['zoe']}")
