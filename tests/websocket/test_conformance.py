@@ -385,25 +385,50 @@ def test_nothing_after_a_close_is_echoed(echo: ServerProcess) -> None:
 
 
 def test_a_client_that_sends_faster_than_it_reads_is_slowed_not_closed(echo: ServerProcess) -> None:
-    """40 MiB sent before reading anything: the echo stops reading while its client has
-    more than the high-water mark unread, and every message comes back."""
+    """A client sends 1 MiB messages without reading anything: the echo stops reading while
+    its client has more than the high-water mark unread, so the sender stalls, and every
+    message comes back once the client reads.
+
+    The stall is what is checked, not a time: the kernel's buffers on the way (the echo's
+    receive buffer autotunes up to ``net.ipv4.tcp_rmem``'s maximum, 32 MiB on some machines,
+    plus both send buffers) absorb tens of MiB before TCP holds the sender back, so the
+    sender offers far more than they can hold and must stop well before the end."""
+    total = 128  # MiB: more than every buffer on the way can hold
     client = Client(echo.port, timeout=60)
     client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
-    payloads = [os.urandom(1 << 20) for _ in range(40)]
+    block = os.urandom(1 << 20)
+
+    def payload(i: int) -> bytes:
+        return i.to_bytes(8, "big") + block[8:]
+
+    sent = 0
     done = threading.Event()
 
     def send_all() -> None:
-        for payload in payloads:
-            client.send(frame(BINARY, payload))
+        nonlocal sent
+        for i in range(total):
+            client.send(frame(BINARY, payload(i)))
+            sent = i + 1
         done.set()
 
     sender = threading.Thread(target=send_all, daemon=True)
     sender.start()
-    done.wait(3)
-    assert not done.is_set()  # the echo stopped reading: TCP holds the sender back
-    for payload in payloads:
-        assert client.message() == (BINARY, payload)
+    stalled_at = -1
+    last = -1
+    for _ in range(120):  # at most 30 s to stall
+        done.wait(0.5)
+        if done.is_set():
+            break
+        if sent == last:
+            stalled_at = sent
+            break
+        last = sent
+    assert not done.is_set(), "the echo read all 128 MiB while its client read nothing"
+    assert 0 < stalled_at < total
+    for i in range(total):
+        assert client.message() == (BINARY, payload(i))
     sender.join(10)
+    assert done.is_set()
     client.close()
 
 
