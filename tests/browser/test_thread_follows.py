@@ -177,3 +177,60 @@ def test_a_reply_in_a_followed_thread_notifies_by_the_level_once_and_opens_the_t
     expect(shown).to_be_in_viewport()
     bob.close()
     alice.close()
+
+
+def test_a_reply_notifies_while_its_room_is_open_unless_its_thread_is_shown(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    """A reply shown only in its thread is not in the room's timeline: with the room open (and
+    the page visible) it still notifies a follower; with that thread open in the panel it
+    does not, and with another thread open it does again."""
+    server = server_factory("serve")
+    chat = open_chat(server)
+    alice = SyncChat(server.http_url, "alice")
+    bob = SyncChat(server.http_url, "bob")
+    [followed] = bob.say("lobby", "the followed one")
+    [second] = bob.say("lobby", "the second one")
+    for root in (followed, second):
+        alice.command("follow", room="lobby", mid=root["mid"])
+        bob.command("send", room="lobby", text="first reply", thread=root["mid"])
+    alice.command("notify", room="lobby", level="all")
+
+    page = chat.signed_in("alice", new=False, viewport=DESKTOP)
+    page.context.add_init_script(RECORD_NOTIFICATIONS)
+    page.context.grant_permissions(["notifications"], origin=chat.base_url)
+    page.reload()
+    expect(page.locator("#chat")).to_be_visible()
+    open_room(page, "lobby")
+    assert page.evaluate("document.visibilityState") == "visible"
+
+    def reply(root: dict[str, object], text: str) -> str:
+        sent = bob.command("send", room="lobby", text=text, thread=root["mid"])
+        return f"lobby:{sent['mid']}"
+
+    def tags_after(count: int) -> list[str]:
+        """The tags of the page's notifications once it made ``count``, and no more came
+        within half a second."""
+        for _ in range(100):
+            if len(notes(page)) >= count:
+                break
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(500)
+        tags = [note["tag"] for note in notes(page)]
+        assert len(tags) == count, tags
+        return tags
+
+    # The room is open, the thread is not: the reply is nowhere on screen, so it notifies.
+    unseen = reply(followed, "while the room is open")
+    assert tags_after(1) == [unseen]
+    # That thread open in the panel: the reply appears there, no notification.
+    panel = open_thread(page, "the followed one")
+    reply(followed, "while the thread is open")
+    expect(panel.locator(".thread-replies .msg .text").last).to_have_text("while the thread is open")
+    assert tags_after(1) == [unseen]
+    # Another thread open: a reply in the first one notifies again.
+    open_thread(page, "the second one")
+    again = reply(followed, "while another thread is open")
+    assert tags_after(2) == [unseen, again]
+    bob.close()
+    alice.close()

@@ -113,6 +113,7 @@ new Notifier(store, {
   open: (name, seq) => openRoom(name, { reveal: seq }),
   openThread: (name, root, seq) => social.openThreadAt(name, root, seq),
   following: (room, root) => client.following(room, root),
+  showingThread: (name, root) => social.showingThread(name, root),
 });
 
 /** The "Enable desktop notifications" control: shown while the browser has not been asked. */

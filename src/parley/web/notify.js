@@ -10,6 +10,8 @@
 // A reply shown only in its thread (not `broadcast`) notifies only if I follow the thread (the
 // server's word: store.follows, or asked once), by the same rule: `all` every reply by others,
 // `mentions` one that mentions me (and, in a direct room, every reply), `none` or a mute never.
+// Such a reply is not in the room's timeline, so having its room open is not seeing it: it
+// notifies unless the page is visible with that very thread open in the thread panel.
 // Clicking it opens the thread panel at the reply.
 //
 // One notification per message across the tabs of this browser: every tab sees the same
@@ -30,7 +32,8 @@ export class Notifier {
    * @param {import("./store.js").Store} store
    * @param {{open: (room: string, seq: number) => void,
    *          openThread: (room: string, root: number, seq: number) => void,
-   *          following: (room: object, root: number) => Promise<boolean>}} actions
+   *          following: (room: object, root: number) => Promise<boolean>,
+   *          showingThread: (room: string, root: number) => boolean}} actions
    */
   constructor(store, actions) {
     this.store = store;
@@ -62,12 +65,12 @@ export class Notifier {
     // An edit notifies only for the mention it added (never for a changed text).
     if (event.kind === "edit" && !mentioned) return;
     if (!this.wanted(room, mentioned)) return;
-    const looking = document.visibilityState === "visible" && this.store.active === room.name;
-    if (looking) return;
     if (!inThread) {
+      if (this.looking() && this.store.active === room.name) return;
       this.show(room, event, mentioned, null);
       return;
     }
+    if (this.looking() && this.actions.showingThread(room.name, event.thread)) return;
     // A reply in its thread only: for a follower of the thread. A mention made me one.
     if (mentioned) {
       this.show(room, event, mentioned, event.thread);
@@ -79,6 +82,11 @@ export class Notifier {
         if (following) this.show(room, event, false, event.thread);
       })
       .catch(() => {}); // offline: the thread's unread count still says it
+  }
+
+  /** Whether the person can be looking at this tab at all. */
+  looking() {
+    return document.visibilityState === "visible";
   }
 
   /** Show the notification of `event` (once across tabs); `root`: a reply's thread, which a

@@ -67,6 +67,10 @@ export function setupSocial(store, client, ui) {
       if (store.active !== room.name) ui.openRoom(room.name);
       thread.open(room, store.message(room, root) || { mid: root, thread: null }, { reveal: seq });
     },
+    /** Whether the thread panel shows the thread of `root` in room `name`. */
+    showingThread(name, root) {
+      return thread.isOpen && thread.room?.name === name && thread.root === root;
+    },
     /** A (re)connection is ready: the followed threads' unread total is asked again. */
     ready() {
       threadList.refreshSoon();
