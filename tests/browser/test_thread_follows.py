@@ -226,7 +226,9 @@ def test_a_reply_notifies_while_its_room_is_open_unless_its_thread_is_shown(
     # That thread open in the panel: the reply appears there, no notification.
     panel = open_thread(page, "the followed one")
     reply(followed, "while the thread is open")
-    expect(panel.locator(".thread-replies .msg .text").last).to_have_text("while the thread is open")
+    expect(panel.locator(".thread-replies .msg .text").last).to_have_text(
+        "while the thread is open"
+    )
     assert tags_after(1) == [unseen]
     # Another thread open: a reply in the first one notifies again.
     open_thread(page, "the second one")
