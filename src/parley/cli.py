@@ -24,6 +24,7 @@ import click
 from parley import __version__
 from parley.backends import BackendError, check_db, open_blobs, open_store, redact
 from parley.broker.base import BrokerUnavailable
+from parley.chat.admin import ServerAdmin
 from parley.chat.auth import AccountError, Accounts
 from parley.chat.operator import RoomAdmin, RoomAdminError, name_problems
 from parley.client.cli import connect, send, tail
@@ -402,7 +403,7 @@ def user_list(db: str) -> None:
 
 def _set_disabled(name: str, db: str, disabled: bool) -> None:
     async def job(accounts: Accounts) -> str:
-        user = await accounts.set_disabled(name, disabled)
+        user = await ServerAdmin(accounts).set_disabled(name, disabled, OPERATOR)
         return f"{'disabled' if disabled else 'enabled'} {user.name}"
 
     click.echo(_with_accounts(db, job))
@@ -433,7 +434,7 @@ def user_set_password(name: str, password_stdin: bool, db: str) -> None:
     password = _read_password(password_stdin)
 
     async def job(accounts: Accounts) -> str:
-        user = await accounts.set_password(name, password)
+        user = await ServerAdmin(accounts).reset_password(name, password, OPERATOR)
         return f"password of {user.name} changed; its sessions were ended"
 
     click.echo(_with_accounts(db, job))

@@ -218,6 +218,43 @@ def test_the_admin_page_at_phone_width_and_who_may_open_it(
     )
 
 
+def test_users_and_rooms_come_a_page_at_a_time(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat
+) -> None:
+    """Both lists page by the last name shown: "More" fetches the next 100 and hides after a
+    short page; a new search starts again from the first page; nothing found says so."""
+    server = server_factory("serve", "--rate-limit", "1000", "--rate-burst", "1000")
+    chat = open_chat(server)
+    page = admin_page(chat, DESKTOP)  # alice: the first account, an admin without room quota
+    for n in range(101):
+        register(server.http_url, f"u{n:03d}")
+    alice = SyncChat(server.http_url, "alice", new=False)
+    for n in range(100):
+        alice.command("create", room=f"r-{n:03d}")
+
+    for kind, prefix, total, last in (("user", "u", 102, "u100"), ("room", "r-", 101, "r-099")):
+        names = page.locator(f"#{kind}-list .admin-name")
+        more = page.get_by_role("button", name=f"More {kind}s")
+        page.locator(f"#{kind}-query").focus()
+        page.keyboard.press("Enter")  # the whole list again, now that it is long
+        expect(names).to_have_count(100)
+        more.focus()  # with the keyboard
+        page.keyboard.press("Enter")
+        expect(names).to_have_count(total)
+        expect(names.last).to_have_text(last)
+        expect(more).to_be_hidden()
+        # A new search starts from its first page, with none of the previous rows.
+        page.locator(f"#{kind}-query").fill(prefix.upper() + "05")
+        page.keyboard.press("Enter")
+        expect(names).to_have_text([f"{prefix}05{n}" for n in range(10)])
+        expect(more).to_be_hidden()
+        page.locator(f"#{kind}-query").fill("%")  # a wildcard is a character like any other
+        page.keyboard.press("Enter")
+        expect(page.locator(f"#{kind}-list .admin-empty")).to_have_text(f"No {kind} matches.")
+        expect(names).to_have_count(0)
+    alice.close()
+
+
 def invitation(server: ServerProcess, admin: str, **body: object) -> tuple[int, str]:
     status, made, _ = http_json(f"{server.http_url}/api/invites", dict(body), token=admin)
     assert status == 201, made

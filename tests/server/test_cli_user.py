@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -103,3 +104,13 @@ async def test_operator_actions_reach_a_running_server(
         f"{server.http_url}/api/login", {"username": "erin", "password": "a new passphrase"}
     )
     assert (status, body["error"]) == (403, "account_disabled")
+    # Each change and the end of the sessions it caused are recorded together, by the operator.
+    with sqlite3.connect(tmp_path / "parley.db") as db:
+        rows = db.execute("SELECT actor, action, target, detail FROM audit_log ORDER BY id")
+        assert rows.fetchall() == [
+            ("operator", "user.add", "erin", "admin"),  # the first account
+            ("operator", "user.set_password", "erin", None),
+            ("operator", "session.revoke", "erin", "1 sessions"),
+            ("operator", "user.disable", "erin", None),
+            ("operator", "session.revoke", "erin", "1 sessions"),
+        ]

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from parley.model import Actor, AuditFilter, EventKind, InviteKind, Room, RoomKind, User
+from parley.model import OPERATOR, Actor, AuditFilter, EventKind, InviteKind, Room, RoomKind, User
 from parley.store.base import LOBBY, Conflict, Forbidden, InviteRefused, NotFound, Store
 from parley.store.sql.admin_ops import SESSION_ID_CHARS
 
@@ -214,11 +214,11 @@ async def test_each_admin_action_records_its_entry_with_it(
 ) -> None:
     await store.create_session(bob.id, "a" * 64, LATER)
     await store.create_session(bob.id, "b" * 64, LATER)
-    assert await store.admin_set_disabled(bob.id, True, actor=ADMIN) == ["a" * 64, "b" * 64]
+    assert await store.set_disabled(bob.id, True, actor=ADMIN) == ["a" * 64, "b" * 64]
     assert await store.get_session("a" * 64, NOW) is None
-    assert await store.admin_set_disabled(bob.id, False, actor=ADMIN) == []
+    assert await store.set_disabled(bob.id, False, actor=ADMIN) == []
     await store.create_session(bob.id, "c" * 64, LATER)
-    assert await store.admin_reset_password(bob.id, "new-hash", actor=ADMIN) == ["c" * 64]
+    assert await store.set_password(bob.id, "new-hash", actor=ADMIN) == ["c" * 64]
     found = await store.get_user("bob")
     assert found is not None
     assert found.password_hash == "new-hash"
@@ -275,9 +275,36 @@ async def test_each_admin_action_records_its_entry_with_it(
     assert "a" * SESSION_ID_CHARS not in text
 
 
+async def test_the_operators_disable_and_new_password_end_sessions_and_are_audited(
+    store: Store, alice: User, bob: User, carol: User
+) -> None:
+    """``parley user disable|set-password`` (the ``operator``, no address) use the same store
+    operations as the admin page: each ends the account's sessions and records both entries
+    with the change; another account's sessions are left alone."""
+    await store.create_session(bob.id, "a" * 64, LATER)
+    await store.create_session(bob.id, "b" * 64, LATER)
+    await store.create_session(carol.id, "c" * 64, LATER)
+    assert await store.set_disabled(bob.id, True, actor=OPERATOR) == ["a" * 64, "b" * 64]
+    assert await store.sessions_of(bob.id, NOW) == []
+    assert await store.set_disabled(bob.id, False, actor=OPERATOR) == []
+    await store.create_session(bob.id, "d" * 64, LATER)
+    assert await store.set_password(bob.id, "new-hash", actor=OPERATOR) == ["d" * 64]
+    assert await store.sessions_of(bob.id, NOW) == []
+    assert [s.token_hash for s in await store.sessions_of(carol.id, NOW)] == ["c" * 64]
+    assert await store.set_password(bob.id, "newer-hash", actor=OPERATOR) == []
+    assert await audit(store) == [
+        ("operator", "user.disable", "bob", None, None),
+        ("operator", "session.revoke", "bob", None, "2 sessions"),
+        ("operator", "user.enable", "bob", None, None),
+        ("operator", "user.set_password", "bob", None, None),
+        ("operator", "session.revoke", "bob", None, "1 sessions"),
+        ("operator", "user.set_password", "bob", None, None),  # no session left to end
+    ]
+
+
 async def test_a_refused_admin_action_records_nothing(store: Store, alice: User) -> None:
     with pytest.raises(NotFound):
-        await store.admin_set_disabled(9999, True, actor=ADMIN)
+        await store.set_disabled(9999, True, actor=ADMIN)
     lobby = await store.get_room(LOBBY)
     assert lobby is not None
     with pytest.raises(Forbidden):

@@ -120,6 +120,7 @@ def every_call(store: Store) -> list[Callable[[], Awaitable[object]]]:
         lambda: store.get_user_by_id(1),
         lambda: store.list_users(),
         lambda: store.set_password(1, "h"),
+        lambda: store.rehash_password(1, "h", "h2"),
         lambda: store.set_disabled(1, True),
         lambda: store.create_session(1, "t", 0),
         lambda: store.get_session("t", 0),
@@ -151,7 +152,7 @@ async def test_every_method_is_unavailable_after_close(store_maker: StoreMaker) 
     await store.start()
     await store.close()
     calls = every_call(store)
-    assert len(calls) == 28  # every abstract method but start and close
+    assert len(calls) == 29  # every abstract method but start and close
     for call in calls:
         with pytest.raises(Unavailable):
             await call()
@@ -286,23 +287,52 @@ async def test_list_users_oldest_first(store: Store) -> None:
     assert [u.name for u in await store.list_users()] == names
 
 
-async def test_set_password(store: Store, alice: User, bob: User) -> None:
-    await store.set_password(alice.id, "new-hash")
+async def test_set_password_ends_the_users_sessions(store: Store, alice: User, bob: User) -> None:
+    await store.create_session(alice.id, "a1", HOUR)
+    await store.create_session(alice.id, "a2", HOUR)
+    await store.create_session(bob.id, "b1", HOUR)
+    assert await store.set_password(alice.id, "new-hash") == ["a1", "a2"]
     changed = await store.get_user_by_id(alice.id)
     assert changed is not None
     assert changed.password_hash == "new-hash"
+    assert await store.get_session("a1", 0) is None
+    assert await store.get_session("b1", 0) is not None
     assert await store.get_user_by_id(bob.id) == bob
+    assert await store.set_password(alice.id, "newer-hash") == []  # none left
     with pytest.raises(NotFound):
         await store.set_password(UNKNOWN, "h")
 
 
-async def test_set_disabled(store: Store, alice: User) -> None:
-    await store.set_disabled(alice.id, True)
+async def test_rehash_password_keeps_the_sessions_and_a_newer_password(
+    store: Store, alice: User
+) -> None:
+    await store.create_session(alice.id, "a1", HOUR)
+    assert await store.rehash_password(alice.id, alice.password_hash, "same-at-new-cost")
+    session = await store.get_session("a1", 0)
+    assert session is not None  # the same password: nobody is signed out
+    assert session.user.password_hash == "same-at-new-cost"
+    # A password set since the sign-in read the old hash is not undone.
+    await store.set_password(alice.id, "reset-meanwhile")
+    assert not await store.rehash_password(alice.id, "same-at-new-cost", "stale")
+    found = await store.get_user_by_id(alice.id)
+    assert found is not None
+    assert found.password_hash == "reset-meanwhile"
+    assert not await store.rehash_password(UNKNOWN, "h", "h2")
+
+
+async def test_set_disabled_ends_the_sessions_and_enabling_starts_none(
+    store: Store, alice: User, bob: User
+) -> None:
+    await store.create_session(alice.id, "a1", HOUR)
+    await store.create_session(bob.id, "b1", HOUR)
+    assert await store.set_disabled(alice.id, True) == ["a1"]
     disabled = await store.get_user("alice")
     assert disabled is not None
     assert disabled.disabled  # still found by name
-    await store.set_disabled(alice.id, False)
+    assert await store.get_session("b1", 0) is not None
+    assert await store.set_disabled(alice.id, False) == []
     assert await store.get_user("alice") == alice
+    assert await store.get_session("a1", 0) is None  # ended, not only hidden
     with pytest.raises(NotFound):
         await store.set_disabled(UNKNOWN, True)
 
@@ -334,8 +364,10 @@ async def test_get_session_unknown_or_expired(store: Store, alice: User) -> None
 
 
 async def test_get_session_of_disabled_user(store: Store, alice: User) -> None:
-    await store.create_session(alice.id, "hash", HOUR)
     await store.set_disabled(alice.id, True)
+    # A session made after the disable (a sign-in that checked the account just before it)
+    # is not live while the account is disabled.
+    await store.create_session(alice.id, "hash", HOUR)
     assert await store.get_session("hash", 0) is None
     await store.set_disabled(alice.id, False)
     assert await store.get_session("hash", 0) is not None
@@ -343,7 +375,7 @@ async def test_get_session_of_disabled_user(store: Store, alice: User) -> None:
 
 async def test_session_carries_the_current_user(store: Store, alice: User) -> None:
     await store.create_session(alice.id, "hash", HOUR)
-    await store.set_password(alice.id, "changed")
+    await store.rehash_password(alice.id, alice.password_hash, "changed")
     session = await store.get_session("hash", 0)
     assert session is not None
     assert session.user.password_hash == "changed"

@@ -1,12 +1,15 @@
 """The server administrators' actions, one set of rules for every way in: the /admin page
 and its HTTP API (``server/admin_api.py``) and the ``parley`` commands.
 
-It builds on the operator's rules that already exist (``chat/auth.py`` checks a new password
-as at registration; ``chat/operator.py`` finds rooms by name or ``#ID`` and keeps the lobby)
-and adds what an admin acting through the server needs:
+It builds on the operator's rules that already exist (``chat/auth.py`` finds accounts by name
+or ``#ID`` and hashes passwords; ``chat/operator.py`` finds rooms by name or ``#ID`` and keeps
+the lobby) and adds what an admin acting through the server needs:
 
 * every change is recorded in the audit log in its own transaction (``Actor``: who, from
   where), and refused changes record nothing;
+* disabling an account or setting its password ends its sessions in that same transaction,
+  whoever does it: ``parley user disable|set-password`` come here as the page does (without
+  ``Effects``, a running server closes the connections at its next session check);
 * an admin cannot disable their own account or take their own admin right away: the server
   must never be left without someone who can undo a mistake from the page;
 * the effects reach people at once, on every node: ended sessions close their connections
@@ -75,23 +78,24 @@ class ServerAdmin:
             self.effects.notify_user(user_id, pack_notice(notice))
 
     async def set_disabled(self, name: str, disabled: bool, actor: Actor) -> User:
+        """Disable the account ``name`` and end its sessions, or enable it again."""
         user = await self.accounts.find_user(name)
         if disabled and _same(actor, user):
             raise AccountError("forbidden", "you cannot disable your own account")
-        ended = await self._user_change(
-            self.store.admin_set_disabled(user.id, disabled, actor=actor)
-        )
+        ended = await self._user_change(self.store.set_disabled(user.id, disabled, actor=actor))
         self._revoke(user.id, ended, "account disabled")
         return replace(user, disabled=disabled)
 
     async def reset_password(self, name: str, password: str, actor: Actor) -> User:
+        """Give the account ``name`` a new password (checked as at registration) and end its
+        sessions: whoever knew the old one is signed out everywhere."""
         user = await self.accounts.find_user(name)
         problem = password_problem(password, user.name)
         if problem:
             raise AccountError("weak_password", problem)
         password_hash = await self.accounts.hash_password(password)
         ended = await self._user_change(
-            self.store.admin_reset_password(user.id, password_hash, actor=actor)
+            self.store.set_password(user.id, password_hash, actor=actor)
         )
         self._revoke(user.id, ended, "password changed")
         return replace(user, password_hash=password_hash)

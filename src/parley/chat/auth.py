@@ -8,10 +8,11 @@
   SHA-256, so a stolen database does not yield usable tokens. Sessions expire.
 * A failed sign-in never says whether the user exists: an unknown name costs the same hash
   work as a wrong password and gets the same answer.
-* The operator's rules live here too, so that every way of managing accounts (``parley user``
-  today, an admin page later) applies the same ones: disabling an account or setting its
-  password ends its sessions (running servers close their sockets at the next session check),
-  and a new password is checked like a chosen one.
+* The rules of a new account live here for every way of making one (registration, an
+  invitation, ``parley user add``), and the operator's ``rename``. Disabling an account and
+  setting its password are ``chat/admin.py``'s, one way for the operator's commands and the
+  admin page. A sign-in that upgrades the password's hash to today's cost keeps the sessions:
+  it is the same password.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -194,7 +195,9 @@ class Accounts:
         if user.disabled:
             raise AccountError("account_disabled", "this account is disabled")
         if self._hasher.check_needs_rehash(user.password_hash):
-            await self.store.set_password(user.id, await self.hash_password(password))
+            # The same password at today's cost: its sessions stay (``rehash_password``).
+            upgraded = await self.hash_password(password)
+            await self.store.rehash_password(user.id, user.password_hash, upgraded)
         return await self._start_session(user)
 
     async def claim(self, token: str, password: str) -> tuple[Session, str]:
@@ -253,27 +256,9 @@ class Accounts:
             raise AccountError("not_found", f"no user named {name!r}")
         return user
 
-    # Each is audited with ``actor`` (the operator's ``parley`` command by default).
-
-    async def set_disabled(self, name: str, disabled: bool, actor: Actor = OPERATOR) -> User:
-        """Disable the account ``name`` and end its sessions, or enable it again."""
-        user = await self.find_user(name)
-        await self.store.set_disabled(user.id, disabled, actor=actor)
-        if disabled:
-            await self.store.delete_sessions_of(user.id, actor=actor)
-        return replace(user, disabled=disabled)
-
-    async def set_password(self, name: str, password: str, actor: Actor = OPERATOR) -> User:
-        """Give the account ``name`` a new password (checked as at registration) and end its
-        sessions: whoever knew the old one is signed out everywhere."""
-        user = await self.find_user(name)
-        problem = password_problem(password, user.name)
-        if problem:
-            raise AccountError("weak_password", problem)
-        password_hash = await self.hash_password(password)
-        await self.store.set_password(user.id, password_hash, actor=actor)
-        await self.store.delete_sessions_of(user.id, actor=actor)
-        return replace(user, password_hash=password_hash)
+    # Audited with ``actor`` (the operator's ``parley`` command by default). Disabling an
+    # account and setting its password are ``chat/admin.py``'s: one way for the operator's
+    # commands and the admin page.
 
     async def rename(
         self, name: str, new_name: str, actor: Actor = OPERATOR

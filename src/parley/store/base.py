@@ -240,16 +240,26 @@ class Store(ABC):
     @abstractmethod
     async def set_password(
         self, user_id: int, password_hash: str, *, actor: Actor | None = None
-    ) -> None:
-        """Replace a user's password hash. Raises :class:`NotFound`. With ``actor``: audited
-        (``user.set_password``; never the password or its hash)."""
+    ) -> list[str]:
+        """Replace a user's password hash and end every session of the user, in one
+        transaction; return the ended sessions' token hashes. Raises :class:`NotFound`. With
+        ``actor``: audited (``user.set_password`` and, when sessions ended, ``session.revoke``;
+        never the password or its hash)."""
+
+    @abstractmethod
+    async def rehash_password(self, user_id: int, old_hash: str, new_hash: str) -> bool:
+        """Replace the hash ``old_hash`` of the same password by ``new_hash`` (a sign-in
+        upgrading it to today's cost): the sessions stay, nothing is audited. False (nothing
+        changed) if the user's hash is no longer ``old_hash`` or there is no such user."""
 
     @abstractmethod
     async def set_disabled(
         self, user_id: int, disabled: bool, *, actor: Actor | None = None
-    ) -> None:
-        """Disable or enable an account. Raises :class:`NotFound`. With ``actor``: audited
-        (``user.disable``, ``user.enable``)."""
+    ) -> list[str]:
+        """Disable an account and end its sessions, in one transaction (their token hashes are
+        returned), or enable it (nothing ended). Raises :class:`NotFound`. With ``actor``:
+        audited (``user.disable`` and, when sessions ended, ``session.revoke``;
+        ``user.enable``)."""
 
     @abstractmethod
     async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
@@ -659,18 +669,6 @@ class Store(ABC):
     @abstractmethod
     async def set_admin(self, user_id: int, admin: bool, *, actor: Actor) -> None:
         """Make the user a server admin, or not. Raises :class:`NotFound`."""
-
-    @abstractmethod
-    async def admin_set_disabled(self, user_id: int, disabled: bool, *, actor: Actor) -> list[str]:
-        """Disable the account and end its sessions, in one transaction (their token hashes
-        are returned), or enable it. Raises :class:`NotFound`."""
-
-    @abstractmethod
-    async def admin_reset_password(
-        self, user_id: int, password_hash: str, *, actor: Actor
-    ) -> list[str]:
-        """Replace the password hash and end every session (returned). Raises
-        :class:`NotFound`."""
 
     @abstractmethod
     async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:

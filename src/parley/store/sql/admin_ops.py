@@ -7,8 +7,10 @@ each reads the row when it needs the value, instead of keeping a copy that only 
 made the change would update.
 
 Every change here is an admin's action and records its audit entry in its own transaction
-(``audit_ops.record_by``, or the composed operation's own): the change and its entry commit
-together or not at all. The :class:`~parley.model.Actor` says who acts and from where.
+(``audit_ops.record_by``): the change and its entry commit together or not at all. The
+:class:`~parley.model.Actor` says who acts and from where. Disabling an account and setting
+its password are not here: ``operations.set_disabled`` / ``set_password`` end the account's
+sessions in their transaction for every caller, the operator's commands as much as an admin.
 
 Sessions are named to admins by the first :data:`SESSION_ID_CHARS` hex digits of their token's
 hash: enough to tell a user's sessions apart, and nothing an attacker could sign in with (the
@@ -79,20 +81,6 @@ async def set_admin(conn: Connection, user_id: int, admin: bool, actor: Actor) -
     await audit_ops.record_by(conn, actor, action, target=name)
 
 
-async def set_disabled(conn: Connection, user_id: int, disabled: bool, actor: Actor) -> list[str]:
-    """Disable the account and end its sessions (returned), or enable it: one transaction."""
-    await ops.set_disabled(conn, user_id, disabled, actor)
-    return await ops.delete_sessions_of(conn, user_id, actor) if disabled else []
-
-
-async def reset_password(
-    conn: Connection, user_id: int, password_hash: str, actor: Actor
-) -> list[str]:
-    """Replace the password and end every session (returned): one transaction."""
-    await ops.set_password(conn, user_id, password_hash, actor)
-    return await ops.delete_sessions_of(conn, user_id, actor)
-
-
 async def sessions_of(conn: Connection, user_id: int, now: int, limit: int) -> list[Session]:
     """The user's live sessions, newest first, at most ``limit``."""
     owner = await conn.fetchrow(
@@ -149,9 +137,7 @@ __all__ = [
     "find_rooms",
     "find_users",
     "get_setting",
-    "reset_password",
     "sessions_of",
     "set_admin",
-    "set_disabled",
     "set_setting",
 ]

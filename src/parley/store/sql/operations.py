@@ -258,18 +258,40 @@ async def create_user(
 
 async def set_password(
     conn: Connection, user_id: int, password_hash: str, actor: Actor | None = None
-) -> None:
+) -> list[str]:
+    """Replace the password and end every session of the account (their token hashes are
+    returned), in the caller's transaction: whoever knew the old password is signed out
+    everywhere, whichever way the change came (``parley user set-password``, the admin page).
+    With ``actor``: audited (``user.set_password``, then ``session.revoke``)."""
     found = await conn.fetchval(
         "UPDATE users SET password_hash = ? WHERE id = ? RETURNING name", password_hash, user_id
     )
     if found is None:
         raise NotFound(f"no user {user_id}")
     await audit_ops.record_by(conn, actor, "user.set_password", target=found)
+    return await delete_sessions_of(conn, user_id, actor)
+
+
+async def rehash_password(conn: Connection, user_id: int, old_hash: str, new_hash: str) -> bool:
+    """Store the same password's hash at today's cost (a sign-in upgrades an old one): not a
+    new password, so the sessions stay and nothing is audited. Only while the hash is still
+    ``old_hash``: a password changed since the sign-in read it is kept. Whether it was stored."""
+    changed = await conn.fetchval(
+        "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ? RETURNING id",
+        new_hash,
+        user_id,
+        old_hash,
+    )
+    return changed is not None
 
 
 async def set_disabled(
     conn: Connection, user_id: int, disabled: bool, actor: Actor | None = None
-) -> None:
+) -> list[str]:
+    """Disable the account and end its sessions (their token hashes are returned), or enable
+    it again (nothing ended), in the caller's transaction, whichever way the change came
+    (``parley user disable``, the admin page). With ``actor``: audited (``user.disable`` and
+    ``session.revoke``, or ``user.enable``)."""
     found = await conn.fetchval(
         "UPDATE users SET disabled = ? WHERE id = ? RETURNING name", disabled, user_id
     )
@@ -277,6 +299,7 @@ async def set_disabled(
         raise NotFound(f"no user {user_id}")
     action = "user.disable" if disabled else "user.enable"
     await audit_ops.record_by(conn, actor, action, target=found)
+    return await delete_sessions_of(conn, user_id, actor) if disabled else []
 
 
 async def create_session(

@@ -141,13 +141,18 @@ class SQLStore(Store):
 
     async def set_password(
         self, user_id: int, password_hash: str, *, actor: Actor | None = None
-    ) -> None:
-        await self._write(lambda conn: ops.set_password(conn, user_id, password_hash, actor))
+    ) -> list[str]:
+        return await self._write(lambda conn: ops.set_password(conn, user_id, password_hash, actor))
+
+    async def rehash_password(self, user_id: int, old_hash: str, new_hash: str) -> bool:
+        return await self._write(
+            lambda conn: ops.rehash_password(conn, user_id, old_hash, new_hash)
+        )
 
     async def set_disabled(
         self, user_id: int, disabled: bool, *, actor: Actor | None = None
-    ) -> None:
-        await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled, actor))
+    ) -> list[str]:
+        return await self._write(lambda conn: ops.set_disabled(conn, user_id, disabled, actor))
 
     async def create_session(self, user_id: int, token_hash: str, expires_at: int) -> Session:
         return await self._write(
@@ -566,18 +571,6 @@ class SQLStore(Store):
 
     async def set_admin(self, user_id: int, admin: bool, *, actor: Actor) -> None:
         await self._write(lambda conn: admin_ops.set_admin(conn, user_id, admin, actor))
-
-    async def admin_set_disabled(self, user_id: int, disabled: bool, *, actor: Actor) -> list[str]:
-        return await self._write(
-            lambda conn: admin_ops.set_disabled(conn, user_id, disabled, actor)
-        )
-
-    async def admin_reset_password(
-        self, user_id: int, password_hash: str, *, actor: Actor
-    ) -> list[str]:
-        return await self._write(
-            lambda conn: admin_ops.reset_password(conn, user_id, password_hash, actor)
-        )
 
     async def sessions_of(self, user_id: int, now: int, limit: int = 50) -> list[Session]:
         return await self._read(lambda conn: admin_ops.sessions_of(conn, user_id, now, limit))

@@ -4,40 +4,12 @@
 import * as admin from "../admin-api.js";
 import { el } from "../dom.js";
 import { action, confirming, replaceRow, row } from "./admin-rows.js";
+import { AdminSearch } from "./admin-search.js";
 
-const $ = (id) => document.getElementById(id);
-const PAGE = 100;
-
-export class RoomsView {
+export class RoomsView extends AdminSearch {
   constructor(report) {
-    this.report = report;
-    this.list = $("room-list");
-    this.more = $("room-more");
-    this.query = "";
-    this.last = null;
-    $("room-search").addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.search($("room-query").value.trim());
-    });
-    this.more.addEventListener("click", () => this.load(true));
-  }
-
-  search(query) {
-    this.query = query;
-    return this.load(false);
-  }
-
-  async load(more) {
-    try {
-      const { rooms } = await admin.rooms(this.query, more ? this.last : null);
-      if (!more) this.list.replaceChildren();
-      for (const room of rooms) this.list.append(this.render(room));
-      if (!more && !rooms.length) this.list.append(el("li", { class: "admin-empty", text: "No room matches." }));
-      this.last = rooms.length ? rooms.at(-1).name : this.last;
-      this.more.hidden = rooms.length < PAGE;
-    } catch (error) {
-      this.report.fail(error);
-    }
+    const page = async (query, after) => (await admin.rooms(query, after)).rooms;
+    super("room", page, "No room matches.", report);
   }
 
   render(room) {

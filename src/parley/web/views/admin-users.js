@@ -5,41 +5,13 @@
 import * as admin from "../admin-api.js";
 import { el } from "../dom.js";
 import { action, replaceRow, row, when } from "./admin-rows.js";
+import { AdminSearch } from "./admin-search.js";
 
-const $ = (id) => document.getElementById(id);
-const PAGE = 100; // the server's page size (chat/admin.py MAX_PAGE)
-
-export class UsersView {
+export class UsersView extends AdminSearch {
   /** @param report {{ok: (text: string) => void, fail: (error: Error) => void}} */
   constructor(report) {
-    this.report = report;
-    this.list = $("user-list");
-    this.more = $("user-more");
-    this.query = "";
-    this.last = null;
-    $("user-search").addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.search($("user-query").value.trim());
-    });
-    this.more.addEventListener("click", () => this.load(true));
-  }
-
-  search(query) {
-    this.query = query;
-    return this.load(false);
-  }
-
-  async load(more) {
-    try {
-      const { users } = await admin.users(this.query, more ? this.last : null);
-      if (!more) this.list.replaceChildren();
-      for (const user of users) this.list.append(this.render(user));
-      if (!more && !users.length) this.list.append(el("li", { class: "admin-empty", text: "No user matches." }));
-      this.last = users.length ? users.at(-1).name : this.last;
-      this.more.hidden = users.length < PAGE;
-    } catch (error) {
-      this.report.fail(error);
-    }
+    const page = async (query, after) => (await admin.users(query, after)).users;
+    super("user", page, "No user matches.", report);
   }
 
   render(user) {
