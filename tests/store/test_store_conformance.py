@@ -1726,8 +1726,13 @@ async def test_renaming_a_user_renames_their_events_invitations_and_direct_rooms
     await store.join(room.id, bob.id, bob.name, by=alice.name)
     said = await post(store, room, alice, "hi")
     direct, _ = await store.open_direct(alice.id, bob.id)
+    await store.create_session(alice.id, "alice-token", 2**40)
+    await store.create_session(bob.id, "bob-token", 2**40)
     renamed, events = await store.rename_user(alice.id, "Alicia")
     assert (renamed.id, renamed.name) == (alice.id, "Alicia")
+    # Her sessions ended with the rename (she signs in again under the new name); bob's not.
+    assert await store.get_session("alice-token", 0) is None
+    assert await store.get_session("bob-token", 0) is not None
     assert await store.get_user("alice") is None
     assert (await store.get_user("ALICIA")) == renamed
     history = await store.events_after(room.id, 0, 100)

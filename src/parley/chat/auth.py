@@ -275,5 +275,4 @@ class Accounts:
             renamed, events = await self.store.rename_user(user.id, new_name, actor=actor)
         except Conflict:
             raise AccountError("username_taken", f"the name {new_name!r} is taken") from None
-        await self.store.delete_sessions_of(user.id, actor=actor)
         return renamed, events

@@ -641,8 +641,8 @@ class Store(ABC):
     ) -> tuple[User, list[Event]]:
         """Rename an account, and its name wherever it is stored (its events' author, the
         inviter of joins, the ``by`` of moderation); its direct rooms are renamed with
-        ``rename`` events, returned. Raises :class:`NotFound`, and :class:`Conflict` when the
-        name is taken.
+        ``rename`` events, returned; its sessions end in the same transaction. Raises
+        :class:`NotFound`, and :class:`Conflict` when the name is taken.
 
         The operator's tools (these, :meth:`set_archived`, :meth:`rename_room`,
         :meth:`delete_room`) take an ``actor``: the act is then audited (``room.archive``,

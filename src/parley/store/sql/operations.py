@@ -1334,7 +1334,9 @@ async def rename_user(
 ) -> tuple[User, list[Event]]:
     """Rename an account everywhere its name is stored: the user, the author of its events,
     the inviter of joins, and its direct rooms (``dm:<a>:<b>`` is made of the names: each
-    gets a ``rename`` event). Returns the renamed user and those events."""
+    gets a ``rename`` event), and end its sessions in the same transaction (it signs in again
+    under the new name; as :func:`set_disabled` does, whoever renames). Returns the renamed
+    user and those events."""
     old = await require_user(conn, user_id)
     renamed = await conn.fetchrow(
         "UPDATE users SET name = ?, name_key = ? WHERE id = ?"
@@ -1369,4 +1371,5 @@ async def rename_user(
         direct = room(row)
         await lock_room(conn, direct.id)
         events.append(await _rename(conn, direct, direct_room_name(name, row["other"]), "operator"))
+    await delete_sessions_of(conn, user_id, actor)
     return user(renamed), events
