@@ -746,13 +746,15 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag(
         "--auth-rate",
         "auth_rate.rate",
-        "Sign-in and registration attempts per second per client address (burst: "
-        f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more); sign-ins per account "
-        "and address, and per account, are limited separately (see docs/security.md).",
+        "Sign-in, registration, claim and invitation-token attempts per second per client "
+        f"address, together (burst: {AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if "
+        "more); sign-ins per account and address, and per account, are limited separately "
+        "(see docs/security.md).",
         Number(0.01),
         limit=Limit(
-            "sign-ins and registrations per second per client address (burst: "
-            f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more)",
+            "sign-ins, registrations, claims and invitation checks and accepts per second per "
+            f"client address, together (burst: {AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds'"
+            " worth if more)",
             "429 with `Retry-After`",
         ),
     ),

@@ -258,14 +258,15 @@ class ChatServer:
         app.router.add_get("/favicon.ico", self._favicon)
         if self.settings.metrics:
             app.router.add_get("/metrics", self.metrics.handle)
-        AccountRoutes(
+        account_routes = AccountRoutes(
             self.accounts,
             self.node,
             origins=self.origins,
             cookie=self.cookie,
             behind_proxy=self.settings.behind_proxy,
             address_limit=self.settings.auth_rate,
-        ).add_to(app)
+        )
+        account_routes.add_to(app)
         UploadRoutes(
             self.store,
             self.blobs,
@@ -290,6 +291,7 @@ class ChatServer:
             figures=self.metrics.figures,
             public_url=self.settings.public_url,
             behind_proxy=self.settings.behind_proxy,
+            guard=account_routes.guard,
         ).add_to(app)
         setup_pages(app)
 
