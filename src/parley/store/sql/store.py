@@ -769,5 +769,8 @@ class SQLStore(Store):
     async def audit_log(self, where: AuditFilter) -> list[AuditEntry]:
         return await self._read(lambda conn: audit_ops.entries(conn, where))
 
+    async def remove_audit_before(self, before: int, limit: int) -> int:
+        return await self._write(lambda conn: audit_ops.remove_before(conn, before, limit))
+
 
 __all__ = ["Query", "SQLStore"]
