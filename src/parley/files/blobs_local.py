@@ -5,9 +5,10 @@ is stored by renaming its spool file into place (atomic, on the same file system
 reader never sees half a blob. A file's modification time is its age for the collector.
 File system calls run in threads: the event loop never waits on the disk.
 
-``<root>/hold.lock`` is how a hold (:meth:`BlobStore.holding`) reaches every process using
-the directory: a holder keeps a shared ``flock`` on it, and a removal first tries an
-exclusive one without waiting (the kernel lets go of a dead process's lock).
+The directory itself is how a hold (:meth:`BlobStore.holding`) reaches every process using
+it: a holder keeps a shared ``flock`` on ``<root>``, and a removal first tries an exclusive
+one without waiting (the kernel lets go of a dead process's lock). No lock file: nothing in
+the directory but blobs and the spool.
 """
 
 from __future__ import annotations
@@ -19,12 +20,8 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Final
 
 from parley.files.blobs import CHUNK, BlobStore, check_digest
-
-#: The file holders lock (in the root: not a two-character folder, not a blob).
-HOLD_FILE: Final = "hold.lock"
 
 
 class LocalBlobs(BlobStore):
@@ -75,40 +72,41 @@ class LocalBlobs(BlobStore):
 
     @contextlib.asynccontextmanager
     async def holding(self) -> AsyncIterator[None]:
-        handle = await asyncio.to_thread(self._lock, fcntl.LOCK_SH)
+        fd = await asyncio.to_thread(self._lock, fcntl.LOCK_SH)
         try:
             yield
         finally:
-            await asyncio.to_thread(handle.close)  # closing lets go of the lock
+            await asyncio.to_thread(os.close, fd)  # closing lets go of the lock
 
-    def _lock(self, how: int) -> IO[bytes]:
-        """``<root>/hold.lock``, open and locked ``how`` (``BlockingIOError`` if a
+    def _lock(self, how: int) -> int:
+        """A descriptor of the root directory, locked ``how`` (``BlockingIOError`` if a
         non-blocking lock is taken)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        handle = (self.root / HOLD_FILE).open("ab")
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            fcntl.flock(handle, how)
+            fcntl.flock(fd, how)
         except BaseException:
-            handle.close()
+            os.close(fd)
             raise
-        return handle
+        return fd
 
     async def delete(self, digest: str, *, stored_before: int) -> bool:
         return await asyncio.to_thread(self._delete, self._path(digest), stored_before)
 
     def _delete(self, path: Path, stored_before: int) -> bool:
         try:
-            handle = self._lock(fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = self._lock(fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False  # held by an export
-        with handle:
-            try:
-                if path.stat().st_mtime * 1000 >= stored_before:
-                    return False
-                path.unlink()
-            except FileNotFoundError:
+        try:
+            if path.stat().st_mtime * 1000 >= stored_before:
                 return False
-            return True
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        finally:
+            os.close(fd)
+        return True
 
     async def stored_before(self, cutoff: int, after: str, limit: int) -> list[str]:
         return await asyncio.to_thread(self._stored_before, cutoff, after, limit)
