@@ -109,6 +109,35 @@ def test_the_sign_in_burst_is_20_or_ten_seconds_worth(
     assert hash_cost_from_environment() == settings_from_flags(given).hash_cost
 
 
+@pytest.mark.parametrize(
+    ("given", "seconds"),
+    [("forever", 0.0), ("FOREVER", 0.0), ("0", 0.0), (" 0 ", 0.0), ("30d", 30 * 86400.0)],
+)
+def test_audit_retention_takes_a_duration_or_forever(
+    monkeypatch: pytest.MonkeyPatch, given: str, seconds: float
+) -> None:
+    monkeypatch.delenv("PARLEY_AUDIT_RETENTION", raising=False)
+    params = serve.make_context("serve", ["--audit-retention", given]).params
+    assert settings_from_flags(params).audit_retention == seconds
+    assert ServeSettings().audit_retention == 365 * 86400.0
+    flag = next(flag for flag in SERVE_FLAGS if flag.option == "--audit-retention")
+    assert flag.shown == "365d"
+
+
+@pytest.mark.parametrize("bad", ["never", "-1d", "0s", "0.01", "forever 1d", "", "1y"])
+def test_audit_retention_refuses_what_is_neither(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    monkeypatch.delenv("PARLEY_AUDIT_RETENTION", raising=False)
+    with pytest.raises(click.BadParameter, match=r"(is not a duration|at least).*, or forever"):
+        serve.make_context("serve", ["--audit-retention", bad])
+
+
+def test_only_the_flags_that_allow_it_take_forever() -> None:
+    with pytest.raises(click.BadParameter, match="not a duration"):
+        serve.make_context("serve", ["--upload-ttl", "forever"])
+    with pytest.raises(click.BadParameter, match=r"at least 0\.1 second"):
+        serve.make_context("serve", ["--upload-ttl", "0"])
+
+
 # -- the docs -----------------------------------------------------------------------------------
 
 

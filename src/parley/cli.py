@@ -83,9 +83,12 @@ class ByteSize(click.ParamType[int]):
 
 
 class Seconds(click.ParamType[float]):
-    """A duration in seconds (:class:`parley.config.Duration`)."""
+    """A duration in seconds (:class:`parley.config.Duration`: ``forever`` where it allows)."""
 
     name = "duration"
+
+    def __init__(self, kind: Duration | None = None) -> None:
+        self.kind = kind or Duration()
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -93,7 +96,7 @@ class Seconds(click.ParamType[float]):
         if isinstance(value, int | float):
             return float(value)
         try:
-            return Duration.parse(str(value))
+            return self.kind.read(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -110,7 +113,7 @@ def _click_type(flag: Flag) -> click.ParamType[Any] | None:
     if isinstance(kind, Size):
         return ByteSize()
     if isinstance(kind, Duration):
-        return Seconds()
+        return Seconds(kind)
     if isinstance(kind, Choice):
         return click.Choice([word for word, _ in kind.words], kind.case_sensitive)
     if isinstance(kind, File):

@@ -191,6 +191,9 @@ class ServeSettings:
     email_delay: float = 600.0
     # -- files, images and profiles --
     files: FileSettings = field(default_factory=FileSettings)
+    #: Seconds an audit log entry is kept (0.0: forever); older ones are removed by each
+    #: process's housekeeping, every ``--collect-interval``.
+    audit_retention: float = 365 * 86400.0
 
     @property
     def tls(self) -> bool:
@@ -349,7 +352,21 @@ _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 @dataclass(frozen=True, slots=True)
 class Duration:
-    """A duration in seconds: ``45``, ``45s``, ``90m``, ``12h``, ``30d``."""
+    """A duration in seconds: ``45``, ``45s``, ``90m``, ``12h``, ``30d``. With ``forever``,
+    also ``forever`` (or ``0``): the setting is 0.0, and nothing expires."""
+
+    forever: bool = False
+
+    def read(self, text: str) -> float:
+        """:meth:`parse`, and ``forever`` or ``0`` as 0.0 where the setting allows it."""
+        if self.forever and text.strip().lower() in ("forever", "0"):
+            return 0.0
+        try:
+            return self.parse(text)
+        except ValueError as exc:
+            if not self.forever:
+                raise
+            raise ValueError(f"{exc}, or forever") from None
 
     @staticmethod
     def parse(text: str) -> float:
@@ -362,9 +379,10 @@ class Duration:
             raise ValueError("must be at least 0.1 second")
         return seconds
 
-    @staticmethod
-    def show(seconds: float) -> str:
-        """``seconds`` in the largest whole unit: ``30d``, ``15s``."""
+    def show(self, seconds: float) -> str:
+        """``seconds`` in the largest whole unit: ``30d``, ``15s`` (0.0: ``forever``)."""
+        if self.forever and seconds == 0:
+            return "forever"
         for unit in ("d", "h", "m"):
             if seconds >= _SECONDS[unit] and seconds % _SECONDS[unit] == 0:
                 return f"{seconds / _SECONDS[unit]:g}{unit}"
@@ -746,13 +764,15 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag(
         "--auth-rate",
         "auth_rate.rate",
-        "Sign-in and registration attempts per second per client address (burst: "
-        f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more); sign-ins per account "
-        "and address, and per account, are limited separately (see docs/security.md).",
+        "Sign-in, registration, claim and invitation-token attempts per second per client "
+        f"address, together (burst: {AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if "
+        "more); sign-ins per account and address, and per account, are limited separately "
+        "(see docs/security.md).",
         Number(0.01),
         limit=Limit(
-            "sign-ins and registrations per second per client address (burst: "
-            f"{AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds' worth if more)",
+            "sign-ins, registrations, claims and invitation checks and accepts per second per "
+            f"client address, together (burst: {AUTH_BURST}, or {AUTH_BURST_SECONDS} seconds'"
+            " worth if more)",
             "429 with `Retry-After`",
         ),
     ),
@@ -881,8 +901,16 @@ SERVE_FLAGS: tuple[Flag, ...] = (
     Flag(
         "--collect-interval",
         "files.collect_interval",
-        "How often each server process removes unsent uploads and files nothing refers to.",
+        "How often each server process removes unsent uploads, files nothing refers to and "
+        "audit log entries past --audit-retention.",
         Duration(),
+    ),
+    Flag(
+        "--audit-retention",
+        "audit_retention",
+        "How long an audit log entry is kept: older ones are removed, every "
+        "--collect-interval, in batches; forever (or 0) keeps every entry.",
+        Duration(forever=True),
     ),
     Flag(
         "--file-dir",

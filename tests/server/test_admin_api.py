@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -455,3 +456,17 @@ async def test_what_members_may_invite_to(server: ServerProcess, tokens: dict[st
     )
     assert (status, answer["error"]) == (400, "bad_request")
     await alice.close()
+
+
+def test_a_server_removes_audit_entries_past_the_retention(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """``--audit-retention`` is applied by the running server, with its collector."""
+    server = server_factory("serve", "--collect-interval", "0.2s", "--audit-retention", "2s")
+    token = register(server.http_url, "alice")
+    assert http_json(f"{server.http_url}/api/logout", {}, token=token)[0] == 204
+    assert [action for _, action, _, _ in audit_log(tmp_path)] == ["session.end"]
+    deadline = time.monotonic() + 20
+    while audit_log(tmp_path):
+        assert time.monotonic() < deadline, "the entry outlived its retention"
+        time.sleep(0.1)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from parley.config import sign_in_limit
 from parley.server.throttle import ACCOUNT_CEILING, FIRST_DELAY, MAX_DELAY, PAIR_LIMIT
 from tests.helpers.chat import PASSWORD, _opener, register
 from tests.helpers.process import ServerProcess
@@ -100,3 +101,47 @@ def test_guesses_from_many_addresses_slow_answers_down_but_never_lock_the_owner_
     status, body, _, took = sign_in(server, PASSWORD, "192.0.2.7")
     assert status == 200, body
     assert FIRST_DELAY <= took < MAX_DELAY + 15
+
+
+def post_from(
+    server: ServerProcess, path: str, body: dict[str, Any], address: str, token: str = ""
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """One JSON POST from ``address`` (and signed in with ``token``, if given)."""
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": address}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        f"{server.http_url}{path}", data=json.dumps(body).encode(), headers=headers
+    )
+    with _opener.open(request, timeout=10) as response:
+        return response.status, json.loads(response.read() or b"{}"), dict(response.headers)
+
+
+def test_guessing_invitation_tokens_is_throttled_per_address(server_factory: Factory) -> None:
+    """``/api/invites/check`` (and ``accept``) are charged to the address like sign-ins: past
+    the burst a guesser gets 429 with ``Retry-After``, its right token included; another
+    address is not touched, and checks a real token."""
+    rate = 0.05  # nothing refills while the test runs
+    server = server_factory("serve", "--behind-proxy", "--auth-rate", str(rate))
+    admin = register(server.http_url, "owner")
+    status, created, _ = post_from(server, "/api/invites", {}, "192.0.2.1", admin)
+    assert status == 201, created
+    token, burst = created["token"], sign_in_limit(rate).burst
+    guesser, other = "198.51.100.66", "192.0.2.7"
+    for n in range(burst):
+        status, body, _ = post_from(server, "/api/invites/check", {"token": f"guess{n}"}, guesser)
+        assert (status, body["error"]) == (410, "invite_invalid")
+    for body in ({"token": "one more"}, {"token": token}, {"token": 5}):
+        status, answer, headers = post_from(server, "/api/invites/check", body, guesser)
+        assert (status, answer["error"]) == (429, "rate_limited")
+        assert 1 <= int(headers["Retry-After"]) <= 60 / rate
+    status, answer, _ = post_from(server, "/api/invites/accept", {"token": token}, guesser, admin)
+    assert (status, answer["error"]) == (429, "rate_limited")
+    # Signing in from there is refused too: one budget per address for every kind of guess.
+    wrong = {"username": "owner", "password": "not it"}
+    assert post_from(server, "/api/login", wrong, guesser)[0] == 429
+    # Another address, under the limit: a wrong token is invalid, the right one works.
+    status, answer, _ = post_from(server, "/api/invites/check", {"token": "nope"}, other)
+    assert (status, answer["error"]) == (410, "invite_invalid")
+    status, answer, _ = post_from(server, "/api/invites/check", {"token": token}, other)
+    assert (status, answer["kind"]) == (200, "account")

@@ -80,6 +80,27 @@ async def test_ages_and_deletion(blobs: BlobStore) -> None:
     assert not await blobs.delete(old, stored_before=later)  # gone already: no error
 
 
+async def test_a_held_store_removes_nothing(
+    harness: Harness, blobs: BlobStore, tmp_path: Path
+) -> None:
+    """While another blob store on the same files holds them (as ``parley export`` does, from
+    another process), a removal removes nothing; once let go, it removes again. Several may
+    hold at once."""
+    other = open_blobs(harness.db, str(tmp_path / "files"))
+    await other.start()
+    try:
+        digest, path = spooled(blobs, b"orphan")
+        await blobs.put(digest, path)
+        later = now_ms() + 60_000
+        async with other.holding(), other.holding():
+            assert not await blobs.delete(digest, stored_before=later)
+            assert await blobs.size(digest) == 6
+        assert await blobs.delete(digest, stored_before=later)
+        assert await blobs.size(digest) is None
+    finally:
+        await other.close()
+
+
 async def test_candidates_come_in_pages_in_digest_order(blobs: BlobStore) -> None:
     digests = []
     for i in range(7):

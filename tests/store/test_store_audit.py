@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from parley.chat import audit_retention
+from parley.chat.audit_retention import remove_expired
 from parley.model import AuditFilter
 from parley.store.base import Store
 from parley.store.sql import audit_ops
@@ -89,3 +91,53 @@ async def test_an_entry_commits_with_its_transaction_or_not_at_all(
             conn, lambda c: audit_ops.record(c, "user.enable", actor="operator", target="bob")
         )
     assert [e.action for e in await store.audit_log(AuditFilter())] == ["user.enable"]
+
+
+DAY = 86_400_000
+
+
+async def aged(harness: Harness, store: Store, ages_in_days: list[int], now: int) -> list[int]:
+    """One entry per age, written ``age`` days before ``now`` (their times set directly, as a
+    year of use would have left them); their ids, oldest first."""
+    ids = []
+    for age in ages_in_days:
+        entry = await store.record_audit("room.kick", actor="alice", detail=f"{age} days old")
+        async with harness.raw() as conn:
+            sql = "UPDATE audit_log SET ts = ? WHERE id = ?"
+            await conn.execute(sql, now - age * DAY, entry.id)
+        ids.append(entry.id)
+    return ids
+
+
+async def test_entries_older_than_the_retention_go_in_bounded_batches(
+    harness: Harness, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = 1_800_000_000_000
+    ages = [900, 400, 366, 365, 364, 30, 0, 500, 800]  # not in time order, as ids go
+    ids = await aged(harness, store, ages, now)
+    monkeypatch.setattr(audit_retention, "BATCH", 2)
+    batches: list[int] = []
+    remove = store.remove_audit_before
+
+    async def counted(before: int, limit: int) -> int:
+        assert limit == 2
+        batches.append(await remove(before, limit))
+        return batches[-1]
+
+    monkeypatch.setattr(store, "remove_audit_before", counted)
+    assert await remove_expired(store, retention_ms=365 * DAY, now=now) == 5
+    assert batches == [2, 2, 1]  # each batch at most BATCH, until one comes back short
+    kept = {entry.id for entry in await store.audit_log(AuditFilter())}
+    assert kept == {i for i, age in zip(ids, ages, strict=True) if age <= 365}  # 365: not older
+    assert await remove_expired(store, retention_ms=365 * DAY, now=now) == 0
+    # A batch takes the oldest first: what is left after one is the younger entries.
+    assert await remove(now - 30 * DAY + 1, 1) == 1
+    left = [e.detail for e in await store.audit_log(AuditFilter())]
+    assert left == ["0 days old", "30 days old", "364 days old"]  # the 365 days old went
+
+
+async def test_forever_keeps_every_entry(harness: Harness, store: Store) -> None:
+    now = 1_800_000_000_000
+    await aged(harness, store, [10_000, 1], now)
+    assert await remove_expired(store, retention_ms=0, now=now) == 0
+    assert len(await store.audit_log(AuditFilter())) == 2

@@ -26,7 +26,7 @@ from parley.transfer.blob_lines import ExportFailed
 from parley.transfer.jobs import import_parley, index_imported
 from parley.transfer.progress import Progress
 from parley.transfer.sink import ImportFailed
-from tests.store.conftest import BACKENDS
+from tests.store.conftest import BACKENDS, Harness
 
 PAIRS = [
     ("sqlite", "sqlite"),
@@ -37,8 +37,9 @@ PAIRS = [
 
 
 @asynccontextmanager
-async def fresh_with_files(backend: str, folder: Path) -> AsyncIterator[tuple[SQLStore, BlobStore]]:
-    """An empty store of ``backend`` and its blob store (PostgreSQL's tables, or a folder)."""
+async def opened(backend: str, folder: Path) -> AsyncIterator[tuple[Harness, SQLStore, BlobStore]]:
+    """An empty store of ``backend``, started, with its harness and blob store (PostgreSQL's
+    tables, or a folder)."""
     folder.mkdir()
     async with BACKENDS[backend](folder) as harness:
         store = harness.make()
@@ -46,10 +47,17 @@ async def fresh_with_files(backend: str, folder: Path) -> AsyncIterator[tuple[SQ
         blobs = open_blobs(harness.db, str(folder / "files"))
         await blobs.start()
         try:
-            yield store, blobs
+            yield harness, store, blobs
         finally:
             await blobs.close()
             await store.close()
+
+
+@asynccontextmanager
+async def fresh_with_files(backend: str, folder: Path) -> AsyncIterator[tuple[SQLStore, BlobStore]]:
+    """An empty store of ``backend`` and its blob store."""
+    async with opened(backend, folder) as (_, store, blobs):
+        yield store, blobs
 
 
 @asynccontextmanager

@@ -16,7 +16,9 @@ chunks: memory use does not grow with the size of a file.
 
 Blobs are not counted by references: the collector (``collector.py``) removes the blobs no
 upload refers to that were stored before a cutoff; storing a blob again refreshes its age, so
-a blob being reused by a new upload is never taken between its store and its row.
+a blob being reused by a new upload is never taken between its store and its row. While an
+export runs it *holds* the store (:meth:`BlobStore.holding`): its snapshot of the database may
+refer to blobs whose uploads are deleted after it began, and no process removes a blob then.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import re
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Final
 
@@ -81,6 +84,14 @@ class BlobStore(ABC):
         """Remove the blob if it was stored (or stored again) before ``stored_before`` (ms
         since the epoch). Returns whether it was removed; removing an absent one is no
         error."""
+
+    @abstractmethod
+    def holding(self) -> AbstractAsyncContextManager[None]:
+        """While the block runs, :meth:`delete` removes nothing, in this process or any other
+        sharing the store (it returns False). Several holders may hold at once; a holder
+        that dies lets go with it. Taken by ``parley export`` *before* its snapshot of the
+        database begins: a blob the snapshot refers to is either still there then (and stays
+        until the export ends) or was removed before, when no upload referred to it."""
 
     @abstractmethod
     async def stored_before(self, cutoff: int, after: str, limit: int) -> list[str]:

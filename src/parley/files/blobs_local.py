@@ -4,11 +4,18 @@
 is stored by renaming its spool file into place (atomic, on the same file system), so a
 reader never sees half a blob. A file's modification time is its age for the collector.
 File system calls run in threads: the event loop never waits on the disk.
+
+The directory itself is how a hold (:meth:`BlobStore.holding`) reaches every process using
+it: a holder keeps a shared ``flock`` on ``<root>``, and a removal first tries an exclusive
+one without waiting (the kernel lets go of a dead process's lock). No lock file: nothing in
+the directory but blobs and the spool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -63,17 +70,42 @@ class LocalBlobs(BlobStore):
         finally:
             await asyncio.to_thread(handle.close)
 
+    @contextlib.asynccontextmanager
+    async def holding(self) -> AsyncIterator[None]:
+        fd = await asyncio.to_thread(self._lock, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(os.close, fd)  # closing lets go of the lock
+
+    def _lock(self, how: int) -> int:
+        """A descriptor of the root directory, locked ``how`` (``BlockingIOError`` if a
+        non-blocking lock is taken)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, how)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
     async def delete(self, digest: str, *, stored_before: int) -> bool:
         return await asyncio.to_thread(self._delete, self._path(digest), stored_before)
 
-    @staticmethod
-    def _delete(path: Path, stored_before: int) -> bool:
+    def _delete(self, path: Path, stored_before: int) -> bool:
+        try:
+            fd = self._lock(fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # held by an export
         try:
             if path.stat().st_mtime * 1000 >= stored_before:
                 return False
             path.unlink()
         except FileNotFoundError:
             return False
+        finally:
+            os.close(fd)
         return True
 
     async def stored_before(self, cutoff: int, after: str, limit: int) -> list[str]:

@@ -9,21 +9,30 @@ chunk (or the part of it a range needs) per query.
 
 It has a small pool of its own (``--db``'s URL): a large file's transfer never holds one of
 the store's connections, which chat commands wait for.
+
+A hold (:meth:`BlobStore.holding`) is a session advisory lock, :data:`HOLD`, taken shared on
+a connection kept for the hold; a removal takes it exclusive for its transaction, without
+waiting, or removes nothing. The server lets go of a lost session's locks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import asyncpg  # type: ignore[import-untyped]
 
 from parley.clock import now_ms
 from parley.files.blobs import CHUNK, BlobStore, check_digest
 from parley.store.base import Unavailable
+
+#: The advisory lock of a hold: PostgreSQL's two-key space ("parl", 1), apart from the
+#: store's one-key locks (``pg_advisory_xact_lock(bigint)``), whose keys never meet it.
+HOLD: Final = (0x7061726C, 1)
 
 
 class PostgresBlobs(BlobStore):
@@ -116,9 +125,31 @@ class PostgresBlobs(BlobStore):
             position += len(chunk)
             yield bytes(chunk)
 
+    @contextlib.asynccontextmanager
+    async def holding(self) -> AsyncIterator[None]:
+        pool = self._usable()
+        try:
+            conn = await pool.acquire()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise Unavailable(f"cannot hold the file storage: {exc}") from exc
+        try:
+            try:
+                await conn.execute("SELECT pg_advisory_lock_shared($1, $2)", *HOLD)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise Unavailable(f"cannot hold the file storage: {exc}") from exc
+            yield
+        finally:
+            # Should this fail, the pool's reset on release (pg_advisory_unlock_all) or the
+            # end of a broken connection lets go of the lock.
+            with contextlib.suppress(Exception):
+                await conn.execute("SELECT pg_advisory_unlock_shared($1, $2)", *HOLD)
+            await pool.release(conn)
+
     async def delete(self, digest: str, *, stored_before: int) -> bool:
         check_digest(digest)
-        async with self._usable().acquire() as conn:
+        async with self._usable().acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", *HOLD):
+                return False  # held by an export
             gone = await conn.fetchval(
                 "DELETE FROM blobs WHERE hash = $1 AND stored_at < $2 RETURNING 1",
                 digest,

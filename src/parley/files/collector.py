@@ -6,7 +6,9 @@ Every ``--collect-interval`` each node (several may run at once: every step is i
 2. removes the blobs that no upload refers to (a deleted message's rows went with it) and
    that were stored before ``--upload-ttl`` ago: a blob younger than that may belong to an
    upload whose row is not written yet (or is being written again by a new upload of the
-   same bytes, which refreshes its age);
+   same bytes, which refreshes its age), unless an export holds the blob store
+   (``BlobStore.holding``: its snapshot may refer to blobs whose uploads are gone since; they
+   go at the first pass after it);
 3. removes spool files older than that, left by a process that died while receiving.
 
 The scan goes through the blob store's candidates a page at a time, in digest order.

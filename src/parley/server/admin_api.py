@@ -10,7 +10,11 @@ Bearer``): none is ``401 unauthorized``, a member's ``403 forbidden``. The actio
 name and the client's address.
 
 Invitation tokens travel only in request bodies, never in a URL path or query, which the
-access log would keep.
+access log would keep. Each request that tries a token (``check``, ``accept``) is charged to
+the client's address in the sign-in limit (``--auth-rate``, the same
+:class:`~parley.server.throttle.SignInGuard` as sign-ins, registrations and claims): an
+address guessing tokens gets ``429`` with ``Retry-After``, however it spreads its guesses
+over those requests.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from parley.chat.auth import AccountError, Accounts
 from parley.chat.invites import MAX_INVITE_ROOMS, Invites
 from parley.chat.registration import RegistrationMode
 from parley.clock import now_ms
+from parley.config import sign_in_limit
 from parley.model import Actor, Invite, InviteKind, Room, Session, User
-from parley.server.api import error_response, read_json, refusal
+from parley.server.api import error_response, read_json, refusal, throttled
 from parley.server.cookies import SessionCookie
 from parley.server.endpoint import client_address
 from parley.server.origins import Origins
+from parley.server.throttle import SignInGuard
 from parley.store.base import Unavailable
 from parley.store.sql.admin_ops import SESSION_ID_CHARS
 
@@ -112,6 +118,7 @@ class AdminRoutes:
         figures: Callable[[], dict[str, float]],
         public_url: str | None = None,
         behind_proxy: bool = False,
+        guard: SignInGuard | None = None,
     ) -> None:
         self.admin = admin
         self.accounts: Accounts = admin.accounts
@@ -121,6 +128,8 @@ class AdminRoutes:
         self.figures = figures
         self.public_url = public_url
         self.behind_proxy = behind_proxy
+        #: The account API's (one budget per address for every kind of guess), or one of its own.
+        self.guard = guard or SignInGuard(sign_in_limit())
 
     def add_to(self, app: web.Application) -> None:
         get, post = app.router.add_get, app.router.add_post
@@ -365,7 +374,15 @@ class AdminRoutes:
             status=201,
         )
 
+    def _too_many_tries(self, request: web.Request) -> web.Response | None:
+        """429 when the client's address is over the sign-in limit; else its try is charged."""
+        address = client_address(request, behind_proxy=self.behind_proxy)
+        retry_after = self.guard.attempt(address)
+        return throttled(retry_after) if retry_after else None
+
     async def check_invite(self, request: web.Request) -> web.Response:
+        if refused := self._too_many_tries(request):
+            return refused
         body = await read_json(request)
         invite = await self.invites.check(body.get("token"))
         return web.json_response(
@@ -378,6 +395,8 @@ class AdminRoutes:
         )
 
     async def accept_invite(self, request: web.Request, session: Session) -> web.Response:
+        if refused := self._too_many_tries(request):
+            return refused
         body = await read_json(request)
         events = await self.invites.join_rooms(body.get("token"), session.user)
         return web.json_response({"joined": [event.room for event in events]})

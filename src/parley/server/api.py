@@ -76,7 +76,8 @@ def _user_json(session: Session) -> dict[str, Any]:
     return {"name": session.user.name, "admin": session.user.is_admin}
 
 
-def _throttled(retry_after: float) -> web.Response:
+def throttled(retry_after: float) -> web.Response:
+    """429 ``rate_limited`` with ``Retry-After`` (whole seconds, at least 1)."""
     response = error_response("rate_limited", "too many attempts; wait a little and try again")
     response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
@@ -182,7 +183,7 @@ class AccountRoutes:
             return refused
         retry_after = self.guard.attempt(self._address(request))
         if retry_after:
-            return _throttled(retry_after)
+            return throttled(retry_after)
         try:
             username, password, invite = credentials(await self._body(request))
             session, token = await self.accounts.register(username, password, invite)
@@ -199,7 +200,7 @@ class AccountRoutes:
         address = self._address(request)
         retry_after = self.guard.attempt(address)
         if retry_after:
-            return _throttled(retry_after)
+            return throttled(retry_after)
         try:
             username, password = await self._credentials(request)
         except AccountError as error:
@@ -210,7 +211,7 @@ class AccountRoutes:
         if verdict.retry_after:
             if self.guard.first_refusal(address, account):
                 await self._audit_refusal(address, username if account else "")
-            return _throttled(verdict.retry_after)
+            return throttled(verdict.retry_after)
         if verdict.delay:
             await asyncio.sleep(verdict.delay)
         try:
@@ -232,7 +233,7 @@ class AccountRoutes:
             return refused
         retry_after = self.guard.attempt(self._address(request))
         if retry_after:
-            return _throttled(retry_after)
+            return throttled(retry_after)
         try:
             body = await self._body(request)
             token, password = body.get("token"), body.get("password")

@@ -34,6 +34,7 @@ from parley import __version__
 from parley.backends import open_blobs, open_broker, open_presence, open_store
 from parley.broker.base import Broker
 from parley.chat.admin import Effects, ServerAdmin
+from parley.chat.audit_retention import remove_expired
 from parley.chat.auth import Accounts
 from parley.chat.connection import ChatConnection
 from parley.chat.guests import GuestLimits, Guests
@@ -217,14 +218,22 @@ class ChatServer:
         await self.store.close()
 
     async def _collect_forever(self) -> None:
-        """The collector (``files/collector.py``), every ``--collect-interval``."""
+        """The collector (``files/collector.py``), then the audit log's retention
+        (``chat/audit_retention.py``), every ``--collect-interval``."""
         ttl_ms = int(self.settings.files.upload_ttl * 1000)
+        retention_ms = int(self.settings.audit_retention * 1000)
         while True:
             await asyncio.sleep(self.settings.files.collect_interval)
             try:
                 await collect(self.store, self.blobs, ttl_ms=ttl_ms)
             except Exception:
                 log.warning("the collector could not finish; it runs again later", exc_info=True)
+            try:
+                await remove_expired(self.store, retention_ms=retention_ms)
+            except Exception:
+                log.warning(
+                    "expired audit entries could not be removed; tried again later", exc_info=True
+                )
 
     async def _revalidate_forever(self) -> None:
         while True:
@@ -258,14 +267,15 @@ class ChatServer:
         app.router.add_get("/favicon.ico", self._favicon)
         if self.settings.metrics:
             app.router.add_get("/metrics", self.metrics.handle)
-        AccountRoutes(
+        account_routes = AccountRoutes(
             self.accounts,
             self.node,
             origins=self.origins,
             cookie=self.cookie,
             behind_proxy=self.settings.behind_proxy,
             address_limit=self.settings.auth_rate,
-        ).add_to(app)
+        )
+        account_routes.add_to(app)
         UploadRoutes(
             self.store,
             self.blobs,
@@ -290,6 +300,7 @@ class ChatServer:
             figures=self.metrics.figures,
             public_url=self.settings.public_url,
             behind_proxy=self.settings.behind_proxy,
+            guard=account_routes.guard,
         ).add_to(app)
         setup_pages(app)
 

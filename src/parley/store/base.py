@@ -827,6 +827,11 @@ class Store(ABC):
         """A page of the audit log, newest first: the entries matching ``where``, at most
         ``where.limit`` (capped at ``audit_ops.MAX_PAGE``), ids below ``where.before``."""
 
+    @abstractmethod
+    async def remove_audit_before(self, before: int, limit: int) -> int:
+        """Remove up to ``limit`` audit entries written before ``before`` (ms since the
+        epoch), oldest first; how many (fewer than ``limit``: none is left)."""
+
     # -- uploads and profiles (parley/store/sql/file_ops.py) --------------------------------
 
     @abstractmethod

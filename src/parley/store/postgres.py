@@ -58,7 +58,7 @@ from parley.store.base import Conflict, NotFound, StoreError, Unavailable
 from parley.store.sql import migrate
 from parley.store.sql.batch import GroupCommit, Op
 from parley.store.sql.engine import Connection, Engine, Row
-from parley.store.sql.store import Query, SQLStore
+from parley.store.sql.store import Query, Reader, SQLStore
 from parley.store.sql.write_queue import WriteQueue
 
 T = TypeVar("T")
@@ -441,6 +441,42 @@ class PostgresStore(SQLStore):
         raise AssertionError("unreachable")
 
     @contextlib.asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[Reader]:
+        """A pooled connection held for the whole snapshot: ``timeout`` bounds getting it, and
+        ``command_timeout`` each statement, not the transaction (an export lasts minutes)."""
+        pool = self._usable(self._pool)
+        engine = self._engine
+        try:
+            async with asyncio.timeout(self._timeout):
+                raw = await pool.acquire()
+        except Exception as exc:
+            if not engine.is_database_error(exc):
+                raise
+            raise engine.unavailable(exc, reading=True) from exc
+        conn = PostgresConnection(raw, engine)
+        failed: list[BaseException] = []  # a statement's failure: is the connection usable?
+
+        async def read(query: Query[T]) -> T:
+            try:
+                return await query(conn)
+            except BaseException as exc:
+                failed.append(exc)
+                if not isinstance(exc, Exception) or not engine.is_database_error(exc):
+                    raise
+                raise engine.unavailable(exc, reading=True) from exc
+
+        try:
+            await read(lambda c: c.script(*engine.snapshot_begin))
+            yield read
+        finally:
+            # Not the caller's failure (its output's OSError is no lost connection): a
+            # statement's decides whether the connection is dropped.
+            if failed:
+                _drop_if_broken(raw, failed[-1])
+            await _roll_back(raw)
+            await _release(pool, raw)
+
+    @contextlib.asynccontextmanager
     async def _connection(self, pool: _Pool) -> AsyncIterator[Connection]:
         """A pooled connection for one read or write transaction, within ``timeout``.
 
@@ -521,6 +557,18 @@ async def _release(pool: _Pool, conn: _Raw) -> None:
     with contextlib.suppress(Exception):
         async with asyncio.timeout(1.0):
             await pool.release(conn)
+
+
+async def _roll_back(conn: _Raw) -> None:
+    """End a read-only transaction (nothing to commit), or drop the connection that cannot;
+    a connection already dropped (a pool's proxy then refuses every call) is left alone."""
+    try:
+        async with asyncio.timeout(1.0):
+            if not conn.is_closed() and conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
+    except (Exception, asyncio.CancelledError):
+        with contextlib.suppress(Exception):
+            conn.terminate()
 
 
 def _drop_if_broken(conn: _Raw, exc: BaseException) -> None:

@@ -30,7 +30,7 @@ import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -41,7 +41,7 @@ from parley.store.sql import migrate
 from parley.store.sql.batch import GroupCommit, Op
 from parley.store.sql.engine import Engine, Row, run_sync
 from parley.store.sql.indexer import Indexer
-from parley.store.sql.store import Query, SQLStore
+from parley.store.sql.store import Query, Reader, SQLStore
 
 T = TypeVar("T")
 
@@ -59,6 +59,9 @@ class SQLiteEngine(Engine):
 
     # hidden: 0 for an ordinary column, 2 or 3 for a generated one (1: a virtual table's).
     columns_query = "SELECT name, type, hidden <> 0 FROM pragma_table_xinfo(?) ORDER BY cid"
+    # A deferred transaction: in WAL mode a reader's snapshot is the database at its first
+    # read (here, of the schema), kept until the transaction ends; it never blocks the writer.
+    snapshot_begin = ("BEGIN DEFERRED", "SELECT COUNT(*) FROM sqlite_master")
 
     def names_array(self, select: str) -> str:
         return f"(SELECT json_group_array(name) FROM ({select}))"  # noqa: S608
@@ -274,6 +277,38 @@ class SQLiteStore(SQLStore):
             return await readers.run(query)
         except sqlite3.Error as exc:
             raise ENGINE.unavailable(exc, reading=True) from exc
+
+    @contextlib.asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[Reader]:
+        # A connection of its own, not one of the pool's: an export holds it for minutes.
+        # Its calls run in worker threads one after another (never two at once).
+        with self._lock:
+            self._usable(self._readers)
+        try:
+            raw = await asyncio.to_thread(self._begin_snapshot)
+        except sqlite3.Error as exc:
+            raise ENGINE.unavailable(exc, reading=True) from exc
+        conn = SQLiteConnection(raw)
+
+        async def read(query: Query[T]) -> T:
+            try:
+                return await asyncio.to_thread(run_sync, query(conn))
+            except sqlite3.Error as exc:
+                raise ENGINE.unavailable(exc, reading=True) from exc
+
+        try:
+            yield read
+        finally:
+            await asyncio.to_thread(raw.close)  # ends the read transaction
+
+    def _begin_snapshot(self) -> sqlite3.Connection:
+        raw = self._connect(query_only=True)
+        try:
+            run_sync(SQLiteConnection(raw).script(*ENGINE.snapshot_begin))
+        except BaseException:
+            raw.close()
+            raise
+        return raw
 
     def _write_loop(self, raw: sqlite3.Connection) -> None:
         """The writer thread: batch after batch until the stop mark, then close."""

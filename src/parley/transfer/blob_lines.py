@@ -27,7 +27,7 @@ from typing import IO, Any, Final
 import msgspec
 
 from parley.files.blobs import BlobStore, check_digest
-from parley.store.sql.store import SQLStore
+from parley.store.sql.store import Snapshot, SQLStore
 from parley.transfer.sink import ImportFailed
 
 #: Bytes per ``bytes`` line: its base64 (about 683 KiB) stays under the reader's line limit.
@@ -42,12 +42,12 @@ class ExportFailed(Exception):
     """The export cannot be written whole: the message says why, in one line."""
 
 
-async def write_blobs(store: SQLStore, blobs: BlobStore, out: IO[bytes]) -> int:
-    """Write every blob the uploads refer to; return how many. Raises :class:`ExportFailed`
-    when the blob store lacks one (nothing is left out silently)."""
+async def write_blobs(snapshot: Snapshot, blobs: BlobStore, out: IO[bytes]) -> int:
+    """Write every blob the snapshot's uploads refer to; return how many. Raises
+    :class:`ExportFailed` when the blob store lacks one (nothing is left out silently)."""
     count = 0
     after = ""
-    while digests := await store.referenced_blobs(after, _PAGE):
+    while digests := await snapshot.referenced_blobs(after, _PAGE):
         for digest in digests:
             size = await blobs.size(digest)
             if size is None:

@@ -37,7 +37,7 @@ from typing import IO, Any, Final
 import msgspec
 
 from parley.files.blobs import BlobStore
-from parley.store.sql.store import SQLStore
+from parley.store.sql.store import Snapshot, SQLStore
 from parley.store.sql.transfer_ops import TABLES, TABLES_BY_NAME, Value
 from parley.transfer.blob_lines import BlobReader, write_blobs
 from parley.transfer.progress import Progress
@@ -63,10 +63,19 @@ async def export(
     store: SQLStore, blobs: BlobStore, out: IO[bytes], progress: Progress
 ) -> dict[str, int]:
     """Write the whole store, and the files of ``blobs`` its uploads refer to, to ``out``;
-    return the rows of each table. Reads page by page (memory: one page), so a server may run
-    meanwhile; rows it writes during the export may or may not be in it (for an exact copy,
-    export a server that is stopped)."""
-    columns = {table.name: await store.table_columns(table) for table in TABLES}
+    return the rows of each table. Every row comes from one snapshot of the database
+    (:meth:`SQLStore.snapshot`), so a server may go on writing meanwhile: the export is the
+    database as it was when the export began, read page by page (memory: one page). The
+    files are held first (:meth:`BlobStore.holding`): no blob the snapshot refers to is
+    removed before its bytes are written."""
+    async with blobs.holding(), store.snapshot() as snapshot:
+        return await _export(snapshot, blobs, out, progress)
+
+
+async def _export(
+    snapshot: Snapshot, blobs: BlobStore, out: IO[bytes], progress: Progress
+) -> dict[str, int]:
+    columns = {table.name: await snapshot.table_columns(table) for table in TABLES}
     names = {table: [column.name for column in found] for table, found in columns.items()}
     out.write(_line({"format": FORMAT, "version": VERSION, "tables": names}))
     counts: dict[str, int] = {}
@@ -76,7 +85,7 @@ async def export(
         after: Sequence[Value] | None = None
         count = 0
         while True:
-            rows = await store.export_page(table, names[table.name], after, PAGE)
+            rows = await snapshot.export_page(table, names[table.name], after, PAGE)
             for row in rows:
                 values = list(row[:width])
                 for i in booleans:  # SQLite gives 0 and 1
@@ -89,7 +98,7 @@ async def export(
                 break
             after = rows[-1][width:]
         counts[table.name] = count
-    stored = await write_blobs(store, blobs, out)
+    stored = await write_blobs(snapshot, blobs, out)
     out.write(_line({"end": counts, "blobs": stored}))
     progress.done()
     return counts

@@ -152,4 +152,17 @@ async def entries(conn: Connection, where: AuditFilter) -> list[AuditEntry]:
     return [_entry(row) for row in rows]
 
 
-__all__ = ["ACTION", "MAX_FIELD", "MAX_PAGE", "entries", "record", "record_by"]
+async def remove_before(conn: Connection, before: int, limit: int) -> int:
+    """Remove up to ``limit`` entries older than ``before`` (ms), oldest first (the ``ts``
+    index finds them); how many. Bounded, so that one transaction never holds the writer
+    for a whole year of entries: the caller repeats it until fewer come back."""
+    rows = await conn.fetch(
+        "DELETE FROM audit_log WHERE id IN"
+        " (SELECT id FROM audit_log WHERE ts < ? ORDER BY ts LIMIT ?) RETURNING id",
+        before,
+        limit,
+    )
+    return len(rows)
+
+
+__all__ = ["ACTION", "MAX_FIELD", "MAX_PAGE", "entries", "record", "record_by", "remove_before"]

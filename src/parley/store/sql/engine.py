@@ -98,6 +98,15 @@ class Engine(ABC):
     columns_query: str = ""
     #: Between an ``INSERT``'s column list and ``VALUES``, for rows that bring their own ids.
     given_ids: str = ""
+    #: Begins the read-only transaction of ``parley export`` (:meth:`SQLStore.snapshot
+    #: <parley.store.sql.store.SQLStore.snapshot>`) and makes it take its snapshot at once: a
+    #: database takes it at the first read, not at ``BEGIN``, and the export must hold the
+    #: files (``BlobStore.holding``) from before that moment. Every read of the transaction
+    #: then sees the database as it was then, whatever commits meanwhile.
+    snapshot_begin: tuple[str, ...] = (
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        "SELECT 1",
+    )
 
     def resync_ids(self, table: str) -> str | None:
         """A statement making the next id ``table`` assigns follow its highest one, after

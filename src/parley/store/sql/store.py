@@ -9,9 +9,11 @@ supplies only the way there: :meth:`SQLStore._submit` and :meth:`SQLStore._read`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import abstractmethod
-from collections.abc import Callable, Coroutine, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol, TypeVar
 
 from parley.model import (
     Actor,
@@ -67,6 +69,39 @@ T = TypeVar("T")
 Query = Callable[[Connection], Coroutine[Any, Any, T]]
 
 
+class Reader(Protocol):
+    """Runs a query in one read transaction held open across calls (a backend's
+    :meth:`SQLStore._snapshot`)."""
+
+    async def __call__(self, query: Query[T], /) -> T: ...
+
+
+class Snapshot:
+    """The reads of ``parley export``, every one in the same read-only transaction on one
+    connection: together they see the database as it was when the snapshot began, while the
+    server goes on writing (rooms' counters agree with their events, every reaction's message
+    is there ...). Tables are still read a page at a time (keyset pages, within the
+    transaction), so memory stays one page."""
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+
+    async def table_columns(self, table: transfer_ops.Table) -> tuple[transfer_ops.Column, ...]:
+        return await self._read(lambda conn: transfer_ops.columns(conn, table))
+
+    async def export_page(
+        self,
+        table: transfer_ops.Table,
+        names: Sequence[str],
+        after: Sequence[transfer_ops.Value] | None,
+        limit: int,
+    ) -> list[tuple[transfer_ops.Value, ...]]:
+        return await self._read(lambda conn: transfer_ops.page(conn, table, names, after, limit))
+
+    async def referenced_blobs(self, after: str, limit: int) -> list[str]:
+        return await self._read(lambda conn: transfer_ops.referenced_blobs(conn, after, limit))
+
+
 class SQLStore(Store):
     """A :class:`Store` over an SQL database (see :mod:`parley.store.sql`)."""
 
@@ -104,6 +139,19 @@ class SQLStore(Store):
     @abstractmethod
     async def _read(self, query: Query[T]) -> T:
         """Run ``query`` as one read and return its result."""
+
+    @abstractmethod
+    def _snapshot(self) -> AbstractAsyncContextManager[Reader]:
+        """A connection of its own in a read-only transaction begun with the engine's
+        :attr:`~parley.store.sql.engine.Engine.snapshot_begin`, as a :class:`Reader`; ended
+        (rolled back, the connection given back) on exit."""
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """One consistent view of the whole database for as long as the block runs (see
+        :class:`Snapshot`). Raises :class:`Unavailable` like any read."""
+        async with self._snapshot() as read:
+            yield Snapshot(read)
 
     async def _write(
         self, run: Query[T], key: LockKey = (0, ""), post: ops.Post | None = None
@@ -467,15 +515,6 @@ class SQLStore(Store):
     async def table_columns(self, table: transfer_ops.Table) -> tuple[transfer_ops.Column, ...]:
         return await self._read(lambda conn: transfer_ops.columns(conn, table))
 
-    async def export_page(
-        self,
-        table: transfer_ops.Table,
-        names: Sequence[str],
-        after: Sequence[transfer_ops.Value] | None,
-        limit: int,
-    ) -> list[tuple[transfer_ops.Value, ...]]:
-        return await self._read(lambda conn: transfer_ops.page(conn, table, names, after, limit))
-
     async def begin_import(self) -> None:
         """Refuse (:class:`~parley.store.base.Conflict`) unless the database is empty."""
         await self._write(transfer_ops.begin_import)
@@ -722,6 +761,9 @@ class SQLStore(Store):
 
     async def audit_log(self, where: AuditFilter) -> list[AuditEntry]:
         return await self._read(lambda conn: audit_ops.entries(conn, where))
+
+    async def remove_audit_before(self, before: int, limit: int) -> int:
+        return await self._write(lambda conn: audit_ops.remove_before(conn, before, limit))
 
 
 __all__ = ["Query", "SQLStore"]
