@@ -25,6 +25,7 @@ from parley.search.query import parse
 from parley.store import migrations
 from parley.store.base import LOBBY, Conflict, Unavailable
 from parley.store.postgres import MIGRATIONS, PostgresStore, describe_target
+from parley.store.sql.engine import Connection
 from parley.store.sqlite import SQLiteStore
 from tests.store.conftest import (
     POSTER,
@@ -777,3 +778,36 @@ async def test_search_without_unaccent_still_folds_latin_accents() -> None:
         await admin.execute(f"DROP ROLE {role}")
     finally:
         await admin.close()
+
+
+@pytest.mark.parametrize("cause", [asyncio.CancelledError(), TimeoutError()])
+async def test_abandoning_a_live_pooled_connection_keeps_the_error_being_handled(
+    url: str, cause: BaseException
+) -> None:
+    """A cancellation or a timeout mid-transaction drops the pooled connection (it may be
+    mid-statement); the pool then refuses every call of its proxy, and asking it whether it
+    is closed must not raise an ``InterfaceError`` in place of the cancellation (a cancelled
+    task would go on as if it had failed) or of the timeout."""
+    store = new_store(url, min_size=1, max_size=2)
+    await store.start()
+
+    used: list[Connection] = []
+
+    async def fail_mid_transaction() -> None:
+        async with store._connection(store._pool) as conn:
+            used.append(conn)
+            await conn.execute("BEGIN")
+            try:
+                raise cause
+            except BaseException as exc:
+                await conn.abandon(exc)
+                raise
+
+    try:
+        with pytest.raises(type(cause)):
+            await fail_mid_transaction()
+        assert not used[0].in_transaction()  # dropped: closed, so in no transaction
+        lobby = await store.get_room(LOBBY)  # the pool gives a working connection again
+        assert lobby is not None
+    finally:
+        await store.close()

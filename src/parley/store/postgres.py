@@ -259,11 +259,11 @@ class PostgresConnection:
         await self.raw.execute("; ".join(statements))  # no arguments: one round trip
 
     def in_transaction(self) -> bool:
-        return not self.raw.is_closed() and self.raw.is_in_transaction()
+        return not _is_closed(self.raw) and self.raw.is_in_transaction()
 
     async def abandon(self, exc: BaseException) -> None:
         _drop_if_broken(self.raw, exc)
-        if self.raw.is_closed():
+        if _is_closed(self.raw):
             return
         try:
             async with asyncio.timeout(1.0):
@@ -564,18 +564,29 @@ async def _roll_back(conn: _Raw) -> None:
     a connection already dropped (a pool's proxy then refuses every call) is left alone."""
     try:
         async with asyncio.timeout(1.0):
-            if not conn.is_closed() and conn.is_in_transaction():
+            if not _is_closed(conn) and conn.is_in_transaction():
                 await conn.execute("ROLLBACK")
     except (Exception, asyncio.CancelledError):
         with contextlib.suppress(Exception):
             conn.terminate()
 
 
+def _is_closed(conn: _Raw) -> bool:
+    """Whether ``conn`` is closed. A pool's connection that was dropped (``terminate``) is
+    released at once, and its proxy then refuses every call, ``is_closed`` included, with an
+    ``InterfaceError`` that would take the place of the error being handled (a cancellation
+    among them): such a connection is closed."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True
+
+
 def _drop_if_broken(conn: _Raw, exc: BaseException) -> None:
     """Close a connection that failed in a way that may leave it unusable (lost, or
     interrupted mid-statement by a timeout), rather than hand it to the next caller: the pool
     replaces it."""
-    if not conn.is_closed() and (
+    if not _is_closed(conn) and (
         _is_connection_loss(exc) or not isinstance(exc, Exception) or isinstance(exc, TimeoutError)
     ):
         conn.terminate()
