@@ -243,11 +243,35 @@ def test_users_and_rooms_come_a_page_at_a_time(
         expect(names).to_have_count(total)
         expect(names.last).to_have_text(last)
         expect(more).to_be_hidden()
+        # The focus went to the first row "More" brought, not to the page's body.
+        expect(page.locator(f"#{kind}-list li").nth(100).locator("button").first).to_be_focused()
         # A new search starts from its first page, with none of the previous rows.
         page.locator(f"#{kind}-query").fill(prefix.upper() + "05")
         page.keyboard.press("Enter")
         expect(names).to_have_text([f"{prefix}05{n}" for n in range(10)])
         expect(more).to_be_hidden()
+        # Typed quickly, the first answer delayed to come last: only the last search's
+        # answer is drawn, whatever order the answers come in.
+        page.evaluate(
+            f"""() => {{
+                const real = window.fetch;
+                window.fetch = async (url, ...rest) => {{
+                    const answer = await real(url, ...rest);
+                    if (new URL(url, location.href).searchParams.get("q") === "{prefix}")
+                        await new Promise((done) => setTimeout(done, 700));
+                    return answer;
+                }};
+                const form = document.getElementById("{kind}-search");
+                const query = document.getElementById("{kind}-query");
+                for (const typed of ["{prefix}", "{prefix}0", "{prefix}09"]) {{
+                    query.value = typed;
+                    form.requestSubmit();
+                }}
+            }}"""
+        )
+        expect(names).to_have_text([f"{prefix}09{n}" for n in range(10)])
+        page.wait_for_timeout(1000)  # the delayed answer has come by now
+        expect(names).to_have_text([f"{prefix}09{n}" for n in range(10)])
         page.locator(f"#{kind}-query").fill("%")  # a wildcard is a character like any other
         page.keyboard.press("Enter")
         expect(page.locator(f"#{kind}-list .admin-empty")).to_have_text(f"No {kind} matches.")

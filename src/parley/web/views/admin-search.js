@@ -2,6 +2,12 @@
 // the "More" button, and the cursor. The admin API answers at most PAGE rows sorted by name
 // and takes the last name shown as `after` for the next page, so a short page is the last one.
 // A view extends this with its endpoint and how a row is drawn (with its actions).
+//
+// Only the newest search's answers are drawn: a search started while an earlier one (or its
+// "More") is on its way makes the earlier answer stale, so quick typing never mixes lists.
+// "More" is disabled while its page is on its way (twice quickly would fetch the same page
+// twice). When "More" hides after the last page while it had the keyboard focus, the focus
+// moves to the first row it brought (or the list), never falling back to the page's body.
 
 import { el } from "../dom.js";
 
@@ -23,6 +29,8 @@ export class AdminSearch {
     this.more = $(`${prefix}-more`);
     this.query = "";
     this.last = null;
+    this.searches = 0; // the newest search's number: older answers are stale
+    this.list.tabIndex = -1; // where the focus goes when "More" leaves with nothing to show
     $(`${prefix}-search`).addEventListener("submit", (event) => {
       event.preventDefault();
       this.search($(`${prefix}-query`).value.trim());
@@ -32,19 +40,31 @@ export class AdminSearch {
 
   search(query) {
     this.query = query;
+    this.searches += 1;
     return this.load(false);
   }
 
   async load(more) {
+    const search = this.searches;
+    const focused = more && document.activeElement === this.more;
+    if (more) this.more.disabled = true;
     try {
       const rows = await this.fetch(this.query, more ? this.last : null);
+      if (search !== this.searches) return; // a newer search's answer is (or will be) drawn
       if (!more) this.list.replaceChildren();
-      for (const found of rows) this.list.append(this.render(found));
+      const drawn = rows.map((found) => this.render(found));
+      this.list.append(...drawn);
       if (!more && !rows.length) this.list.append(el("li", { class: "admin-empty", text: this.empty }));
       this.last = rows.length ? rows.at(-1).name : this.last;
       this.more.hidden = rows.length < PAGE;
+      if (focused && this.more.hidden) {
+        const first = drawn[0]?.querySelector("button, a[href], input, select");
+        (first || this.list).focus();
+      }
     } catch (error) {
-      this.report.fail(error);
+      if (search === this.searches) this.report.fail(error);
+    } finally {
+      if (more) this.more.disabled = false;
     }
   }
 
