@@ -61,6 +61,7 @@ from parley.transfer import parley_format
 from parley.transfer.blob_lines import ExportFailed
 from parley.transfer.claims import claim_link, issue_claims
 from parley.transfer.jobs import import_parley, index_imported
+from parley.transfer.mattermost import import_mattermost
 from parley.transfer.progress import Progress
 from parley.transfer.sink import ImportFailed
 from parley.transfer.slack import import_slack
@@ -698,10 +699,11 @@ async def _started_blobs(db: str, file_dir: str | None) -> AsyncIterator[BlobSto
 @click.option(
     "--from",
     "source_format",
-    type=click.Choice(["parley", "slack"]),
+    type=click.Choice(["parley", "slack", "mattermost"]),
     default="parley",
     show_default=True,
-    help="A `parley export` file (`-`: standard input), or Slack's export zip.",
+    help="A `parley export` file (`-`: standard input), Slack's export zip, or Mattermost's"
+    " bulk export (its zip or .jsonl).",
 )
 @option(serve_flag("--db"))
 @option(serve_flag("--file-dir"))
@@ -729,8 +731,9 @@ def import_command(
     async def job(store: Store) -> None:
         sql = _sql_store(store)
         progress = _progress("imported", quiet)
-        if source_format == "slack":
-            report = await import_slack(sql, Path(source), progress)
+        if source_format in ("slack", "mattermost"):
+            importer = import_slack if source_format == "slack" else import_mattermost
+            report = await importer(sql, Path(source), progress)
             for line in report.lines():
                 click.echo(line, err=True)
         else:
