@@ -497,8 +497,10 @@ async def import_mattermost(store: SQLStore, path: Path, progress: Progress) -> 
     ``store`` (see the module docstring)."""
     report = MattermostReport()
     with ExportFile(path) as source, TimeSpool() as spool:
-        export = _read(source, spool, report, progress.sibling("read lines"))
+        reading = progress.sibling("read (sorting by time)")
+        export = _read(source, spool, report, reading)
         spool.sort()
+        reading.done()
         if export.attachments_in_zip:
             report.left_out.append(
                 f"the bytes of {export.attachments_in_zip} files of the archive's data/ folder"
