@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import slack_export
+
 #: (username, Parley's name, roles, deleted)
 USERS: list[tuple[str, str, str, bool]] = [
     ("alice", "alice", "system_admin system_user", False),
@@ -47,11 +49,9 @@ BASE_MS = 1_700_000_000_000
 
 
 @dataclass(frozen=True)
-class Expected:
-    kind: str  # message, reaction, join
-    author: str
-    ts: int
-    text: str | None = None
+class Expected(slack_export.Expected):
+    """An event as the Slack fixture expects one (``kind`` also ``reaction``), and:"""
+
     #: message: the index (in its room's list) of its thread's root; reaction: of its message.
     parent: int | None = None
     emoji: str | None = None

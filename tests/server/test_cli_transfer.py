@@ -16,8 +16,8 @@ from parley.transfer.progress import Progress
 from tests.conftest import TEST_ENV
 from tests.helpers.chat import PASSWORD, Chat, http_json, http_status, login
 from tests.helpers.files import fetch
-from tests.helpers.process import ServerProcess
 from tests.helpers.mattermost_export import write_mattermost_export
+from tests.helpers.process import ServerProcess
 from tests.helpers.slack_export import write_slack_export
 from tests.store.test_store_transfer import BIG, BIG_FILE_ID, NOTE_2_ID, fill, fill_files
 

@@ -16,21 +16,9 @@ from parley.store.sql.store import SQLStore
 from parley.transfer import mattermost_lines, safe_zip
 from parley.transfer.jobs import index_imported
 from parley.transfer.mattermost import import_mattermost
-from parley.transfer.progress import Progress
 from parley.transfer.sink import ImportFailed
 from tests.helpers.mattermost_export import USERS, Expected, write_mattermost_export
-from tests.store.conftest import BACKENDS
-from tests.store.test_store_transfer import fresh
-
-
-def quiet() -> Progress:
-    return Progress("test", None)
-
-
-@pytest.fixture(params=list(BACKENDS))
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
+from tests.store.test_store_transfer import fresh, quiet
 
 
 @pytest.mark.parametrize("zipped", [True, False], ids=["zip", "jsonl"])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import collections
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -32,8 +32,10 @@ from parley.model import EventKind, RoomKind
 from parley.protocol.mentions import MAX_MENTIONS, ROOM_MENTION, find_mentions, resolve
 from parley.protocol.mentions import join as join_names
 from parley.protocol.names import room_problem, username_problem
+from parley.protocol.text import is_blank
 from parley.store.sql.store import SQLStore
 from parley.transfer.sink import Sink
+from parley.transfer.slack_text import Converted, clean
 
 #: The columns an import from a chat system fills; the others take the database's defaults.
 COLUMNS: Final = {
@@ -120,6 +122,10 @@ class ChatReport:
     edited: int = 0
     files: int = 0
     reactions: int = 0
+    joins: int = 0
+    leaves: int = 0
+    topics: int = 0
+    replies_without_root: int = 0
     characters_replaced: int = 0
     mentions_cut: int = 0
     skipped: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -127,16 +133,26 @@ class ChatReport:
     renamed: list[tuple[str, str]] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
 
+    def rooms(self) -> str:
+        """The rooms made, in the summary."""
+        return f"{self.channels} channels"
+
     def summary(self) -> str:
         return (
-            f"{self.users} users, {self.channels} channels, {self.messages} messages"
-            f" ({self.replies} thread replies, {self.edited} edited, {self.files} files"
-            f" listed), {self.reactions} reactions"
+            f"{self.users} users, {self.rooms()}, {self.messages} messages ({self.replies}"
+            f" thread replies, {self.edited} edited, {self.files} files listed),"
+            f" {self.reactions} reactions, {self.joins} joins, {self.leaves} leaves,"
+            f" {self.topics} topics"
         )
 
     def notes(self) -> list[str]:
-        """Lines a source adds after the renamings."""
-        return []
+        """Lines after the renamings (a source adds its own)."""
+        if not self.replies_without_root:
+            return []
+        return [
+            f"{self.replies_without_root} thread replies whose root is not imported (not in"
+            " the export, or not a message): imported as plain messages"
+        ]
 
     def lines(self) -> list[str]:
         said = [self.summary()]
@@ -227,6 +243,23 @@ class ChatRows:
         for user_id in state.members.values():
             await self.sink.add("memberships", (state.room_id, user_id, joined_at, state.seq))
 
+    async def join_or_leave(
+        self, state: RoomState, joining: bool, user_id: int, author: str, ts: int
+    ) -> None:
+        kind = EventKind.JOIN if joining else EventKind.LEAVE
+        await self.event(state, kind, user_id, author, ts)
+        self.report.joins += joining
+        self.report.leaves += not joining
+
+    async def topic(
+        self, state: RoomState, user_id: int | None, author: str, ts: int, topic: str
+    ) -> None:
+        """A change of topic (``topic`` as the source has it: made one line)."""
+        cleaned = clean(topic, one_line=True)
+        self.report.characters_replaced += cleaned.replaced
+        await self.event(state, EventKind.TOPIC, user_id, author, ts, cleaned.text)
+        self.report.topics += 1
+
     async def event(
         self,
         state: RoomState,
@@ -273,13 +306,28 @@ class ChatRows:
         user_id: int | None,
         author: str,
         ts: int,
-        text: str,
+        converted: Converted,
         *,
         edited: bool,
         cid: str | None,
+        files: Iterable[str] = (),
         root: int | None = None,
-    ) -> int:
-        """A message (a reply of thread ``root``), its mentions' rows; returns its id."""
+        orphan: bool = False,
+    ) -> int | None:
+        """A message (a reply of thread ``root``; ``orphan``: a reply whose root is not
+        imported, so a message of the room), its mentions' rows; returns its id. ``files``:
+        the names of the files shared with it, listed in its text (their bytes are not
+        imported). None: nothing is left to say (not imported, counted)."""
+        self.report.characters_replaced += converted.replaced
+        text = converted.text
+        for name in files:
+            text += f"\n[file: {clean(name, one_line=True).text}]"
+            self.report.files += 1
+        text = text.strip("\n")
+        if is_blank(text):
+            self.report.skipped["empty messages"] += 1
+            return None
+        self.report.replies_without_root += orphan
         names, ids = self._mentions(state, text, author)
         event_id = await self.event(
             state,

@@ -62,9 +62,8 @@ from typing import Final
 import emoji as emoji_data
 import msgspec
 
-from parley.model import EventKind, RoomKind
+from parley.model import RoomKind
 from parley.protocol.reactions import MAX_EMOJI_PER_MESSAGE, valid_emoji
-from parley.protocol.text import is_blank
 from parley.store.base import direct_room_name
 from parley.store.sql.store import SQLStore
 from parley.transfer.chat_import import ChatReport, ChatRows, RoomState, account_threads
@@ -78,7 +77,8 @@ from parley.transfer.slack_text import clean
 from parley.transfer.time_spool import TimeSpool
 
 _SEP: Final = "\x00"
-_JOINS: Final = {"system_join_channel": EventKind.JOIN, "system_leave_channel": EventKind.LEAVE}
+#: Posts that are a join (True) or a leave (False).
+_JOINS: Final = {"system_join_channel": True, "system_leave_channel": False}
 _HEADER_CHANGE: Final = "system_header_change"
 
 
@@ -90,34 +90,22 @@ class MattermostReport(ChatReport):
     private_channels: int = 0
     direct_channels: int = 0
     group_channels: int = 0
-    joins: int = 0
-    leaves: int = 0
-    topics: int = 0
     moved_after_parent: int = 0
-    replies_without_root: int = 0
 
-    def summary(self) -> str:
+    def rooms(self) -> str:
         public = self.channels - self.private_channels - self.direct_channels
         return (
-            f"{self.users} users, {public - self.group_channels} public channels,"
-            f" {self.private_channels} private channels, {self.direct_channels} direct"
-            f" channels, {self.group_channels} group channels (as private rooms),"
-            f" {self.messages} messages ({self.replies} thread replies, {self.edited} edited,"
-            f" {self.files} files listed), {self.reactions} reactions, {self.joins} joins,"
-            f" {self.leaves} leaves, {self.topics} topics"
+            f"{public - self.group_channels} public channels, {self.private_channels} private"
+            f" channels, {self.direct_channels} direct channels, {self.group_channels} group"
+            " channels (as private rooms)"
         )
 
     def notes(self) -> list[str]:
-        said = []
+        said = super().notes()
         if self.moved_after_parent:
             said.append(
                 f"{self.moved_after_parent} replies or reactions dated before their message:"
                 " placed right after it"
-            )
-        if self.replies_without_root:
-            said.append(
-                f"{self.replies_without_root} replies to a post that is not imported (a system"
-                " post, an empty one): imported as plain messages"
             )
         return said
 
@@ -420,48 +408,30 @@ class _Import:
         if item.emoji is not None:
             await self._reaction(state, ts, line, item, user_id, author)
             return
-        joined = _JOINS.get(item.type)
-        if joined is not None and user_id is not None:
-            await self.rows.event(state, joined, user_id, author, ts)
-            report.joins += joined is EventKind.JOIN
-            report.leaves += joined is EventKind.LEAVE
+        if item.type in _JOINS and user_id is not None:
+            await self.rows.join_or_leave(state, _JOINS[item.type], user_id, author, ts)
             return
         if item.type == _HEADER_CHANGE and item.header is not None:
-            topic = clean(item.header, one_line=True)
-            report.characters_replaced += topic.replaced
-            await self.rows.event(state, EventKind.TOPIC, user_id, author, ts, topic.text)
-            report.topics += 1
+            await self.rows.topic(state, user_id, author, ts, item.header)
             return
         if item.type:
             report.skipped[f"{item.type} posts"] += 1
             return
-        converted = convert(item.text, self.renamed)
-        report.characters_replaced += converted.replaced
-        text = converted.text
-        for name in item.files:
-            text += f"\n[file: {clean(name, one_line=True).text}]"
-            report.files += 1
-        text = text.strip("\n")
-        if is_blank(text):
-            report.skipped["empty messages"] += 1
-            return
-        root = None
-        if item.target >= 0:
-            root = self.spool.recall(line, item.target)
-            if root is None:
-                report.replies_without_root += 1
+        root = None if item.target < 0 else self.spool.recall(line, item.target)
         event_id = await self.rows.message(
             state,
             user_id,
             author,
             ts,
-            text,
+            convert(item.text, self.renamed),
             edited=item.edited,
             # The post's place in the export, as a client message id (an account's only).
             cid=f"mattermost:{line}:{sub}" if user_id is not None else None,
+            files=item.files,
             root=root,
+            orphan=item.target >= 0 and root is None,
         )
-        if item.referred:
+        if item.referred and event_id is not None:
             self.spool.remember(line, sub, event_id)
 
     async def _reaction(

@@ -48,8 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from parley.model import EventKind, RoomKind
-from parley.protocol.text import is_blank
+from parley.model import RoomKind
 from parley.store.sql.store import SQLStore
 from parley.transfer.chat_import import (
     COLUMNS,
@@ -99,25 +98,9 @@ class SlackReport(ChatReport):
     """What a Slack import did and left out (printed on standard error)."""
 
     source: str = "slack"
-    joins: int = 0
-    leaves: int = 0
-    topics: int = 0
-    replies_without_root: int = 0
 
-    def summary(self) -> str:
-        return (
-            f"{self.users} users, {self.channels} public channels, {self.messages}"
-            f" messages ({self.replies} thread replies, {self.edited} edited, {self.files}"
-            f" files listed), {self.joins} joins, {self.leaves} leaves, {self.topics} topics"
-        )
-
-    def notes(self) -> list[str]:
-        if not self.replies_without_root:
-            return []
-        return [
-            f"{self.replies_without_root} thread replies whose root is not in the export:"
-            " imported as plain messages"
-        ]
+    def rooms(self) -> str:
+        return f"{self.channels} public channels"
 
 
 def ts_ms(ts: str, where: str) -> int:
@@ -233,54 +216,32 @@ class _Import:
             if user_id is None:
                 report.skipped[f"{subtype} of users not in users.json"] += 1
                 return
-            joining = subtype == "channel_join"
-            await self.rows.event(
-                state, EventKind.JOIN if joining else EventKind.LEAVE, user_id, author, ts
-            )
-            if joining:
-                report.joins += 1
-            else:
-                report.leaves += 1
+            await self.rows.join_or_leave(state, subtype == "channel_join", user_id, author, ts)
             return
         if subtype == "channel_topic":
-            topic = clean(message.topic or "", one_line=True)
-            report.characters_replaced += topic.replaced
-            await self.rows.event(state, EventKind.TOPIC, user_id, author, ts, topic.text)
-            report.topics += 1
+            await self.rows.topic(state, user_id, author, ts, message.topic or "")
             return
         if subtype in SETTINGS_SUBTYPES or message.type != "message":
             report.skipped[f"{subtype or message.type} events"] += 1
             return
-        converted = convert(message.text, self.user_names, self.room_names)
-        report.characters_replaced += converted.replaced
-        text = converted.text
-        for shared in message.files or ():
-            label = clean(shared.name or shared.title or "unnamed", one_line=True)
-            text += f"\n[file: {label.text}]"
-            report.files += 1
-        text = text.strip("\n")
-        if is_blank(text):
-            report.skipped["empty messages"] += 1
-            return
         thread = message.thread_ts
-        root = None
-        if thread is not None and thread != message.ts:
-            root = state.roots.get(thread)
-            if root is None:
-                report.replies_without_root += 1
+        replying = thread is not None and thread != message.ts
+        root = state.roots.get(thread) if replying and thread is not None else None
         event_id = await self.rows.message(
             state,
             user_id,
             author,
             ts,
-            text,
+            convert(message.text, self.user_names, self.room_names),
             edited=message.edited is not None,
             # The Slack message's identity, as a client message id (an account's only:
             # messages without one have no cid scope, as guests' posts).
             cid=f"slack:{state.channel_id}:{message.ts}" if user_id is not None else None,
+            files=(shared.name or shared.title or "unnamed" for shared in message.files or ()),
             root=root,
+            orphan=replying and root is None,
         )
-        if root is None and thread is not None and thread == message.ts:
+        if event_id is not None and thread is not None and thread == message.ts:
             state.roots[thread] = event_id
 
 
