@@ -59,6 +59,7 @@ from parley.store.base import Store, StoreError
 from parley.store.sql.store import SQLStore
 from parley.transfer import parley_format
 from parley.transfer.blob_lines import ExportFailed
+from parley.transfer.chat_import import ChatReport
 from parley.transfer.claims import claim_link, issue_claims
 from parley.transfer.jobs import import_parley, index_imported
 from parley.transfer.mattermost import import_mattermost
@@ -731,15 +732,18 @@ def import_command(
     async def job(store: Store) -> None:
         sql = _sql_store(store)
         progress = _progress("imported", quiet)
-        if source_format in ("slack", "mattermost"):
-            importer = import_slack if source_format == "slack" else import_mattermost
-            report = await importer(sql, Path(source), progress)
-            for line in report.lines():
-                click.echo(line, err=True)
+        if source_format == "slack":
+            report: ChatReport = await import_slack(sql, Path(source), progress)
         else:
             async with _started_blobs(db, file_dir) as blobs:
-                with click.open_file(source, "rb") as stream:
-                    await import_parley(sql, blobs, stream, progress)
+                if source_format == "mattermost":
+                    report = await import_mattermost(sql, blobs, Path(source), progress)
+                else:
+                    with click.open_file(source, "rb") as stream:
+                        await import_parley(sql, blobs, stream, progress)
+        if source_format != "parley":
+            for line in report.lines():
+                click.echo(line, err=True)
         await index_imported(sql, _progress("indexed for search", quiet))
         async for name, token in issue_claims(sql, ttl_ms=round(claim_ttl * 1000)):
             click.echo(f"{name}\t{claim_link(public_url, token)}")

@@ -14,12 +14,16 @@ must make, in order.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import random
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from tests.helpers import slack_export
 
@@ -46,6 +50,14 @@ TEXTS = [
     "`code` and _emphasis_",
 ]
 BASE_MS = 1_700_000_000_000
+PDF = b"%PDF-1.4\n" + b"0" * 100
+
+
+def png() -> bytes:
+    """A small PNG (an image the import re-encodes and thumbnails)."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(out, "PNG")
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,8 @@ class Expected(slack_export.Expected):
     parent: int | None = None
     emoji: str | None = None
     edited: bool = False
+    #: message: the names of its files (stored, not listed in its text).
+    files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -66,6 +80,7 @@ class MattermostExport:
     replies: int = 0
     edited: int = 0
     files: int = 0
+    uploads: int = 0
     reactions: int = 0
     moved: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
@@ -159,12 +174,20 @@ def write_mattermost_export(
                 want = Expected(
                     "message", name, ts, "hey @mattermost-3 and @bob.smith, @room: look."
                 )
-            if i == 3:
-                where = f"20231114/teams/t/channels/{c}/f{i}/report Q3.pdf"
-                post["attachments"] = [{"path": where}]
-                attachments["data/" + where] = b"%PDF-1.4"
-                want = Expected("message", name, ts, text + "\n[file: report Q3.pdf]")
-                export.files += 1
+            if i == 3:  # a PDF and a PNG, with their bytes in the zip
+                folder = f"20231114/teams/t/channels/{c}/users/u/f{i}"
+                post["attachments"] = [
+                    {"path": f"{folder}/{name}"} for name in ("report Q3.pdf", "chart.png")
+                ]
+                attachments[f"data/{folder}/report Q3.pdf"] = PDF
+                attachments[f"data/{folder}/chart.png"] = png()
+                listed = "\n[file: report Q3.pdf]\n[file: chart.png]"
+                want = Expected("message", name, ts, text if zipped else text + listed)
+                if zipped:
+                    want = Expected("message", name, ts, text, files=("report Q3.pdf", "chart.png"))
+                    export.uploads += 2
+                else:
+                    export.files += 2
             if i == 4 and c == 0:
                 post["user"] = "ghost"  # not among the users
                 want = Expected("message", "ghost", ts, text)
@@ -325,15 +348,7 @@ class _Room:
         where = {number: index for index, (_, number, _, _) in enumerate(ordered)}
         assert len({ts for ts, *_ in ordered}) >= len(ordered) - 1  # times nearly distinct
         return [
-            Expected(
-                want.kind,
-                want.author,
-                want.ts,
-                want.text,
-                None if parent is None else where[parent],
-                want.emoji,
-                want.edited,
-            )
+            dataclasses.replace(want, parent=None if parent is None else where[parent])
             for _, _, want, parent in ordered
         ]
 

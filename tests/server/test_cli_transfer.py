@@ -16,7 +16,7 @@ from parley.transfer.progress import Progress
 from tests.conftest import TEST_ENV
 from tests.helpers.chat import PASSWORD, Chat, http_json, http_status, login
 from tests.helpers.files import fetch
-from tests.helpers.mattermost_export import write_mattermost_export
+from tests.helpers.mattermost_export import PDF, write_mattermost_export
 from tests.helpers.process import ServerProcess
 from tests.helpers.slack_export import write_slack_export
 from tests.store.test_store_transfer import BIG, BIG_FILE_ID, NOTE_2_ID, fill, fill_files
@@ -195,6 +195,10 @@ async def test_mattermost_import_then_claim_and_read_the_history(
     assert all(e["replies"] == 3 for e in roots)
     reacted = [e for e in events if e.get("reactions")]
     assert reacted
+    [files] = [e["files"] for e in events if e.get("files")]
+    pdf = next(f for f in files if f["name"] == "report Q3.pdf")
+    status, _, served = await fetch(base, login(base, "alice"), f"/files/{pdf['id']}/x.pdf")
+    assert (status, served) == (200, PDF)  # the attachment's bytes, from the zip's data/
     await chat.close()
 
 

@@ -17,15 +17,15 @@ from parley.transfer import mattermost_lines, safe_zip
 from parley.transfer.jobs import index_imported
 from parley.transfer.mattermost import import_mattermost
 from parley.transfer.sink import ImportFailed
-from tests.helpers.mattermost_export import USERS, Expected, write_mattermost_export
-from tests.store.test_store_transfer import fresh, quiet
+from tests.helpers.mattermost_export import PDF, USERS, Expected, write_mattermost_export
+from tests.store.test_store_transfer import fresh_with_files, quiet
 
 
 @pytest.mark.parametrize("zipped", [True, False], ids=["zip", "jsonl"])
 async def test_every_event_comes_in_time_order(backend: str, zipped: bool, tmp_path: Path) -> None:
     made = write_mattermost_export(tmp_path / "mm.zip", zipped=zipped)
-    async with fresh(backend, tmp_path / "db") as store:
-        report = await import_mattermost(store, made.path, quiet())
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
+        report = await import_mattermost(store, blobs, made.path, quiet())
         await index_imported(store, quiet())
         assert report.channels == len(made.events)  # every room, none more
         for room_name, expected in made.events.items():
@@ -39,6 +39,18 @@ async def test_every_event_comes_in_time_order(backend: str, zipped: bool, tmp_p
                 if want.text is not None:
                     assert event.text == want.text
                 assert event.edited == want.edited
+                assert tuple(f.name for f in event.files) == want.files
+                for ref in event.files:  # the bytes are in the blob store, as served
+                    upload = await store.get_upload(ref.id)
+                    assert upload is not None
+                    assert (upload.message_id, upload.room_id) == (event.mid, room.id)
+                    assert await blobs.size(upload.hash) == ref.size
+                    if ref.name == "chart.png":  # re-encoded, with a thumbnail
+                        assert (ref.type, ref.width, ref.height) == ("image/png", 64, 48)
+                        assert upload.thumb_hash is not None
+                        assert await blobs.size(upload.thumb_hash)
+                    else:
+                        assert (ref.type, ref.size) == ("application/pdf", len(PDF))
                 if want.kind == "message":
                     parent = None if want.parent is None else events[want.parent].mid
                     assert event.thread == parent
@@ -50,6 +62,7 @@ async def test_every_event_comes_in_time_order(backend: str, zipped: bool, tmp_p
         assert report.replies == made.replies
         assert report.edited == made.edited
         assert report.files == made.files
+        assert report.uploads == made.uploads
         assert report.reactions == made.reactions
         assert report.moved_after_parent == made.moved
         assert dict(report.skipped) == made.skipped
@@ -61,8 +74,8 @@ async def test_every_event_comes_in_time_order(backend: str, zipped: bool, tmp_p
         assert report.private_channels == 1
         said = "\n".join(report.lines())
         assert "mattermost: 5 users, 3 public channels, 1 private channels" in said
-        if zipped:
-            assert "the bytes of 4 files of the archive's data/ folder" in said
+        if not zipped:
+            assert "the bytes of 8 attachments (a bare .jsonl has none" in said
         await check_rooms_and_accounts(store)
 
 
@@ -212,9 +225,9 @@ async def test_bad_input_is_refused_clearly(
     monkeypatch.setattr(mattermost_lines, "MAX_LINE", 1024)
     monkeypatch.setattr(safe_zip, "RATIO_SLACK", 1024)
     path, message = _bad(tmp_path, case)
-    async with fresh(backend, tmp_path / "db") as store:
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
         with pytest.raises(ImportFailed, match=re.escape(message)):
-            await import_mattermost(store, path, quiet())
+            await import_mattermost(store, blobs, path, quiet())
 
 
 async def test_posts_of_unknown_users_and_channels_are_reported(
@@ -238,8 +251,8 @@ async def test_posts_of_unknown_users_and_channels_are_reported(
         post("talk", "zed", "first, from someone unknown", 1000),
         post("nowhere", "ann", "lost", 1500),
     )
-    async with fresh(backend, tmp_path / "db") as store:
-        report = await import_mattermost(store, path, quiet())
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
+        report = await import_mattermost(store, blobs, path, quiet())
         talk = await store.get_room("talk")
         assert talk is not None
         events = await store.events_after(talk.id, 0, 10)
@@ -254,7 +267,45 @@ async def test_posts_of_unknown_users_and_channels_are_reported(
 
 async def test_refuses_a_database_that_is_not_empty(backend: str, tmp_path: Path) -> None:
     made = write_mattermost_export(tmp_path / "mm.zip", posts=3)
-    async with fresh(backend, tmp_path / "db") as store:
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
         await store.create_user("someone", "hash")
         with pytest.raises(ImportFailed, match="not empty"):
-            await import_mattermost(store, made.path, quiet())
+            await import_mattermost(store, blobs, made.path, quiet())
+
+
+async def test_attachments_that_cannot_be_stored_are_listed_by_name(
+    backend: str, tmp_path: Path
+) -> None:
+    def post(user: str, message: str, at: int, *paths: str) -> dict[str, object]:
+        body = {"team": "t", "channel": "talk", "user": user, "message": message}
+        attached = [{"path": path} for path in paths]
+        return {"type": "post", "post": {**body, "create_at": at, "attachments": attached}}
+
+    lines = [
+        VERSION,
+        TALK,
+        ANN,
+        post("ann", "with files", 1000, "x/missing.txt", "x/ok.txt", "x/empty.txt", "../ok.txt"),
+        post("zed", "from zed", 2000, "x/ok.txt"),
+    ]
+    path = tmp_path / "m.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("import.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+        archive.writestr("data/x/ok.txt", "hello")
+        archive.writestr("data/x/empty.txt", "")
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
+        report = await import_mattermost(store, blobs, path, quiet())
+        talk = await store.get_room("talk")
+        assert talk is not None
+        first, second = await store.events_after(talk.id, 0, 10)
+        assert first.text == "with files\n[file: missing.txt]\n[file: empty.txt]\n[file: ok.txt]"
+        assert [(f.name, f.type, f.size) for f in first.files] == [
+            ("ok.txt", "text/plain; charset=utf-8", 5)
+        ]
+        assert (second.text, second.files) == ("from zed\n[file: ok.txt]", ())
+        assert report.skipped == {
+            "attachments missing from the archive's data/ folder": 2,  # ../ok.txt too
+            "empty attachments (listed by name)": 1,
+            "attachments of users not in the export (listed by name)": 1,
+        }
+        assert (report.uploads, report.files) == (1, 4)

@@ -32,12 +32,12 @@ from parley.clock import now_ms
 from parley.config import FileSettings
 from parley.files.blobs import BlobStore
 from parley.files.images import NotAnImage
+from parley.files.names import name_problem
 from parley.files.sizes import readable, readable_pair
 from parley.files.sniff import HEAD_BYTES
 from parley.files.storing import store_spooled
 from parley.model import Session, Upload
 from parley.protocol.codec import file_info
-from parley.protocol.text import is_blank, text_problem
 from parley.server.api import error_response
 from parley.server.cookies import SessionCookie
 from parley.server.origins import Origins
@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 IN_PROGRESS: Final = 4
 #: Images decoded at once by one server process (each in a thread).
 DECODING: Final = 2
-#: The longest file name, in characters.
-MAX_NAME: Final = 200
 #: Bytes gathered before a write to the spool file (one thread hop per write): what one upload
 #: holds in memory, whatever the file's size (bench/files.py).
 WRITE_BUFFER: Final = 256 * 1024
@@ -68,17 +66,6 @@ class Refused(Exception):
 
     def response(self) -> web.Response:
         return error_response(self.code, self.message, self.extra)
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a file's name, or None."""
-    if not name or is_blank(name):
-        return "give the file's name: ?name=..."
-    if len(name) > MAX_NAME:
-        return f"the file name is {len(name)} characters; the limit is {MAX_NAME}"
-    if "/" in name or "\\" in name or name in (".", ".."):
-        return "a file name cannot hold / or \\ or be . or .."
-    return text_problem(name, what="the file name", one_line=True)
 
 
 class UploadRoutes:

@@ -23,16 +23,17 @@ from __future__ import annotations
 import collections
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from parley.clock import now_ms
-from parley.model import EventKind, RoomKind
+from parley.model import EventKind, RoomKind, Upload
 from parley.protocol.mentions import MAX_MENTIONS, ROOM_MENTION, find_mentions, resolve
 from parley.protocol.mentions import join as join_names
 from parley.protocol.names import room_problem, username_problem
 from parley.protocol.text import is_blank
+from parley.store.sql.file_column import encode_files
 from parley.store.sql.store import SQLStore
 from parley.transfer.sink import Sink
 from parley.transfer.slack_text import Converted, clean
@@ -67,10 +68,28 @@ COLUMNS: Final = {
         "thread",
         "mid",
         "emoji",
+        "files",
     ),
     "mentions": ("user_id", "room_id", "seq", "message_id", "author_id", "ts", "in_thread"),
     "imported_threads": ("message_id", "room_id", "root_id"),
     "reactions": ("message_id", "emoji", "user_id", "room_id", "seq"),
+    "uploads": (
+        "id",
+        "owner_id",
+        "name",
+        "type",
+        "size",
+        "hash",
+        "width",
+        "height",
+        "thumb_hash",
+        "thumb_width",
+        "thumb_height",
+        "avatar",
+        "created_at",
+        "message_id",
+        "room_id",
+    ),
 }
 
 _USER_CHARS: Final = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -121,6 +140,7 @@ class ChatReport:
     replies: int = 0
     edited: int = 0
     files: int = 0
+    uploads: int = 0
     reactions: int = 0
     joins: int = 0
     leaves: int = 0
@@ -140,7 +160,8 @@ class ChatReport:
     def summary(self) -> str:
         return (
             f"{self.users} users, {self.rooms()}, {self.messages} messages ({self.replies}"
-            f" thread replies, {self.edited} edited, {self.files} files listed),"
+            f" thread replies, {self.edited} edited, {self.uploads} files, {self.files} files"
+            " listed by name),"
             f" {self.reactions} reactions, {self.joins} joins, {self.leaves} leaves,"
             f" {self.topics} topics"
         )
@@ -275,6 +296,7 @@ class ChatRows:
         thread: int | None = None,
         mid: int | None = None,
         emoji: str | None = None,
+        files: str | None = None,
     ) -> int:
         event_id = self.next_event
         self.next_event += 1
@@ -296,6 +318,7 @@ class ChatRows:
                 thread,
                 mid,
                 emoji,
+                files,
             ),
         )
         return event_id
@@ -311,20 +334,22 @@ class ChatRows:
         edited: bool,
         cid: str | None,
         files: Iterable[str] = (),
+        uploads: Sequence[Upload] = (),
         root: int | None = None,
         orphan: bool = False,
     ) -> int | None:
         """A message (a reply of thread ``root``; ``orphan``: a reply whose root is not
         imported, so a message of the room), its mentions' rows; returns its id. ``files``:
-        the names of the files shared with it, listed in its text (their bytes are not
-        imported). None: nothing is left to say (not imported, counted)."""
+        the names of files shared with it whose bytes are not imported, listed in its text;
+        ``uploads``: files whose bytes are in the blob store, sent with it (their rows are
+        written here). None: nothing is left to say (not imported, counted)."""
         self.report.characters_replaced += converted.replaced
         text = converted.text
         for name in files:
             text += f"\n[file: {clean(name, one_line=True).text}]"
             self.report.files += 1
         text = text.strip("\n")
-        if is_blank(text):
+        if is_blank(text) and not uploads:
             self.report.skipped["empty messages"] += 1
             return None
         self.report.replies_without_root += orphan
@@ -340,7 +365,31 @@ class ChatRows:
             cid=cid,
             mentions=join_names(names),
             thread=root,
+            files=encode_files(tuple(upload.file for upload in uploads)),
         )
+        for upload in uploads:
+            ref = upload.file
+            await self.sink.add(
+                "uploads",
+                (
+                    ref.id,
+                    upload.owner_id,
+                    ref.name,
+                    ref.type,
+                    ref.size,
+                    upload.hash,
+                    ref.width,
+                    ref.height,
+                    upload.thumb_hash,
+                    ref.thumb_width,
+                    ref.thumb_height,
+                    False,
+                    upload.created_at,
+                    event_id,
+                    state.room_id,
+                ),
+            )
+            self.report.uploads += 1
         self.report.messages += 1
         self.report.edited += edited
         for mentioned in ids:

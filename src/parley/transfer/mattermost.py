@@ -34,8 +34,12 @@ what:
   a name unknown to it, is reported and not imported, as are a user's second identical
   reaction and emoji past Parley's limit per message. The text is kept, Markdown and all;
   mentions of renamed users follow them (:mod:`parley.transfer.mattermost_text`). Attached
-  files are listed in the text as ``[file: name]``: their bytes (in the zip's ``data/``) are
-  not imported (reported), as for Slack. ``system_join_channel`` / ``system_leave_channel``
+  files (``attachments[].path``, whose bytes the zip holds at ``data/<path>``) become the
+  message's files, owned by its author, stored as an upload's are
+  (:mod:`parley.transfer.archive_files`: images re-encoded and thumbnailed); one that cannot
+  be (a bare ``.jsonl`` carries no bytes; missing from ``data/``, empty, over 1 GiB, its
+  author not among the users) is listed in the text as ``[file: name]``, as Slack's are, and
+  reported. ``system_join_channel`` / ``system_leave_channel``
   posts are join and leave events, ``system_header_change`` a topic event; other system posts,
   pins (``is_pinned``) and saved-post flags (``flagged_by``) are reported, not imported;
 * ``team``, ``scheme``, ``role``, ``emoji`` and other lines bring nothing of their own
@@ -54,6 +58,7 @@ lines' order.
 from __future__ import annotations
 
 import collections
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,10 +67,12 @@ from typing import Final
 import emoji as emoji_data
 import msgspec
 
-from parley.model import RoomKind
+from parley.files.blobs import BlobStore
+from parley.model import RoomKind, Upload
 from parley.protocol.reactions import MAX_EMOJI_PER_MESSAGE, valid_emoji
 from parley.store.base import direct_room_name
 from parley.store.sql.store import SQLStore
+from parley.transfer.archive_files import ArchiveFiles, NotStored
 from parley.transfer.chat_import import ChatReport, ChatRows, RoomState, account_threads
 from parley.transfer.chat_import import valid_name as make_name
 from parley.transfer.jobs import into_empty_store
@@ -91,6 +98,7 @@ class MattermostReport(ChatReport):
     direct_channels: int = 0
     group_channels: int = 0
     moved_after_parent: int = 0
+    attachments_without_bytes: int = 0
 
     def rooms(self) -> str:
         public = self.channels - self.private_channels - self.direct_channels
@@ -119,6 +127,7 @@ class _Item(msgspec.Struct, array_like=True):
     text: str = ""
     type: str = ""
     edited: bool = False
+    #: The attachments' paths in the export (below ``data/`` in the zip).
     files: list[str] = msgspec.field(default_factory=list)
     header: str | None = None
     emoji: str | None = None
@@ -146,7 +155,6 @@ class _Export:
     channels: list[Channel] = field(default_factory=list)
     directs: dict[str, str] = field(default_factory=dict)  # key -> header
     custom_emoji: set[str] = field(default_factory=set)
-    attachments_in_zip: int = 0
 
 
 def _read(
@@ -181,10 +189,6 @@ def _read(
             pass  # a team is only where channels belong (names: see _room_names)
         else:
             report.skipped[f"{kind!r} lines"] += 1
-    if source.archive is not None:
-        export.attachments_in_zip = sum(
-            1 for name in source.archive.names() if name.startswith("data/")
-        )
     return export
 
 
@@ -220,7 +224,7 @@ def _message(post: Reply, target: int, referred: bool) -> _Item:
         post.message or "",
         post.type or "",
         bool(post.edit_at),
-        [attachment.path.rsplit("/", 1)[-1] for attachment in post.attachments or ()],
+        [attachment.path for attachment in post.attachments or ()],
         post.props.new_header if post.props else None,
         referred=referred,
     )
@@ -271,9 +275,15 @@ class _Import:
     """The kept lists and the spool into one :class:`Sink`."""
 
     def __init__(
-        self, export: _Export, spool: TimeSpool, sink: Sink, report: MattermostReport
+        self,
+        export: _Export,
+        spool: TimeSpool,
+        files: ArchiveFiles | None,
+        sink: Sink,
+        report: MattermostReport,
     ) -> None:
         self.export = export
+        self.files = files
         self.spool = spool
         self.rows = ChatRows(sink, report)
         self.report = report
@@ -418,6 +428,7 @@ class _Import:
             report.skipped[f"{item.type} posts"] += 1
             return
         root = None if item.target < 0 else self.spool.recall(line, item.target)
+        uploads, listed = await self._files(item.files, user_id, ts)
         event_id = await self.rows.message(
             state,
             user_id,
@@ -427,12 +438,50 @@ class _Import:
             edited=item.edited,
             # The post's place in the export, as a client message id (an account's only).
             cid=f"mattermost:{line}:{sub}" if user_id is not None else None,
-            files=item.files,
+            files=listed,
+            uploads=uploads,
             root=root,
             orphan=item.target >= 0 and root is None,
         )
         if item.referred and event_id is not None:
             self.spool.remember(line, sub, event_id)
+
+    async def _files(
+        self, paths: list[str], owner: int | None, ts: int
+    ) -> tuple[list[Upload], list[str]]:
+        """The attachments stored as files of the message, and the names of those that are
+        not (listed in its text)."""
+        uploads: list[Upload] = []
+        listed: list[str] = []
+        for path in paths:
+            name = path.replace("\\", "/").rsplit("/", 1)[-1]
+            if self.files is None:
+                self.report.attachments_without_bytes += 1
+                listed.append(name)
+                continue
+            if owner is None:
+                self.report.skipped["attachments of users not in the export (listed by name)"] += 1
+                listed.append(name)
+                continue
+            try:
+                name, stored = await self.files.store(path)
+            except NotStored as exc:
+                self.report.skipped[str(exc)] += 1
+                listed.append(name)
+                continue
+            uploads.append(
+                Upload(
+                    file=stored.ref(secrets.token_urlsafe(16), name),
+                    owner_id=owner,
+                    hash=stored.digest,
+                    thumb_hash=stored.thumb_hash,
+                    avatar=False,
+                    created_at=ts,
+                    message_id=None,
+                    room_id=None,
+                )
+            )
+        return uploads, listed
 
     async def _reaction(
         self, state: RoomState, ts: int, line: int, item: _Item, user_id: int | None, author: str
@@ -462,26 +511,30 @@ class _Import:
         return emoji
 
 
-async def import_mattermost(store: SQLStore, path: Path, progress: Progress) -> MattermostReport:
+async def import_mattermost(
+    store: SQLStore, blobs: BlobStore, path: Path, progress: Progress
+) -> MattermostReport:
     """Import Mattermost's bulk export at ``path`` (zip or ``.jsonl``) into the empty
-    ``store`` (see the module docstring)."""
+    ``store``, the files its zip carries into ``blobs`` (see the module docstring)."""
     report = MattermostReport()
     with ExportFile(path) as source, TimeSpool() as spool:
         reading = progress.sibling("read (sorting by time)")
         export = _read(source, spool, report, reading)
         spool.sort()
         reading.done()
-        if export.attachments_in_zip:
-            report.left_out.append(
-                f"the bytes of {export.attachments_in_zip} files of the archive's data/ folder"
-                " (each is listed in its message as [file: name])"
-            )
+        files = None if source.archive is None else ArchiveFiles(source.archive, blobs)
 
         async def fill(sink: Sink) -> None:
-            await _Import(export, spool, sink, report).run()
+            await _Import(export, spool, files, sink, report).run()
             await account_threads(store)
 
         await into_empty_store(store, progress, fill)
+    if report.attachments_without_bytes:
+        report.left_out.append(
+            f"the bytes of {report.attachments_without_bytes} attachments (a bare .jsonl has"
+            " none: import the zip of `mmctl export create --attachments` for them); each is"
+            " listed by name"
+        )
     return report
 
 
