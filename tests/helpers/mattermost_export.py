@@ -311,7 +311,7 @@ def write_mattermost_export(
         )
     )
     skipped["direct channels of a user with themselves"] = 1
-    skipped["posts of those direct channels"] = 1
+    skipped["posts, replies and reactions of those direct channels"] = 1
     if expect:
         export.events["dm:alice:bob.smith"] = dm
         export.events["gm-alice-bob-smith-carol"] = group

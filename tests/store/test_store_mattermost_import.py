@@ -237,6 +237,10 @@ async def test_posts_of_unknown_users_and_channels_are_reported(
         body = {"team": "t", "channel": channel, "user": user, "message": message}
         return {"type": "post", "post": {**body, "create_at": at}}
 
+    def direct(members: list[str], message: str) -> dict[str, object]:
+        body = {"channel_members": members, "user": "ann", "message": message, "create_at": 9}
+        return {"type": "direct_post", "direct_post": body}
+
     member = {
         "type": "user",
         "user": {"username": "ben", "teams": [{"name": "t", "channels": [{"name": "talk"}]}]},
@@ -250,6 +254,8 @@ async def test_posts_of_unknown_users_and_channels_are_reported(
         post("talk", "ben", "second", 2000),
         post("talk", "zed", "first, from someone unknown", 1000),
         post("nowhere", "ann", "lost", 1500),
+        direct([], "to nobody"),
+        direct(["ann", "zed"], "to someone unknown"),
     )
     async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
         report = await import_mattermost(store, blobs, path, quiet())
@@ -261,7 +267,12 @@ async def test_posts_of_unknown_users_and_channels_are_reported(
             ("ben", False, "second"),
         ]
         assert report.unknown_users == {"zed"}
-        assert report.skipped == {"posts of a channel not in the export (t/nowhere)": 1}
+        assert report.skipped == {
+            "posts, replies and reactions of a channel not in the export (t/nowhere)": 1,
+            "direct channels without members": 1,
+            "direct channels with a user not in the export": 1,
+            "posts, replies and reactions of those direct channels": 2,
+        }
         assert [name for _, name in await store.room_members(talk.id)] == ["ben"]
 
 

@@ -301,11 +301,15 @@ class _Import:
             await self._room(room_id, room)
         for key, count in counts.items():
             if key in self.dropped:
-                self.report.skipped["posts of those direct channels"] += count
+                self.report.skipped["posts, replies and reactions of those direct channels"] += (
+                    count
+                )
                 continue
             where = key.split(_SEP)
             what = "/".join(where[1:]) if key.startswith("c") else "+".join(where[1:])
-            self.report.skipped[f"posts of a channel not in the export ({what})"] += count
+            self.report.skipped[
+                f"posts, replies and reactions of a channel not in the export ({what})"
+            ] += count
         await self.rows.finish()
 
     async def _users(self) -> None:
@@ -375,8 +379,9 @@ class _Import:
         unknown = [u for u in usernames if u not in self.users]
         self.report.unknown_users.update(unknown)
         topic = clean(header, one_line=True)
-        if len(usernames) == 1:
-            self.report.skipped["direct channels of a user with themselves"] += 1
+        if len(usernames) <= 1:
+            alone = "of a user with themselves" if usernames else "without members"
+            self.report.skipped[f"direct channels {alone}"] += 1
             self.dropped.add(key)
             return None
         if len(usernames) == 2:
