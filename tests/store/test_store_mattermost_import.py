@@ -189,6 +189,10 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
             archive.writestr("import.jsonl", json.dumps(VERSION))
             archive.writestr("data/../../etc/cron.d/x", "boom")
             return zipped, "forged"
+        if case == "several lines files":
+            archive.writestr("a.jsonl", json.dumps(VERSION))
+            archive.writestr("b.jsonl", json.dumps(VERSION))
+            return zipped, "several .jsonl files: a.jsonl, b.jsonl"
         if case == "no lines in zip":
             archive.writestr("users.json", "[]")
             return zipped, "no import.jsonl"
@@ -214,6 +218,7 @@ BAD_CASES = [
     "corrupt zip",
     "path traversal",
     "no lines in zip",
+    "several lines files",
     "zip bomb",
 ]
 
@@ -320,3 +325,21 @@ async def test_attachments_that_cannot_be_stored_are_listed_by_name(
             "attachments of users not in the export (listed by name)": 1,
         }
         assert (report.uploads, report.files) == (1, 4)
+
+
+def test_a_lying_declared_size_is_caught_while_streaming(tmp_path: Path) -> None:
+    """The lines' member whose header says it is small but inflates far past it (a forged zip
+    bomb): reading stops at the bound or at the CRC check, with a clear error."""
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("import.jsonl", json.dumps(VERSION) + "\n" + " " * (8 << 20))
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 24 : central + 28] = (100).to_bytes(4, "little")  # uncompressed size
+    path.write_bytes(bytes(data))
+    with (
+        mattermost_lines.ExportFile(path) as source,
+        pytest.raises(ImportFailed, match=re.escape("import.jsonl")),
+    ):
+        for _ in source.lines():
+            pass

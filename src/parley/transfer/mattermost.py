@@ -39,9 +39,9 @@ what:
   (:mod:`parley.transfer.archive_files`: images re-encoded and thumbnailed); one that cannot
   be (a bare ``.jsonl`` carries no bytes; missing from ``data/``, empty, over 1 GiB, its
   author not among the users) is listed in the text as ``[file: name]``, as Slack's are, and
-  reported. ``system_join_channel`` / ``system_leave_channel``
-  posts are join and leave events, ``system_header_change`` a topic event; other system posts,
-  pins (``is_pinned``) and saved-post flags (``flagged_by``) are reported, not imported;
+  reported. ``system_join_channel`` / ``system_leave_channel`` posts are join and leave
+  events, ``system_header_change`` a topic event; other system posts, pins (``is_pinned``)
+  and saved-post flags (``flagged_by``) are reported, not imported;
 * ``team``, ``scheme``, ``role``, ``emoji`` and other lines bring nothing of their own
   (teams are only where channels belong; roles and schemes are Mattermost's permissions).
 

@@ -19,6 +19,7 @@ wrong type is one clear error naming its line; so is a first line that is not
 from __future__ import annotations
 
 import contextlib
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -138,7 +139,7 @@ class ExportFile:
         self._stack = contextlib.ExitStack()
         try:
             with path.open("rb") as probe:
-                zipped = probe.read(4) == b"PK\x03\x04"
+                zipped = probe.read(4) == b"PK\x03\x04" or zipfile.is_zipfile(path)
         except OSError as exc:
             raise ImportFailed(f"{path.name}: cannot be read ({exc})") from None
         if zipped:
