@@ -172,6 +172,10 @@ def _bad(tmp_path: Path, case: str) -> tuple[Path, str]:
     if case == "post without time":
         post = {"type": "post", "post": {"team": "t", "channel": "talk", "user": "ann"}}
         return _jsonl(path, VERSION, post), "create_at"
+    if case == "line without its object":
+        return _jsonl(path, VERSION, {"type": "post", "user": {"username": "x"}}), (
+            "line 2: a 'post' line without 'post'"
+        )
     if case == "channel type":
         odd = {"type": "channel", "channel": {"team": "t", "name": "x", "type": "D"}}
         return _jsonl(path, VERSION, odd), "channel type 'D'"
@@ -212,6 +216,7 @@ BAD_CASES = [
     "deep json",
     "wrong types",
     "post without time",
+    "line without its object",
     "channel type",
     "duplicate usernames",
     "duplicate channels",

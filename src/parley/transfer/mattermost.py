@@ -87,6 +87,10 @@ _SEP: Final = "\x00"
 #: Posts that are a join (True) or a leave (False).
 _JOINS: Final = {"system_join_channel": True, "system_leave_channel": False}
 _HEADER_CHANGE: Final = "system_header_change"
+#: The types of line read, each with its object under the same name.
+_OBJECTS: Final = frozenset(
+    {"team", "channel", "user", "post", "direct_channel", "direct_post", "emoji"}
+)
 
 
 @dataclass
@@ -165,6 +169,8 @@ def _read(
     for number, line in source.lines():
         lines.tick()
         kind = line.type
+        if kind in _OBJECTS and getattr(line, kind) is None:
+            raise ImportFailed(f"{source.where} line {number}: a {kind!r} line without {kind!r}")
         if kind == "user" and line.user is not None:
             export.users.append(line.user)
         elif kind == "channel" and line.channel is not None:
