@@ -16,6 +16,7 @@ from parley.store.sql.store import SQLStore
 from parley.transfer import mattermost_lines, safe_zip
 from parley.transfer.jobs import index_imported
 from parley.transfer.mattermost import import_mattermost
+from parley.transfer.mattermost_text import convert
 from parley.transfer.sink import ImportFailed
 from tests.helpers.mattermost_export import PDF, USERS, Expected, write_mattermost_export
 from tests.store.test_store_transfer import fresh_with_files, quiet
@@ -348,3 +349,17 @@ def test_a_lying_declared_size_is_caught_while_streaming(tmp_path: Path) -> None
     ):
         for _ in source.lines():
             pass
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("hi @guest.", "hi @mattermost-3."),
+        ("@Guest, @channel @ALL and @here", "@mattermost-3, @room @room and @room"),
+        ("`@guest` and\n```\n@guest\n```\nstay", "`@guest` and\n```\n@guest\n```\nstay"),
+        ("mail a@guest.org or @guest_x or @bob", "mail a@guest.org or @guest_x or @bob"),
+        ("line\r\nbreak \x07", "line\nbreak \ufffd"),
+    ],
+)
+def test_mentions_of_renamed_users_follow_them(text: str, want: str) -> None:
+    assert convert(text, {"guest": "mattermost-3"}).text == want
