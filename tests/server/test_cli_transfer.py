@@ -202,6 +202,18 @@ async def test_mattermost_import_then_claim_and_read_the_history(
     await chat.close()
 
 
+def test_a_bad_mattermost_export_fails_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "v2.jsonl").write_text('{"type": "version", "version": 2}\n')
+    failed = parley(
+        "import", "--from", "mattermost", str(tmp_path / "v2.jsonl"), "--db", str(tmp_path / "a.db")
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.decode().splitlines() == [
+        "parley: import failed: v2.jsonl line 1: version 2: only version 1 of the bulk export"
+        " format is known"
+    ]
+
+
 def test_progress_is_rate_limited() -> None:
     clock = iter([0.0, 0.1, 0.2, 1.3, 1.4, 2.5, 2.6])
     lines: list[str] = []
