@@ -51,7 +51,6 @@ from typing import Final
 from parley.model import RoomKind
 from parley.store.sql.store import SQLStore
 from parley.transfer.chat_import import (
-    COLUMNS,
     ChatReport,
     ChatRows,
     RoomState,
@@ -273,4 +272,4 @@ async def import_slack(store: SQLStore, path: Path, progress: Progress) -> Slack
     return report
 
 
-__all__ = ["COLUMNS", "SlackReport", "import_slack", "ts_ms"]
+__all__ = ["SlackReport", "import_slack", "ts_ms"]
