@@ -10,6 +10,12 @@
    what the claim "memory independent of size" is about, so ``--small`` runs the same at a
    tenth of the size for comparison.
 
+``--from mattermost`` does the same from a Mattermost bulk export (the zip of
+``mmctl export create``: tests/helpers/mattermost_export.py, scaled: 4 channels of two teams,
+posts listed in random order, a thread of 3 replies on every third post, reactions on every
+second, edits, direct and group messages, two attachments per channel), so the import's sort
+by time (a temporary SQLite database on disk) is in what is measured.
+
 Bounded: one process at a time, on local files, for as long as the rows take; nothing listens.
 Run from the repository root: ``.venv/bin/python bench/import_export.py`` (the scratch folder
 is ``bench/.work/import/``, emptied first; ``--keep`` leaves it).
@@ -28,6 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # tests.helpers
 
+from tests.helpers.mattermost_export import CHANNELS as MATTERMOST_CHANNELS  # noqa: E402
+from tests.helpers.mattermost_export import write_mattermost_export  # noqa: E402
 from tests.helpers.slack_export import write_slack_export  # noqa: E402
 
 CHANNELS = 3
@@ -63,27 +71,39 @@ def timed(args: list[str]) -> tuple[float, int, str]:
     return elapsed, peak, errors
 
 
-def measure(folder: Path, messages: int, per_day: int) -> list[str]:
+def measure(folder: Path, messages: int, per_day: int, source: str) -> list[str]:
     folder.mkdir(parents=True)
-    days = max(1, messages // (CHANNELS * per_day))
     started = time.monotonic()
-    zipped = folder / "slack.zip"
-    write_slack_export(zipped, days=days, per_day=per_day, expect=False)
+    if source == "slack":
+        days = max(1, messages // (CHANNELS * per_day))
+        zipped = folder / "slack.zip"
+        write_slack_export(zipped, days=days, per_day=per_day, expect=False)
+        total = days * per_day * CHANNELS
+        title = f"{total:,} Slack messages ({CHANNELS} channels x {days} days x {per_day})"
+    else:
+        # A post has a reply on average (3 on every third): two messages a post.
+        posts = max(1, messages // (2 * len(MATTERMOST_CHANNELS)))
+        zipped = folder / "mattermost.zip"
+        write_mattermost_export(zipped, posts=posts, expect=False)
+        total = 2 * posts * len(MATTERMOST_CHANNELS)
+        title = (
+            f"about {total:,} Mattermost messages ({len(MATTERMOST_CHANNELS)} channels x"
+            f" {posts} posts, with their replies)"
+        )
     made = time.monotonic() - started
-    total = days * per_day * CHANNELS
     lines = [
-        f"## {total:,} Slack messages ({CHANNELS} channels x {days} days x {per_day})",
+        f"## {title}",
         f"generated in {made:.1f} s: {zipped.stat().st_size / 2**20:.1f} MiB zip",
     ]
     db1, db2, dump = folder / "one.db", folder / "two.db", folder / "export.jsonl"
     steps = [
-        ("import --from slack", ["import", "--from", "slack", str(zipped), "--db", str(db1)]),
+        (f"import --from {source}", ["import", "--from", source, str(zipped), "--db", str(db1)]),
         ("export", ["export", "--db", str(db1), "-o", str(dump), "--quiet"]),
         ("import (Parley export)", ["import", str(dump), "--db", str(db2), "--quiet"]),
     ]
     for what, args in steps:
         seconds, peak, errors = timed(args)
-        summary = [line for line in errors.splitlines() if line.startswith("slack: ")][:1]
+        summary = [line for line in errors.splitlines() if line.startswith(f"{source}: ")][:1]
         lines.append(
             f"{what:24} {seconds:7.1f} s  {total / seconds:9,.0f} messages/s"
             f"  peak RSS {peak / 1024:6.1f} MiB"
@@ -111,6 +131,7 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=1000)
     parser.add_argument("--small", action="store_true", help="also a tenth of the size")
     parser.add_argument("--keep", action="store_true", help="keep bench/.work/import/")
+    parser.add_argument("--from", dest="source", choices=["slack", "mattermost"], default="slack")
     args = parser.parse_args()
     work = REPO / "bench" / ".work" / "import"
     shutil.rmtree(work, ignore_errors=True)
@@ -118,7 +139,7 @@ def main() -> None:
     sizes = [args.messages // 10, args.messages] if args.small else [args.messages]
     try:
         for size in sizes:
-            for line in measure(work / str(size), size, args.per_day):
+            for line in measure(work / str(size), size, args.per_day, args.source):
                 print(line, flush=True)
     finally:
         if not args.keep:

@@ -60,8 +60,10 @@ from parley.store.base import Store, StoreError
 from parley.store.sql.store import SQLStore
 from parley.transfer import parley_format
 from parley.transfer.blob_lines import ExportFailed
+from parley.transfer.chat_import import ChatReport
 from parley.transfer.claims import claim_link, issue_claims
 from parley.transfer.jobs import import_parley, index_imported
+from parley.transfer.mattermost import import_mattermost
 from parley.transfer.progress import Progress
 from parley.transfer.sink import ImportFailed
 from parley.transfer.slack import import_slack
@@ -702,10 +704,11 @@ async def _started_blobs(db: str, file_dir: str | None) -> AsyncIterator[BlobSto
 @click.option(
     "--from",
     "source_format",
-    type=click.Choice(["parley", "slack"]),
+    type=click.Choice(["parley", "slack", "mattermost"]),
     default="parley",
     show_default=True,
-    help="A `parley export` file (`-`: standard input), or Slack's export zip.",
+    help="A `parley export` file (`-`: standard input), Slack's export zip, or Mattermost's"
+    " bulk export (its zip or .jsonl).",
 )
 @option(serve_flag("--db"))
 @option(serve_flag("--file-dir"))
@@ -734,13 +737,17 @@ def import_command(
         sql = _sql_store(store)
         progress = _progress("imported", quiet)
         if source_format == "slack":
-            report = await import_slack(sql, Path(source), progress)
-            for line in report.lines():
-                click.echo(line, err=True)
+            report: ChatReport = await import_slack(sql, Path(source), progress)
         else:
             async with _started_blobs(db, file_dir) as blobs:
-                with click.open_file(source, "rb") as stream:
-                    await import_parley(sql, blobs, stream, progress)
+                if source_format == "mattermost":
+                    report = await import_mattermost(sql, blobs, Path(source), progress)
+                else:
+                    with click.open_file(source, "rb") as stream:
+                        await import_parley(sql, blobs, stream, progress)
+        if source_format != "parley":
+            for line in report.lines():
+                click.echo(line, err=True)
         await index_imported(sql, _progress("indexed for search", quiet))
         async for name, token in issue_claims(sql, ttl_ms=round(claim_ttl * 1000)):
             click.echo(f"{name}\t{claim_link(public_url, token)}")

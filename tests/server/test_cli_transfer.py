@@ -16,6 +16,7 @@ from parley.transfer.progress import Progress
 from tests.conftest import TEST_ENV
 from tests.helpers.chat import PASSWORD, Chat, http_json, http_status, login
 from tests.helpers.files import fetch
+from tests.helpers.mattermost_export import PDF, write_mattermost_export
 from tests.helpers.process import ServerProcess
 from tests.helpers.slack_export import write_slack_export
 from tests.store.test_store_transfer import BIG, BIG_FILE_ID, NOTE_2_ID, fill, fill_files
@@ -162,6 +163,55 @@ async def test_slack_import_then_claim_and_chat(
     texts = [event.get("text") for event in reply["events"]]
     assert "hello everyone" in texts
     await chat.close()
+
+
+async def test_mattermost_import_then_claim_and_read_the_history(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    made = write_mattermost_export(tmp_path / "mm.zip", posts=6)
+    imported = parley(
+        "import", "--from", "mattermost", str(made.path), "--db", str(tmp_path / "parley.db")
+    )
+    assert imported.returncode == 0, imported.stderr
+    report = imported.stderr.decode()
+    assert "mattermost: 5 users, 3 public channels, 1 private channels" in report
+    assert "renamed 'guest' to 'mattermost-3'" in report
+    assert "read (sorting by time) " in report  # progress of the reading, then of the rows
+    assert "imported " in report
+    tokens = dict(line.split("\t") for line in imported.stdout.decode().splitlines())
+    assert sorted(tokens) == ["alice", "bob.smith", "carol", "mattermost-3", "old-timer"]
+
+    server = server_factory("serve")
+    base = server.http_url
+    claimed = http_json(f"{base}/api/claim", {"token": tokens["alice"], "password": PASSWORD})
+    assert claimed[0] == 200, claimed
+    chat = await Chat.connect(server.ws_url, login(base, "alice"))
+    reply = await chat.command("history", room="eng-general", limit=100)
+    events = reply["events"]
+    expected = made.events["eng-general"]
+    assert [e["ts"] for e in events] == [x.ts for x in expected]
+    roots = [e for e in events if e.get("replies")]
+    assert roots  # the threads' summaries, from the server's own bookkeeping
+    assert all(e["replies"] == 3 for e in roots)
+    reacted = [e for e in events if e.get("reactions")]
+    assert reacted
+    [files] = [e["files"] for e in events if e.get("files")]
+    pdf = next(f for f in files if f["name"] == "report Q3.pdf")
+    status, _, served = await fetch(base, login(base, "alice"), f"/files/{pdf['id']}/x.pdf")
+    assert (status, served) == (200, PDF)  # the attachment's bytes, from the zip's data/
+    await chat.close()
+
+
+def test_a_bad_mattermost_export_fails_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "v2.jsonl").write_text('{"type": "version", "version": 2}\n')
+    failed = parley(
+        "import", "--from", "mattermost", str(tmp_path / "v2.jsonl"), "--db", str(tmp_path / "a.db")
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.decode().splitlines() == [
+        "parley: import failed: v2.jsonl line 1: version 2: only version 1 of the bulk export"
+        " format is known"
+    ]
 
 
 def test_progress_is_rate_limited() -> None:

@@ -400,6 +400,13 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield prepared
 
 
+@pytest.fixture(params=list(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of each backend in turn (for tests that make their stores themselves)."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
 def store_maker(harness: Harness) -> StoreMaker:
     return harness.make

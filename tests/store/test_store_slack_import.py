@@ -22,18 +22,11 @@ from parley.transfer.progress import Progress
 from parley.transfer.sink import ImportFailed
 from parley.transfer.slack import import_slack
 from tests.helpers.slack_export import CHANNELS, USERS, write_slack_export
-from tests.store.conftest import BACKENDS
 from tests.store.test_store_transfer import exported, fresh, fresh_with_files
 
 
 def quiet() -> Progress:
     return Progress("test", None)
-
-
-@pytest.fixture(params=list(BACKENDS))
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
 
 
 async def test_every_message_comes_in_order_with_its_author_and_time(

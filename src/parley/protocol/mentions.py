@@ -39,7 +39,7 @@ MAX_MENTIONS: Final = 20
 _NOT_BEFORE = r"\w.+\-@/\\:=&%#~`"
 # ``@``, then a user name's characters (ASCII letters, digits, ``_ . -``; starting with a
 # letter or digit), greedy, and not followed by more name characters (there are none left).
-_MENTION = re.compile(rf"(?<![{_NOT_BEFORE}])@([A-Za-z0-9][A-Za-z0-9_.\-]*)")
+MENTION = re.compile(rf"(?<![{_NOT_BEFORE}])@([A-Za-z0-9][A-Za-z0-9_.\-]*)")
 # Code: a fenced block (up to its closing fence, or the end), or an inline span of one or more
 # backticks closed by the same number (CommonMark's rule). An unclosed backtick is plain text.
 _CODE = re.compile(r"```.*?(?:```|\Z)|(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
@@ -66,14 +66,19 @@ class Mentioned:
         return {spelling for spellings in self.names for spelling in spellings}
 
 
+def without_code(text: str) -> str:
+    """``text`` with its code blocks and spans blanked (spaces; the same length, so positions
+    hold): where mentions are not looked for."""
+    return _CODE.sub(lambda match: " " * len(match.group(0)), text)
+
+
 def find_mentions(text: str) -> Mentioned:
     """The mentions in ``text`` (see the module docstring for the rules)."""
     if "@" not in text:  # the common case, without a regex pass
         return Mentioned()
-    plain = _CODE.sub(lambda match: " " * len(match.group(0)), text)
     names: dict[str, tuple[str, ...]] = {}
     room = False
-    for match in _MENTION.finditer(plain):
+    for match in MENTION.finditer(without_code(text)):
         run = match.group(1).lower()
         spellings = [run]
         stripped = run.rstrip(_TRAILING)
@@ -115,10 +120,12 @@ def join(names: list[str] | tuple[str, ...]) -> str | None:
 
 __all__ = [
     "MAX_MENTIONS",
+    "MENTION",
     "ROOM_MENTION",
     "Mentioned",
     "find_mentions",
     "join",
     "resolve",
     "split",
+    "without_code",
 ]

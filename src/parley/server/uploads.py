@@ -6,8 +6,9 @@ never held whole in memory: it goes to a spool file a chunk at a time, hashed on
 is refused as soon as it passes ``--max-upload`` (from ``Content-Length`` before anything is
 read, when there is one). Its type is sniffed from its first bytes (``files/sniff.py``); an
 image is re-encoded and thumbnailed in a thread (``files/images.py``), at most
-:data:`DECODING` at once, off the event loop. Then the served bytes go into the blob store and
-the upload's row into the store, which checks the quota under the user's lock.
+:data:`DECODING` at once, off the event loop. Then the served bytes go into the blob store
+(``files/storing.py``, which imports share) and the upload's row into the store, which checks
+the quota under the user's lock.
 
 A body cut off half-way (the client went away) ends in the ``finally`` that removes the spool
 file: nothing was put in the blob store yet, nothing is left behind.
@@ -30,12 +31,13 @@ from parley.chat.auth import Accounts
 from parley.clock import now_ms
 from parley.config import FileSettings
 from parley.files.blobs import BlobStore
-from parley.files.images import NotAnImage, Processed, process_image
+from parley.files.images import NotAnImage
+from parley.files.names import name_problem
 from parley.files.sizes import readable, readable_pair
-from parley.files.sniff import BINARY, HEAD_BYTES, IMAGE_TYPES, sniff
-from parley.model import FileRef, Session, Upload
+from parley.files.sniff import HEAD_BYTES
+from parley.files.storing import store_spooled
+from parley.model import Session, Upload
 from parley.protocol.codec import file_info
-from parley.protocol.text import is_blank, text_problem
 from parley.server.api import error_response
 from parley.server.cookies import SessionCookie
 from parley.server.origins import Origins
@@ -47,8 +49,6 @@ log = logging.getLogger(__name__)
 IN_PROGRESS: Final = 4
 #: Images decoded at once by one server process (each in a thread).
 DECODING: Final = 2
-#: The longest file name, in characters.
-MAX_NAME: Final = 200
 #: Bytes gathered before a write to the spool file (one thread hop per write): what one upload
 #: holds in memory, whatever the file's size (bench/files.py).
 WRITE_BUFFER: Final = 256 * 1024
@@ -66,17 +66,6 @@ class Refused(Exception):
 
     def response(self) -> web.Response:
         return error_response(self.code, self.message, self.extra)
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a file's name, or None."""
-    if not name or is_blank(name):
-        return "give the file's name: ?name=..."
-    if len(name) > MAX_NAME:
-        return f"the file name is {len(name)} characters; the limit is {MAX_NAME}"
-    if "/" in name or "\\" in name or name in (".", ".."):
-        return "a file name cannot hold / or \\ or be . or .."
-    return text_problem(name, what="the file name", one_line=True)
 
 
 class UploadRoutes:
@@ -164,54 +153,28 @@ class UploadRoutes:
         if used + (length or 0) > quota:
             raise _over_quota(used, quota, length or 0)
         spool = await asyncio.to_thread(self.blobs.spool_file)
-        served = spool.with_suffix(".served")
-        thumb = spool.with_suffix(".thumb")
         try:
             digest, size, head = await self._spool(request, spool, limit)
             if size == 0:
                 raise Refused("bad_request", "the file is empty")
-            kind = sniff(head)
-            processed: Processed | None = None
-            if kind in IMAGE_TYPES:
-                try:
-                    async with self.decoding:
-                        processed = await asyncio.to_thread(
-                            process_image,
-                            spool,
-                            served,
-                            kind,
-                            max_pixels=self.settings.max_image_pixels,
-                            avatar=avatar,
-                        )
-                except NotAnImage as exc:
-                    if avatar:
-                        raise Refused("bad_image", f"an avatar must be an image: {exc}") from None
-                    kind = BINARY  # kept as it came, served only as an attachment
-            elif avatar:
-                raise Refused("bad_image", "an avatar must be a PNG, JPEG, GIF or WebP image")
-            thumb_hash = None
-            if processed is not None:
-                digest, size = await asyncio.to_thread(_digest_of, served)
-                await self.blobs.put(digest, served)
-                thumb_hash = hashlib.sha256(processed.thumbnail).hexdigest()
-                await asyncio.to_thread(thumb.write_bytes, processed.thumbnail)
-                await self.blobs.put(thumb_hash, thumb)
-            else:
-                await self.blobs.put(digest, spool)
+            try:
+                stored = await store_spooled(
+                    self.blobs,
+                    spool,
+                    digest,
+                    size,
+                    head,
+                    max_pixels=self.settings.max_image_pixels,
+                    decoding=self.decoding,
+                    avatar=avatar,
+                )
+            except NotAnImage as exc:
+                raise Refused("bad_image", str(exc)) from None
             upload = Upload(
-                file=FileRef(
-                    id=secrets.token_urlsafe(16),
-                    name=name,
-                    type=kind,
-                    size=size,
-                    width=processed.width if processed else 0,
-                    height=processed.height if processed else 0,
-                    thumb_width=processed.thumb_width if processed else 0,
-                    thumb_height=processed.thumb_height if processed else 0,
-                ),
+                file=stored.ref(secrets.token_urlsafe(16), name),
                 owner_id=session.user.id,
-                hash=digest,
-                thumb_hash=thumb_hash,
+                hash=stored.digest,
+                thumb_hash=stored.thumb_hash,
                 avatar=avatar,
                 created_at=now_ms(),
                 message_id=None,
@@ -220,12 +183,17 @@ class UploadRoutes:
             try:
                 await self.store.add_upload(upload, quota=quota)
             except QuotaExceeded as exc:
-                raise _over_quota(exc.used, quota, size) from None
+                raise _over_quota(exc.used, quota, stored.size) from None
         finally:
-            await asyncio.to_thread(_remove, spool, served, thumb)
+            await asyncio.to_thread(spool.unlink, missing_ok=True)
         log.info(
             "stored an upload",
-            extra={"event": "upload", "user": session.user.name, "size": size, "type": kind},
+            extra={
+                "event": "upload",
+                "user": session.user.name,
+                "size": stored.size,
+                "type": stored.type,
+            },
         )
         return web.json_response({"upload": _to_json(upload)}, status=201)
 
@@ -292,18 +260,3 @@ def _closing(response: web.Response) -> web.Response:
     """An answer given without reading the whole body: the connection cannot be reused."""
     response.force_close()
     return response
-
-
-def _digest_of(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def _remove(*paths: Path) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)

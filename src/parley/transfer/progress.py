@@ -32,6 +32,10 @@ class Progress:
         self.rows = 0
         self.lines = 0
 
+    def sibling(self, verb: str) -> Progress:
+        """Another count, written where this one is (a phase of the same job)."""
+        return Progress(verb, self._out, interval=self._interval, clock=self._clock)
+
     def tick(self, rows: int = 1) -> None:
         self.rows += rows
         now = self._clock()

@@ -5,7 +5,8 @@ event its ``seq`` itself (so history, resume and search work on it unchanged), w
 only do where nothing holds ids or names yet. A team moving to Parley starts a new server
 from Slack's export, then opens it.
 
-What becomes what:
+What becomes what (the rows as every chat import writes them:
+:mod:`parley.transfer.chat_import`):
 
 * each user of ``users.json`` an account without a password (a claim link is printed for
   it), its Slack name made a valid Parley name (accents dropped, other characters ``-``; a
@@ -42,21 +43,20 @@ thread roots (not of every message).
 
 from __future__ import annotations
 
-import collections
 import re
-import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from parley.clock import now_ms
-from parley.model import EventKind, RoomKind
-from parley.protocol.mentions import MAX_MENTIONS, ROOM_MENTION, find_mentions, resolve
-from parley.protocol.mentions import join as join_names
-from parley.protocol.names import room_problem, username_problem
-from parley.protocol.text import is_blank
+from parley.model import RoomKind
 from parley.store.sql.store import SQLStore
+from parley.transfer.chat_import import (
+    ChatReport,
+    ChatRows,
+    RoomState,
+    account_threads,
+    valid_name,
+)
 from parley.transfer.jobs import into_empty_store
 from parley.transfer.progress import Progress
 from parley.transfer.sink import ImportFailed, Sink
@@ -67,39 +67,6 @@ from parley.transfer.slack_archive import (
     SlackUser,
 )
 from parley.transfer.slack_text import clean, convert
-
-#: The columns the Slack import fills; the others take the database's defaults.
-COLUMNS: Final = {
-    "users": ("id", "name", "name_key", "is_admin", "disabled", "created_at", "email"),
-    "rooms": (
-        "id",
-        "name",
-        "name_key",
-        "kind",
-        "topic",
-        "created_at",
-        "last_seq",
-        "archived",
-        "created_by",
-    ),
-    "memberships": ("room_id", "user_id", "joined_at", "last_read_seq"),
-    "events": (
-        "id",
-        "room_id",
-        "seq",
-        "kind",
-        "user_id",
-        "author",
-        "ts",
-        "text",
-        "edited",
-        "cid",
-        "mentions",
-        "thread",
-    ),
-    "mentions": ("user_id", "room_id", "seq", "message_id", "author_id", "ts", "in_thread"),
-    "imported_threads": ("message_id", "room_id", "root_id"),
-}
 
 #: Subtypes that record a change of settings, not something said: not imported, counted.
 SETTINGS_SUBTYPES: Final = frozenset(
@@ -123,63 +90,16 @@ SETTINGS_SUBTYPES: Final = frozenset(
 PRIVATE_FILES: Final = ("groups.json", "dms.json", "mpims.json")
 
 _TS: Final = re.compile(r"\A(\d{1,12})(?:\.(\d{1,6}))?\Z")
-_NAME_CHARS: Final = re.compile(r"[^A-Za-z0-9_.\-]")
-_ROOM_CHARS: Final = re.compile(r"[^A-Za-z0-9_\-]")
 
 
 @dataclass
-class SlackReport:
+class SlackReport(ChatReport):
     """What a Slack import did and left out (printed on standard error)."""
 
-    users: int = 0
-    channels: int = 0
-    messages: int = 0
-    joins: int = 0
-    leaves: int = 0
-    topics: int = 0
-    replies: int = 0
-    replies_without_root: int = 0
-    edited: int = 0
-    files: int = 0
-    characters_replaced: int = 0
-    mentions_cut: int = 0
-    skipped: collections.Counter[str] = field(default_factory=collections.Counter)
-    unknown_users: set[str] = field(default_factory=set)
-    renamed: list[tuple[str, str]] = field(default_factory=list)
-    left_out: list[str] = field(default_factory=list)
+    source: str = "slack"
 
-    def lines(self) -> list[str]:
-        said = [
-            f"slack: {self.users} users, {self.channels} public channels, {self.messages}"
-            f" messages ({self.replies} thread replies, {self.edited} edited, {self.files}"
-            f" files listed), {self.joins} joins, {self.leaves} leaves, {self.topics} topics",
-        ]
-        said += [f"slack: renamed {old!r} to {new!r}" for old, new in self.renamed]
-        if self.replies_without_root:
-            said.append(
-                f"slack: {self.replies_without_root} thread replies whose root is not in the"
-                " export: imported as plain messages"
-            )
-        if self.unknown_users:
-            said.append(
-                f"slack: {len(self.unknown_users)} user ids not in users.json (their messages"
-                " are kept, authored by the id; they are no members)"
-            )
-        if self.characters_replaced:
-            said.append(
-                f"slack: {self.characters_replaced} characters Parley's text policy refuses"
-                " were replaced by U+FFFD"
-            )
-        if self.mentions_cut:
-            said.append(
-                f"slack: {self.mentions_cut} messages mention more than {MAX_MENTIONS} people:"
-                f" the first {MAX_MENTIONS} are counted as mentions"
-            )
-        said += [
-            f"slack: not imported: {count} {what}" for what, count in sorted(self.skipped.items())
-        ]
-        said += [f"slack: not imported: {what}" for what in self.left_out]
-        return said
+    def rooms(self) -> str:
+        return f"{self.channels} public channels"
 
 
 def ts_ms(ts: str, where: str) -> int:
@@ -191,45 +111,18 @@ def ts_ms(ts: str, where: str) -> int:
     return int(match.group(1)) * 1000 + micros // 1000
 
 
-def _name(
-    wanted: str,
-    fallback: str,
-    taken: set[str],
-    chars: re.Pattern[str],
-    longest: int,
-    problem: Callable[[str], str | None],
-) -> str:
-    """A valid, untaken (case-insensitively) name for ``wanted``; ``fallback`` if nothing of
-    it is usable. Adds it to ``taken``."""
-    ascii_only = unicodedata.normalize("NFKD", wanted).encode("ascii", "ignore").decode()
-    base = chars.sub("-", ascii_only).lstrip("_.-")[:longest]
-    if problem(base) is not None:
-        base = fallback[:longest]
-    name, number = base, 2
-    while name.lower() in taken or problem(name) is not None:
-        suffix = f"-{number}"
-        name = base[: longest - len(suffix)] + suffix
-        number += 1
-    taken.add(name.lower())
-    return name
-
-
 class _Import:
     """One Slack export into one :class:`Sink`."""
 
     def __init__(self, archive: SlackArchive, sink: Sink, report: SlackReport) -> None:
         self.archive = archive
-        self.sink = sink
+        self.rows = ChatRows(sink, report)
         self.report = report
         self.user_ids: dict[str, int] = {}  # Slack id -> Parley id
         self.user_names: dict[str, str] = {}  # Slack id -> Parley name
         self.room_names: dict[str, str] = {}  # Slack channel id -> Parley room name
-        self.next_event = 1
-        self.counters: list[tuple[int, int]] = []
 
     async def run(self, users: list[SlackUser], channels: list[SlackChannel]) -> None:
-        for table, names in COLUMNS.items():
-            self.sink.declare(table, names)
         await self._users(users)
         taken: set[str] = set()
         public = [
@@ -238,47 +131,30 @@ class _Import:
         ]
         for room_id, channel, name in public:
             await self._channel(room_id, channel, name)
-        await self.sink.finish(self.counters)
+        await self.rows.finish()
 
     async def _users(self, users: list[SlackUser]) -> None:
         taken: set[str] = set()
-        now = now_ms()
         for user_id, slack in enumerate(users, start=1):
             if slack.id in self.user_ids:
                 raise ImportFailed(f"users.json: user {slack.id!r} is listed twice")
-            name = _name(
-                slack.name or slack.id,
-                "slack-" + slack.id.lower(),
-                taken,
-                _NAME_CHARS,
-                32,
-                username_problem,
-            )
+            name = valid_name(slack.name or slack.id, "slack-" + slack.id.lower(), taken)
             if name != slack.name:
                 self.report.renamed.append((slack.name, name))
             self.user_ids[slack.id] = user_id
             self.user_names[slack.id] = name
-            email = slack.profile.email if slack.profile else None
-            await self.sink.add(
-                "users",
-                (
-                    user_id,
-                    name,
-                    name.lower(),
-                    slack.is_admin or slack.is_owner,
-                    slack.deleted,
-                    now,
-                    email,
-                ),
+            await self.rows.user(
+                user_id,
+                name,
+                admin=slack.is_admin or slack.is_owner,
+                disabled=slack.deleted,
+                email=slack.profile.email if slack.profile else None,
             )
-            self.report.users += 1
 
     def _room_name(self, channel: SlackChannel, taken: set[str]) -> str:
         if channel.id in self.room_names:
             raise ImportFailed(f"channels.json: channel {channel.id!r} is listed twice")
-        name = _name(
-            channel.name, "slack-" + channel.id.lower(), taken, _ROOM_CHARS, 40, room_problem
-        )
+        name = valid_name(channel.name, "slack-" + channel.id.lower(), taken, room=True)
         if name != channel.name:
             self.report.renamed.append(("#" + channel.name, "#" + name))
         self.room_names[channel.id] = name
@@ -288,21 +164,6 @@ class _Import:
         created = channel.created * 1000
         topic = clean(channel.topic.value if channel.topic else "", one_line=True)
         self.report.characters_replaced += topic.replaced
-        await self.sink.add(
-            "rooms",
-            (
-                room_id,
-                name,
-                name.lower(),
-                RoomKind.PUBLIC.value,
-                topic.text,
-                created,
-                0,  # set by finish(): the events come after the row
-                channel.is_archived,
-                self.user_ids.get(channel.creator or ""),
-            ),
-        )
-        self.report.channels += 1
         members: dict[str, int] = {}
         for slack_id in channel.members:
             user_id = self.user_ids.get(slack_id)
@@ -310,8 +171,17 @@ class _Import:
                 self.report.unknown_users.add(slack_id)
             else:
                 members[self.user_names[slack_id]] = user_id
-        by_key = {member.lower(): member for member in members}
-        state = _Channel(room_id, channel.id, members, by_key)
+        state = _Channel(room_id, members, channel_id=channel.id)
+        await self.rows.room(
+            state,
+            name,
+            RoomKind.PUBLIC,
+            topic.text,
+            created,
+            archived=channel.is_archived,
+            created_by=self.user_ids.get(channel.creator or ""),
+        )
+        self.report.channels += 1
         for day in self.archive.days(channel.name):
             messages = self.archive.read(day, list[SlackMessage])
             timed = sorted(
@@ -325,9 +195,7 @@ class _Import:
                     continue
                 seen.add(message.ts)
                 await self._message(state, message, ts)
-        self.counters.append((room_id, state.seq))
-        for user_id in members.values():
-            await self.sink.add("memberships", (room_id, user_id, created, state.seq))
+        await self.rows.close_room(state, created)
 
     def _author(self, message: SlackMessage) -> tuple[int | None, str]:
         if message.user is not None and message.user in self.user_ids:
@@ -339,41 +207,6 @@ class _Import:
             return None, message.user
         return None, "unknown"
 
-    async def _event(
-        self,
-        state: _Channel,
-        kind: EventKind,
-        user_id: int | None,
-        author: str,
-        ts: int,
-        text: str | None = None,
-        edited: bool = False,
-        cid: str | None = None,
-        mentions: str | None = None,
-        thread: int | None = None,
-    ) -> int:
-        event_id = self.next_event
-        self.next_event += 1
-        state.seq += 1
-        await self.sink.add(
-            "events",
-            (
-                event_id,
-                state.room_id,
-                state.seq,
-                kind.value,
-                user_id,
-                author,
-                ts,
-                text,
-                edited,
-                cid,
-                mentions,
-                thread,
-            ),
-        )
-        return event_id
-
     async def _message(self, state: _Channel, message: SlackMessage, ts: int) -> None:
         report = self.report
         subtype = message.subtype
@@ -382,105 +215,39 @@ class _Import:
             if user_id is None:
                 report.skipped[f"{subtype} of users not in users.json"] += 1
                 return
-            joining = subtype == "channel_join"
-            await self._event(
-                state, EventKind.JOIN if joining else EventKind.LEAVE, user_id, author, ts
-            )
-            if joining:
-                report.joins += 1
-            else:
-                report.leaves += 1
+            await self.rows.join_or_leave(state, subtype == "channel_join", user_id, author, ts)
             return
         if subtype == "channel_topic":
-            topic = clean(message.topic or "", one_line=True)
-            report.characters_replaced += topic.replaced
-            await self._event(state, EventKind.TOPIC, user_id, author, ts, topic.text)
-            report.topics += 1
+            await self.rows.topic(state, user_id, author, ts, message.topic or "")
             return
         if subtype in SETTINGS_SUBTYPES or message.type != "message":
             report.skipped[f"{subtype or message.type} events"] += 1
             return
-        converted = convert(message.text, self.user_names, self.room_names)
-        report.characters_replaced += converted.replaced
-        text = converted.text
-        for shared in message.files or ():
-            label = clean(shared.name or shared.title or "unnamed", one_line=True)
-            text += f"\n[file: {label.text}]"
-            report.files += 1
-        text = text.strip("\n")
-        if is_blank(text):
-            report.skipped["empty messages"] += 1
-            return
-        names, ids = self._mentions(state, text, author)
         thread = message.thread_ts
-        root = None
-        if thread is not None and thread != message.ts:
-            root = state.roots.get(thread)
-            if root is None:
-                report.replies_without_root += 1
-        event_id = await self._event(
+        replying = thread is not None and thread != message.ts
+        root = state.roots.get(thread) if replying and thread is not None else None
+        event_id = await self.rows.message(
             state,
-            EventKind.MESSAGE,
             user_id,
             author,
             ts,
-            text,
+            convert(message.text, self.user_names, self.room_names),
             edited=message.edited is not None,
             # The Slack message's identity, as a client message id (an account's only:
             # messages without one have no cid scope, as guests' posts).
             cid=f"slack:{state.channel_id}:{message.ts}" if user_id is not None else None,
-            mentions=join_names(names),
-            thread=root,
+            files=(shared.name or shared.title or "unnamed" for shared in message.files or ()),
+            root=root,
+            orphan=replying and root is None,
         )
-        report.messages += 1
-        report.edited += message.edited is not None
-        for mentioned in ids:
-            await self.sink.add(
-                "mentions",
-                (mentioned, state.room_id, state.seq, event_id, user_id, ts, root is not None),
-            )
-        if root is not None:
-            await self.sink.add("imported_threads", (event_id, state.room_id, root))
-            report.replies += 1
-        elif thread is not None and thread == message.ts:
+        if event_id is not None and thread is not None and thread == message.ts:
             state.roots[thread] = event_id
-
-    def _mentions(self, state: _Channel, text: str, author: str) -> tuple[list[str], list[int]]:
-        """The members the text mentions (names, ids; ``@room`` first, id 0), as the server
-        resolves them (``store/sql/mention_ops.py``): never the author."""
-        mentioned = find_mentions(text)
-        names = [name for name in resolve(mentioned, state.by_key) if name != author]
-        if len(names) > MAX_MENTIONS:
-            self.report.mentions_cut += 1
-            names = names[:MAX_MENTIONS]
-        ids = [state.members[name] for name in names]
-        if mentioned.room:
-            names.insert(0, ROOM_MENTION)
-            ids.insert(0, 0)
-        return names, ids
 
 
 @dataclass
-class _Channel:
-    room_id: int
-    channel_id: str
-    members: dict[str, int]  # Parley name -> id
-    by_key: dict[str, str]  # lower-cased name -> name
-    seq: int = 0
+class _Channel(RoomState):
+    channel_id: str = ""
     roots: dict[str, int] = field(default_factory=dict)  # thread_ts -> message id
-
-
-#: Replies accounted for per write.
-_REPLIES_PER_WRITE: Final = 500
-
-
-async def _account_threads(store: SQLStore) -> None:
-    """The imported threads' counters and followers, from their replies (the rows are
-    written)."""
-    after: int | None = 0
-    while after is not None:
-        after = await store.account_imported_replies(after, _REPLIES_PER_WRITE)
-    await store.mark_imported_threads_read()
 
 
 async def import_slack(store: SQLStore, path: Path, progress: Progress) -> SlackReport:
@@ -499,10 +266,10 @@ async def import_slack(store: SQLStore, path: Path, progress: Progress) -> Slack
 
         async def fill(sink: Sink) -> None:
             await _Import(archive, sink, report).run(users, channels)
-            await _account_threads(store)
+            await account_threads(store)
 
         await into_empty_store(store, progress, fill)
     return report
 
 
-__all__ = ["COLUMNS", "SlackReport", "import_slack", "ts_ms"]
+__all__ = ["SlackReport", "import_slack", "ts_ms"]

@@ -40,9 +40,12 @@ async def account_replies(conn: Connection, after: int, limit: int) -> int | Non
 
 async def mark_threads_read(conn: Connection) -> None:
     """Every follower's thread marker at its thread's newest reply (after an import only)."""
+    # The room in the subquery lets it use ``events_by_thread`` (room, thread, seq): one index
+    # probe per follower, where the thread alone would scan the events for each.
     await conn.execute(
         "UPDATE thread_follows SET read_seq = COALESCE((SELECT MAX(e.seq) FROM events AS e"
-        " WHERE e.thread = thread_follows.thread), read_seq)"
+        " WHERE e.room_id = thread_follows.room_id AND e.thread = thread_follows.thread),"
+        " read_seq)"
     )
 
 
