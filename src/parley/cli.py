@@ -712,6 +712,7 @@ async def _started_blobs(db: str, file_dir: str | None) -> AsyncIterator[BlobSto
 )
 @option(serve_flag("--db"))
 @option(serve_flag("--file-dir"))
+@option(serve_flag("--max-text"))
 @click.option(
     "--public-url",
     default=None,
@@ -726,22 +727,28 @@ def import_command(
     source_format: str,
     db: str,
     file_dir: str | None,
+    max_text: int,
     public_url: str | None,
     claim_ttl: float,
     quiet: bool,
 ) -> None:
     """Fill an EMPTY database (a new file, or a new PostgreSQL database) from an export, then
-    print one claim link per account: `name<TAB>link` (imported accounts have no password)."""
+    print one claim link per account: `name<TAB>link` (imported accounts have no password).
+
+    From Slack or Mattermost, a message longer than --max-text (give the server's) is
+    imported as consecutive messages within it."""
 
     async def job(store: Store) -> None:
         sql = _sql_store(store)
         progress = _progress("imported", quiet)
         if source_format == "slack":
-            report: ChatReport = await import_slack(sql, Path(source), progress)
+            report: ChatReport = await import_slack(sql, Path(source), progress, max_text=max_text)
         else:
             async with _started_blobs(db, file_dir) as blobs:
                 if source_format == "mattermost":
-                    report = await import_mattermost(sql, blobs, Path(source), progress)
+                    report = await import_mattermost(
+                        sql, blobs, Path(source), progress, max_text=max_text
+                    )
                 else:
                     with click.open_file(source, "rb") as stream:
                         await import_parley(sql, blobs, stream, progress)

@@ -14,6 +14,7 @@ import pytest
 from parley.model import Event, EventKind, RoomKind
 from parley.store.sql.store import SQLStore
 from parley.transfer import mattermost_lines, safe_zip
+from parley.transfer.chat_import import split_text
 from parley.transfer.jobs import index_imported
 from parley.transfer.mattermost import import_mattermost
 from parley.transfer.mattermost_text import convert
@@ -363,3 +364,69 @@ def test_a_lying_declared_size_is_caught_while_streaming(tmp_path: Path) -> None
 )
 def test_mentions_of_renamed_users_follow_them(text: str, want: str) -> None:
     assert convert(text, {"guest": "mattermost-3"}).text == want
+
+
+async def test_a_message_over_the_limit_comes_in_as_consecutive_messages_within_it(
+    backend: str, tmp_path: Path
+) -> None:
+    """Mattermost allows 16,383 characters, a crafted line far more: a message longer than
+    --max-text would be one event no client may be sent whole (and history pages are cut by
+    bytes), so it comes in as consecutive messages within the limit, cut at line breaks or
+    spaces, nothing else dropped; the first keeps the thread's replies and the reactions, a
+    mention in a later part still counts."""
+    ben = {
+        "type": "user",
+        "user": {"username": "ben", "teams": [{"name": "t", "channels": [{"name": "talk"}]}]},
+    }
+    ann = {**ANN, "user": {**ANN["user"], "teams": [{"name": "t", "channels": [{"name": "talk"}]}]}}
+    lines = [f"line {n:04d} " + "x" * 40 for n in range(200)]  # 50 characters each
+    long = "\n".join(lines[:150]) + "\n" + " ".join(lines[150:]) + " @ben"
+    root = {
+        "team": "t",
+        "channel": "talk",
+        "user": "ann",
+        "message": long,
+        "create_at": 1000,
+        "replies": [{"user": "ben", "message": "read it all", "create_at": 2000}],
+        "reactions": [{"user": "ben", "emoji_name": "+1", "create_at": 3000}],
+    }
+    path = _jsonl(tmp_path / "x.jsonl", VERSION, TALK, ann, ben, {"type": "post", "post": root})
+    async with fresh_with_files(backend, tmp_path / "db") as (store, blobs):
+        report = await import_mattermost(store, blobs, path, quiet(), max_text=4000)
+        talk = await store.get_room("talk")
+        assert talk is not None
+        events = await store.events_after(talk.id, 0, 10)
+        parts = [e for e in events if e.kind is EventKind.MESSAGE and e.thread is None]
+        assert len(parts) == 3
+        assert all(len(e.text) <= 4000 and e.user == "ann" and e.ts == 1000 for e in parts)
+        # Cut at a line break (the first two), then at a space (the third); nothing else lost.
+        assert "\n".join(e.text for e in parts[:2]) + "\n" + parts[2].text == long
+        reply = next(e for e in events if e.thread is not None)
+        reaction = next(e for e in events if e.kind is EventKind.REACTION)
+        assert reply.thread == reaction.mid == parts[0].mid
+        ben_user = await store.get_user("ben")
+        assert ben_user is not None
+        mentioned = await store.mentions_of(ben_user.id, None, 10)
+        assert [e.mid for e in mentioned] == [parts[2].mid]
+        assert (report.messages, report.split_messages, report.split_parts) == (2, 1, 3)
+        assert any("imported as 3 consecutive messages" in line for line in report.lines())
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("a" * 10, ["a" * 10]),  # at the limit: whole
+        ("a" * 25, ["a" * 10, "a" * 10, "a" * 5]),  # no break or space: cut at the limit
+        ("aaaaaa bbbbbbbbbb", ["aaaaaa", "bbbbbbbbbb"]),
+        ("aaaa bbbbbbbbbb", ["aaaa bbbbb", "bbbbb"]),  # a space in the first half: not used
+        # The last break of the second half; only the break cut on is dropped.
+        ("aaaaaa" + "\n" * 10 + "bbb", ["aaaaaa\n\n\n\n", "\n\n\n\n\nbbb"]),
+        ("aaaaaaa   \n        \n   b", ["aaaaaaa   ", "   b"]),  # a blank part: dropped
+    ],
+)
+def test_split_text_cuts_within_the_limit_and_drops_nothing_that_shows(
+    text: str, parts: list[str]
+) -> None:
+    got = split_text(text, 10)
+    assert got == parts
+    assert all(len(part) <= 10 for part in got)

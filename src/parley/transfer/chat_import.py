@@ -29,6 +29,7 @@ from typing import Final
 
 from parley.clock import now_ms
 from parley.model import EventKind, RoomKind, Upload
+from parley.protocol.codec import DEFAULT_MAX_TEXT
 from parley.protocol.mentions import MAX_MENTIONS, ROOM_MENTION, find_mentions, resolve
 from parley.protocol.mentions import join as join_names
 from parley.protocol.names import room_problem, username_problem
@@ -148,6 +149,8 @@ class ChatReport:
     replies_without_root: int = 0
     characters_replaced: int = 0
     mentions_cut: int = 0
+    split_messages: int = 0  # longer than the message limit: imported in parts
+    split_parts: int = 0
     skipped: collections.Counter[str] = field(default_factory=collections.Counter)
     unknown_users: set[str] = field(default_factory=set)
     renamed: list[tuple[str, str]] = field(default_factory=list)
@@ -195,6 +198,11 @@ class ChatReport:
                 f"{self.mentions_cut} messages mention more than {MAX_MENTIONS} people: the"
                 f" first {MAX_MENTIONS} are counted as mentions"
             )
+        if self.split_messages:
+            said.append(
+                f"{self.split_messages} messages longer than the message limit (--max-text)"
+                f" were imported as {self.split_parts} consecutive messages within it"
+            )
         said += [f"not imported: {count} {what}" for what, count in sorted(self.skipped.items())]
         said += [f"not imported: {what}" for what in self.left_out]
         return [f"{self.source}: {line}" for line in said]
@@ -213,12 +221,31 @@ class RoomState:
         self.by_key = {member.lower(): member for member in self.members}
 
 
+def split_text(text: str, limit: int) -> list[str]:
+    """``text`` as consecutive parts of at most ``limit`` characters (the server's message
+    limit, which the source's may exceed), cut at the last line break in the second half of
+    each part, else at the last space there, else at the limit; nothing is dropped but the
+    break or space a cut falls on, and parts that would show nothing."""
+    parts = []
+    while len(text) > limit:
+        cut = text.rfind("\n", limit // 2, limit + 1)
+        if cut < 0:
+            cut = text.rfind(" ", limit // 2, limit + 1)
+        part, text = (text[:cut], text[cut + 1 :]) if cut >= 0 else (text[:limit], text[limit:])
+        if not is_blank(part):
+            parts.append(part)
+    if not is_blank(text) or not parts:
+        parts.append(text)
+    return parts
+
+
 class ChatRows:
     """Accounts, rooms, members and events, with their ids and seqs, into one sink."""
 
-    def __init__(self, sink: Sink, report: ChatReport) -> None:
+    def __init__(self, sink: Sink, report: ChatReport, max_text: int = DEFAULT_MAX_TEXT) -> None:
         self.sink = sink
         self.report = report
+        self.max_text = max_text
         self.next_event = 1
         self.counters: list[tuple[int, int]] = []
         for table, names in COLUMNS.items():
@@ -353,6 +380,35 @@ class ChatRows:
             self.report.skipped["empty messages"] += 1
             return None
         self.report.replies_without_root += orphan
+        parts = split_text(text, self.max_text)
+        if len(parts) > 1:
+            self.report.split_messages += 1
+            self.report.split_parts += len(parts)
+        event_id = await self._message_part(
+            state, user_id, author, ts, parts[0], edited, cid, root, uploads
+        )
+        for part in parts[1:]:  # in the same thread, if any; the files and the cid on the first
+            await self._message_part(state, user_id, author, ts, part, edited, None, root, ())
+        self.report.messages += 1
+        self.report.edited += edited
+        if root is not None:
+            self.report.replies += 1
+        return event_id
+
+    async def _message_part(
+        self,
+        state: RoomState,
+        user_id: int | None,
+        author: str,
+        ts: int,
+        text: str,
+        edited: bool,
+        cid: str | None,
+        root: int | None,
+        uploads: Sequence[Upload],
+    ) -> int:
+        """One ``message`` event (a whole message, or one part of a long one) with its files'
+        and mentions' rows; returns its id."""
         names, ids = self._mentions(state, text, author)
         event_id = await self.event(
             state,
@@ -390,8 +446,6 @@ class ChatRows:
                 ),
             )
             self.report.uploads += 1
-        self.report.messages += 1
-        self.report.edited += edited
         for mentioned in ids:
             await self.sink.add(
                 "mentions",
@@ -399,7 +453,6 @@ class ChatRows:
             )
         if root is not None:
             await self.sink.add("imported_threads", (event_id, state.room_id, root))
-            self.report.replies += 1
         return event_id
 
     async def reaction(

@@ -69,6 +69,7 @@ import msgspec
 
 from parley.files.blobs import BlobStore
 from parley.model import RoomKind, Upload
+from parley.protocol.codec import DEFAULT_MAX_TEXT
 from parley.protocol.reactions import MAX_EMOJI_PER_MESSAGE, valid_emoji
 from parley.store.base import direct_room_name
 from parley.store.sql.store import SQLStore
@@ -287,11 +288,12 @@ class _Import:
         files: ArchiveFiles | None,
         sink: Sink,
         report: MattermostReport,
+        max_text: int,
     ) -> None:
         self.export = export
         self.files = files
         self.spool = spool
-        self.rows = ChatRows(sink, report)
+        self.rows = ChatRows(sink, report, max_text)
         self.report = report
         self.users: dict[str, tuple[int, str]] = {}  # lower-cased username -> id, name
         self.renamed: dict[str, str] = {}  # lower-cased username -> Parley name, if changed
@@ -523,10 +525,16 @@ class _Import:
 
 
 async def import_mattermost(
-    store: SQLStore, blobs: BlobStore, path: Path, progress: Progress
+    store: SQLStore,
+    blobs: BlobStore,
+    path: Path,
+    progress: Progress,
+    *,
+    max_text: int = DEFAULT_MAX_TEXT,
 ) -> MattermostReport:
     """Import Mattermost's bulk export at ``path`` (zip or ``.jsonl``) into the empty
-    ``store``, the files its zip carries into ``blobs`` (see the module docstring)."""
+    ``store``, the files its zip carries into ``blobs`` (see the module docstring); a message
+    longer than ``max_text`` characters becomes several."""
     report = MattermostReport()
     with ExportFile(path) as source, TimeSpool() as spool:
         reading = progress.sibling("read (sorting by time)")
@@ -536,7 +544,7 @@ async def import_mattermost(
         files = None if source.archive is None else ArchiveFiles(source.archive, blobs)
 
         async def fill(sink: Sink) -> None:
-            await _Import(export, spool, files, sink, report).run()
+            await _Import(export, spool, files, sink, report, max_text).run()
             await account_threads(store)
 
         await into_empty_store(store, progress, fill)

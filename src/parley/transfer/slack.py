@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Final
 
 from parley.model import RoomKind
+from parley.protocol.codec import DEFAULT_MAX_TEXT
 from parley.store.sql.store import SQLStore
 from parley.transfer.chat_import import (
     ChatReport,
@@ -114,9 +115,11 @@ def ts_ms(ts: str, where: str) -> int:
 class _Import:
     """One Slack export into one :class:`Sink`."""
 
-    def __init__(self, archive: SlackArchive, sink: Sink, report: SlackReport) -> None:
+    def __init__(
+        self, archive: SlackArchive, sink: Sink, report: SlackReport, max_text: int
+    ) -> None:
         self.archive = archive
-        self.rows = ChatRows(sink, report)
+        self.rows = ChatRows(sink, report, max_text)
         self.report = report
         self.user_ids: dict[str, int] = {}  # Slack id -> Parley id
         self.user_names: dict[str, str] = {}  # Slack id -> Parley name
@@ -250,8 +253,11 @@ class _Channel(RoomState):
     roots: dict[str, int] = field(default_factory=dict)  # thread_ts -> message id
 
 
-async def import_slack(store: SQLStore, path: Path, progress: Progress) -> SlackReport:
-    """Import Slack's export at ``path`` into the empty ``store`` (see the module docstring)."""
+async def import_slack(
+    store: SQLStore, path: Path, progress: Progress, *, max_text: int = DEFAULT_MAX_TEXT
+) -> SlackReport:
+    """Import Slack's export at ``path`` into the empty ``store`` (see the module docstring);
+    a message longer than ``max_text`` characters becomes several."""
     report = SlackReport()
     with SlackArchive(path) as archive:
         users = archive.read("users.json", list[SlackUser])
@@ -265,7 +271,7 @@ async def import_slack(store: SQLStore, path: Path, progress: Progress) -> Slack
             report.left_out.append(f"{others} other files of the archive")
 
         async def fill(sink: Sink) -> None:
-            await _Import(archive, sink, report).run(users, channels)
+            await _Import(archive, sink, report, max_text).run(users, channels)
             await account_threads(store)
 
         await into_empty_store(store, progress, fill)
