@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from parley.broker.base import Broker
 from parley.broker.memory import MemoryBroker
-from parley.figures.base import FigureBoard
+from parley.figures.base import TTL, FigureBoard
 from parley.figures.memory import MemoryFigureBoard
 from parley.files.blobs import BlobStore
 from parley.presence.base import Presence
@@ -105,7 +105,7 @@ def open_presence(broker: str, node_id: str, ttl: float = 15.0) -> Presence:
     return RedisPresence(broker, node_id=node_id, ttl=ttl, heartbeat=ttl / 3)
 
 
-def open_figure_board(broker: str, ttl: float = 6.0) -> FigureBoard:
+def open_figure_board(broker: str, ttl: float = TTL) -> FigureBoard:
     """The board the nodes publish their figures on: the process's own with ``memory``, else
     in the broker's Redis, where every node reads everyone's (entries expire after ``ttl``)."""
     if broker == "memory":

@@ -17,6 +17,9 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
+#: Seconds an entry lives unless published again (a node publishes every 2 s): a node that
+#: stops publishing leaves every node's list within this.
+TTL: Final = 6.0
 #: Most entries one read returns (the admin page's per-node list).
 MAX_NODES: Final = 100
 #: Largest entry (its JSON, in bytes) a board keeps or returns: an entry is about 300.

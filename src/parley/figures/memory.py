@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from parley.figures.base import (
     MAX_NODES,
+    TTL,
     BoardReading,
     FigureBoard,
     NodeFigures,
@@ -19,7 +20,7 @@ from parley.figures.base import (
 class MemoryFigureBoard(FigureBoard):
     """Entries in a dict, each with the monotonic time at which it expires."""
 
-    def __init__(self, *, ttl: float = 6.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, ttl: float = TTL, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self._clock = clock
         self._entries: dict[str, tuple[float, str]] = {}

@@ -33,6 +33,7 @@ from parley.broker.redis import redis_options, unreachable
 from parley.figures.base import (
     MAX_ENTRY,
     MAX_NODES,
+    TTL,
     BoardReading,
     FigureBoard,
     FiguresUnavailable,
@@ -90,7 +91,7 @@ class RedisFigureBoard(FigureBoard):
     """See the module docstring. ``timeout`` bounds connecting and each command."""
 
     def __init__(
-        self, url: str, *, prefix: str = "parley", ttl: float = 6.0, timeout: float = 2.0
+        self, url: str, *, prefix: str = "parley", ttl: float = TTL, timeout: float = 2.0
     ) -> None:
         connection_class, options, self.where = redis_options(url)
         self._pool_options: dict[str, Any] = {
