@@ -21,8 +21,6 @@ from tests.helpers.process import ServerProcess
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-#: What a figure shows before its first reading.
-NO_FIGURE = "\N{EN DASH}"
 NEW_PASSWORD = "another long secret"
 #: Refusals the page shows in words (the browser logs each 4xx as a console error).
 ANSWERED = ("/api/admin/users/password", "/api/invites/check", "/api/register")
@@ -147,9 +145,21 @@ def test_every_admin_operation_with_the_keyboard(
     )
     assert (status, answer["error"]) == (403, "invite_required")
 
-    # Live figures: the connections now, rates once two readings are in.
+    # Live figures: the totals and one row per server process (here the only one), whose
+    # region the keyboard reaches.
     expect(page.locator("#figure-connections")).to_have_text(re.compile(r"^\d+$"))
-    expect(page.locator("#figure-latency")).not_to_have_text(NO_FIGURE)
+    expect(page.locator("#figure-messages")).to_have_text(re.compile(r"^\d+\.\d$"))
+    expect(page.locator("#figure-latency")).to_have_text(re.compile(r"^(\d+\.\d\d ms|no commits)$"))
+    expect(page.locator("#figure-nodes")).to_have_text("1")
+    expect(page.locator("#figure-partial")).to_be_hidden()
+    nodes = page.get_by_role("table", name="Per process")
+    expect(nodes.locator("tbody tr")).to_have_count(1)
+    expect(nodes.get_by_role("rowheader")).to_have_text(
+        re.compile(rf":{server.port} \(this one\)$")
+    )
+    expect(nodes.locator("tbody td").first).to_have_text(re.compile(r"^\d+$"))
+    page.get_by_role("region", name="Per process").focus()
+    expect(page.get_by_role("region", name="Per process")).to_be_focused()
 
     # Invitations: create a link, see it listed, revoke it.
     page.locator("#invite-rooms").fill("lobby")
@@ -201,6 +211,14 @@ def test_the_admin_page_at_phone_width_and_who_may_open_it(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_role("button", name="Disable bob").tap()
     expect(page.get_by_role("button", name="Enable bob")).to_be_visible()
+    # The per-process table fits the screen too.
+    page.get_by_role("link", name="Server").tap()
+    expect(page.get_by_role("table", name="Per process").get_by_role("rowheader")).to_have_text(
+        re.compile(rf":{server.port} \(this one\)$")
+    )
+    table = page.get_by_role("region", name="Per process")
+    assert table.evaluate("(node) => node.scrollWidth <= node.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_role("link", name="Invitations").tap()
     page.get_by_role("button", name="Create invitation link").tap()
     expect(page.locator("#invite-link")).to_be_visible()

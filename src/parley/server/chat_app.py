@@ -187,8 +187,10 @@ class ChatServer:
         self.node.spawn(self._report_registration())
 
     def listening(self, port: int) -> None:
-        """The port is bound (``--port 0`` picks one): name it in this node's figures."""
+        """The port is bound (``--port 0`` picks one): name it in this node's figures, and
+        publish them again at once rather than show the port asked for until the next tick."""
         self.figures.address = f"{socket.gethostname()}:{port}"
+        self.node.spawn(self.figures.publish())
 
     def _own_url(self) -> str:
         """The address links in emails use without ``--public-url``."""
