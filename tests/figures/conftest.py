@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,12 +17,8 @@ import pytest
 from parley.figures.base import FigureBoard
 from parley.figures.memory import MemoryFigureBoard
 from parley.figures.redis import RedisFigureBoard
-from tests.broker.redis_support import (
-    PrivateRedis,
-    delete_prefix,
-    shared_redis_url,
-    unique_prefix,
-)
+from tests.broker.redis_support import delete_prefix, shared_redis_url, unique_prefix
+from tests.presence.conftest import private_redis  # noqa: F401 (the fixture, shared)
 
 BoardMaker = Callable[..., FigureBoard]
 
@@ -65,11 +60,3 @@ async def make_board(request: pytest.FixtureRequest) -> AsyncIterator[Callable[.
         finally:
             for board in opened:
                 await board.close()
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Any:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.kill()

@@ -24,12 +24,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from parley.broker.redis import redis_options, unreachable
+from parley.broker.redis import command_pool_options, unreachable
 from parley.figures.base import (
     MAX_ENTRY,
     MAX_NODES,
@@ -93,15 +91,7 @@ class RedisFigureBoard(FigureBoard):
     def __init__(
         self, url: str, *, prefix: str = "parley", ttl: float = TTL, timeout: float = 2.0
     ) -> None:
-        connection_class, options, self.where = redis_options(url)
-        self._pool_options: dict[str, Any] = {
-            **options,
-            "connection_class": connection_class,
-            "socket_connect_timeout": timeout,
-            "socket_timeout": timeout,
-            "retry": Retry(NoBackoff(), 0),
-            "protocol": 2,  # as presence: a pooled connection is checked before use
-        }
+        self._pool_options, self.where = command_pool_options(url, timeout)
         self.ttl = ttl
         self._ttl_ms = max(1, round(ttl * 1000))
         self._entry_prefix = f"{prefix}:figures:node:"
