@@ -2,8 +2,9 @@
 
 ``--db`` is a SQLite file (the default, ``parley.db``) or a ``postgresql://`` URL;
 ``--broker`` is ``memory`` (one process, the default) or a ``redis://`` URL, which also keeps
-presence in that Redis (several processes need both, or neither). Each backend's ``start``
-fails with one line when its server is unreachable; ``check`` refuses malformed values first.
+presence and the nodes' figures in that Redis (several processes need both, or neither).
+Each backend's ``start`` fails with one line when its server is unreachable; ``check``
+refuses malformed values first.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit
 
 from parley.broker.base import Broker
 from parley.broker.memory import MemoryBroker
+from parley.figures.base import TTL, FigureBoard
+from parley.figures.memory import MemoryFigureBoard
 from parley.files.blobs import BlobStore
 from parley.presence.base import Presence
 from parley.presence.memory import MemoryPresence
@@ -100,6 +103,16 @@ def open_presence(broker: str, node_id: str, ttl: float = 15.0) -> Presence:
     from parley.presence.redis import RedisPresence
 
     return RedisPresence(broker, node_id=node_id, ttl=ttl, heartbeat=ttl / 3)
+
+
+def open_figure_board(broker: str, ttl: float = TTL) -> FigureBoard:
+    """The board the nodes publish their figures on: the process's own with ``memory``, else
+    in the broker's Redis, where every node reads everyone's (entries expire after ``ttl``)."""
+    if broker == "memory":
+        return MemoryFigureBoard(ttl=ttl)
+    from parley.figures.redis import RedisFigureBoard
+
+    return RedisFigureBoard(broker, ttl=ttl)
 
 
 def redact(url: str) -> str:

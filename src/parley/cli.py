@@ -271,6 +271,7 @@ def serve(**given: Any) -> None:
     host = settings.host
 
     def listening(bound: int) -> None:
+        server.listening(bound)
         click.echo(f"socket initialized on port {bound}")
         shown = f"[{host}]" if ":" in host else host
         scheme = "https" if tls else "http"

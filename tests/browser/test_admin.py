@@ -4,25 +4,28 @@ in its rooms, a used, expired or revoked link is refused in words."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.broker.redis_support import PrivateRedis
 from tests.browser.chatpage import ChatPages, OpenChat, SyncChat
 from tests.conftest import TEST_ENV
 from tests.helpers.chat import PASSWORD, http_json, login, register
 from tests.helpers.process import ServerProcess
+from tests.store.conftest import postgres_database
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-#: What a figure shows before its first reading.
-NO_FIGURE = "\N{EN DASH}"
 NEW_PASSWORD = "another long secret"
 #: Refusals the page shows in words (the browser logs each 4xx as a console error).
 ANSWERED = ("/api/admin/users/password", "/api/invites/check", "/api/register")
@@ -147,9 +150,21 @@ def test_every_admin_operation_with_the_keyboard(
     )
     assert (status, answer["error"]) == (403, "invite_required")
 
-    # Live figures: the connections now, rates once two readings are in.
+    # Live figures: the totals and one row per server process (here the only one), whose
+    # region the keyboard reaches.
     expect(page.locator("#figure-connections")).to_have_text(re.compile(r"^\d+$"))
-    expect(page.locator("#figure-latency")).not_to_have_text(NO_FIGURE)
+    expect(page.locator("#figure-messages")).to_have_text(re.compile(r"^\d+\.\d$"))
+    expect(page.locator("#figure-latency")).to_have_text(re.compile(r"^(\d+\.\d\d ms|no commits)$"))
+    expect(page.locator("#figure-nodes")).to_have_text("1")
+    expect(page.locator("#figure-partial")).to_be_hidden()
+    nodes = page.get_by_role("table", name="Per process")
+    expect(nodes.locator("tbody tr")).to_have_count(1)
+    expect(nodes.get_by_role("rowheader")).to_have_text(
+        re.compile(rf":{server.port} \(this one\)$")
+    )
+    expect(nodes.locator("tbody td").first).to_have_text(re.compile(r"^\d+$"))
+    page.get_by_role("region", name="Per process").focus()
+    expect(page.get_by_role("region", name="Per process")).to_be_focused()
 
     # Invitations: create a link, see it listed, revoke it.
     page.locator("#invite-rooms").fill("lobby")
@@ -201,6 +216,14 @@ def test_the_admin_page_at_phone_width_and_who_may_open_it(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_role("button", name="Disable bob").tap()
     expect(page.get_by_role("button", name="Enable bob")).to_be_visible()
+    # The per-process table fits the screen too.
+    page.get_by_role("link", name="Server").tap()
+    expect(page.get_by_role("table", name="Per process").get_by_role("rowheader")).to_have_text(
+        re.compile(rf":{server.port} \(this one\)$")
+    )
+    table = page.get_by_role("region", name="Per process")
+    assert table.evaluate("(node) => node.scrollWidth <= node.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_role("link", name="Invitations").tap()
     page.get_by_role("button", name="Create invitation link").tap()
     expect(page.locator("#invite-link")).to_be_visible()
@@ -216,6 +239,56 @@ def test_the_admin_page_at_phone_width_and_who_may_open_it(
     expect(visitor.locator("#admin-refused")).to_have_text(
         "Sign in on the chat page first, then come back to /admin."
     )
+
+
+@contextmanager
+def shared_backends(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A PostgreSQL database and a private Redis of the test's own, as several processes
+    need (``tests/cluster/conftest.py`` has the asynchronous kind); yields their URLs."""
+    database = postgres_database()
+    # Playwright's loop runs in this thread: the database's runs in another, kept open from
+    # creating the database to dropping it.
+    loop = asyncio.new_event_loop()
+    with ThreadPoolExecutor(1) as thread:
+        db_url = thread.submit(loop.run_until_complete, database.__aenter__()).result()
+        redis = PrivateRedis(tmp_path)
+        try:
+            redis.start()
+            yield db_url, redis.url
+        finally:
+            redis.kill()
+            exit_ = database.__aexit__(None, None, None)
+            thread.submit(loop.run_until_complete, exit_).result()
+            thread.submit(loop.close).result()
+
+
+def test_the_per_process_table_lists_every_process(
+    server_factory: Callable[..., ServerProcess], open_chat: OpenChat, tmp_path: Path
+) -> None:
+    """Two processes sharing PostgreSQL and Redis: the page served by one lists both, the
+    other's connection included, and the totals add them up."""
+    with shared_backends(tmp_path) as (db_url, broker):
+        first, second = (
+            server_factory("serve", "--db", db_url, "--broker", broker) for _ in range(2)
+        )
+        try:
+            page = admin_page(open_chat(first), DESKTOP)
+            bob = SyncChat(second.http_url, "bob")
+            expect(page.locator("#figure-nodes")).to_have_text("2")
+            table = page.get_by_role("table", name="Per process")
+            expect(table.locator("tbody tr")).to_have_count(2)
+            expect(table.locator("tbody tr", has_text=f":{first.port} (this one)")).to_have_count(1)
+            other = table.locator("tbody tr", has_text=f":{second.port}")
+            expect(other.get_by_role("rowheader")).not_to_contain_text("this one")
+            expect(other.locator("td").first).to_have_text("1")  # bob's connection
+            connections = [
+                int(cell) for cell in table.locator("tbody td:nth-of-type(1)").all_inner_texts()
+            ]
+            expect(page.locator("#figure-connections")).to_have_text(str(sum(connections)))
+            bob.close()
+        finally:
+            second.stop()  # before the database is dropped under their feet
+            first.stop()
 
 
 def test_users_and_rooms_come_a_page_at_a_time(

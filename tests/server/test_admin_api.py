@@ -425,18 +425,40 @@ def test_the_registration_mode_reaches_every_node(
     three.wait_for_line(r"registration is invite, as an admin set it \(--registration open")
 
 
-def test_live_figures(server: ServerProcess, tokens: dict[str, str]) -> None:
-    status, figures = call(server, "/api/admin/stats", token=tokens["alice"])
-    assert status == 200
+async def test_live_figures(server: ServerProcess, tokens: dict[str, str]) -> None:
+    """One process: the totals are its own figures, and the per-node list holds it alone,
+    named by its host name and the port it listens on. Figures are published every 2 s."""
+    chat = await Chat.connect(server.ws_url, tokens["bob"])
+    deadline = time.monotonic() + 10
+    while True:
+        status, figures = call(server, "/api/admin/stats", token=tokens["alice"])
+        assert status == 200
+        if (figures["connections"] >= 1 and figures["commits"] >= 2) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    await chat.close()
+    assert figures["connections"] == 1
+    assert figures["commits"] >= 2  # the two registrations at least
     assert set(figures) == {
         "at",
+        "node",
+        "partial",
+        "nodes_total",
         "connections",
+        "messages_per_second",
+        "commit_ms",
         "messages_in",
         "events_published",
         "commits",
         "commit_seconds",
+        "nodes",
     }
-    assert figures["commits"] >= 2  # the two registrations at least
+    (node,) = figures["nodes"]
+    assert (figures["nodes_total"], figures["partial"]) == (1, False)
+    assert node["node"] == figures["node"]
+    assert node["address"].endswith(f":{server.port}")
+    assert node["connections"] == figures["connections"]
+    assert node["started"] <= node["at"] <= figures["at"]
 
 
 async def test_what_members_may_invite_to(server: ServerProcess, tokens: dict[str, str]) -> None:

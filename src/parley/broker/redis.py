@@ -89,6 +89,23 @@ def redis_options(url: str) -> tuple[type[AbstractConnection], dict[str, Any], s
     return connection_class, options, where
 
 
+def command_pool_options(url: str, timeout: float) -> tuple[dict[str, Any], str]:
+    """Connection pool options for commands that must answer within ``timeout`` (presence,
+    the figure board: no retry, a failure is theirs to handle), and ``host:port``."""
+    connection_class, options, where = redis_options(url)
+    return {
+        **options,
+        "connection_class": connection_class,
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+        # RESP2: redis-py then checks a pooled connection before using it, so the first
+        # command after Redis restarted does not fail on a dead socket (with RESP3 it
+        # skips that check when it listens for maintenance notifications).
+        "protocol": 2,
+    }, where
+
+
 def unreachable(where: str, exc: BaseException) -> str:
     """A one-line reason why Redis at ``where`` could not be used."""
     cause = exc.__cause__ or exc.__context__

@@ -40,16 +40,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from parley.broker.redis import redis_options, unreachable
+from parley.broker.redis import command_pool_options, unreachable
 from parley.presence.base import Presence, PresenceChanges, PresenceUnavailable
 
 log = logging.getLogger(__name__)
@@ -191,18 +189,7 @@ class RedisPresence(Presence):
     ) -> None:
         if not 0 < heartbeat < ttl:
             raise ValueError("the heartbeat must be shorter than the time to live")
-        connection_class, options, self.where = redis_options(url)
-        self._pool_options: dict[str, Any] = {
-            **options,
-            "connection_class": connection_class,
-            "socket_connect_timeout": timeout,
-            "socket_timeout": timeout,
-            "retry": Retry(NoBackoff(), 0),
-            # RESP2: redis-py then checks a pooled connection before using it, so the first
-            # command after Redis restarted does not fail on a dead socket (with RESP3 it
-            # skips that check when it listens for maintenance notifications).
-            "protocol": 2,
-        }
+        self._pool_options, self.where = command_pool_options(url, timeout)
         self.prefix = prefix
         self.node_id = node_id
         self.ttl = ttl

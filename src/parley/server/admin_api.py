@@ -115,7 +115,7 @@ class AdminRoutes:
         *,
         origins: Origins,
         cookie: SessionCookie,
-        figures: Callable[[], dict[str, float]],
+        figures: Callable[[], Awaitable[dict[str, Any]]],
         public_url: str | None = None,
         behind_proxy: bool = False,
         guard: SignInGuard | None = None,
@@ -312,7 +312,8 @@ class AdminRoutes:
         return web.json_response(await self._settings_json())
 
     async def stats(self, request: web.Request, _: Actor) -> web.Response:
-        return web.json_response({"at": now_ms(), **self.figures()})
+        """Every node's figures and their totals (``figures/totals.py``)."""
+        return web.json_response(await self.figures())
 
     # -- invitations -----------------------------------------------------------------------
 

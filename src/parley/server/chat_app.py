@@ -26,12 +26,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from parley import __version__
-from parley.backends import open_blobs, open_broker, open_presence, open_store
+from parley.backends import (
+    open_blobs,
+    open_broker,
+    open_figure_board,
+    open_presence,
+    open_store,
+)
 from parley.broker.base import Broker
 from parley.chat.admin import Effects, ServerAdmin
 from parley.chat.audit_retention import remove_expired
@@ -45,6 +52,8 @@ from parley.chat.ratelimit import RateLimit
 from parley.chat.signed_in import ChatConfig, SignedIn
 from parley.clock import now_ms
 from parley.config import ServeSettings
+from parley.figures.base import FigureBoard
+from parley.figures.publisher import FigurePublisher
 from parley.files.blobs import BlobStore
 from parley.files.collector import collect
 from parley.mail.mailer import Mailer
@@ -85,6 +94,7 @@ class ChatServer:
         broker: Broker | None = None,
         presence: Presence | None = None,
         blobs: BlobStore | None = None,
+        figure_board: FigureBoard | None = None,
     ) -> None:
         self.settings = settings
         node_id = new_node_id()
@@ -136,6 +146,12 @@ class ChatServer:
         )
         self.metrics = Metrics(self.endpoint, self.node, token=settings.metrics_token)
         self.store.observe_commit = self.metrics.commit.observe
+        self.figures = FigurePublisher(
+            figure_board or open_figure_board(settings.broker),
+            self.metrics.figures,
+            node=node_id,
+            address=f"{socket.gethostname()}:{settings.port}",
+        )
         self.hosts = HostPolicy(settings.host, settings.public_url, settings.allowed_hosts)
         self.origins = Origins(settings)
         self.cookie = SessionCookie(self.origins, settings.session_ttl)
@@ -162,12 +178,19 @@ class ChatServer:
         await self.blobs.start()
         await self.presence.start()
         await self.node.start()
+        await self.figures.start()
         self._revalidator = asyncio.create_task(self._revalidate_forever())
         if self.mailer is not None:
             self._mailing = asyncio.create_task(self.mailer.run_forever())
         self._collecting = asyncio.create_task(self._collect_forever())
         self.node.spawn(self._report_name_problems())
         self.node.spawn(self._report_registration())
+
+    def listening(self, port: int) -> None:
+        """The port is bound (``--port 0`` picks one): name it in this node's figures, and
+        publish them again at once rather than show the port asked for until the next tick."""
+        self.figures.address = f"{socket.gethostname()}:{port}"
+        self.node.spawn(self.figures.publish())
 
     def _own_url(self) -> str:
         """The address links in emails use without ``--public-url``."""
@@ -212,6 +235,7 @@ class ChatServer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.figures.close()
         await self.node.close()
         await self.presence.close()
         await self.blobs.close()
@@ -297,7 +321,7 @@ class ChatServer:
             Invites(self.store, publish=self.node.publish_event),
             origins=self.origins,
             cookie=self.cookie,
-            figures=self.metrics.figures,
+            figures=self.figures.report,
             public_url=self.settings.public_url,
             behind_proxy=self.settings.behind_proxy,
             guard=account_routes.guard,

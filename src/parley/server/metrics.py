@@ -149,9 +149,10 @@ class Metrics:
         node.stats.observe_broker_lag = self.broker_lag.observe
 
     def figures(self) -> dict[str, float]:
-        """The few figures the admin page shows live (this node's, as ``/metrics``): open
-        connections, messages received and store commits so far with their total time. The
-        page derives rates from two readings."""
+        """The counters behind the admin page's live figures (this node's, as ``/metrics``):
+        open connections, messages received and store commits so far with their total time.
+        ``figures/publisher.py`` derives rates from two readings and publishes them for every
+        node to read."""
         names = {
             "connections": "parley_connections",
             "messages_in": "parley_messages_in_total",

@@ -1,6 +1,7 @@
 // The admin page's server section: the registration mode and whether members may invite
-// (stored by the server, so every node follows), the live figures (/metrics' connections,
-// messages per second and store commit time, read every 2 s), and invitation links.
+// (stored by the server, so every node follows), the live figures of every server process
+// (/metrics' connections, messages per second and store commit time, read every 2 s: totals
+// and a row per process), and invitation links.
 
 import * as admin from "../admin-api.js";
 import { el } from "../dom.js";
@@ -45,11 +46,11 @@ export class SettingsView {
   }
 }
 
-/** Rates from two readings of the counters: what happened between them. */
+/** The deployment's figures: totals and one row per server process, as the server sums
+ *  them from every process's published figures (each carries its own rates). */
 export class FiguresView {
   constructor(report) {
     this.report = report;
-    this.previous = null;
     this.timer = 0;
   }
 
@@ -65,20 +66,29 @@ export class FiguresView {
     tick();
   }
 
-  show(now) {
-    $("figure-connections").textContent = String(now.connections);
-    const before = this.previous;
-    this.previous = now;
-    if (!before) return;
-    const seconds = Math.max(0.001, (now.at - before.at) / 1000);
-    const messages = (now.messages_in - before.messages_in) / seconds;
-    $("figure-messages").textContent = messages.toFixed(1);
-    const commits = now.commits - before.commits;
-    $("figure-latency").textContent = commits
-      ? `${(((now.commit_seconds - before.commit_seconds) / commits) * 1000).toFixed(2)} ms`
-      : "no commits";
+  show(figures) {
+    $("figure-connections").textContent = String(figures.connections);
+    $("figure-messages").textContent = figures.messages_per_second.toFixed(1);
+    $("figure-latency").textContent = commitTime(figures.commit_ms);
+    const shown = figures.nodes.length;
+    $("figure-nodes").textContent =
+      figures.nodes_total > shown ? `${figures.nodes_total} (${shown} shown)` : String(shown);
+    $("figure-partial").hidden = !figures.partial;
+    $("node-rows").replaceChildren(...figures.nodes.map((node) => this.row(node, figures.node)));
+  }
+
+  row(node, answering) {
+    const name = node.node === answering ? `${node.address} (this one)` : node.address;
+    return el("tr", {},
+      el("th", { scope: "row", title: `node ${node.node}, process ${node.pid}`, text: name }),
+      el("td", { "data-label": "Connections", text: String(node.connections) }),
+      el("td", { "data-label": "Messages/s", text: node.messages_per_second.toFixed(1) }),
+      el("td", { "data-label": "Commit time", text: commitTime(node.commit_ms) }),
+      el("td", { "data-label": "Running since", text: when(node.started) }));
   }
 }
+
+const commitTime = (ms) => (ms === null ? "no commits" : `${ms.toFixed(2)} ms`);
 
 export class InvitesView {
   constructor(report) {
