@@ -18,7 +18,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.broker.redis_support import PrivateRedis
-from tests.browser.chatpage import ChatPages, OpenChat, SyncChat
+from tests.browser.chatpage import ChatPages, OpenChat, SyncChat, save_screenshot
 from tests.conftest import TEST_ENV
 from tests.helpers.chat import PASSWORD, http_json, login, register
 from tests.helpers.process import ServerProcess
@@ -119,6 +119,8 @@ def test_every_admin_operation_with_the_keyboard(
     page.keyboard.type("pla")
     page.keyboard.press("Enter")
     expect(rooms.locator(".admin-name")).to_have_text(["plans"])
+    page.evaluate("window.scrollTo(0, 0)")
+    save_screenshot(page, tmp_path, "admin-desktop", publish=True)  # the README's picture
     carol = SyncChat(server.http_url, "carol")
     carol.command("join", room="plans")
     press(page, "Change the owner of plans")
