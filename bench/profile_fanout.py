@@ -39,7 +39,7 @@ from websockets.asyncio.client import ClientConnection, connect
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib.postgres import create_database, drop_database, with_database
-from lib.server import ParleyServer, http_post_json, unlimited_flags
+from lib.server import ParleyServer, register_spread, unlimited_flags
 
 from cluster import start_redis
 from parley.store.base import LOBBY
@@ -144,16 +144,9 @@ async def measure(accounts: int, args: argparse.Namespace) -> dict[str, float]:
             node = ParleyServer(folder, cpu=index % 2, flags=flags, log_level="warning")
             await node.start()
             nodes.append(node)
-        tokens = []
-        for n in range(args.receivers + 1):
-            status, body = await http_post_json(
-                "127.0.0.1",
-                nodes[n % 2].port,
-                "/api/register",
-                {"username": f"watcher{n}", "password": PASSWORD},
-            )
-            assert status == 201, body
-            tokens.append(str(body["token"]))
+        tokens = await register_spread(
+            [node.port for node in nodes], args.receivers + 1, "watcher", PASSWORD
+        )
         changer = await Receiver.open(nodes[0].port, tokens[0])
         clients = [changer] + [
             await Receiver.open(nodes[n % 2].port, tokens[n]) for n in range(1, len(tokens))
