@@ -245,7 +245,9 @@ class Node:
         publication, whatever the number of those users (see the module docstring, 6)."""
         rooms = tuple(sorted(set(room_ids)))
         self._on_profile(user_id, frozenset(rooms), notice)
-        publication = Publication(self.node_id, Kind.PROFILE, 0, notice, user=user_id, rooms=rooms)
+        publication = Publication(
+            self.node_id, Kind.PROFILE, 0, notice, sent=time.time(), user=user_id, rooms=rooms
+        )
         self.broker.publish(PROFILES_CHANNEL, pack(publication))
 
     def _on_profile(self, user_id: int, rooms: frozenset[int], notice: bytes) -> None:
