@@ -11,7 +11,9 @@ import socket
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
+from redis.asyncio import Redis
 
+from parley.chat.envelope import Kind, Publication, pack
 from parley.store.postgres import PostgresStore
 from tests.cluster.conftest import Cluster
 from tests.files import images
@@ -137,5 +139,18 @@ async def test_a_profile_change_is_one_publication_for_the_whole_cluster(
     assert (await carol.next("profile"))["user"] == "carol"
     for chat in (alice, alice_phone, bob):
         assert [m for m in await chat.quiet() if m["type"] == "profile"] == []
+    # Bad publications on the channel (what does not decode, another kind) are ignored,
+    # logged, and the next change still goes through.
+    wrong_kind = pack(Publication("elsewhere", Kind.NOTICE, 0, b'{"tag":"profile"}'))
+    cut = pack(Publication("elsewhere", Kind.PROFILE, 0, b"{}", user=1, rooms=(1, 2)))[:-3]
+    client = Redis.from_url(cluster.redis.url)
+    try:
+        for data in (b"\xc1garbage", wrong_kind, cut):
+            await client.publish("parley:profiles", data)
+    finally:
+        await client.aclose()
+    second.wait_for_line("ignored an undecodable publication on profiles")
+    assert (await alice.command("profile", display_name="Al2"))["type"] == "ok"
+    assert (await bob.next("profile", user="alice"))["display_name"] == "Al2"
     for chat in (alice, alice_phone, bob, carol):
         await chat.close()
