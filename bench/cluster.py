@@ -37,7 +37,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib.report import percentile
-from lib.server import ParleyServer, http_post_json, unlimited_flags
+from lib.server import ParleyServer, register_spread, unlimited_flags
 from lib.wsclient import accept_key, mask_frame
 
 PG_URL = os.environ.get("PARLEY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -231,16 +231,9 @@ async def run(args: argparse.Namespace) -> int:
             node = ParleyServer(folder, cpu=args.server_cpu, flags=flags, log_level="warning")
             await node.start()
             nodes.append(node)
-        tokens = []
-        for n in range(max(args.receivers, args.senders) + 1):
-            status, body = await http_post_json(
-                "127.0.0.1",
-                nodes[n % 3].port,
-                "/api/register",
-                {"username": f"bench{n}", "password": PASSWORD},
-            )
-            assert status == 201, body
-            tokens.append(str(body["token"]))
+        tokens = await register_spread(
+            [node.port for node in nodes], max(args.receivers, args.senders) + 1, "bench", PASSWORD
+        )
         receivers = [await connect(nodes[i % 3].port, tokens[i]) for i in range(args.receivers)]
         await asyncio.sleep(1.0)
 

@@ -380,3 +380,21 @@ async def scrape_metrics(port: int) -> dict[str, float]:
             except ValueError:
                 continue
     return {key: samples[name] for key, name in METRICS.items() if name in samples}
+
+
+async def register_spread(
+    ports: Sequence[int], count: int, prefix: str, password: str
+) -> list[str]:
+    """Register ``prefix0`` ... ``prefix{count-1}``, one after the other, each through the next
+    of ``ports`` in turn (the nodes of a cluster); returns their tokens in that order."""
+    tokens = []
+    for n in range(count):
+        status, body = await http_post_json(
+            "127.0.0.1",
+            ports[n % len(ports)],
+            "/api/register",
+            {"username": f"{prefix}{n}", "password": password},
+        )
+        assert status == 201, body
+        tokens.append(str(body["token"]))
+    return tokens

@@ -14,6 +14,7 @@ import asyncio
 import pytest
 
 from tests.broker.conftest import NodeMaker
+from tests.broker.redis_support import eventually
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -138,3 +139,16 @@ async def test_publish_never_raises(make_node: NodeMaker) -> None:
 async def test_a_started_broker_is_healthy(make_node: NodeMaker) -> None:
     broker, _ = await make_node()
     assert broker.healthy
+
+
+async def test_every_broker_counts_its_publications(make_node: NodeMaker) -> None:
+    """``/metrics`` reports ``stats``: one per ``publish`` call (subscribed or not, as Redis
+    counts a PUBLISH nobody listens to), one per publication handed to the handler."""
+    (a, _), (b, b_got) = await make_node(), await make_node()
+    await b.subscribe("profiles")
+    a.publish("room:9", b"nobody listens")
+    for n in range(3):
+        a.publish("profiles", b"%d" % n)
+    await b_got.wait_for("profiles", b"2")
+    await eventually(lambda: a.stats.published == 4)
+    assert (a.stats.dropped, b.stats.received, b.stats.published) == (0, 3, 0)

@@ -15,6 +15,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 from tests.helpers.chat import PASSWORD, Chat, http_json, http_status, register
+from tests.helpers.metrics import read_metrics
 from tests.helpers.process import ServerProcess
 from tests.helpers.tls import issue_certificate
 
@@ -118,11 +119,7 @@ async def test_metrics_count_what_happens(server_factory: Factory) -> None:
     with urllib.request.urlopen(server.http_url + "/metrics", timeout=10) as response:
         assert response.headers["Content-Type"].startswith("text/plain")
         text = response.read().decode()
-    values = {
-        line.split(" ")[0]: float(line.split(" ")[1])
-        for line in text.splitlines()
-        if line and not line.startswith("#")
-    }
+    values = read_metrics(server.http_url)
     assert values["parley_events_published_total"] >= 4  # mira's lobby join + 3 messages
     assert values["parley_messages_in_total"] >= 5  # resume + 3 sends + a guest's message
     assert values["parley_deliveries_total"] >= 6

@@ -138,8 +138,6 @@ async def test_profiles_and_avatars(
     cleared = await store.set_profile(alice.id, display_name="", avatar="")
     assert (cleared.display_name, cleared.avatar) == ("", "")
     assert await store.get_upload(second.file.id) is None
-    # carol is in the lobby with everyone (the store's lobby); bob shares the room with alice.
-    assert {alice.id, bob.id} <= set(await store.neighbours(bob.id))
 
 
 async def test_the_collector_drops_stale_unsent_uploads_only(

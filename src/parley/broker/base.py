@@ -6,13 +6,30 @@ whatever a broker loses (an outage, a node that died between commit and publish)
 recover from the store, because every room event carries its ``seq``.
 
 Channels are strings: ``room:<id>`` for a room's events and transient notices,
-``user:<id>`` for notices to one user's connections.
+``user:<id>`` for notices to one user's connections, and ``profiles``, which every node
+subscribes to, for profile changes (each node tells its own connections).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(slots=True)
+class BrokerStats:
+    """Counters for the metrics endpoint (monotonic, like Prometheus counters); every broker
+    keeps them, so that what a deployment publishes can be measured whichever it uses."""
+
+    #: Publications sent (Redis: accepted by Redis; in process: handed to the bus).
+    published: int = 0
+    #: Publications dropped: the queue was full, Redis was unreachable, or the write failed.
+    dropped: int = 0
+    #: Publications of other nodes handed to the handler.
+    received: int = 0
+    #: Connections re-established (and every channel subscribed again) after a loss.
+    reconnects: int = 0
 
 
 class BrokerUnavailable(Exception):
@@ -41,7 +58,9 @@ def notify_reconnected(handler: PublicationHandler) -> None:
 
 
 class Broker(ABC):
-    """See the module docstring."""
+    """See the module docstring. ``stats`` counts what it does (``/metrics``)."""
+
+    stats: BrokerStats
 
     @abstractmethod
     async def start(self, handler: PublicationHandler) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from parley.broker.base import Broker, PublicationHandler
+from parley.broker.base import Broker, BrokerStats, PublicationHandler
 
 
 class MemoryBus:
@@ -27,6 +27,7 @@ class MemoryBroker(Broker):
         self._bus = bus or MemoryBus()
         self._handler: PublicationHandler | None = None
         self._channels: set[str] = set()
+        self.stats = BrokerStats()
 
     async def start(self, handler: PublicationHandler) -> None:
         self._handler = handler
@@ -49,6 +50,7 @@ class MemoryBroker(Broker):
                 del self._bus.subscribers[channel]
 
     def publish(self, channel: str, data: bytes) -> None:
+        self.stats.published += 1
         members = self._bus.subscribers.get(channel)
         if not members:
             return
@@ -59,6 +61,7 @@ class MemoryBroker(Broker):
 
     def _deliver(self, channel: str, data: bytes) -> None:
         if self._handler is not None and channel in self._channels:
+            self.stats.received += 1
             self._handler.on_publication(channel, data)
 
     @property

@@ -48,7 +48,6 @@ import math
 import os
 import random
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -58,23 +57,15 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from parley.broker.base import Broker, BrokerUnavailable, PublicationHandler, notify_reconnected
+from parley.broker.base import (
+    Broker,
+    BrokerStats,
+    BrokerUnavailable,
+    PublicationHandler,
+    notify_reconnected,
+)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class BrokerStats:
-    """Counters for the metrics endpoint (monotonic, like Prometheus counters)."""
-
-    #: Publications Redis accepted.
-    published: int = 0
-    #: Publications dropped: the queue was full, Redis was unreachable, or the write failed.
-    dropped: int = 0
-    #: Publications of other nodes handed to the handler.
-    received: int = 0
-    #: Connections re-established (and every channel subscribed again) after a loss.
-    reconnects: int = 0
 
 
 def redis_options(url: str) -> tuple[type[AbstractConnection], dict[str, Any], str]:

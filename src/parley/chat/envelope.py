@@ -17,6 +17,9 @@ class Kind(IntEnum):
     EVENT = 0  #: a stored room event, ordered by seq
     TRANSIENT = 1  #: typing or presence: not stored, delivered to whoever is there now
     NOTICE = 2  #: to one user's connections (membership, read marker, revoked session)
+    #: A profile change, once for the whole deployment (``PROFILES_CHANNEL``): each node
+    #: tells its own connections that share one of ``rooms`` with ``user``, and ``user``'s.
+    PROFILE = 3
 
 
 class Publication(msgspec.Struct, array_like=True, frozen=True):
@@ -24,7 +27,7 @@ class Publication(msgspec.Struct, array_like=True, frozen=True):
     kind: Kind
     #: EVENT: the event's seq. Otherwise 0.
     seq: int
-    #: The JSON payload for clients (EVENT, TRANSIENT) or the notice (NOTICE).
+    #: The JSON payload for clients (EVENT, TRANSIENT) or the notice (NOTICE, PROFILE).
     data: bytes
     #: EVENT in the lobby: the text plain-text clients receive.
     plain: str | None = None
@@ -35,6 +38,9 @@ class Publication(msgspec.Struct, array_like=True, frozen=True):
     #: EVENT: the user the event removes from the room (a kick, a ban), whose connections
     #: stop receiving the room right after it (``chat/hub.py``). 0: none.
     removes: int = 0
+    #: PROFILE: the user whose profile changed, and the ids of their rooms.
+    user: int = 0
+    rooms: tuple[int, ...] = ()
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -48,6 +54,10 @@ def pack(publication: Publication) -> bytes:
 def unpack(data: bytes) -> Publication:
     """Raises msgspec.DecodeError for anything that is not a publication."""
     return _decoder.decode(data)
+
+
+#: The channel of profile changes: every node subscribes to it for its whole life.
+PROFILES_CHANNEL = "profiles"
 
 
 def room_channel(room_id: int) -> str:

@@ -16,6 +16,10 @@ Theory of operation (resume without a gap or a duplicate, across processes):
    without an ``await`` between them, there is no window in which a live event can slip past.
 5. Transient notices (typing, presence) are not ordered or stored; notices to one user
    (membership, read markers, revoked sessions) travel on the user's channel.
+6. A profile change is published once, on the ``profiles`` channel every node subscribes to,
+   with the ids of its user's rooms: each node tells those of its own connections whose
+   member rooms include one of them (and the user's own), so that its cost follows the
+   nodes and the connections there are, not the accounts that share a room with the user.
 """
 
 from __future__ import annotations
@@ -33,9 +37,18 @@ from typing import Any, Protocol
 import msgspec
 
 from parley.broker.base import Broker
-from parley.chat.envelope import Kind, Publication, pack, room_channel, unpack, user_channel
+from parley.chat.envelope import (
+    PROFILES_CHANNEL,
+    Kind,
+    Publication,
+    pack,
+    room_channel,
+    unpack,
+    user_channel,
+)
 from parley.chat.hub import Arrival, FeedItem, Holding, RoomFeed
 from parley.chat.inflight import FlowLimits, WorkQueue
+from parley.chat.member_rooms import MemberRooms
 from parley.chat.ratelimit import BucketTable, RateLimit, TokenBucket
 from parley.model import Event, EventKind, Room
 from parley.peer import Peer, PreparedText
@@ -81,6 +94,8 @@ class UserListener(Protocol):
     """A local connection of a signed-in user (``chat/signed_in.py``)."""
 
     user_id: int
+    #: The rooms this connection knows its user is a member of (profile notices follow them).
+    rooms: MemberRooms
 
     def on_notice(self, notice: bytes) -> None:
         """A notice on the user's channel (JSON)."""
@@ -167,6 +182,7 @@ class Node:
         assert lobby is not None, "the store creates the lobby at start"
         self.lobby_id = lobby.id
         await self.broker.start(self)
+        await self.broker.subscribe(PROFILES_CHANNEL)
         self._sync_task = asyncio.create_task(self._sync_forever())
 
     async def close(self) -> None:
@@ -223,6 +239,24 @@ class Node:
         publication = Publication(self.node_id, Kind.NOTICE, 0, notice)
         self.broker.publish(user_channel(user_id), pack(publication))
 
+    def publish_profile(self, user_id: int, room_ids: Iterable[int], notice: bytes) -> None:
+        """Send a profile notice to every connection, on every node, of the users who share
+        one of ``room_ids`` (the user's rooms) with ``user_id``, and of ``user_id``: one
+        publication, whatever the number of those users (see the module docstring, 6)."""
+        rooms = tuple(sorted(set(room_ids)))
+        self._on_profile(user_id, frozenset(rooms), notice)
+        publication = Publication(
+            self.node_id, Kind.PROFILE, 0, notice, sent=time.time(), user=user_id, rooms=rooms
+        )
+        self.broker.publish(PROFILES_CHANNEL, pack(publication))
+
+    def _on_profile(self, user_id: int, rooms: frozenset[int], notice: bytes) -> None:
+        """Tell this node's connections that share a room with ``user_id`` (or are its):
+        once each, in the order of their other notices (this runs where a notice would)."""
+        for listener in self._all_listeners():
+            if listener.user_id == user_id or listener.rooms.shares(rooms):
+                listener.on_notice(notice)
+
     def _transient(self, room_id: int, publication: Publication) -> None:
         feed = self.feeds.get(room_id)
         if feed is not None and feed.started:
@@ -241,6 +275,10 @@ class Node:
             return
         if publication.sent:
             self.stats.observe_broker_lag(max(0.0, time.time() - publication.sent))
+        if channel == PROFILES_CHANNEL:
+            if publication.kind is Kind.PROFILE:
+                self._on_profile(publication.user, frozenset(publication.rooms), publication.data)
+            return
         kind, _, ident = channel.partition(":")
         if not ident.isdigit():
             return

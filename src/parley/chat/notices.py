@@ -4,7 +4,8 @@ They keep a user's tabs and devices consistent: a room joined, left or opened in
 streamed (or dropped) in all of them; a read marker moved in one updates the unread (and
 unread mention) counts of the others; a notification level set in one is shown by all; a
 session signed out is closed wherever it is connected; a profile changed reaches everyone who
-shares a room with its user.
+shares a room with its user (that one travels once on the ``profiles`` channel, not on user
+channels: ``Node.publish_profile``).
 """
 
 from __future__ import annotations

@@ -396,6 +396,8 @@ class SignedIn:
             else:
                 self._enqueue(lambda: self._reply_later(changed))
         elif notice.origin != self.conn_id:
+            if notice.room.member and notice.room_id not in self.rooms:
+                self.rooms.expected.add(notice.room_id)  # (see chat/member_rooms.py)
             self._enqueue(lambda: self.guarded(None, lambda: self._follow(notice)))
 
     async def _reply_later(self, message: m.ServerMessage) -> None:
@@ -410,7 +412,9 @@ class SignedIn:
         self.reply(m.RoomChanged(room=notice.room))
         if notice.room.member:
             room = await self.store.get_room_by_id(notice.room_id)
-            if room is not None:
+            if room is None:
+                self.rooms.expected.discard(notice.room_id)
+            else:
                 self.rooms.remember(room, notice.room.seq)
                 if self.streaming:
                     await self.stream(room.id, notice.room.seq)

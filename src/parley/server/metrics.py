@@ -95,15 +95,13 @@ class _StatsCollector(Collector):
                 "Store writes queued for a writer, not yet in a transaction",
                 value=depth,
             )
-        broker_stats = getattr(self.node.broker, "stats", None)
+        broker_stats = self.node.broker.stats
         for field in ("published", "dropped", "received", "reconnects"):
-            value = getattr(broker_stats, field, None)
-            if isinstance(value, int):
-                yield CounterMetricFamily(
-                    f"parley_broker_{field}",
-                    f"Broker {field} (Redis: publications, or reconnections)",
-                    value=value,
-                )
+            yield CounterMetricFamily(
+                f"parley_broker_{field}",
+                f"Broker {field} (publications, or reconnections)",
+                value=getattr(broker_stats, field),
+            )
         yield GaugeMetricFamily(
             "parley_broker_up",
             "1 when the broker is reachable",

@@ -867,10 +867,6 @@ class Store(ABC):
         """The profiles of those users that have a display name or an avatar."""
 
     @abstractmethod
-    async def neighbours(self, user_id: int) -> list[int]:
-        """Every user sharing a room with ``user_id``, and ``user_id``."""
-
-    @abstractmethod
     async def drop_stale_uploads(self, older_than: int) -> int:
         """Remove unsent, unused uploads created before ``older_than``; how many."""
 

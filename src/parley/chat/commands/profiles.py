@@ -1,8 +1,10 @@
 """``profile``: a user's display name and avatar (docs/protocol.md, section 12).
 
-A profile is about a user, not a room, so its change is not a room event: it is a notice on
-the user channels (``chat/notices.py``) of everyone who shares a room with the user, on every
-node, sent once the store committed it. It is not replayed: a client that reconnects reads
+A profile is about a user, not a room, so its change is not a room event: it is a notice
+(``chat/notices.py``) to everyone who shares a room with the user, on every node, sent once
+the store committed it. It is published once, with the ids of the user's rooms as this
+connection knows them (no store read), and each node tells its own connections that share
+one of them (``Node.publish_profile``). It is not replayed: a client that reconnects reads
 profiles again from ``welcome`` and ``who``. The display name goes through the text policy
 (one line; the codec checks it) and a length limit (the command's type).
 """
@@ -26,6 +28,5 @@ async def profile(ctx: SignedIn, command: m.SetProfile) -> None:
     notice = pack_notice(
         ProfileNotice(user=ctx.user.name, display_name=now.display_name, avatar=now.avatar)
     )
-    for user_id in await ctx.store.neighbours(ctx.user_id):
-        ctx.node.notify_user(user_id, notice)
+    ctx.node.publish_profile(ctx.user_id, ctx.rooms.ids(), notice)
     ctx.reply(m.Ok(re=command.id))

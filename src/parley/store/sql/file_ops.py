@@ -216,17 +216,6 @@ async def profiles(conn: Connection, user_ids: Iterable[int]) -> dict[int, Profi
     return found
 
 
-async def neighbours(conn: Connection, user_id: int) -> list[int]:
-    """Every user who shares a room with ``user_id`` (``user_id`` included): whom a profile
-    change is told to."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT o.user_id FROM memberships AS mine"
-        " JOIN memberships AS o ON o.room_id = mine.room_id WHERE mine.user_id = ?",
-        user_id,
-    )
-    return sorted({row["user_id"] for row in rows} | {user_id})
-
-
 # -- the collector -------------------------------------------------------------------------
 
 

@@ -585,9 +585,6 @@ class SQLStore(Store):
         wanted = list(user_ids)
         return await self._read(lambda conn: file_ops.profiles(conn, wanted))
 
-    async def neighbours(self, user_id: int) -> list[int]:
-        return await self._read(lambda conn: file_ops.neighbours(conn, user_id))
-
     async def drop_stale_uploads(self, older_than: int) -> int:
         return await self._write(lambda conn: file_ops.drop_stale_uploads(conn, older_than))
 
