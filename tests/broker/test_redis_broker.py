@@ -7,6 +7,7 @@ pauses and restarts on the same port; the shared Redis is never disturbed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -202,15 +203,28 @@ def test_a_bad_url_is_refused_at_once() -> None:
         RedisBroker("http://127.0.0.1:6379")
 
 
-async def test_the_publish_queue_is_bounded(make_broker: Maker) -> None:
+async def test_the_publish_queue_is_bounded_and_its_overflow_is_logged(
+    make_broker: Maker, caplog: pytest.LogCaptureFixture
+) -> None:
     (a, _), (b, b_got) = await make_broker(queue_size=10), await make_broker()
     await b.subscribe("room:1")
-    for i in range(1_000):  # no await: the publisher cannot run meanwhile
-        a.publish("room:1", str(i).encode())
-    assert a.queued == 10
-    assert a.stats.dropped == 990
-    await b_got.wait_for("room:1", b"9")
-    await eventually(lambda: a.stats.published == 10)
+    with caplog.at_level(logging.WARNING, logger="parley.broker.redis"):
+        for i in range(1_000):  # no await: the publisher cannot run meanwhile
+            a.publish("room:1", str(i).encode())
+        assert a.queued == 10
+        assert a.stats.dropped == 990
+        # Said once when it starts dropping, not once per publication ...
+        assert [r.getMessage() for r in caplog.records] == [
+            "broker publish queue full (10): dropping publications until it drains; rooms"
+            " catch up from the store, notices to users are lost"
+        ]
+        await b_got.wait_for("room:1", b"9")
+        await eventually(lambda: a.stats.published == 10)
+        # ... and once when it drained, with the count.
+        await eventually(lambda: len(caplog.records) == 2)
+        assert caplog.records[1].getMessage() == (
+            "broker publish queue drained; 990 publications were dropped while it was full"
+        )
     assert b_got.on("room:1") == [str(i).encode() for i in range(10)]
 
 

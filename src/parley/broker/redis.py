@@ -23,7 +23,11 @@ Theory of operation:
   publisher sends whatever has queued up in one pipeline (one round trip for many
   publications), one pipeline at a time, so one node's publications on a channel keep their
   order. When the queue is full, or Redis is unreachable, a publication is dropped and
-  counted: the store is the truth, and receivers fill gaps from it.
+  counted (``parley_broker_dropped_total``), and a full queue is logged when it starts
+  dropping and when it drains, with the count: the store is the truth, and receivers fill
+  gaps of room events from it (at the next event, or the periodic catch-up within 5 s);
+  notices to users that are not stored (membership and follow notices, profiles) are lost
+  with their publication, which the log says.
 
 * **Outages.** The connection is lost when a read or write fails, or when Redis does not
   answer a ``PING`` (sent every ``ping_interval`` seconds) before the next one is due, so a
@@ -181,6 +185,7 @@ class RedisBroker(Broker):
 
         # Publishing.
         self._queue: deque[tuple[str, bytes]] = deque()
+        self._overflow = 0  # publications dropped on a full queue since it last drained
         self._queued = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
@@ -490,8 +495,19 @@ class RedisBroker(Broker):
     def publish(self, channel: str, data: bytes) -> None:
         """Queue ``data`` for the publisher; drop it (counted) when the queue is full or
         Redis is unreachable. Never blocks, never raises."""
-        if not self._healthy or self._closed or len(self._queue) >= self._queue_size:
+        if not self._healthy or self._closed:
             self.stats.dropped += 1
+            return
+        if len(self._queue) >= self._queue_size:
+            self.stats.dropped += 1
+            if not self._overflow:
+                log.warning(
+                    "broker publish queue full (%d): dropping publications until it drains;"
+                    " rooms catch up from the store, notices to users are lost",
+                    self._queue_size,
+                    extra={"event": "broker_overflow"},
+                )
+            self._overflow += 1
             return
         self._queue.append((channel, data))
         self._drained.clear()
@@ -511,6 +527,13 @@ class RedisBroker(Broker):
                     self.stats.dropped += len(batch)
                     # Redis is failing: do not spin; the subscriber decides about health.
                     await asyncio.sleep(self._backoff_min)
+            if self._overflow:
+                log.warning(
+                    "broker publish queue drained; %d publications were dropped while it was full",
+                    self._overflow,
+                    extra={"event": "broker_overflow_end"},
+                )
+                self._overflow = 0
             self._drained.set()
 
     async def _send(self, publisher: Redis, batch: list[tuple[str, bytes]]) -> bool:
