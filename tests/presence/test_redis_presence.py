@@ -244,3 +244,19 @@ async def test_an_unreachable_redis_fails_the_start_quickly_in_one_line() -> Non
 def test_the_heartbeat_must_beat_within_the_time_to_live() -> None:
     with pytest.raises(ValueError, match="heartbeat"):
         RedisPresence("redis://127.0.0.1", node_id="n", ttl=5, heartbeat=5)
+
+
+async def test_close_ends_even_when_the_heartbeat_swallows_its_cancellation(
+    redis_presences: Make,
+) -> None:
+    """redis-py may swallow a cancellation that lands inside a command (the heartbeat's), and
+    the heartbeat then went on: close waited for it for ever (a server's shutdown hung with
+    it; a CI run timed out in a teardown). With a heartbeat that is almost always mid-command,
+    every close ends, and promptly."""
+    for attempt in range(20):
+        presence = await redis_presences(ttl=1.0, heartbeat=0.001)
+        assert await presence.connect(1, f"c{attempt}") is True
+        await asyncio.sleep(0.003 + (attempt % 7) * 0.0007)  # somewhere inside a command
+        await asyncio.wait_for(presence.close(), 3)
+        assert presence._heartbeat_task is not None
+        assert presence._heartbeat_task.done()

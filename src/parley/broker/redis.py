@@ -68,6 +68,7 @@ from parley.broker.base import (
     PublicationHandler,
     notify_reconnected,
 )
+from parley.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -229,10 +230,7 @@ class RedisBroker(Broker):
                     await self._drained.wait()
         self._healthy = False
         for task in (self._publish_task, self._run_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop(task)
         self.stats.dropped += len(self._queue)
         self._queue.clear()
         self._release_waiters()

@@ -25,7 +25,6 @@ Theory of operation (resume without a gap or a duplicate, across processes):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import secrets
@@ -58,6 +57,7 @@ from parley.protocol.codec import encode, event_message
 from parley.protocol.messages import Presence as PresenceMessage
 from parley.protocol.messages import TypingNotice
 from parley.store.base import LOBBY, Store
+from parley.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -186,10 +186,7 @@ class Node:
         self._sync_task = asyncio.create_task(self._sync_forever())
 
     async def close(self) -> None:
-        if self._sync_task is not None:
-            self._sync_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sync_task
+        await stop(self._sync_task)
         for task in list(self._tasks):
             task.cancel()
         await self.broker.close()

@@ -10,7 +10,6 @@ logged once and tried again at the next tick; the node serves on regardless.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 from parley.clock import now_ms
 from parley.figures.base import BoardReading, FigureBoard, FiguresUnavailable, NodeFigures
 from parley.figures.totals import report
+from parley.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +109,8 @@ class FigurePublisher:
     async def close(self) -> None:
         """Stop publishing and take this node's entry off the board (others stop counting
         it at once rather than after ``ttl``)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         try:
             await self.board.withdraw(self.node)
         except FiguresUnavailable as exc:

@@ -49,6 +49,7 @@ from redis.exceptions import RedisError
 
 from parley.broker.redis import command_pool_options, unreachable
 from parley.presence.base import Presence, PresenceChanges, PresenceUnavailable
+from parley.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -250,10 +251,7 @@ class RedisPresence(Presence):
         if self._closed:
             return
         self._closed = True
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
+        await stop(self._heartbeat_task)  # (redis-py may swallow a cancellation: tasks.py)
         async with self._lock:
             pairs = [(user, conn) for user, conns in self._local.items() for conn in conns]
             pairs.extend(self._removals)

@@ -24,7 +24,6 @@ one (the tutorial's own pages are opened from ``file://``, whose origin is ``nul
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -71,6 +70,7 @@ from parley.server.pages import favicon, page, setup_pages
 from parley.server.upgrade import wants_websocket
 from parley.server.uploads import UploadRoutes
 from parley.store.base import Quota, RoomQuotas, Store, StoreError
+from parley.tasks import stop
 from parley.websocket.codes import CloseCode
 
 log = logging.getLogger(__name__)
@@ -231,10 +231,7 @@ class ChatServer:
     async def stop(self) -> None:
         """After the WebSockets are closed: stop the parts, committing queued writes."""
         for task in (self._revalidator, self._mailing, self._collecting):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop(task)
         await self.figures.close()
         await self.node.close()
         await self.presence.close()

@@ -15,11 +15,11 @@ Nothing is lost if the process stops: the queue is a table, and the next start i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Final, Protocol
 
 from parley.store.base import Unavailable
+from parley.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,7 @@ class Indexer:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(task)
 
     async def _run(self) -> None:
         while True:
