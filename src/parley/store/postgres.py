@@ -263,14 +263,7 @@ class PostgresConnection:
 
     async def abandon(self, exc: BaseException) -> None:
         _drop_if_broken(self.raw, exc)
-        if _is_closed(self.raw):
-            return
-        try:
-            async with asyncio.timeout(1.0):
-                if self.raw.is_in_transaction():
-                    await self.raw.execute("ROLLBACK")
-        except (Exception, asyncio.CancelledError):
-            self.raw.terminate()  # the server then rolls back by itself
+        await _roll_back(self.raw)
 
 
 # -- the store -------------------------------------------------------------------------------
@@ -560,8 +553,10 @@ async def _release(pool: _Pool, conn: _Raw) -> None:
 
 
 async def _roll_back(conn: _Raw) -> None:
-    """End a read-only transaction (nothing to commit), or drop the connection that cannot;
-    a connection already dropped (a pool's proxy then refuses every call) is left alone."""
+    """End the connection's transaction without committing it (an abandoned write, a
+    read-only snapshot), or drop the connection that cannot within a second (the server then
+    rolls back by itself); a connection already dropped (a pool's proxy then refuses every
+    call) is left alone."""
     try:
         async with asyncio.timeout(1.0):
             if not _is_closed(conn) and conn.is_in_transaction():
