@@ -19,7 +19,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.browser.chatpage import OpenChat, SyncChat, message, open_room
-from tests.browser.test_mentions import RECORD_NOTIFICATIONS, notes
+from tests.browser.test_mentions import notes, notified_page
 from tests.helpers.process import ServerProcess
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -62,11 +62,7 @@ def test_display_names_in_every_view_with_the_handle_beside_them(
     [root] = bob.say("ops", "the quarterly root")
     bob.command("send", room="ops", text="a reply in the thread", thread=root["mid"], cid="r1")
 
-    page = chat.signed_in("alice", viewport=DESKTOP)
-    page.context.add_init_script(RECORD_NOTIFICATIONS)
-    page.context.grant_permissions(["notifications"], origin=chat.base_url)
-    page.reload()
-    expect(page.locator("#chat")).to_be_visible()
+    page = notified_page(chat, "alice", new=True)
 
     # The page knows bob's profile once the lobby's members are read (welcome and `who` carry
     # profiles); a notice about him before that names him by his user name.

@@ -8,7 +8,15 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.chatpage import OpenChat, SyncChat, composer, message, open_room, send
+from tests.browser.chatpage import (
+    ChatPages,
+    OpenChat,
+    SyncChat,
+    composer,
+    message,
+    open_room,
+    send,
+)
 from tests.helpers.chat import PASSWORD
 from tests.helpers.process import ServerProcess
 
@@ -109,6 +117,29 @@ RECORD_NOTIFICATIONS = """
 """
 
 
+def notified_page(chat: ChatPages, user: str, *, new: bool = False) -> Page:
+    """A page of ``user`` (registered first if ``new``) whose notifications are granted and
+    recorded (``notes``), its chat shown."""
+    page = chat.signed_in(user, new=new, viewport=DESKTOP)
+    page.context.add_init_script(RECORD_NOTIFICATIONS)
+    page.context.grant_permissions(["notifications"], origin=chat.base_url)
+    page.reload()
+    expect(page.locator("#chat")).to_be_visible()
+    return page
+
+
+def notified_tabs(chat: ChatPages, user: str) -> tuple[Page, Page]:
+    """Two tabs of one browser as :func:`notified_page`, both showing #side (not the lobby)."""
+    first = notified_page(chat, user)
+    second = first.context.new_page()
+    chat.console[second] = []
+    second.goto(chat.base_url + "/#side")
+    expect(second.locator("#chat")).to_be_visible()
+    for page in (first, second):
+        open_room(page, "side")
+    return first, second
+
+
 def notes(page: Page) -> list[dict[str, str]]:
     result: list[dict[str, str]] = page.evaluate(
         "(window.__notes || []).map(({ title, body, tag }) => ({ title, body, tag }))"
@@ -140,18 +171,9 @@ def test_desktop_notifications_follow_the_level_once_per_message_across_tabs(
     asking.context.close()
 
     # Two tabs of one browser, with the permission granted.
-    first = chat.signed_in("alice", new=False, viewport=DESKTOP)
-    context = first.context
-    context.add_init_script(RECORD_NOTIFICATIONS)
-    context.grant_permissions(["notifications"], origin=chat.base_url)
-    first.reload()
-    second = context.new_page()
-    chat.console[second] = []
-    second.goto(chat.base_url + "/#side")
+    first, second = notified_tabs(chat, "alice")
     for page in (first, second):
-        expect(page.locator("#chat")).to_be_visible()
         expect(page.get_by_role("button", name="Enable desktop notifications")).to_be_hidden()
-        open_room(page, "side")
 
     # A mention in another room: one notification, whichever tab shows it.
     [mention] = bob.say("lobby", "@alice lunch?")

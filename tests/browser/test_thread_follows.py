@@ -10,7 +10,7 @@ from collections.abc import Callable
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.chatpage import OpenChat, SyncChat, message, open_room
-from tests.browser.test_mentions import RECORD_NOTIFICATIONS, expect_notes, notes
+from tests.browser.test_mentions import expect_notes, notes, notified_page, notified_tabs
 from tests.helpers.process import ServerProcess
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -113,17 +113,7 @@ def test_a_reply_in_a_followed_thread_notifies_by_the_level_once_and_opens_the_t
     # Followed before the pages load: they know it only by asking the server.
     alice.command("follow", room="lobby", mid=followed["mid"])
 
-    first = chat.signed_in("alice", new=False, viewport=DESKTOP)
-    context = first.context
-    context.add_init_script(RECORD_NOTIFICATIONS)
-    context.grant_permissions(["notifications"], origin=chat.base_url)
-    first.reload()
-    second = context.new_page()
-    chat.console[second] = []
-    second.goto(chat.base_url + "/#side")
-    for page in (first, second):
-        expect(page.locator("#chat")).to_be_visible()
-        open_room(page, "side")
+    first, second = notified_tabs(chat, "alice")
 
     def reply(root: dict[str, object], text: str, **fields: object) -> dict[str, object]:
         return bob.command("send", room="lobby", text=text, thread=root["mid"], **fields)
@@ -196,11 +186,7 @@ def test_a_reply_notifies_while_its_room_is_open_unless_its_thread_is_shown(
         bob.command("send", room="lobby", text="first reply", thread=root["mid"])
     alice.command("notify", room="lobby", level="all")
 
-    page = chat.signed_in("alice", new=False, viewport=DESKTOP)
-    page.context.add_init_script(RECORD_NOTIFICATIONS)
-    page.context.grant_permissions(["notifications"], origin=chat.base_url)
-    page.reload()
-    expect(page.locator("#chat")).to_be_visible()
+    page = notified_page(chat, "alice")
     open_room(page, "lobby")
     assert page.evaluate("document.visibilityState") == "visible"
 
